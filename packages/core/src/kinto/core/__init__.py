@@ -1,0 +1,1 @@
+"""kinto.core: a thin core for REST microservices on Pyramid and Cornice."""

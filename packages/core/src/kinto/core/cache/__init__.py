@@ -1,0 +1,108 @@
+"""The cache contract.
+
+A cache backend stores JSON-serialisable values under string keys, each with an
+optional time to live. Every key is namespaced by the backend's ``prefix`` (the
+``kinto.cache_prefix`` setting), so several applications can share one server.
+
+A backend module exposes ``load_from_config(config) -> CacheBase``; the setting
+``kinto.cache_backend`` names that module. Backends prove conformance with
+``kinto.core.testing.cache.CacheContract`` (or the ``kinto-conformance`` command).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+from kinto.core.storage.exceptions import BackendError
+
+__all__ = ["CacheBase", "CacheBackendError"]
+
+
+class CacheBackendError(BackendError):
+    """The cache server failed or could not be reached; answered as a 503."""
+
+
+class CacheBase(abc.ABC):
+    """Abstract base class of cache backends.
+
+    Subclasses call ``super().__init__(cache_prefix=..., cache_max_size_bytes=...)``
+    (the keywords Kinto's backends use) and implement the abstract methods.
+    Any method may raise ``BackendError`` when the underlying service fails.
+    """
+
+    #: Optional features, declared so the contract suite skips tests explicitly.
+    supports_concurrent_processes: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, cache_prefix: str = "", cache_max_size_bytes: int | None = None, **kwargs: Any) -> None:
+        self.prefix = cache_prefix or ""
+        self.max_size_bytes = cache_max_size_bytes
+
+    def initialize_schema(self, dry_run: bool = False) -> None:
+        """Create whatever the backend needs (tables, buckets). Idempotent.
+
+        With ``dry_run`` nothing is changed; the steps are only logged.
+        The default does nothing, for backends that need no schema.
+        """
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Delete every key of this cache (within its prefix)."""
+
+    @abc.abstractmethod
+    def ttl(self, key: str) -> float:
+        """Return the seconds left before ``key`` expires.
+
+        Returns ``-1`` when the key is missing, has expired, or has no expiry.
+        """
+
+    @abc.abstractmethod
+    def expire(self, key: str, ttl: float) -> None:
+        """Set the time to live of an existing ``key`` to ``ttl`` seconds.
+
+        A ``ttl`` of 0 or less expires the key immediately. A missing key is
+        left missing (no error).
+        """
+
+    @abc.abstractmethod
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """Store ``value`` (any JSON-serialisable value) under ``key``.
+
+        ``ttl`` is in seconds; ``None`` means no expiry; a ``ttl`` of 0 or less
+        means the value is already expired and will never be returned. A value
+        that is not JSON-serialisable raises ``TypeError`` and stores nothing.
+        """
+
+    @abc.abstractmethod
+    def get(self, key: str) -> Any:
+        """Return the value stored under ``key``, or ``None`` if it is missing
+        or expired. Expired keys are never returned, whether or not they have
+        been physically removed yet."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> Any:
+        """Remove ``key`` and return the value it held (``None`` if missing)."""
+
+    def delete_prefix(self, key_prefix: str) -> int:
+        """Remove every key starting with ``key_prefix``; return how many.
+
+        Concrete default so backends written before this method keep working:
+        it raises ``NotImplementedError``; backends that implement it set
+        ``supports_delete_prefix = True`` and the suite tests it.
+        """
+        raise NotImplementedError
+
+    supports_delete_prefix: ClassVar[bool] = False
+
+    def heartbeat(self) -> bool:
+        """Return True when the cache answers a write and a read.
+
+        The default round-trips a short-lived key; backends may override with
+        a cheaper ping. Must not raise: failures return False.
+        """
+        key = "__heartbeat__"
+        try:
+            self.set(key, "true", 10)
+            return self.get(key) == "true"
+        except Exception:
+            return False

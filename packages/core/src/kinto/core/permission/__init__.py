@@ -1,0 +1,215 @@
+"""The permission contract.
+
+A permission backend stores two relations:
+
+- **user principals**: extra principals a user holds (``user_id -> {principal}``),
+  typically the groups it belongs to. Principals given to the pseudo-user
+  ``system.Authenticated`` are held by every user.
+- **access control entries** (ACEs): ``(object_id, permission) -> {principal}``.
+  An ``object_id`` is a URI-like path (``/buckets/b1/collections/c1``); a
+  *bound permission* is an ``(object_id, permission)`` pair.
+
+Inheritance is the application's business: it expands "write on a record" into
+the bound permissions that grant it (write on the record, write on its
+collection, write on its bucket...) and asks the backend about that list. The
+backend never infers a parent by itself.
+
+Object id *patterns* use ``*`` as the only wildcard. In
+``delete_object_permissions`` and in ``get_accessible_objects`` (with
+``with_children=True``) it matches any run of characters, ``/`` included; with
+``with_children=False`` it matches one or more characters other than ``/``, so
+``/buckets/*`` matches ``/buckets/b1`` but not ``/buckets/b1/collections/c1``.
+Every other character matches itself.
+
+A backend module exposes ``load_from_config(config) -> PermissionBase``; the
+setting ``kinto.permission_backend`` names it. Backends prove conformance with
+``kinto.core.testing.permission.PermissionContract`` (or ``kinto-conformance``).
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+from kinto.core.storage.exceptions import BackendError
+
+__all__ = ["BoundPermission", "PermissionBackendError", "PermissionBase"]
+
+#: ``(object_id, permission)``; the object id may hold ``*`` patterns where documented.
+BoundPermission = tuple[str, str]
+
+#: The pseudo-user whose principals every authenticated user holds.
+AUTHENTICATED_USER = "system.Authenticated"
+
+_HEARTBEAT_USER = "__heartbeat__"
+
+
+class PermissionBackendError(BackendError):
+    """The permission store failed or could not be reached; answered as a 503."""
+
+
+class PermissionBase(abc.ABC):
+    """Abstract base class of permission backends.
+
+    Every method may raise ``BackendError`` (``PermissionBackendError``) when
+    the underlying service fails. Principals, user ids, object ids and
+    permissions are plain strings; sets returned are new objects the caller
+    may mutate.
+    """
+
+    #: Whether ``transaction()`` really commits and rolls back (else it is a no-op).
+    supports_transactions: ClassVar[bool] = False
+    #: Whether several processes may use one store at once without losing writes.
+    supports_concurrent_processes: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: B027 -- Kinto's keyword-tolerant constructor
+        pass
+
+    def initialize_schema(self, dry_run: bool = False) -> None:  # noqa: B027 -- optional, no-op by default
+        """Create or migrate what the backend needs (tables, indexes). Idempotent.
+
+        With ``dry_run`` nothing is changed; the steps are only logged. The
+        default does nothing, for backends that need no schema.
+        """
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
+        """Return a context manager grouping the calls made inside it.
+
+        On normal exit the changes are committed; when an exception leaves the
+        block they are rolled back, and the exception propagates. Re-entrant:
+        a transaction opened inside another joins it, and only the outermost
+        one commits or rolls back. ``write=False`` announces that the block
+        only reads (a backend may then take fewer locks). The default is a
+        no-op context (``supports_transactions = False``): each call is then
+        applied on its own.
+        """
+        return contextlib.nullcontext()
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Delete every user principal and every access control entry."""
+
+    @abc.abstractmethod
+    def add_user_principal(self, user_id: str, principal: str) -> None:
+        """Give ``principal`` to ``user_id``. Adding one it already holds is a no-op."""
+
+    @abc.abstractmethod
+    def remove_user_principal(self, user_id: str, principal: str) -> None:
+        """Take ``principal`` from ``user_id``. A missing user or principal is a no-op."""
+
+    @abc.abstractmethod
+    def remove_principal(self, principal: str) -> None:
+        """Take ``principal`` from every user that holds it.
+
+        Access control entries naming ``principal`` are left untouched.
+        """
+
+    @abc.abstractmethod
+    def get_user_principals(self, user_id: str) -> set[str]:
+        """Return the principals held by ``user_id``, plus those given to
+        ``system.Authenticated`` (which every user holds). An unknown user
+        gets the latter only, often an empty set."""
+
+    @abc.abstractmethod
+    def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:
+        """Grant ``permission`` on ``object_id`` to ``principal``. Idempotent."""
+
+    @abc.abstractmethod
+    def remove_principal_from_ace(self, object_id: str, permission: str, principal: str) -> None:
+        """Revoke ``permission`` on ``object_id`` from ``principal``. A missing
+        entry is a no-op; an entry left without principals disappears."""
+
+    @abc.abstractmethod
+    def get_object_permission_principals(self, object_id: str, permission: str) -> set[str]:
+        """Return the principals granted exactly ``(object_id, permission)``.
+
+        No inheritance and no pattern: ``object_id`` is taken literally. Empty
+        when nothing is granted.
+        """
+
+    @abc.abstractmethod
+    def get_accessible_objects(
+        self,
+        principals: Iterable[str],
+        bound_permissions: Sequence[BoundPermission] | None = None,
+        with_children: bool = True,
+    ) -> dict[str, set[str]]:
+        """Return ``{object_id: {permission, ...}}`` for the objects on which
+        at least one of ``principals`` is granted a permission.
+
+        With ``bound_permissions`` ``None``, every permission of every object
+        counts. Otherwise only the listed ``(object_id pattern, permission)``
+        pairs count (see the module docstring for ``*`` and
+        ``with_children``); each object maps to the permissions matched, not
+        to every permission it has. An empty ``bound_permissions`` list, or
+        empty ``principals``, gives ``{}``.
+        """
+
+    @abc.abstractmethod
+    def get_authorized_principals(self, bound_permissions: Sequence[BoundPermission]) -> set[str]:
+        """Return the union of the principals granted any of
+        ``bound_permissions``. Object ids are taken literally (no pattern);
+        an empty list gives an empty set."""
+
+    def check_permission(self, principals: Iterable[str], bound_permissions: Sequence[BoundPermission]) -> bool:
+        """Return True when one of ``principals`` is granted one of
+        ``bound_permissions`` (literal object ids). False for an empty list.
+
+        The default intersects ``get_authorized_principals``; backends may
+        answer with a cheaper query.
+        """
+        if not bound_permissions:
+            return False
+        return not self.get_authorized_principals(bound_permissions).isdisjoint(principals)
+
+    def get_object_permissions(self, object_id: str, permissions: Iterable[str] | None = None) -> dict[str, set[str]]:
+        """Return ``{permission: {principal, ...}}`` for ``object_id``,
+        restricted to ``permissions`` when given. Permissions without any
+        principal are absent; an unknown object gives ``{}``."""
+        return self.get_objects_permissions([object_id], permissions)[0]
+
+    @abc.abstractmethod
+    def get_objects_permissions(
+        self, objects_ids: Sequence[str], permissions: Iterable[str] | None = None
+    ) -> list[dict[str, set[str]]]:
+        """Return, in the order of ``objects_ids``, one
+        ``{permission: {principal, ...}}`` mapping per object id (``{}`` for
+        an unknown one), restricted to ``permissions`` when given. Object ids
+        are taken literally; a repeated id gets the same mapping twice."""
+
+    @abc.abstractmethod
+    def replace_object_permissions(
+        self, object_id: str, permissions: Mapping[str, Iterable[str]]
+    ) -> Mapping[str, Iterable[str]] | None:
+        """Replace, for each permission named in ``permissions``, the set of
+        principals granted it on ``object_id`` by the one given.
+
+        Permissions not named are left alone; an empty iterable revokes the
+        permission from everyone; duplicates count once. The whole replacement
+        is atomic. Returns ``permissions`` (Kinto's backends return it or
+        ``None``; callers must not rely on the value).
+        """
+
+    @abc.abstractmethod
+    def delete_object_permissions(self, *object_id_list: str) -> None:
+        """Delete every access control entry of the objects whose id matches
+        one of ``object_id_list``; ``*`` matches any run of characters,
+        ``/`` included (``/buckets/b1*`` removes the bucket and everything
+        below it). No argument is a no-op. User principals are untouched."""
+
+    def heartbeat(self) -> bool:
+        """Return True when the backend answers a write and a read.
+
+        The default adds and removes a principal of a reserved user; backends
+        may override with a cheaper ping. Must not raise: failures return False.
+        """
+        try:
+            self.add_user_principal(_HEARTBEAT_USER, "alive")
+            alive = "alive" in self.get_user_principals(_HEARTBEAT_USER)
+            self.remove_user_principal(_HEARTBEAT_USER, "alive")
+        except Exception:  # a heartbeat reports failures, it never raises
+            return False
+        return alive

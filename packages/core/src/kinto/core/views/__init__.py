@@ -1,0 +1,1 @@
+"""The core's own endpoints: root, health, version (and the error views)."""

@@ -1,0 +1,146 @@
+"""The one JSON error format, and the errnos clients know from Kinto.
+
+Every error response, from a view, from Pyramid itself or from a crash, has the
+body ``{"code", "errno", "error", "message", "info"[, "details"]}``. Views raise
+``http_error(...)``; they never format errors by hand.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import Any
+
+from pyramid import httpexceptions
+from pyramid.httpexceptions import HTTPException
+
+__all__ = ["ERRORS", "http_error", "json_error_body", "raise_invalid", "send_alert", "request_GET"]
+
+
+class ERRORS(enum.IntEnum):
+    """Error numbers (``errno``) clients act on; same numbers as Kinto's."""
+
+    MISSING_AUTH_TOKEN = 104
+    INVALID_AUTH_TOKEN = 105
+    BADJSON = 106
+    INVALID_PARAMETERS = 107
+    MISSING_PARAMETERS = 108
+    INVALID_POSTED_DATA = 109
+    INVALID_RESOURCE_ID = 110
+    MISSING_RESOURCE = 111
+    MISSING_CONTENT_LENGTH = 112
+    REQUEST_TOO_LARGE = 113
+    MODIFIED_MEANWHILE = 114
+    METHOD_NOT_ALLOWED = 115
+    VERSION_NOT_AVAILABLE = 116
+    CLIENT_REACHED_CAPACITY = 117
+    FORBIDDEN = 121
+    CONSTRAINT_VIOLATED = 122
+    UNDEFINED = 999
+    BACKEND = 201
+    SERVICE_DEPRECATED = 202
+
+
+#: The errno used when a status is raised without one.
+DEFAULT_ERRNOS: dict[int, ERRORS] = {
+    400: ERRORS.INVALID_PARAMETERS,
+    401: ERRORS.MISSING_AUTH_TOKEN,
+    403: ERRORS.FORBIDDEN,
+    404: ERRORS.MISSING_RESOURCE,
+    405: ERRORS.METHOD_NOT_ALLOWED,
+    406: ERRORS.INVALID_PARAMETERS,
+    409: ERRORS.CONSTRAINT_VIOLATED,
+    410: ERRORS.SERVICE_DEPRECATED,
+    411: ERRORS.MISSING_CONTENT_LENGTH,
+    412: ERRORS.MODIFIED_MEANWHILE,
+    413: ERRORS.REQUEST_TOO_LARGE,
+    415: ERRORS.INVALID_PARAMETERS,
+    429: ERRORS.CLIENT_REACHED_CAPACITY,
+    500: ERRORS.UNDEFINED,
+    503: ERRORS.BACKEND,
+}
+
+DEFAULT_INFO_LINK = "https://github.com/Kinto/kinto/issues/"
+
+
+def json_error_body(
+    code: int,
+    errno: int,
+    error: str,
+    message: str | None = None,
+    info: str | None = None,
+    details: Any = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "errno": int(errno), "error": error}
+    if message is not None:
+        body["message"] = message
+    if info is not None:
+        body["info"] = info
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def http_error(
+    httpexception: HTTPException,
+    errno: int | None = None,
+    code: int | None = None,
+    error: str | None = None,
+    message: str | None = None,
+    info: str | None = None,
+    details: Any = None,
+) -> HTTPException:
+    """Give ``httpexception`` the JSON error body and return it (to be raised).
+
+    ``code`` defaults to the exception's status, ``error`` to its title,
+    ``errno`` to the usual errno for the status, ``info`` to the
+    ``error_info_link`` setting (filled in by the error views when missing).
+    """
+    code = code or httpexception.code
+    errno = errno if errno is not None else DEFAULT_ERRNOS.get(code, ERRORS.UNDEFINED)
+    body = json_error_body(
+        code,
+        errno,
+        error or httpexception.title,
+        message if message is not None else (httpexception.detail or None),
+        info,
+        details,
+    )
+    httpexception.content_type = "application/json"
+    httpexception.charset = "utf-8"
+    httpexception.text = json.dumps(body)
+    httpexception.kinto_error = body  # read back by the error views to complete ``info``
+    return httpexception
+
+
+def raise_invalid(request: Any, location: str = "body", name: str | None = None, description: str | None = None,
+                  **kwargs: Any) -> None:
+    """Raise a 400 describing one invalid part of the request (Kinto's ``details`` shape)."""
+    message = f"{name} in {location}: {description}" if name else description
+    details = [{"location": location, "name": name, "description": description}]
+    raise http_error(
+        httpexceptions.HTTPBadRequest(),
+        errno=kwargs.pop("errno", ERRORS.INVALID_PARAMETERS),
+        message=message,
+        details=details,
+        **kwargs,
+    )
+
+
+def send_alert(request: Any, message: str | None = None, url: str | None = None, code: str = "soft-eol") -> None:
+    """Set the ``Alert`` response header (deprecation notices) for this request."""
+    settings = request.registry.settings
+    alert = {
+        "code": code,
+        "message": message or settings.get("eos_message"),
+        "url": url or settings.get("eos_url") or settings.get("project_docs"),
+    }
+    request.response.headers["Alert"] = json.dumps(alert)
+
+
+def request_GET(request: Any) -> Any:
+    """The querystring, with a 400 instead of a crash on undecodable bytes."""
+    try:
+        return request.GET
+    except UnicodeDecodeError:
+        raise http_error(httpexceptions.HTTPBadRequest(), message="Querystring is not valid UTF-8") from None

@@ -1,0 +1,489 @@
+"""What ``kinto.core.initialize`` sets up: settings, directives, backends,
+security, tweens, error views, and the core's own endpoints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import datetime, timezone
+from typing import Any
+
+from pyramid import httpexceptions
+from pyramid.exceptions import ConfigurationError
+from pyramid.renderers import JSON
+from pyramid.tweens import EXCVIEW, INGRESS, MAIN
+
+from kinto.core import errors, events, logs
+from kinto.core.authentication import build_policies
+from kinto.core.authorization import SecurityPolicy, setup_request_identity
+from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults, as_list
+
+__all__ = ["initialize", "includeme", "load_default_settings", "api_capabilities", "heartbeats", "migrations"]
+
+logger = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SETTINGS_APPLIED = "kinto.core.settings_applied"
+BACKEND_KINDS = ("storage", "permission", "cache")
+MEMORY_BACKENDS = {kind: f"kinto.core.{kind}.memory" for kind in BACKEND_KINDS}
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+def load_default_settings(config: Any, default_settings: dict[str, Any]) -> None:
+    """Apply ``default_settings`` to the application's settings, with the
+    environment override rule of ``kinto.core.settings`` (for plugins)."""
+    settings = config.get_settings()
+    apply_defaults(settings, default_settings)
+    config.add_settings(settings)
+
+
+def _apply_core_settings(config: Any, extra_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    settings = config.get_settings()
+    if settings.get(_SETTINGS_APPLIED):
+        if extra_defaults:
+            apply_defaults(settings, extra_defaults)
+        return settings
+    apply_defaults(settings, {**DEFAULT_SETTINGS, **(extra_defaults or {})}, include_unknown=True)
+    settings[_SETTINGS_APPLIED] = True
+    _validate_core_settings(settings)
+    return settings
+
+
+def _validate_core_settings(settings: dict[str, Any]) -> None:
+    version = str(settings["http_api_version"])
+    major = version.split(".")[0]
+    if not major.isdigit():
+        raise ConfigurationError(f"Invalid value for setting 'kinto.http_api_version': {version!r} (expected e.g. 1.0)")
+    for key in ("backoff_percentage",):
+        value = settings.get(key)
+        if value not in (None, "") and not str(value).isdigit():
+            raise ConfigurationError(f"Invalid value for setting 'kinto.{key}': {value!r} is not an integer")
+    if settings.get("eos"):
+        try:
+            datetime.fromisoformat(str(settings["eos"]))
+        except ValueError:
+            raise ConfigurationError(f"Invalid value for setting 'kinto.eos': {settings['eos']!r} (ISO date)") from None
+
+
+def api_prefix(settings: dict[str, Any]) -> str:
+    return "v" + str(settings["http_api_version"]).split(".")[0]
+
+
+# --- directives ---------------------------------------------------------------------------------
+
+
+def add_api_capability(config: Any, identifier: str, description: str = "", url: str = "", **kw: Any) -> None:
+    """Expose an optional feature at ``GET /v1/`` (every argument shown as given)."""
+    capabilities = api_capabilities(config.registry)
+    if identifier in capabilities:
+        raise ConfigurationError(f"The API capability {identifier!r} is already registered")
+    capabilities[identifier] = {"description": description, "url": url, **kw}
+
+
+def add_heartbeat(config: Any, name: str, fn: Callable[[Any], bool]) -> None:
+    """Register a health check shown at ``/v1/__heartbeat__``; ``fn(request) -> bool``."""
+    checks = heartbeats(config.registry)
+    if name in checks:
+        raise ConfigurationError(f"A heartbeat named {name!r} is already registered")
+    checks[name] = fn
+
+
+def add_migration(config: Any, name: str, fn: Callable[..., None]) -> None:
+    """Register a schema step run by ``kinto migrate``: ``fn(registry, dry_run=False)``, idempotent."""
+    steps = migrations(config.registry)
+    if any(existing == name for existing, _ in steps):
+        raise ConfigurationError(f"A migration named {name!r} is already registered")
+    steps.append((name, fn))
+
+
+def api_capabilities(registry: Any) -> dict[str, dict[str, Any]]:
+    if not hasattr(registry, "api_capabilities"):
+        registry.api_capabilities = {}
+    return registry.api_capabilities
+
+
+def heartbeats(registry: Any) -> dict[str, Callable[[Any], bool]]:
+    if not hasattr(registry, "heartbeats"):
+        registry.heartbeats = {}
+    return registry.heartbeats
+
+
+def migrations(registry: Any) -> list[tuple[str, Callable[..., None]]]:
+    if not hasattr(registry, "migrations"):
+        registry.migrations = []
+    return registry.migrations
+
+
+def migrate(registry: Any, dry_run: bool = False) -> list[str]:
+    """Create or upgrade every backend's schema, then run the plugins' migrations."""
+    done = []
+    for kind in BACKEND_KINDS:
+        backend = getattr(registry, kind, None)
+        if backend is not None:
+            backend.initialize_schema(dry_run=dry_run)
+            done.append(kind)
+    for name, fn in migrations(registry):
+        fn(registry, dry_run=dry_run)
+        done.append(name)
+    return done
+
+
+# --- backends -----------------------------------------------------------------------------------
+
+
+def setup_backends(config: Any) -> None:
+    settings = config.get_settings()
+    try:
+        from kinto.core.backends import load_backend
+    except ImportError:  # pragma: no cover - only while the backends module is absent
+        load_backend = None
+    defaulted = []
+    for kind in BACKEND_KINDS:
+        if not settings.get(f"{kind}_backend"):
+            settings[f"{kind}_backend"] = settings[f"kinto.{kind}_backend"] = MEMORY_BACKENDS[kind]
+            defaulted.append(kind)
+        try:  # TEMPORARY while the storage contract is being written
+            backend = load_backend(config, kind) if load_backend is not None else None
+        except (ImportError, ConfigurationError):
+            if settings[f"{kind}_backend"] != MEMORY_BACKENDS[kind]:
+                raise
+            backend = None
+        setattr(config.registry, kind, backend)
+        if backend is not None:
+            config.add_heartbeat(kind, _backend_heartbeat(backend))
+    if defaulted:
+        logger.warning(
+            "No %s backend configured: using memory backends, nothing will persist",
+            "/".join(defaulted),
+        )
+
+
+def _backend_heartbeat(backend: Any) -> Callable[[Any], bool]:
+    def check(request: Any) -> bool:
+        return bool(backend.heartbeat())
+
+    return check
+
+
+# --- request helpers ----------------------------------------------------------------------------
+
+
+def _bound_data(request: Any) -> dict[str, Any]:
+    return {}
+
+
+def _json_body(request: Any) -> Any:
+    """``request.json_body`` answering 400 (never 500) for invalid or absurdly nested JSON."""
+    try:
+        return json.loads(request.body.decode(request.charset or "utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise errors.http_error(
+            httpexceptions.HTTPBadRequest(), errno=errors.ERRORS.BADJSON, message=f"Invalid JSON: {error}"
+        ) from None
+    except RecursionError:
+        raise errors.http_error(
+            httpexceptions.HTTPBadRequest(), errno=errors.ERRORS.BADJSON, message="JSON is nested too deeply"
+        ) from None
+
+
+# --- tweens -------------------------------------------------------------------------------------
+
+
+def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Callable[[Any], Any]:
+    """Outermost tween: request limits, CORS, Backoff/Retry-After/Alert headers,
+    end-of-service, read-only mode, and the request summary log line."""
+    settings = registry.settings
+    summary_logger = logs.get_logger("kinto.core.request")
+    cors = _CorsPolicy(settings)
+    max_body = int(settings["max_request_body_bytes"] or 0)
+    readonly = bool(settings["readonly"])
+    backoff = settings.get("backoff")
+    backoff_percentage = int(settings["backoff_percentage"]) if settings.get("backoff_percentage") else None
+    retry_after = str(settings["retry_after_seconds"])
+    scheme, host = settings.get("http_scheme"), settings.get("http_host")
+    eos = datetime.fromisoformat(str(settings["eos"])) if settings.get("eos") else None
+    if eos is not None and eos.tzinfo is None:
+        eos = eos.replace(tzinfo=timezone.utc)
+
+    def tween(request: Any) -> Any:
+        start = time.perf_counter()
+        if scheme:
+            request.scheme = scheme
+        if host:
+            request.host = host
+        response = cors.preflight(request)
+        if response is None:
+            response = _guarded(request, max_body, readonly, eos) or _handle(handler, request)
+        if eos is not None:
+            errors.send_alert(request)
+            response.headers["Alert"] = request.response.headers["Alert"]
+        if backoff and (backoff_percentage is None or random.random() * 100 < backoff_percentage):
+            response.headers["Backoff"] = str(backoff)
+        if response.status_code in (429, 503) and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = retry_after
+        cors.decorate(request, response)
+        if getattr(request, "parent", None) is None:
+            _log_summary(summary_logger, request, response, start)
+        return response
+
+    return tween
+
+
+def _handle(handler: Callable[[Any], Any], request: Any) -> Any:
+    try:
+        return handler(request)
+    except Exception as error:  # the excview tween answered nothing: never leak a traceback
+        logger.exception("Unhandled error outside the error views")
+        return _error_response(request, errors.http_error(httpexceptions.HTTPInternalServerError()), error)
+
+
+def _guarded(request: Any, max_body: int, readonly: bool, eos: datetime | None) -> Any:
+    if eos is not None and datetime.now(timezone.utc) >= eos:
+        return _error_response(
+            request,
+            errors.http_error(
+                httpexceptions.HTTPGone(), errno=errors.ERRORS.SERVICE_DEPRECATED, message="The service has been "
+                "decommissioned"
+            ),
+        )
+    length = request.content_length
+    if max_body and length is not None and length > max_body:
+        return _error_response(
+            request,
+            errors.http_error(
+                httpexceptions.HTTPRequestEntityTooLarge(),
+                errno=errors.ERRORS.REQUEST_TOO_LARGE,
+                message=f"Request body larger than {max_body} bytes",
+            ),
+        )
+    if readonly and request.method not in SAFE_METHODS:
+        return _error_response(
+            request,
+            errors.http_error(httpexceptions.HTTPMethodNotAllowed(), message="The server is in read-only mode"),
+        )
+    return None
+
+
+def _error_response(request: Any, error: httpexceptions.HTTPException, cause: Exception | None = None) -> Any:
+    body = getattr(error, "kinto_error", {})
+    request.errno = body.get("errno")
+    info = request.registry.settings.get("error_info_link")
+    if info and "info" not in body:
+        body = {**body, "info": info}
+        error.text = json.dumps(body)
+    return error
+
+
+def _log_summary(summary_logger: Any, request: Any, response: Any, start: float) -> None:
+    try:
+        uid = request.prefixed_userid
+    except Exception:
+        uid = None
+    try:
+        summary_logger.info(
+            logs.REQUEST_SUMMARY_EVENT,
+            method=request.method,
+            path=request.path,
+            querystring=request.query_string or None,
+            code=response.status_code,
+            t=int((time.perf_counter() - start) * 1000),
+            uid=uid,
+            errno=getattr(request, "errno", None) or 0,
+            agent=request.user_agent,
+            lang=request.headers.get("Accept-Language"),
+        )
+    except Exception:  # logging must never break a request
+        logger.debug("Could not log the request summary", exc_info=True)
+
+
+class _CorsPolicy:
+    """CORS for every response (errors included), preflights answered here."""
+
+    expose_headers = (
+        "Alert, Backoff, Retry-After, ETag, Last-Modified, Next-Page, Total-Objects, Total-Records, "
+        "Content-Length, Content-Type, Cache-Control, Expires, Pragma"
+    )
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.origins = set(as_list(settings["cors_origins"]))
+        self.max_age = str(settings["cors_max_age_seconds"])
+
+    def allowed(self, origin: str | None) -> bool:
+        return bool(origin) and ("*" in self.origins or origin in self.origins)
+
+    def preflight(self, request: Any) -> Any:
+        if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+            return None
+        origin = request.headers.get("Origin")
+        response = request.response
+        response.status_code = 200
+        if self.allowed(origin):
+            response.headers["Access-Control-Allow-Methods"] = request.headers["Access-Control-Request-Method"]
+            requested = request.headers.get("Access-Control-Request-Headers")
+            if requested:
+                response.headers["Access-Control-Allow-Headers"] = requested
+            response.headers["Access-Control-Max-Age"] = self.max_age
+        return response
+
+    def decorate(self, request: Any, response: Any) -> None:
+        origin = request.headers.get("Origin")
+        if not self.allowed(origin):
+            return
+        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in self.origins else origin
+        response.headers["Access-Control-Expose-Headers"] = self.expose_headers
+        if "*" not in self.origins:
+            response.headers["Vary"] = "Origin"
+
+
+class _Rollback(Exception):
+    def __init__(self, response: Any) -> None:
+        self.response = response
+
+
+def transaction_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Callable[[Any], Any]:
+    """One transaction per request around the storage and permission backends.
+
+    Commits when the view returns a response below 500; rolls back when it
+    raises (the error views then answer) or answers 5xx. ``ResourceChanged``
+    is announced inside the transaction, ``AfterResourceChanged`` after the
+    commit. Batch sub-requests (``request.parent`` set) join their parent's.
+    """
+
+    def tween(request: Any) -> Any:
+        if getattr(request, "parent", None) is not None:
+            return handler(request)
+        write = request.method not in SAFE_METHODS
+        backends = [getattr(registry, kind, None) for kind in ("storage", "permission")]
+        try:
+            with ExitStack() as stack:
+                for backend in backends:
+                    if backend is not None:
+                        stack.enter_context(backend.transaction(write=write))
+                response = handler(request)
+                if response.status_code >= 500:
+                    raise _Rollback(response)
+                gathered = events.emit_changes(request)
+        except _Rollback as rollback:
+            events.discard_events(request)
+            return rollback.response
+        except BaseException:
+            events.discard_events(request)
+            raise
+        events.emit_after_commit(request, gathered)
+        return response
+
+    return tween
+
+
+# --- setup --------------------------------------------------------------------------------------
+
+
+def setup_logging(config: Any) -> None:
+    settings = config.get_settings()
+    name = settings["logging_renderer"]
+    try:
+        renderer = config.maybe_dotted(name)
+    except (ImportError, AttributeError) as error:
+        raise ConfigurationError(f"Setting 'kinto.logging_renderer = {name}': cannot import it ({error})") from error
+    try:
+        built = logs.build_renderer(renderer, settings)
+    except Exception as error:
+        raise ConfigurationError(f"Setting 'kinto.logging_renderer = {name}': {error}") from error
+    config.registry.log_renderer = logs.setup_logging(built)
+
+
+def setup_security(config: Any) -> None:
+    settings = config.get_settings()
+    policies = build_policies(config)
+    finder_name = settings.get("multiauth.groupfinder")
+    finder = config.maybe_dotted(finder_name) if finder_name else None
+    config.set_security_policy(SecurityPolicy(policies, groupfinder=finder))
+    setup_request_identity(config, policies)
+
+
+def setup_version_redirect(config: Any) -> None:
+    """Unprefixed URLs answer ``307`` to the same path under ``/v1``."""
+    settings = config.get_settings()
+    if not settings["version_prefix_redirect_enabled"]:
+        return
+    prefix = api_prefix(settings)
+    ttl = int(settings["version_prefix_redirect_ttl_seconds"])
+
+    def redirect(request: Any) -> Any:
+        querystring = f"?{request.query_string}" if request.query_string else ""
+        response = httpexceptions.HTTPTemporaryRedirect(f"/{prefix}{request.path}{querystring}")
+        if ttl >= 0:
+            response.cache_expires(ttl)
+        return response
+
+    config.add_route("redirect_to_version", r"/{path:(?!v[0-9]+(/|$))[^\r\n]*}")
+    config.add_view(redirect, route_name="redirect_to_version", permission="__no_permission_required__")
+
+
+def includeme(config: Any) -> None:
+    """Set the core up on ``config`` (``initialize`` calls this; so may ``config.include``)."""
+    settings = _apply_core_settings(config)
+    config.include("cornice")
+    config.add_directive("add_api_capability", add_api_capability)
+    config.add_directive("add_heartbeat", add_heartbeat)
+    config.add_directive("add_migration", add_migration)
+    api_capabilities(config.registry)
+    heartbeats(config.registry)
+    migrations(config.registry)
+
+    config.add_renderer("json", JSON(separators=(",", ":")))
+    config.add_request_method(_bound_data, "bound_data", reify=True)
+    config.add_request_method(_json_body, "json_body", reify=True)
+    config.add_request_method(_json_body, "json", reify=True)
+
+    setup_logging(config)
+    setup_security(config)
+    setup_backends(config)
+    config.add_subscriber_predicate("for_actions", events.ActionsPredicate)
+    config.add_subscriber_predicate("for_resources", events.ResourcesPredicate)
+    events.setup_listeners(config)
+
+    config.add_tween("kinto.core.initialization.request_tween_factory", under=INGRESS)
+    config.add_tween("kinto.core.initialization.transaction_tween_factory", over=MAIN, under=EXCVIEW)
+
+    from kinto.core.views import errors as error_views
+
+    error_views.setup(config)
+    setup_version_redirect(config)
+    config.route_prefix = api_prefix(settings)
+    config.scan("kinto.core.views", ignore=["kinto.core.views.errors"])
+
+
+def initialize(
+    config: Any,
+    version: str | None = None,
+    project_name: str = "",
+    default_settings: dict[str, Any] | None = None,
+    settings_prefix: str = "kinto",
+) -> None:
+    """Set up a kinto.core application on ``config``.
+
+    Reads and validates the settings (core defaults, ``default_settings``,
+    environment overrides), sets up backends, security, CORS, error format,
+    logging and the ``/v1`` prefix, then includes every package listed in
+    ``kinto.includes``. Views added afterwards live under ``/v1``.
+    """
+    extra = dict(default_settings or {})
+    if version is not None:
+        extra.setdefault("project_version", str(version))
+    if project_name:
+        extra.setdefault("project_name", project_name)
+    settings = _apply_core_settings(config, extra)
+    if not settings["project_name"]:
+        settings["project_name"] = settings["kinto.project_name"] = project_name or "kinto"
+    config.include("kinto.core")
+    config.route_prefix = api_prefix(settings)
+    for name in as_list(settings["includes"]):
+        config.include(name)
+    config.commit()

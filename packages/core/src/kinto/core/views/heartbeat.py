@@ -1,0 +1,52 @@
+"""Health endpoints: ``__heartbeat__`` (every backend and plugin check) and ``__lbheartbeat__``."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor, TimeoutError, wait
+from typing import Any
+
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+from kinto.core.initialization import heartbeats
+from kinto.core.service import Service
+
+logger = logging.getLogger(__name__)
+
+heartbeat = Service(name="heartbeat", path="/__heartbeat__", description="Server health")
+lbheartbeat = Service(name="lbheartbeat", path="/__lbheartbeat__", description="Web head health")
+
+
+def _run(name: str, check: Any, request: Any) -> bool:
+    try:
+        return bool(check(request))
+    except Exception:
+        logger.warning("Heartbeat check %r failed", name, exc_info=True)
+        return False
+
+
+@heartbeat.get(permission=NO_PERMISSION_REQUIRED)
+def get_heartbeat(request: Any) -> dict[str, bool]:
+    """Run every check in parallel; a check slower than ``heartbeat_timeout_seconds`` counts as failed."""
+    checks = heartbeats(request.registry)
+    timeout = float(request.registry.settings["heartbeat_timeout_seconds"])
+    results: dict[str, bool] = {}
+    if checks:
+        executor = ThreadPoolExecutor(max_workers=len(checks))
+        futures = {name: executor.submit(_run, name, check, request) for name, check in checks.items()}
+        wait(futures.values(), timeout=timeout)
+        for name, future in futures.items():
+            try:
+                results[name] = future.result(timeout=0)
+            except TimeoutError:
+                logger.warning("Heartbeat check %r timed out after %ss", name, timeout)
+                results[name] = False
+        executor.shutdown(wait=False, cancel_futures=True)
+    if not all(results.values()):
+        request.response.status = 503
+    return results
+
+
+@lbheartbeat.get(permission=NO_PERMISSION_REQUIRED)
+def get_lbheartbeat(request: Any) -> dict[str, Any]:
+    return {}

@@ -1,0 +1,44 @@
+"""Shared SQL clients for the SQLite and PostgreSQL backends.
+
+The storage, cache and permission backends of one application that point at the
+same database share one client (see ``client_from_config`` in each module), hence
+one connection and one transaction per request: a request that fails rolls back
+its objects and its permissions together.
+
+Both clients offer the same two context managers:
+
+``transaction(write=True)``
+    Opens a transaction bound to the current execution context (thread or
+    asyncio task, through :mod:`contextvars`). Nested calls join the outer one.
+    Normal exit commits, an exception rolls back.
+
+``connect(readonly=False)``
+    Yields a DB-API connection. Inside a ``transaction()`` it is that
+    transaction's connection (nothing is committed on exit); otherwise the block
+    runs in a transaction of its own. Driver errors become
+    :class:`kinto.core.storage.exceptions.BackendError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["read_setting", "registry_clients"]
+
+#: Registry key under which clients are shared, per (kind, url).
+REGISTRY_KEY = "kinto.database.clients"
+
+
+def read_setting(settings: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """Read ``name`` from settings holding either the ``x`` or ``kinto.x`` form (or both)."""
+    for key in (name, f"kinto.{name}"):
+        value = settings.get(key)
+        if value not in (None, ""):
+            return value
+    return default
+
+
+def registry_clients(config: Any) -> dict[Any, Any]:
+    """The dict of shared clients on the Pyramid registry (created on first use)."""
+    return config.registry.setdefault(REGISTRY_KEY, {})

@@ -1,0 +1,214 @@
+"""PostgreSQL client: psycopg 3 with a connection pool and per-context transactions."""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kinto.core.database import read_setting, registry_clients
+from kinto.core.storage.exceptions import BackendError
+
+try:
+    import psycopg
+    import psycopg_pool
+except ImportError:  # pragma: no cover - exercised only without the extra
+    psycopg = None  # type: ignore[assignment]
+    psycopg_pool = None  # type: ignore[assignment]
+
+__all__ = ["PostgreSQLClient", "client_from_config", "mask_password", "normalize_url"]
+
+logger = logging.getLogger(__name__)
+
+_DRIVER_SUFFIX = re.compile(r"^(postgres(?:ql)?)\+[a-z0-9_]+://")
+
+
+def normalize_url(url: str) -> str:
+    """Accept SQLAlchemy-style URLs written for Kinto (``postgresql+psycopg2://``)."""
+    url = _DRIVER_SUFFIX.sub(r"\1://", url)
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def mask_password(url: str) -> str:
+    """Hide the password of a URL, for logs and error messages."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+@dataclasses.dataclass
+class _Transaction:
+    connection: Any
+    write: bool
+    failed: BaseException | None = None
+
+
+class PostgreSQLClient:
+    """A pool of psycopg connections and the transaction bound to the current context."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        pool_timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        statement_timeout_ms: int | None = None,
+    ) -> None:
+        if psycopg is None:
+            raise ImportError("PostgreSQL backends need psycopg: pip install 'kinto-core[postgresql]'")
+        self.url = normalize_url(url)
+        self.pool_size = pool_size
+        self.pool_timeout = pool_timeout
+        options = f"-c statement_timeout={int(statement_timeout_ms)}" if statement_timeout_ms else None
+        connection_kwargs: dict[str, Any] = {"connect_timeout": max(1, int(connect_timeout)), "autocommit": False}
+        if options:
+            connection_kwargs["options"] = options
+        self._connection_kwargs = connection_kwargs
+        self._pool: Any = None
+        self._pool_lock = threading.Lock()
+        self._current: contextvars.ContextVar[_Transaction | None] = contextvars.ContextVar(
+            f"kinto_postgresql_transaction_{id(self)}", default=None
+        )
+
+    def __repr__(self) -> str:
+        return f"<PostgreSQLClient {mask_password(self.url)}>"
+
+    def _get_pool(self) -> Any:
+        # Opened lazily: an application starts even while its database is down,
+        # and answers 503 (heartbeat False) until it is back.
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    pool = psycopg_pool.ConnectionPool(
+                        self.url,
+                        min_size=1,
+                        max_size=max(1, self.pool_size),
+                        timeout=self.pool_timeout,
+                        kwargs=self._connection_kwargs,
+                        open=False,
+                        name=f"kinto-{id(self)}",
+                    )
+                    pool.open(wait=False)
+                    self._pool = pool
+        return self._pool
+
+    def _checkout(self) -> Any:
+        try:
+            return self._get_pool().getconn()
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+            raise BackendError(error, f"PostgreSQL unavailable at {mask_password(self.url)}: {error}") from error
+
+    def _checkin(self, connection: Any) -> None:
+        try:
+            self._get_pool().putconn(connection)
+        except Exception:  # the pool discards broken connections itself
+            logger.debug("Could not return a connection to the pool", exc_info=True)
+
+    @staticmethod
+    def _finish(connection: Any, commit: bool) -> None:
+        try:
+            if commit:
+                connection.commit()
+            else:
+                connection.rollback()
+        except psycopg.Error as error:
+            raise BackendError(error) from error
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[None]:
+        """Run the block in one transaction shared by every ``connect()`` of this context."""
+        if self._current.get() is not None:
+            yield
+            return
+        connection = self._checkout()
+        state = _Transaction(connection=connection, write=write)
+        token = self._current.set(state)
+        try:
+            yield
+        except BaseException:
+            self._current.reset(token)
+            try:
+                connection.rollback()
+            except psycopg.Error:
+                logger.warning("Rollback failed", exc_info=True)
+            self._checkin(connection)
+            raise
+        self._current.reset(token)
+        try:
+            if state.failed is not None:
+                # A statement failed and somebody swallowed the error: the
+                # transaction is aborted, committing would silently lose writes.
+                connection.rollback()
+                raise BackendError(state.failed, f"Transaction rolled back after an error: {state.failed}")
+            self._finish(connection, commit=True)
+        finally:
+            self._checkin(connection)
+
+    @contextmanager
+    def connect(self, *, readonly: bool = False) -> Iterator[Any]:
+        """Yield a connection: the current transaction's, or one in a transaction of its own."""
+        state = self._current.get()
+        if state is not None:
+            try:
+                yield state.connection
+            except psycopg.Error as error:
+                state.failed = error
+                raise BackendError(error) from error
+            return
+        connection = self._checkout()
+        try:
+            try:
+                yield connection
+            except psycopg.Error as error:
+                connection.rollback()
+                raise BackendError(error) from error
+            except BaseException:
+                connection.rollback()
+                raise
+            self._finish(connection, commit=True)
+        finally:
+            self._checkin(connection)
+
+    def in_transaction(self) -> bool:
+        """Whether a ``transaction()`` is open in the current context."""
+        return self._current.get() is not None
+
+    def close(self) -> None:
+        """Close every pooled connection; the client reopens a pool if used again."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+
+def client_from_config(config: Any, prefix: str) -> PostgreSQLClient:
+    """The client for ``settings[prefix + "_url"]``, shared per URL through the registry.
+
+    Reads ``{prefix}_url``, ``{prefix}_pool_size``, ``{prefix}_pool_timeout``,
+    ``{prefix}_connect_timeout`` and ``{prefix}_statement_timeout_ms``.
+    """
+    settings = config.get_settings()
+    url = read_setting(settings, f"{prefix}_url")
+    if not url:
+        raise ValueError(f"Setting kinto.{prefix}_url is required for a PostgreSQL backend")
+    url = normalize_url(str(url))
+    clients = registry_clients(config)
+    key = ("postgresql", url)
+    client = clients.get(key)
+    if client is None:
+        statement_timeout = read_setting(settings, f"{prefix}_statement_timeout_ms")
+        client = PostgreSQLClient(
+            url,
+            pool_size=int(read_setting(settings, f"{prefix}_pool_size", 10)),
+            pool_timeout=float(read_setting(settings, f"{prefix}_pool_timeout", 30.0)),
+            connect_timeout=float(read_setting(settings, f"{prefix}_connect_timeout", 5.0)),
+            statement_timeout_ms=int(statement_timeout) if statement_timeout else None,
+        )
+        clients[key] = client
+    return client

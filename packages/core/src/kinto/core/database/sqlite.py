@@ -1,0 +1,201 @@
+"""SQLite client: stdlib sqlite3, one connection per thread, WAL, per-context transactions.
+
+One database file is safe to share between threads and processes: write
+transactions start with ``BEGIN IMMEDIATE`` (they take the file's write lock
+up front and wait up to ``timeout`` seconds for it), reads run concurrently
+thanks to WAL.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kinto.core.database import read_setting, registry_clients
+from kinto.core.storage.exceptions import BackendError
+
+__all__ = ["SQLiteClient", "client_from_config", "path_from_url"]
+
+logger = logging.getLogger(__name__)
+
+ConnectionHook = Callable[[sqlite3.Connection], None]
+
+
+def path_from_url(url_or_path: str) -> str:
+    """``sqlite:///relative.sqlite`` -> ``relative.sqlite``; ``sqlite:////abs.sqlite`` -> ``/abs.sqlite``;
+    a plain path is returned unchanged."""
+    for scheme in ("sqlite:///", "sqlite://"):
+        if url_or_path.startswith(scheme):
+            return url_or_path[len(scheme) :]
+    return url_or_path
+
+
+@dataclasses.dataclass
+class _Transaction:
+    connection: sqlite3.Connection
+    write: bool
+    failed: BaseException | None = None
+
+
+class SQLiteClient:
+    """Connections to one SQLite file (one per thread and process) and the current transaction."""
+
+    def __init__(self, url_or_path: str, *, timeout: float = 30.0) -> None:
+        self.path = path_from_url(url_or_path)
+        if self.path in ("", ":memory:"):
+            raise ValueError("SQLite backends need a file path (several connections must see one database)")
+        self.timeout = timeout
+        self._local = threading.local()
+        self._hooks: list[ConnectionHook] = []
+        self._all_connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._current: contextvars.ContextVar[_Transaction | None] = contextvars.ContextVar(
+            f"kinto_sqlite_transaction_{id(self)}", default=None
+        )
+
+    def __repr__(self) -> str:
+        return f"<SQLiteClient {self.path}>"
+
+    def add_connection_hook(self, hook: ConnectionHook) -> None:
+        """Run ``hook(connection)`` on every connection (e.g. to register SQL functions)."""
+        with self._lock:
+            if hook not in self._hooks:
+                self._hooks.append(hook)
+
+    def _open(self) -> sqlite3.Connection:
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        # WAL lets readers run while one writer writes; NORMAL sync is durable
+        # across application crashes (not power loss), the usual WAL choice.
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        with self._lock:
+            self._all_connections.append(connection)
+        return connection
+
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        # A forked child must not reuse its parent's connection.
+        if getattr(local, "pid", None) != os.getpid():
+            local.connection = None
+            local.hooks_applied = 0
+            local.pid = os.getpid()
+        if local.connection is None:
+            try:
+                local.connection = self._open()
+            except sqlite3.Error as error:
+                raise BackendError(error, f"SQLite database {self.path} unavailable: {error}") from error
+        while local.hooks_applied < len(self._hooks):
+            self._hooks[local.hooks_applied](local.connection)
+            local.hooks_applied += 1
+        return local.connection
+
+    @staticmethod
+    def _begin(connection: sqlite3.Connection, write: bool) -> None:
+        try:
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.Error as error:
+            raise BackendError(error) from error
+
+    @staticmethod
+    def _end(connection: sqlite3.Connection, commit: bool) -> None:
+        if not connection.in_transaction:
+            return
+        try:
+            connection.execute("COMMIT" if commit else "ROLLBACK")
+        except sqlite3.Error as error:
+            if not commit:
+                logger.warning("Rollback failed", exc_info=True)
+                return
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise BackendError(error) from error
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[None]:
+        """Run the block in one transaction shared by every ``connect()`` of this context."""
+        if self._current.get() is not None:
+            yield
+            return
+        connection = self._connection()
+        self._begin(connection, write)
+        state = _Transaction(connection=connection, write=write)
+        token = self._current.set(state)
+        try:
+            yield
+        except BaseException:
+            self._current.reset(token)
+            self._end(connection, commit=False)
+            raise
+        self._current.reset(token)
+        if state.failed is not None:
+            self._end(connection, commit=False)
+            raise BackendError(state.failed, f"Transaction rolled back after an error: {state.failed}")
+        self._end(connection, commit=True)
+
+    @contextmanager
+    def connect(self, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
+        """Yield a connection: the current transaction's, or one in a transaction of its own."""
+        state = self._current.get()
+        if state is not None:
+            try:
+                yield state.connection
+            except sqlite3.Error as error:
+                state.failed = error
+                raise BackendError(error) from error
+            return
+        connection = self._connection()
+        self._begin(connection, write=not readonly)
+        try:
+            yield connection
+        except sqlite3.Error as error:
+            self._end(connection, commit=False)
+            raise BackendError(error) from error
+        except BaseException:
+            self._end(connection, commit=False)
+            raise
+        self._end(connection, commit=True)
+
+    def in_transaction(self) -> bool:
+        """Whether a ``transaction()`` is open in the current context."""
+        return self._current.get() is not None
+
+    def close(self) -> None:
+        """Close every connection opened by this client (in this process)."""
+        with self._lock:
+            connections, self._all_connections = self._all_connections, []
+        for connection in connections:
+            try:
+                connection.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+
+def client_from_config(config: Any, prefix: str) -> SQLiteClient:
+    """The client for ``settings[prefix + "_url"]`` (a ``sqlite:///`` URL or a path), shared per file.
+
+    Reads ``{prefix}_url`` and ``{prefix}_pool_timeout`` (seconds to wait for the write lock).
+    """
+    settings = config.get_settings()
+    url = read_setting(settings, f"{prefix}_url")
+    if not url:
+        raise ValueError(f"Setting kinto.{prefix}_url is required for a SQLite backend")
+    path = os.path.abspath(path_from_url(str(url)))
+    clients = registry_clients(config)
+    key = ("sqlite", path)
+    client = clients.get(key)
+    if client is None:
+        client = SQLiteClient(path, timeout=float(read_setting(settings, f"{prefix}_pool_timeout", 30.0)))
+        clients[key] = client
+    return client

@@ -1,0 +1,136 @@
+import threading
+
+import pytest
+from kinto.core.database.postgresql import (
+    PostgreSQLClient,
+    client_from_config,
+    mask_password,
+    normalize_url,
+)
+from kinto.core.storage.exceptions import BackendError
+from kinto.core.testing.storage import postgresql_test_url
+from pyramid.config import Configurator
+
+
+@pytest.fixture(scope="module")
+def url():
+    return postgresql_test_url()
+
+
+@pytest.fixture
+def client(url):
+    client = PostgreSQLClient(url, pool_size=3, pool_timeout=5)
+    with client.connect() as connection:
+        connection.execute("DROP TABLE IF EXISTS database_client_items")
+        connection.execute("CREATE TABLE database_client_items (name TEXT PRIMARY KEY)")
+    yield client
+    with client.connect() as connection:
+        connection.execute("DROP TABLE IF EXISTS database_client_items")
+    client.close()
+
+
+def names(client):
+    with client.connect(readonly=True) as connection:
+        return sorted(row[0] for row in connection.execute("SELECT name FROM database_client_items"))
+
+
+def insert(connection, name):
+    connection.execute("INSERT INTO database_client_items VALUES (%s)", (name,))
+
+
+def test_sqlalchemy_style_urls_written_for_kinto_are_accepted():
+    assert normalize_url("postgresql+psycopg2://u:p@h/db") == "postgresql://u:p@h/db"
+    assert normalize_url("postgres://h/db") == "postgresql://h/db"
+
+
+def test_passwords_are_masked_in_messages():
+    assert mask_password("postgresql://user:secret@host/db") == "postgresql://user:***@host/db"
+
+
+def test_connect_outside_a_transaction_commits_on_success(client):
+    with client.connect() as connection:
+        insert(connection, "a")
+    assert names(client) == ["a"]
+
+
+def test_connect_outside_a_transaction_rolls_back_on_error(client):
+    with pytest.raises(RuntimeError), client.connect() as connection:
+        insert(connection, "a")
+        raise RuntimeError("boom")
+    assert names(client) == []
+
+
+def test_transaction_commits_every_connect_together(client):
+    with client.transaction():
+        with client.connect() as connection:
+            insert(connection, "a")
+        with client.connect() as connection:
+            insert(connection, "b")
+        assert client.in_transaction()
+    assert names(client) == ["a", "b"]
+
+
+def test_exception_in_transaction_rolls_back_every_write(client):
+    with pytest.raises(RuntimeError), client.transaction():
+        with client.connect() as connection:
+            insert(connection, "a")
+        with client.transaction(), client.connect() as connection:
+            insert(connection, "b")
+        raise RuntimeError("boom")
+    assert names(client) == []
+
+
+def test_driver_errors_become_backend_errors(client):
+    with pytest.raises(BackendError), client.connect() as connection:
+        connection.execute("SELECT * FROM no_such_table")
+    assert names(client) == []
+
+
+def test_a_swallowed_driver_error_rolls_the_transaction_back(client):
+    with pytest.raises(BackendError), client.transaction():
+        with client.connect() as connection:
+            insert(connection, "a")
+        try:
+            with client.connect() as connection:
+                insert(connection, "a")
+        except BackendError:
+            pass
+    assert names(client) == []
+
+
+def test_other_threads_do_not_see_uncommitted_writes(client):
+    seen = {}
+
+    def other_thread():
+        seen["names"] = names(client)
+
+    with client.transaction():
+        with client.connect() as connection:
+            insert(connection, "uncommitted")
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert seen == {"names": []}
+    assert names(client) == ["uncommitted"]
+
+
+def test_unreachable_servers_raise_backend_errors():
+    client = PostgreSQLClient("postgresql://nobody@127.0.0.1:1/none", pool_timeout=0.5, connect_timeout=1)
+    with pytest.raises(BackendError, match="unavailable"), client.connect():
+        pass
+    client.close()
+
+
+def test_statement_timeout_is_applied(url):
+    client = PostgreSQLClient(url, statement_timeout_ms=1234)
+    with client.connect() as connection:
+        assert connection.execute("SHOW statement_timeout").fetchone()[0] == "1234ms"
+    client.close()
+
+
+def test_clients_are_shared_per_url_through_the_registry(url):
+    config = Configurator(settings={"storage_url": url, "kinto.permission_url": url, "storage_pool_size": "2"})
+    storage_client = client_from_config(config, "storage")
+    assert client_from_config(config, "permission") is storage_client
+    assert storage_client.pool_size == 2
+    storage_client.close()

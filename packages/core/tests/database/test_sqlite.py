@@ -1,0 +1,142 @@
+import threading
+
+import pytest
+from kinto.core.database.sqlite import SQLiteClient, client_from_config, path_from_url
+from kinto.core.storage.exceptions import BackendError
+from pyramid.config import Configurator
+
+
+@pytest.fixture
+def client(tmp_path):
+    client = SQLiteClient(str(tmp_path / "db.sqlite"), timeout=5)
+    with client.connect() as connection:
+        connection.execute("CREATE TABLE items (name TEXT PRIMARY KEY)")
+    yield client
+    client.close()
+
+
+def names(client):
+    with client.connect(readonly=True) as connection:
+        return sorted(row[0] for row in connection.execute("SELECT name FROM items"))
+
+
+@pytest.mark.parametrize(
+    "url, path",
+    [
+        ("sqlite:///data/kinto.sqlite", "data/kinto.sqlite"),
+        ("sqlite:////abs/kinto.sqlite", "/abs/kinto.sqlite"),
+        ("relative/kinto.sqlite", "relative/kinto.sqlite"),
+        ("/abs/kinto.sqlite", "/abs/kinto.sqlite"),
+    ],
+)
+def test_urls_and_plain_paths_name_the_same_file(url, path):
+    assert path_from_url(url) == path
+
+
+def test_in_memory_databases_are_refused():
+    with pytest.raises(ValueError):
+        SQLiteClient(":memory:")
+
+
+def test_connect_outside_a_transaction_commits_on_success(client):
+    with client.connect() as connection:
+        connection.execute("INSERT INTO items VALUES ('a')")
+    assert names(client) == ["a"]
+
+
+def test_connect_outside_a_transaction_rolls_back_on_error(client):
+    with pytest.raises(RuntimeError), client.connect() as connection:
+        connection.execute("INSERT INTO items VALUES ('a')")
+        raise RuntimeError("boom")
+    assert names(client) == []
+
+
+def test_transaction_commits_every_connect_together(client):
+    with client.transaction():
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES ('a')")
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES ('b')")
+        assert client.in_transaction()
+    assert not client.in_transaction()
+    assert names(client) == ["a", "b"]
+
+
+def test_exception_in_transaction_rolls_back_every_write(client):
+    with pytest.raises(RuntimeError), client.transaction():
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES ('a')")
+        raise RuntimeError("boom")
+    assert names(client) == []
+
+
+def test_nested_transactions_join_the_outer_one(client):
+    with pytest.raises(RuntimeError), client.transaction():
+        with client.transaction(write=False), client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES ('a')")
+        raise RuntimeError("outer fails after the inner block ended")
+    assert names(client) == []
+
+
+def test_driver_errors_become_backend_errors(client):
+    with pytest.raises(BackendError), client.connect() as connection:
+        connection.execute("SELECT * FROM no_such_table")
+
+
+def test_a_swallowed_driver_error_rolls_the_transaction_back(client):
+    with pytest.raises(BackendError), client.transaction():
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES ('a')")
+        try:
+            with client.connect() as connection:
+                connection.execute("INSERT INTO items VALUES ('a')")
+        except BackendError:
+            pass
+    assert names(client) == []
+
+
+def test_threads_have_their_own_transactions(client):
+    seen = {}
+
+    def other_thread():
+        seen["in_transaction"] = client.in_transaction()
+        seen["names"] = names(client)
+
+    with client.transaction():
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES ('uncommitted')")
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert seen == {"in_transaction": False, "names": []}
+    assert names(client) == ["uncommitted"]
+
+
+def test_connection_hooks_run_on_every_connection(client):
+    client.add_connection_hook(lambda connection: connection.create_function("twice", 1, lambda x: x * 2))
+    results = []
+
+    def query():
+        with client.connect(readonly=True) as connection:
+            results.append(connection.execute("SELECT twice(21)").fetchone()[0])
+
+    query()
+    thread = threading.Thread(target=query)
+    thread.start()
+    thread.join()
+    assert results == [42, 42]
+
+
+def test_clients_are_shared_per_file_through_the_registry(tmp_path):
+    url = f"sqlite:///{tmp_path}/shared.sqlite"
+    config = Configurator(settings={"storage_url": url, "kinto.permission_url": str(tmp_path / "shared.sqlite")})
+    storage_client = client_from_config(config, "storage")
+    permission_client = client_from_config(config, "permission")
+    assert storage_client is permission_client
+    other = Configurator(settings={"storage_url": url})
+    assert client_from_config(other, "storage") is not storage_client
+
+
+def test_a_missing_url_setting_is_a_clear_error():
+    with pytest.raises(ValueError, match="storage_url"):
+        client_from_config(Configurator(settings={}), "storage")

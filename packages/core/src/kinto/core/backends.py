@@ -16,6 +16,7 @@ from importlib import metadata
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from kinto.core.database import read_setting
 from kinto.core.storage.exceptions import BackendError
 from pyramid.exceptions import ConfigurationError
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from kinto.core.storage import StorageBase
     from pyramid.config import Configurator
 
-__all__ = ["KINDS", "contract_for", "kind_of", "load_backend", "mask_url", "resolve_backend_module"]
+__all__ = ["KINDS", "contract_for", "kind_of", "load_backend", "mask_url", "read_setting", "resolve_backend_module"]
 
 KINDS = ("storage", "cache", "permission")
 
@@ -99,10 +100,6 @@ def resolve_backend_module(name: str, kind: str) -> ModuleType:
         raise ImportError(f"no module named {name!r} and no {kind} backend registered under that name") from error
 
 
-def _setting(settings: Any, kind: str) -> Any:
-    return settings.get(f"{kind}_backend") or settings.get(f"kinto.{kind}_backend")
-
-
 def load_backend(config: Configurator, kind: str) -> StorageBase | CacheBase | PermissionBase | None:
     """Build the backend of ``kind`` that the settings name, or ``None`` when
     ``<kind>_backend`` is empty.
@@ -114,7 +111,7 @@ def load_backend(config: Configurator, kind: str) -> StorageBase | CacheBase | P
     """
     base = contract_for(kind)
     settings = config.get_settings()
-    name = _setting(settings, kind)
+    name = read_setting(settings, f"{kind}_backend")
     if not name:
         return None
     label = f"kinto.{kind}_backend = {getattr(name, '__name__', name)}"
@@ -125,7 +122,7 @@ def load_backend(config: Configurator, kind: str) -> StorageBase | CacheBase | P
     try:
         backend = loader(config)
     except BackendError as error:
-        url = settings.get(f"{kind}_url") or settings.get(f"kinto.{kind}_url") or ""
+        url = read_setting(settings, f"{kind}_url", "")
         where = f" at {mask_url(str(url))}" if url else ""
         raise ConfigurationError(f"{label}: cannot reach the {kind} backend{where}: {error}") from error
     except Exception as error:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from kinto.core.storage.exceptions import BackendError
 
-__all__ = ["CacheBase", "CacheBackendError"]
+__all__ = ["CacheBackendError", "CacheBase"]
 
 
 class CacheBackendError(BackendError):
@@ -28,17 +28,29 @@ class CacheBase(abc.ABC):
 
     Subclasses call ``super().__init__(cache_prefix=..., cache_max_size_bytes=...)``
     (the keywords Kinto's backends use) and implement the abstract methods.
-    Any method may raise ``BackendError`` when the underlying service fails.
+    Any method may raise ``BackendError`` (``CacheBackendError``) when the
+    underlying service fails.
+
+    Keys are strings, stored as ``prefix + key``; a key containing a NUL
+    character raises ``ValueError``. Values round-trip as JSON: a dict set is
+    an equal dict got, tuples come back as lists, and mutating a value after
+    ``set`` does not change the cached one. TTLs are seconds (int or float).
+    A backend configured with ``cache_max_size_bytes`` may evict keys before
+    they expire; without a limit it keeps every key until it expires.
     """
 
     #: Optional features, declared so the contract suite skips tests explicitly.
     supports_concurrent_processes: ClassVar[bool] = False
+    #: Whether ``delete_prefix`` is implemented.
+    supports_delete_prefix: ClassVar[bool] = False
 
-    def __init__(self, *args: Any, cache_prefix: str = "", cache_max_size_bytes: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, cache_prefix: str = "", cache_max_size_bytes: int | None = None, **kwargs: Any
+    ) -> None:
         self.prefix = cache_prefix or ""
         self.max_size_bytes = cache_max_size_bytes
 
-    def initialize_schema(self, dry_run: bool = False) -> None:
+    def initialize_schema(self, dry_run: bool = False) -> None:  # noqa: B027 -- optional, no-op by default
         """Create whatever the backend needs (tables, buckets). Idempotent.
 
         With ``dry_run`` nothing is changed; the steps are only logged.
@@ -84,15 +96,15 @@ class CacheBase(abc.ABC):
         """Remove ``key`` and return the value it held (``None`` if missing)."""
 
     def delete_prefix(self, key_prefix: str) -> int:
-        """Remove every key starting with ``key_prefix``; return how many.
+        """Remove every key (within this cache's prefix) starting with
+        ``key_prefix``; return how many unexpired keys were removed.
 
-        Concrete default so backends written before this method keep working:
-        it raises ``NotImplementedError``; backends that implement it set
+        ``key_prefix`` is literal: no character is a wildcard. Concrete so that
+        backends written before this method keep working: the default raises
+        ``NotImplementedError``; backends that implement it set
         ``supports_delete_prefix = True`` and the suite tests it.
         """
         raise NotImplementedError
-
-    supports_delete_prefix: ClassVar[bool] = False
 
     def heartbeat(self) -> bool:
         """Return True when the cache answers a write and a read.

@@ -1,0 +1,195 @@
+"""The in-process permission backend: the reference implementation of the
+permission contract.
+
+Nothing persists and nothing is shared between processes. Write transactions
+are serialised by a lock held until they end, and undone from a log of the
+entries they changed when they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
+from kinto.core.permission.patterns import id_matcher
+
+__all__ = ["Permission", "load_from_config"]
+
+_Key = tuple[str, ...]
+
+
+class _UndoLog:
+    """The entries a transaction changed, as they were before it touched them."""
+
+    def __init__(self) -> None:
+        self.saved: dict[tuple[str, _Key], set[str] | None] = {}
+
+
+class Permission(PermissionBase):
+    """Principals and access control entries held in dicts of this process."""
+
+    supports_transactions: ClassVar[bool] = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = threading.RLock()
+        self._tables: dict[str, dict[_Key, set[str]]] = {"users": {}, "aces": {}}
+        self._undo: contextvars.ContextVar[_UndoLog | None] = contextvars.ContextVar(
+            f"kinto.permission.memory.{id(self)}", default=None
+        )
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[None]:
+        if not write or self._undo.get() is not None:
+            yield  # reads need no isolation here; a nested transaction joins the outer one
+            return
+        with self._lock:
+            log = _UndoLog()
+            token = self._undo.set(log)
+            try:
+                yield
+            except BaseException:
+                self._roll_back(log)
+                raise
+            finally:
+                self._undo.reset(token)
+
+    def flush(self) -> None:
+        with self._lock:
+            for table, rows in self._tables.items():
+                for key in list(rows):
+                    self._save(table, key)
+                rows.clear()
+
+    def add_user_principal(self, user_id: str, principal: str) -> None:
+        self._add("users", (user_id,), principal)
+
+    def remove_user_principal(self, user_id: str, principal: str) -> None:
+        self._discard("users", (user_id,), principal)
+
+    def remove_principal(self, principal: str) -> None:
+        with self._lock:
+            for key in [key for key, members in self._tables["users"].items() if principal in members]:
+                self._discard("users", key, principal)
+
+    def get_user_principals(self, user_id: str) -> set[str]:
+        users = self._tables["users"]
+        with self._lock:
+            return set(users.get((user_id,), ())) | users.get((AUTHENTICATED_USER,), set())
+
+    def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:
+        self._add("aces", (object_id, permission), principal)
+
+    def remove_principal_from_ace(self, object_id: str, permission: str, principal: str) -> None:
+        self._discard("aces", (object_id, permission), principal)
+
+    def get_object_permission_principals(self, object_id: str, permission: str) -> set[str]:
+        with self._lock:
+            return set(self._tables["aces"].get((object_id, permission), ()))
+
+    def get_accessible_objects(
+        self,
+        principals: Iterable[str],
+        bound_permissions: Sequence[BoundPermission] | None = None,
+        with_children: bool = True,
+    ) -> dict[str, set[str]]:
+        principals = set(principals)
+        if not principals or (bound_permissions is not None and not bound_permissions):
+            return {}
+        wanted = None
+        if bound_permissions is not None:
+            wanted = [(id_matcher(pattern, with_children), permission) for pattern, permission in bound_permissions]
+        accessible: dict[str, set[str]] = {}
+        with self._lock:
+            for (object_id, permission), members in self._tables["aces"].items():
+                if members.isdisjoint(principals):
+                    continue
+                if wanted is None or any(perm == permission and match(object_id) for match, perm in wanted):
+                    accessible.setdefault(object_id, set()).add(permission)
+        return accessible
+
+    def get_authorized_principals(self, bound_permissions: Sequence[BoundPermission]) -> set[str]:
+        aces = self._tables["aces"]
+        with self._lock:
+            return set().union(*(aces.get((object_id, perm), ()) for object_id, perm in bound_permissions))
+
+    def get_objects_permissions(
+        self, objects_ids: Sequence[str], permissions: Iterable[str] | None = None
+    ) -> list[dict[str, set[str]]]:
+        wanted = None if permissions is None else set(permissions)
+        by_object: dict[str, dict[str, set[str]]] = {object_id: {} for object_id in objects_ids}
+        with self._lock:
+            for (object_id, permission), members in self._tables["aces"].items():
+                found = by_object.get(object_id)
+                if found is not None and (wanted is None or permission in wanted):
+                    found[permission] = set(members)
+        return [{perm: set(members) for perm, members in by_object[object_id].items()} for object_id in objects_ids]
+
+    def replace_object_permissions(
+        self, object_id: str, permissions: Mapping[str, Iterable[str]]
+    ) -> Mapping[str, Iterable[str]]:
+        aces = self._tables["aces"]
+        with self._lock:
+            for permission, principals in permissions.items():
+                key = (object_id, permission)
+                self._save("aces", key)
+                members = set(principals)
+                if members:
+                    aces[key] = members
+                else:
+                    aces.pop(key, None)
+        return permissions
+
+    def delete_object_permissions(self, *object_id_list: str) -> None:
+        if not object_id_list:
+            return
+        matchers = [id_matcher(pattern) for pattern in object_id_list]
+        aces = self._tables["aces"]
+        with self._lock:
+            for key in [key for key in aces if any(match(key[0]) for match in matchers)]:
+                self._save("aces", key)
+                del aces[key]
+
+    def heartbeat(self) -> bool:
+        return True
+
+    # Mutations go through the helpers below, so that the undo log sees them all.
+
+    def _save(self, table: str, key: _Key) -> None:
+        log = self._undo.get()
+        if log is None or (table, key) in log.saved:
+            return
+        current = self._tables[table].get(key)
+        log.saved[(table, key)] = None if current is None else set(current)
+
+    def _add(self, table: str, key: _Key, member: str) -> None:
+        with self._lock:
+            self._save(table, key)
+            self._tables[table].setdefault(key, set()).add(member)
+
+    def _discard(self, table: str, key: _Key, member: str) -> None:
+        rows = self._tables[table]
+        with self._lock:
+            members = rows.get(key)
+            if members is None or member not in members:
+                return
+            self._save(table, key)
+            members.discard(member)
+            if not members:
+                del rows[key]
+
+    def _roll_back(self, log: _UndoLog) -> None:
+        for (table, key), previous in log.saved.items():
+            if previous is None:
+                self._tables[table].pop(key, None)
+            else:
+                self._tables[table][key] = previous
+
+
+def load_from_config(config: Any) -> Permission:
+    """Build the memory permission backend (it reads no setting)."""
+    return Permission()

@@ -1,0 +1,42 @@
+"""Object id patterns, as the permission contract defines them.
+
+``*`` is the only wildcard. With children (the default, and always in
+``delete_object_permissions``) it matches any run of characters, ``/``
+included; without, one or more characters other than ``/``. SQL backends
+narrow with ``like_pattern`` (an index-friendly ``LIKE ... ESCAPE '\\'``, which
+is exact with children) and check the remaining rows with ``id_matcher``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+__all__ = ["LIKE_ESCAPE", "id_matcher", "is_pattern", "like_pattern"]
+
+LIKE_ESCAPE = "\\"
+
+
+def is_pattern(object_id: str) -> bool:
+    """Whether ``object_id`` holds a wildcard."""
+    return "*" in object_id
+
+
+@lru_cache(maxsize=512)
+def id_matcher(pattern: str, with_children: bool = True) -> Callable[[str], bool]:
+    """Return a predicate telling whether an object id matches ``pattern``."""
+    if not is_pattern(pattern):
+        return pattern.__eq__
+    wildcard = ".*" if with_children else "[^/]+"
+    regex = re.compile(wildcard.join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+    return lambda object_id: regex.fullmatch(object_id) is not None
+
+
+def like_pattern(pattern: str) -> str:
+    """Return the SQL ``LIKE`` pattern (escape character ``\\``) matching
+    what ``pattern`` matches with children."""
+    escaped = (
+        pattern.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+    )
+    return escaped.replace("*", "%")

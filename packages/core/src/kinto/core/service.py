@@ -12,9 +12,14 @@ from kinto.core.errors import ERRORS, http_error
 __all__ = ["Service", "json_error_handler"]
 
 
+def _text(value: Any) -> Any:
+    # Cornice builds some descriptions as bytes.
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 def json_error_handler(request: Any) -> httpexceptions.HTTPException:
     """Turn Cornice's collected validation errors into the core's 400 error."""
-    errors = list(request.errors)
+    errors = [{key: _text(value) for key, value in error.items()} for error in request.errors]
     status = getattr(request.errors, "status", 400) or 400
     first = errors[0] if errors else {}
     name = first.get("name")

@@ -1,0 +1,52 @@
+"""Testing helpers shipped with kinto.core, for the core itself and for plugin authors.
+
+* ``make_app(settings, includes=())`` builds a kinto.core application and wraps it
+  in WebTest's ``TestApp`` (``kinto-core[testing]`` brings WebTest and pytest);
+* ``basic_auth_header(user, password)`` for authenticated requests;
+* the contract suites: ``kinto.core.testing.cache.CacheContract``,
+  ``.storage.StorageContract``, ``.permission.PermissionContract``,
+  ``.renderer.RendererContract``; the pytest plugin ``kinto.core.testing.plugin``
+  and the ``kinto-conformance`` command run them against any backend.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+__all__ = ["basic_auth_header", "make_app", "make_wsgi_app"]
+
+
+def make_wsgi_app(
+    settings: Mapping[str, Any] | None = None,
+    includes: Iterable[str | Callable[[Any], None]] = (),
+    version: str = "0.0.1",
+    project_name: str = "testapp",
+) -> Any:
+    """A WSGI application set up with ``kinto.core.initialize`` and ``includes``."""
+    from pyramid.config import Configurator
+
+    import kinto.core
+
+    config = Configurator(settings=dict(settings or {}))
+    kinto.core.initialize(config, version, project_name=project_name)
+    for include in includes:
+        config.include(include)
+    return config.make_wsgi_app()
+
+
+def make_app(
+    settings: Mapping[str, Any] | None = None,
+    includes: Iterable[str | Callable[[Any], None]] = (),
+    **kwargs: Any,
+) -> Any:
+    """``webtest.TestApp`` around ``make_wsgi_app(settings, includes)``."""
+    import webtest
+
+    return webtest.TestApp(make_wsgi_app(settings, includes, **kwargs))
+
+
+def basic_auth_header(user: str = "alice", password: str = "secret") -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}

@@ -87,6 +87,8 @@ def _trailing_slash_redirect(request: Any, path: str) -> Any:
 
 def forbidden_view(context: Any, request: Any) -> Any:
     """401 for anonymous callers (with each policy's challenge), 403 otherwise."""
+    if getattr(context, "kinto_error", None) is not None:
+        return _finish(request, context)
     if request.authenticated_userid is None:
         error = http_error(
             httpexceptions.HTTPUnauthorized(),

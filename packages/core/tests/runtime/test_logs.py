@@ -1,0 +1,86 @@
+"""Structured logging: the summary line, renderers swapped by setting, broken renderers contained."""
+
+import json
+import logging
+
+import pytest
+
+from kinto.core.logs import REQUEST_SUMMARY_FIELDS, ClassicLogRenderer, JsonLogRenderer
+from kinto.core.testing import basic_auth_header, make_app
+
+from . import renderers_for_tests
+
+MODULE = renderers_for_tests.__name__
+
+
+def summary_lines(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "kinto.core.request"]
+
+
+@pytest.fixture(autouse=True)
+def capture(caplog):
+    caplog.set_level(logging.INFO)
+
+
+def test_one_classic_summary_line_per_request(caplog):
+    app = make_app({"multiauth.policies": "basicauth"})
+    app.get("/v1/?_x=1", headers={**basic_auth_header(), "User-Agent": "tests/1.0", "Accept-Language": "fr"})
+    lines = summary_lines(caplog)
+    assert len(lines) == 1
+    line = lines[0]
+    assert line.startswith("GET /v1/?_x=1 200 (")
+    assert "request.summary" in line
+    assert "agent=tests/1.0" in line
+    assert "lang=fr" in line
+    assert "uid=basicauth:" in line
+    assert "errno=0" in line
+
+
+def test_errors_carry_their_errno_in_the_summary(caplog):
+    make_app().get("/v1/missing", status=404)
+    assert "errno=111" in summary_lines(caplog)[0]
+
+
+def test_json_renderer_emits_mozlog_envelope_with_summary_fields(caplog):
+    app = make_app({"logging_renderer": "kinto.core.logs.JsonLogRenderer"})
+    app.get("/v1/", headers={"User-Agent": "tests/1.0"})
+    record = json.loads(summary_lines(caplog)[0])
+    assert record["Type"] == "request.summary"
+    assert record["Severity"] == 6
+    assert record["EnvVersion"] == "2.0"
+    fields = record["Fields"]
+    for field in REQUEST_SUMMARY_FIELDS:
+        assert field in fields, field
+    assert fields["code"] == 200 and fields["path"] == "/v1/" and fields["agent"] == "tests/1.0"
+    assert isinstance(fields["t"], int)
+
+
+def test_renderer_class_by_dotted_name_gets_the_settings(caplog):
+    make_app({"logging_renderer": f"{MODULE}.UpperRenderer", "upper_prefix": ">"}).get("/v1/")
+    assert summary_lines(caplog) == [">REQUEST.SUMMARY"]
+
+
+def test_plain_callable_renderer(caplog):
+    make_app({"logging_renderer": f"{MODULE}.function_renderer"}).get("/v1/")
+    assert summary_lines(caplog) == ["fn:request.summary"]
+
+
+def test_a_broken_renderer_does_not_break_requests(caplog):
+    app = make_app({"logging_renderer": f"{MODULE}.BrokenRenderer"})
+    assert app.get("/v1/").status_code == 200
+    app.get("/v1/")
+    lines = summary_lines(caplog)
+    assert len(lines) == 2 and all(line.startswith("GET /v1/ 200") for line in lines)
+    warnings = [r for r in caplog.records if "renderer" in r.getMessage().lower() and r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+
+
+def test_classic_renderer_for_other_events():
+    line = ClassicLogRenderer()(None, "info", {"event": "cache.flushed", "keys": 3, "name": "a b"})
+    assert line == 'cache.flushed keys=3 name="a b"'
+
+
+def test_json_renderer_survives_odd_values():
+    line = JsonLogRenderer({"project_name": "p"})(None, "error", {"event": "x", "obj": object(), "s": "é"})
+    record = json.loads(line)
+    assert record["Logger"] == "p" and record["Severity"] == 3 and record["Fields"]["s"] == "é"

@@ -1,0 +1,424 @@
+"""The storage contract.
+
+A storage backend keeps JSON objects identified by ``(resource_name, parent_id,
+object id)``; the objects of one ``(resource_name, parent_id)`` pair form a
+*collection*. Every write stamps the object with ``last_modified``: a
+millisecond timestamp unique and strictly increasing within its collection,
+also the collection's timestamp (the ETag of list endpoints).
+
+A backend module exposes ``load_from_config(config) -> StorageBase``; the
+setting ``kinto.storage_backend`` names that module. Backends prove
+conformance with :class:`kinto.core.testing.storage.StorageContract`.
+
+Query semantics shared by every backend (the contract suite enforces them):
+
+Fields
+    ``id_field`` and ``modified_field`` name the object's id and timestamp.
+    Any other field is a path into the JSON document: ``a.b.c`` reads key
+    ``c`` of object ``b`` of object ``a``; a path through a non-object, or to an
+    absent key, is *missing* (:data:`MISSING`).
+
+Filters (``filters=``, combined with AND)
+    ``eq``/``not`` and ``in``/``exclude`` compare JSON values by type: ``1``,
+    ``"1"``, ``true`` and ``null`` are all different, ``1`` equals ``1.0``.
+    ``not`` and ``exclude`` are exact complements of ``eq`` and ``in``: they
+    match objects where the field is missing. ``lt``, ``max`` (<=), ``min``
+    (>=) and ``gt`` only match values of the same type as the operand (numbers
+    numerically, strings by code point, ``false < true``); missing fields,
+    arrays and objects never match them. ``has`` (truthy operand) matches
+    objects having the field, even ``null``; falsy matches objects lacking it.
+    ``like`` matches strings only, case-insensitively, ``*`` standing for any
+    sequence; without ``*`` the operand may appear anywhere. ``contains``
+    (every listed value is in the array) and ``contains_any`` (at least one is)
+    match array fields only. A value holding a NUL character raises
+    :class:`~kinto.core.storage.exceptions.InvalidValueError`.
+
+Sorting
+    One total order for every backend: ``null < strings < numbers < booleans
+    < arrays < objects < missing``; within a type, numbers numerically,
+    strings by code point, ``false < true``; all arrays rank equal, and so do
+    all objects. Descending sorts reverse the whole order (missing first).
+    Ties are broken by the object id, ascending, unless the sort names it.
+
+Pagination (``pagination_rules=``)
+    An OR of AND-ed filters built from the last object of the previous page
+    (``EQ`` on the leading sort fields and ``GT``/``LT`` on the next, as
+    Kinto builds them). There, comparisons follow the sort order above,
+    :data:`MISSING` included, so that keyset pagination neither skips nor
+    repeats an object, whatever values or gaps the sort fields hold.
+
+Parents
+    ``parent_id`` may hold ``*`` wildcards in ``list_all``, ``count_all``,
+    ``delete_all`` and ``purge_deleted`` (``/buckets/*`` matches every
+    bucket's objects); other methods take it literally.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import enum
+import logging
+import warnings
+from collections import namedtuple
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+from kinto.core.storage import generators
+from kinto.core.storage.exceptions import (
+    BackendError,
+    InvalidValueError,
+    ObjectNotFoundError,
+    ReadonlyError,
+    RecordNotFoundError,
+    UnicityError,
+)
+
+__all__ = [
+    "COMPARISON",
+    "DEFAULT_DELETED_FIELD",
+    "DEFAULT_ID_FIELD",
+    "DEFAULT_MODIFIED_FIELD",
+    "MISSING",
+    "BackendError",
+    "Filter",
+    "InvalidValueError",
+    "KintoObject",
+    "Missing",
+    "ObjectNotFoundError",
+    "ReadonlyError",
+    "RecordNotFoundError",
+    "Sort",
+    "StorageBase",
+    "UnicityError",
+    "heartbeat",
+]
+
+logger = logging.getLogger(__name__)
+
+KintoObject = dict[str, Any]
+
+DEFAULT_ID_FIELD = "id"
+DEFAULT_MODIFIED_FIELD = "last_modified"
+DEFAULT_DELETED_FIELD = "deleted"
+
+
+class Missing:
+    """The value of a field an object does not have (distinct from JSON ``null``)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self) -> str:
+        # Unpickles as the module's single MISSING, so ``is MISSING`` keeps working.
+        return "MISSING"
+
+
+MISSING = Missing()
+
+Filter = namedtuple("Filter", ["field", "value", "operator"])
+Filter.__doc__ = "One condition: ``field`` compared with ``value`` by ``operator`` (a :class:`COMPARISON`)."
+
+Sort = namedtuple("Sort", ["field", "direction"])
+Sort.__doc__ = "One sort key: ``field`` ascending (``direction`` 1) or descending (-1)."
+
+
+class COMPARISON(enum.Enum):
+    """Filter operators, with the values Kinto uses."""
+
+    LT = "<"
+    MIN = ">="
+    MAX = "<="
+    NOT = "!="
+    EQ = "=="
+    GT = ">"
+    IN = "in"
+    EXCLUDE = "exclude"
+    LIKE = "like"
+    HAS = "has"
+    # contains_any before contains: querystring prefixes are matched in this order.
+    CONTAINS_ANY = "contains_any"
+    CONTAINS = "contains"
+
+
+_HEARTBEAT_RESOURCE = "__heartbeat__"
+
+
+class StorageBase(abc.ABC):
+    """Abstract base class of storage backends.
+
+    Keyword arguments and defaults match Kinto's, so a backend written for
+    Kinto works unchanged. Any method may raise
+    :class:`~kinto.core.storage.exceptions.BackendError` when the underlying
+    service fails (answered 503 by the core); a backend built with
+    ``readonly=True`` raises :class:`~kinto.core.storage.exceptions.ReadonlyError`
+    on writes.
+    """
+
+    #: The backend's ``transaction()`` really commits or rolls back.
+    supports_transactions: ClassVar[bool] = False
+    #: Several processes may use one store at once (same file or server).
+    supports_concurrent_processes: ClassVar[bool] = False
+
+    id_generator: generators.Generator = generators.UUID4()
+    id_field: str = DEFAULT_ID_FIELD
+    modified_field: str = DEFAULT_MODIFIED_FIELD
+
+    def __init__(self, *args: Any, readonly: bool = False, **kwargs: Any) -> None:
+        self.readonly = readonly
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def initialize_schema(self, dry_run: bool = False) -> None:
+        """Create or migrate what the backend needs (tables, indexes), idempotently.
+
+        Run by ``kinto migrate``. With ``dry_run`` nothing changes; the steps
+        are logged only. The default does nothing, for schemaless backends.
+        """
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Remove every object, tombstone and collection timestamp of every collection."""
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
+        """Run the block in one transaction: commit on normal exit, roll back on exception.
+
+        The core opens one per HTTP request (``write=False`` for GET, HEAD and
+        OPTIONS) around the storage and permission backends. Re-entrant: a
+        nested call joins the outer transaction. A read transaction may still
+        write (e.g. the first ``resource_timestamp`` of an empty collection).
+        The default does nothing: each call is then its own transaction;
+        backends that roll back for real set ``supports_transactions``.
+        """
+        return contextlib.nullcontext()
+
+    def lock_for_write(self, resource_name: str, parent_id: str) -> None:
+        """Inside a write transaction, make other writers of this collection wait for its end.
+
+        Called before a read-then-write (If-Match, PATCH, merge) so that the
+        checked version is the one overwritten: no acknowledged update is
+        lost. Outside a transaction it has no lasting effect. The default does
+        nothing.
+        """
+
+    def heartbeat(self) -> bool:
+        """Return True when the backend answers a cheap query; never raises."""
+        try:
+            self.resource_timestamp(_HEARTBEAT_RESOURCE, _HEARTBEAT_RESOURCE)
+            return True
+        except Exception:
+            logger.exception("Storage heartbeat failed")
+            return False
+
+    # --- timestamps ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def resource_timestamp(self, resource_name: str, parent_id: str) -> int:
+        """Return the collection's timestamp: the highest ``last_modified`` it ever gave,
+        tombstones and deletions included.
+
+        For a collection never written, a timestamp of the current time is
+        created and stored, so repeated calls answer the same value
+        (``ReadonlyError`` in read-only mode).
+        """
+
+    @abc.abstractmethod
+    def all_resources_timestamps(self, resource_name: str) -> dict[str, int]:
+        """Return ``{parent_id: timestamp}`` for every collection of ``resource_name`` that has one."""
+
+    def collection_timestamp(self, collection_id: str, parent_id: str) -> int:
+        """Kinto's former name of :meth:`resource_timestamp`."""
+        return self.resource_timestamp(collection_id, parent_id)
+
+    # --- objects ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create(
+        self,
+        resource_name: str,
+        parent_id: str,
+        obj: KintoObject,
+        id_generator: generators.Generator | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> KintoObject:
+        """Store a new object and return it with its id and ``last_modified``.
+
+        Without ``obj[id_field]`` an id is drawn from ``id_generator`` (default
+        :attr:`id_generator`). A live object with the same id raises
+        ``UnicityError`` carrying it as ``existing``; a tombstone with that id is
+        replaced. ``obj[modified_field]`` is kept only if greater than the
+        collection timestamp (otherwise a new timestamp is assigned: stamps stay
+        unique and increasing). ``obj`` is not modified; strings or keys holding
+        NUL raise ``InvalidValueError``.
+        """
+
+    @abc.abstractmethod
+    def get(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> KintoObject:
+        """Return a copy of the live object, or raise ``ObjectNotFoundError`` (tombstones are not found)."""
+
+    @abc.abstractmethod
+    def update(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        obj: KintoObject,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> KintoObject:
+        """Replace the object ``object_id`` by ``obj``, creating it if missing (upsert), and return it.
+
+        ``obj[id_field]`` is set to ``object_id``; the timestamp follows the
+        rule of :meth:`create`. A tombstone with that id is replaced.
+        """
+
+    @abc.abstractmethod
+    def delete(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        id_field: str = DEFAULT_ID_FIELD,
+        with_deleted: bool = True,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+        last_modified: int | None = None,
+    ) -> KintoObject:
+        """Delete a live object and return its tombstone ``{id, last_modified, deleted: True}``.
+
+        The tombstone gets a new timestamp (``last_modified`` is honoured only
+        if greater than the collection timestamp) and is kept for
+        synchronisation unless ``with_deleted`` is false. A missing object (or
+        a tombstone) raises ``ObjectNotFoundError``.
+        """
+
+    @abc.abstractmethod
+    def delete_all(
+        self,
+        resource_name: str | None,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        with_deleted: bool = True,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+    ) -> list[KintoObject]:
+        """Delete the live objects ``list_all`` would return with the same arguments; return their tombstones.
+
+        Each deletion is stamped like :meth:`delete`, in the order listed.
+        ``parent_id`` may hold wildcards; ``resource_name`` ``None`` means
+        every resource under the matching parents.
+        """
+
+    @abc.abstractmethod
+    def purge_deleted(
+        self,
+        resource_name: str | None,
+        parent_id: str,
+        before: int | None = None,
+        max_retained: int | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> int:
+        """Remove tombstones, never live objects, and return how many were removed.
+
+        Without arguments every tombstone of the matching collections goes;
+        ``before`` keeps those with ``last_modified >= before``;
+        ``max_retained`` keeps the newest N of each collection; with both, a
+        tombstone goes when either says so. ``parent_id`` may hold wildcards;
+        ``resource_name`` ``None`` means every resource.
+        """
+
+    @abc.abstractmethod
+    def list_all(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        include_deleted: bool = False,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+    ) -> list[KintoObject]:
+        """Return the objects matching ``filters`` and one of ``pagination_rules``, sorted, at most ``limit``.
+
+        Tombstones are included (and filtered like the others) only with
+        ``include_deleted``. Never counts: see :meth:`count_all`. Semantics of
+        filters, sorting and pagination are in this module's docstring.
+        """
+
+    @abc.abstractmethod
+    def count_all(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        include_deleted: bool = False,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+    ) -> int:
+        """Return how many objects ``list_all`` would return without pagination nor limit."""
+
+    # --- conveniences built on the abstract methods ---------------------------------------------
+
+    def trim_objects(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: list[Filter],
+        max_objects: int,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+    ) -> int:
+        """Delete (without tombstones) all but the ``max_objects`` newest objects matching ``filters``.
+
+        Returns how many were deleted.
+        """
+        newest_first = self.list_all(
+            resource_name, parent_id, filters=filters, sorting=[Sort(modified_field, -1)], id_field=id_field
+        )
+        surplus = newest_first[max_objects:]
+        for obj in surplus:
+            self.delete(resource_name, parent_id, obj[id_field], id_field=id_field, with_deleted=False)
+        return len(surplus)
+
+    def get_all(self, *args: Any, **kwargs: Any) -> tuple[list[KintoObject], int]:
+        """Kinto's former listing, returning ``(objects, count)``; deprecated, counting costs."""
+        warnings.warn("get_all() is deprecated: use list_all() and count_all()", DeprecationWarning, stacklevel=2)
+        objects = self.list_all(*args, **kwargs)
+        for name in ("pagination_rules", "limit", "sorting"):
+            kwargs.pop(name, None)
+        return objects, self.count_all(*args, **kwargs)
+
+
+def heartbeat(backend: StorageBase) -> Callable[[Any], bool]:
+    """Kinto's heartbeat factory: a ``fn(request) -> bool`` calling ``backend.heartbeat()``."""
+
+    def ping(request: Any) -> bool:
+        return backend.heartbeat()
+
+    return ping

@@ -40,3 +40,14 @@ class UnicityError(Exception):
         self.field = field
         self.existing = existing
         super().__init__(f"Unicity constraint violated on {field!r}")
+
+
+class IntegrityError(BackendError):
+    """The backend refused a write breaking one of its constraints (Kinto's name)."""
+
+
+class InvalidValueError(ValueError):
+    """A value cannot be stored or compared, e.g. a string or id holding a NUL character.
+
+    Raised before anything is written; the core answers it as a 400, never a 5xx.
+    """

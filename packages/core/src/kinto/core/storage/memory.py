@@ -1,0 +1,445 @@
+"""In-memory storage: the reference implementation of the contract (tests, development).
+
+Nothing persists across restarts. Write transactions are serialised by one
+lock and undone from an undo log on rollback; reads wait for a running write
+transaction of another thread, so they never see uncommitted writes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import heapq
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from kinto.core.storage import (
+    DEFAULT_DELETED_FIELD,
+    DEFAULT_ID_FIELD,
+    DEFAULT_MODIFIED_FIELD,
+    Filter,
+    KintoObject,
+    Sort,
+    StorageBase,
+    generators,
+)
+from kinto.core.storage import query as q
+from kinto.core.storage.exceptions import (
+    InvalidValueError,
+    ObjectNotFoundError,
+    ReadonlyError,
+    UnicityError,
+)
+
+__all__ = ["Storage", "load_from_config"]
+
+Collection = tuple[str, str]  # (parent_id, resource_name)
+_ABSENT = object()
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def next_timestamp(current: int | None, requested: int | None) -> int:
+    """The next stamp of a collection: ``requested`` if beyond ``current``, else max(now, current + 1)."""
+    current = current or 0
+    if requested is not None and requested > current:
+        return requested
+    return max(now_ms(), current + 1)
+
+
+def parent_pattern(parent_id: str) -> re.Pattern[str]:
+    """A regexp for a parent id where ``*`` stands for any sequence."""
+    return re.compile(".*".join(re.escape(part) for part in parent_id.split("*")), re.DOTALL)
+
+
+def copy_json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+class _Descending:
+    """Inverts the order of a sort key component."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Descending) -> bool:
+        return bool(other.key < self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.key == other.key
+
+
+@dataclasses.dataclass
+class _Transaction:
+    write: bool
+    undo: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+
+
+class Storage(StorageBase):
+    """Storage in process memory. Enable with ``kinto.storage_backend = kinto.core.storage.memory``."""
+
+    supports_transactions: ClassVar[bool] = True
+    supports_concurrent_processes: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, readonly: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, readonly=readonly, **kwargs)
+        self._lock = threading.RLock()
+        self._current: contextvars.ContextVar[_Transaction | None] = contextvars.ContextVar(
+            f"kinto_memory_storage_{id(self)}", default=None
+        )
+        self._live: dict[Collection, dict[str, KintoObject]] = {}
+        self._tombstones: dict[Collection, dict[str, KintoObject]] = {}
+        self._timestamps: dict[Collection, int] = {}
+
+    # --- transactions and the undo log ------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[None]:
+        if self._current.get() is not None:
+            yield
+            return
+        state = _Transaction(write=write)
+        if write:
+            self._lock.acquire()
+        token = self._current.set(state)
+        try:
+            yield
+        except BaseException:
+            for undo in reversed(state.undo):
+                undo()
+            raise
+        finally:
+            self._current.reset(token)
+            if write:
+                self._lock.release()
+
+    def _record(self, mapping: dict[Any, Any], key: Any) -> None:
+        state = self._current.get()
+        # Read transactions do not hold the lock: undoing their writes later
+        # could overwrite another thread's newer value, so they auto-commit.
+        if state is None or not state.write:
+            return
+        previous = mapping.get(key, _ABSENT)
+
+        def undo() -> None:
+            if previous is _ABSENT:
+                mapping.pop(key, None)
+            else:
+                mapping[key] = previous
+
+        state.undo.append(undo)
+
+    def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
+        self._record(mapping, key)
+        mapping[key] = value
+
+    def _pop(self, mapping: dict[Any, Any], key: Any) -> Any:
+        if key not in mapping:
+            return None
+        self._record(mapping, key)
+        return mapping.pop(key)
+
+    def _bucket(self, store: dict[Collection, dict[str, KintoObject]], collection: Collection) -> dict[str, Any]:
+        bucket = store.get(collection)
+        if bucket is None:
+            bucket = {}
+            self._set(store, collection, bucket)
+        return bucket
+
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise ReadonlyError(message="The storage is read-only")
+
+    def _bump(self, collection: Collection, requested: int | None = None) -> int:
+        timestamp = next_timestamp(self._timestamps.get(collection), requested)
+        self._set(self._timestamps, collection, timestamp)
+        return timestamp
+
+    # --- lifecycle and timestamps -----------------------------------------------------------------
+
+    def flush(self) -> None:
+        with self._lock:
+            self._live.clear()
+            self._tombstones.clear()
+            self._timestamps.clear()
+
+    def resource_timestamp(self, resource_name: str, parent_id: str) -> int:
+        collection = (parent_id, resource_name)
+        with self._lock:
+            timestamp = self._timestamps.get(collection)
+            if timestamp is not None:
+                return timestamp
+            self._check_writable()
+            return self._bump(collection)
+
+    def all_resources_timestamps(self, resource_name: str) -> dict[str, int]:
+        with self._lock:
+            return {parent: ts for (parent, resource), ts in self._timestamps.items() if resource == resource_name}
+
+    # --- objects ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _prepare(obj: KintoObject, id_field: str) -> KintoObject:
+        try:
+            serialized = json.dumps(obj)
+        except (TypeError, ValueError) as error:
+            raise InvalidValueError(f"Objects must be JSON: {error}") from error
+        q.check_storable(serialized, "object")
+        prepared = json.loads(serialized)
+        if id_field in prepared and not isinstance(prepared[id_field], str):
+            raise InvalidValueError(f"The {id_field!r} field must be a string")
+        return prepared
+
+    @staticmethod
+    def _requested_timestamp(obj: KintoObject, modified_field: str) -> int | None:
+        value = obj.get(modified_field)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        return None
+
+    def create(
+        self,
+        resource_name: str,
+        parent_id: str,
+        obj: KintoObject,
+        id_generator: generators.Generator | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> KintoObject:
+        self._check_writable()
+        obj = self._prepare(obj, id_field)
+        if id_field not in obj:
+            obj[id_field] = (id_generator or self.id_generator)()
+        collection = (parent_id, resource_name)
+        with self._lock:
+            existing = self._live.get(collection, {}).get(obj[id_field])
+            if existing is not None:
+                raise UnicityError(id_field, copy_json(existing))
+            obj[modified_field] = self._bump(collection, self._requested_timestamp(obj, modified_field))
+            self._pop(self._tombstones.get(collection, {}), obj[id_field])
+            self._set(self._bucket(self._live, collection), obj[id_field], obj)
+            return copy_json(obj)
+
+    def get(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> KintoObject:
+        with self._lock:
+            existing = self._live.get((parent_id, resource_name), {}).get(object_id)
+            if existing is None:
+                raise ObjectNotFoundError(object_id)
+            return copy_json(existing)
+
+    def update(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        obj: KintoObject,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> KintoObject:
+        self._check_writable()
+        obj = self._prepare({**obj, id_field: object_id}, id_field)
+        collection = (parent_id, resource_name)
+        with self._lock:
+            obj[modified_field] = self._bump(collection, self._requested_timestamp(obj, modified_field))
+            self._pop(self._tombstones.get(collection, {}), object_id)
+            self._set(self._bucket(self._live, collection), object_id, obj)
+            return copy_json(obj)
+
+    def delete(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        id_field: str = DEFAULT_ID_FIELD,
+        with_deleted: bool = True,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+        last_modified: int | None = None,
+    ) -> KintoObject:
+        self._check_writable()
+        collection = (parent_id, resource_name)
+        with self._lock:
+            live = self._live.get(collection, {})
+            if object_id not in live:
+                raise ObjectNotFoundError(object_id)
+            tombstone = {
+                id_field: object_id,
+                modified_field: self._bump(collection, last_modified),
+                deleted_field: True,
+            }
+            self._pop(live, object_id)
+            if with_deleted:
+                self._set(self._bucket(self._tombstones, collection), object_id, tombstone)
+            return dict(tombstone)
+
+    # --- queries ----------------------------------------------------------------------------------
+
+    def _collections(
+        self, store: dict[Collection, dict[str, KintoObject]], resource_name: str | None, parent_id: str
+    ) -> list[Collection]:
+        if "*" not in parent_id:
+            candidates = [(parent_id, resource_name)] if resource_name is not None else list(store)
+            return [c for c in candidates if c in store and c[0] == parent_id]
+        pattern = parent_pattern(parent_id)
+        return [
+            c for c in store if (resource_name is None or c[1] == resource_name) and pattern.fullmatch(c[0]) is not None
+        ]
+
+    def _select(
+        self,
+        resource_name: str | None,
+        parent_id: str,
+        filters: list[Filter] | None,
+        pagination_rules: list[list[Filter]] | None,
+        include_deleted: bool,
+        id_field: str,
+        modified_field: str,
+    ) -> Iterator[tuple[Collection, KintoObject]]:
+        filters = [q.normalize_filter(f, id_field, modified_field) for f in filters or []]
+        rules = [[q.normalize_filter(f, id_field, modified_field) for f in rule] for rule in pagination_rules or []]
+        stores = [self._live, self._tombstones] if include_deleted else [self._live]
+        for store in stores:
+            for collection in self._collections(store, resource_name, parent_id):
+                for obj in store[collection].values():
+                    if filters and not q.matches_all(obj, filters):
+                        continue
+                    if rules and not q.matches_any_rule(obj, rules):
+                        continue
+                    yield collection, obj
+
+    @staticmethod
+    def _ordered(
+        rows: Iterator[tuple[Collection, KintoObject]], sorting: list[Sort] | None, limit: int | None, id_field: str
+    ) -> list[tuple[Collection, KintoObject]]:
+        keys = q.sorting_with_tie_breaker(sorting, id_field)
+
+        def row_key(row: tuple[Collection, KintoObject]) -> tuple[Any, ...]:
+            obj = row[1]
+            parts: list[Any] = []
+            for field, direction in keys:
+                key = q.sort_key(q.field_value(obj, field))
+                parts.append(key if direction > 0 else _Descending(key))
+            # Same id under several parents (wildcards): order by location too.
+            parts.append(row[0])
+            return tuple(parts)
+
+        if limit is not None:
+            return heapq.nsmallest(max(0, int(limit)), rows, key=row_key)
+        return sorted(rows, key=row_key)
+
+    def list_all(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        include_deleted: bool = False,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+    ) -> list[KintoObject]:
+        with self._lock:
+            rows = self._select(
+                resource_name, parent_id, filters, pagination_rules, include_deleted, id_field, modified_field
+            )
+            return [copy_json(obj) for _, obj in self._ordered(rows, sorting, limit, id_field)]
+
+    def count_all(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        include_deleted: bool = False,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+    ) -> int:
+        with self._lock:
+            rows = self._select(resource_name, parent_id, filters, None, include_deleted, id_field, modified_field)
+            return sum(1 for _ in rows)
+
+    def delete_all(
+        self,
+        resource_name: str | None,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        with_deleted: bool = True,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+    ) -> list[KintoObject]:
+        self._check_writable()
+        with self._lock:
+            rows = self._select(resource_name, parent_id, filters, pagination_rules, False, id_field, modified_field)
+            selected = self._ordered(rows, sorting, limit, id_field)
+            return [
+                self.delete(
+                    resource,
+                    parent,
+                    obj[id_field],
+                    id_field=id_field,
+                    with_deleted=with_deleted,
+                    modified_field=modified_field,
+                    deleted_field=deleted_field,
+                )
+                for (parent, resource), obj in selected
+            ]
+
+    def purge_deleted(
+        self,
+        resource_name: str | None,
+        parent_id: str,
+        before: int | None = None,
+        max_retained: int | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> int:
+        self._check_writable()
+        purged = 0
+        with self._lock:
+            for collection in self._collections(self._tombstones, resource_name, parent_id):
+                tombstones = self._tombstones[collection]
+                newest_first = sorted(tombstones.values(), key=lambda t: t[modified_field], reverse=True)
+                for position, tombstone in enumerate(newest_first):
+                    too_old = before is not None and tombstone[modified_field] < before
+                    beyond = max_retained is not None and position >= max_retained
+                    if too_old or beyond or (before is None and max_retained is None):
+                        self._pop(tombstones, tombstone[id_field])
+                        purged += 1
+        return purged
+
+
+def load_from_config(config: Any) -> Storage:
+    """Build the memory storage (``kinto.readonly`` is honoured)."""
+    settings = config.get_settings()
+    readonly = str(settings.get("readonly", settings.get("kinto.readonly", False))).lower() in ("true", "1", "yes")
+    return Storage(readonly=readonly)

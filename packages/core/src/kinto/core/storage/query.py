@@ -1,0 +1,226 @@
+"""The query semantics of the storage contract, in plain Python.
+
+This is the reference the SQL backends translate (the memory backend uses it
+directly): field paths, type-aware filters, the total sort order and the
+comparisons of pagination rules. See the docstring of :mod:`kinto.core.storage`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from kinto.core.storage import COMPARISON, MISSING, Filter, Sort
+from kinto.core.storage.exceptions import InvalidValueError
+
+__all__ = [
+    "ORDERING_OPERATORS",
+    "RANK_ARRAY",
+    "RANK_BOOLEAN",
+    "RANK_MISSING",
+    "RANK_NULL",
+    "RANK_NUMBER",
+    "RANK_OBJECT",
+    "RANK_STRING",
+    "canonical_json",
+    "check_storable",
+    "field_value",
+    "like_regexp",
+    "matches",
+    "matches_pagination",
+    "normalize_filter",
+    "sort_key",
+    "sorting_with_tie_breaker",
+    "type_rank",
+]
+
+# The sort order of JSON types (PostgreSQL's jsonb order), MISSING last.
+RANK_NULL, RANK_STRING, RANK_NUMBER, RANK_BOOLEAN, RANK_ARRAY, RANK_OBJECT, RANK_MISSING = range(7)
+
+ORDERING_OPERATORS = (COMPARISON.LT, COMPARISON.MAX, COMPARISON.MIN, COMPARISON.GT)
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def type_rank(value: Any) -> int:
+    """The rank of ``value``'s JSON type in the sort order."""
+    if value is None:
+        return RANK_NULL
+    if isinstance(value, str):
+        return RANK_STRING
+    if isinstance(value, bool):
+        return RANK_BOOLEAN
+    if isinstance(value, (int, float)):
+        return RANK_NUMBER
+    if isinstance(value, (list, tuple)):
+        return RANK_ARRAY
+    if isinstance(value, dict):
+        return RANK_OBJECT
+    if value is MISSING:
+        return RANK_MISSING
+    raise InvalidValueError(f"Not a JSON value: {value!r}")
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    """The key ordering values of any type: rank first, then the scalar value.
+
+    Arrays, objects and MISSING carry no value: all of a rank compare equal.
+    """
+    rank = type_rank(value)
+    if rank in (RANK_STRING, RANK_NUMBER, RANK_BOOLEAN):
+        return (rank, value)
+    return (rank, 0)
+
+
+def field_value(obj: dict[str, Any], field: str) -> Any:
+    """The value at the dotted path ``field`` of ``obj``, or MISSING."""
+    value: Any = obj
+    for part in field.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys: equal values give equal strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def check_storable(serialized: str, what: str = "value") -> None:
+    """Raise ``InvalidValueError`` when JSON text holds a NUL character (PostgreSQL cannot store it)."""
+    if "\\u0000" in serialized and _NUL_ESCAPE.search(serialized):
+        raise InvalidValueError(f"The {what} holds a NUL character (\\u0000), which cannot be stored")
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
+def normalize_filter(filter_: Filter, id_field: str, modified_field: str) -> Filter:
+    """Bring an operand to the form every backend expects, as Kinto does.
+
+    Ids are strings (``in_id=[1, 2]`` means ``"1"``, ``"2"``); timestamps are
+    integers; ``in``/``exclude``/``contains*`` take lists; ``has`` a boolean;
+    ``like`` a string. NUL characters raise ``InvalidValueError``.
+    """
+    field, value, operator = filter_
+    if value is MISSING:
+        return filter_
+    if operator in (COMPARISON.IN, COMPARISON.EXCLUDE, COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
+        values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+        values = [_normalize_scalar(field, v, id_field, modified_field) for v in values]
+        check_storable(json.dumps(values), "filter value")
+        return Filter(field, values, operator)
+    if operator == COMPARISON.HAS:
+        return Filter(field, _truthy(value), operator)
+    if operator == COMPARISON.LIKE:
+        value = value if isinstance(value, str) else json.dumps(value)
+    else:
+        value = _normalize_scalar(field, value, id_field, modified_field)
+    check_storable(json.dumps(value), "filter value")
+    return Filter(field, value, operator)
+
+
+def _normalize_scalar(field: str, value: Any, id_field: str, modified_field: str) -> Any:
+    if field == id_field and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if field == modified_field and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+def like_regexp(pattern: str) -> re.Pattern[str]:
+    """The regexp of a ``like`` operand: ``*`` is any sequence, implicit at both ends without one."""
+    if "*" not in pattern:
+        pattern = f"*{pattern}*"
+    body = ".*".join(re.escape(part) for part in pattern.lower().split("*"))
+    return re.compile(body, re.DOTALL)
+
+
+def json_equal(left: Any, right: Any) -> bool:
+    """Equality of JSON values where types never mix (``1 != True``, ``1 == 1.0``)."""
+    if type_rank(left) != type_rank(right):
+        return False
+    if isinstance(left, (list, tuple)):
+        return len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(json_equal(left[k], right[k]) for k in left)
+    return bool(left == right)
+
+
+def _compare(operator: COMPARISON, left: Any, right: Any) -> bool:
+    if operator == COMPARISON.LT:
+        return bool(left < right)
+    if operator == COMPARISON.MAX:
+        return bool(left <= right)
+    if operator == COMPARISON.MIN:
+        return bool(left >= right)
+    return bool(left > right)
+
+
+def _array_holds(array: list[Any], wanted: Any) -> bool:
+    return any(json_equal(item, wanted) for item in array)
+
+
+def matches(obj: dict[str, Any], filter_: Filter) -> bool:
+    """Whether ``obj`` satisfies one (normalized) filter of ``filters=``."""
+    field, operand, operator = filter_
+    value = field_value(obj, field)
+    if operator == COMPARISON.EQ:
+        return value is not MISSING and json_equal(value, operand)
+    if operator == COMPARISON.NOT:
+        return value is MISSING or not json_equal(value, operand)
+    if operator == COMPARISON.IN:
+        return value is not MISSING and any(json_equal(value, v) for v in operand)
+    if operator == COMPARISON.EXCLUDE:
+        return value is MISSING or not any(json_equal(value, v) for v in operand)
+    if operator == COMPARISON.HAS:
+        return (value is not MISSING) == operand
+    if operator == COMPARISON.LIKE:
+        return isinstance(value, str) and like_regexp(operand).fullmatch(value.lower()) is not None
+    if operator == COMPARISON.CONTAINS:
+        return isinstance(value, list) and all(_array_holds(value, v) for v in operand)
+    if operator == COMPARISON.CONTAINS_ANY:
+        return isinstance(value, list) and any(_array_holds(value, v) for v in operand)
+    if operator in ORDERING_OPERATORS:
+        rank = type_rank(value)
+        if rank != type_rank(operand) or rank in (RANK_ARRAY, RANK_OBJECT, RANK_MISSING):
+            return False
+        return _compare(operator, sort_key(value), sort_key(operand))
+    raise InvalidValueError(f"Unknown filter operator {operator!r}")
+
+
+def matches_pagination(obj: dict[str, Any], filter_: Filter) -> bool:
+    """Whether ``obj`` satisfies one filter of a pagination rule (comparisons in the sort order)."""
+    field, operand, operator = filter_
+    if operator not in (*ORDERING_OPERATORS, COMPARISON.EQ):
+        return matches(obj, filter_)
+    left, right = sort_key(field_value(obj, field)), sort_key(operand)
+    if operator == COMPARISON.EQ:
+        return left == right
+    return _compare(operator, left, right)
+
+
+def matches_all(obj: dict[str, Any], filters: Iterable[Filter]) -> bool:
+    """Whether ``obj`` satisfies every filter."""
+    return all(matches(obj, f) for f in filters)
+
+
+def matches_any_rule(obj: dict[str, Any], rules: Iterable[Iterable[Filter]]) -> bool:
+    """Whether ``obj`` satisfies every filter of at least one pagination rule."""
+    return any(all(matches_pagination(obj, f) for f in rule) for rule in rules)
+
+
+def sorting_with_tie_breaker(sorting: list[Sort] | None, id_field: str) -> list[Sort]:
+    """The sort keys followed by the id (ascending) when the sort does not name it."""
+    sorting = [Sort(field, -1 if int(direction) < 0 else 1) for field, direction in (sorting or [])]
+    if not any(sort.field == id_field for sort in sorting):
+        sorting.append(Sort(id_field, 1))
+    return sorting

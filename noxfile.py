@@ -1,0 +1,144 @@
+"""One command per task. ``nox`` alone runs every package's tests and the integration tests.
+
+Sessions:
+  tests-<package>       one per folder of packages/ (core, server, fluent-renderer, ...), each in a venv
+                        holding only kinto-core and that package
+  contract-<backend>    the contract suite against one in-tree backend (memory, sqlite, postgresql)
+  contract              all of them
+  integration           tests needing several packages together (tests/integration/)
+  lint                  ruff
+  build                 sdist + wheel of every package, each installed alone in a fresh venv
+  serve                 run the Kinto server with the embedded SQLite default
+  bench                 benchmarks (``nox -s bench -- <workload or suite>``)
+
+PostgreSQL tests run when ``KINTO_TEST_POSTGRESQL_URL`` is set (and must pass then), or when a server answers
+at the default URL; otherwise they are skipped with a visible reason.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = pathlib.Path(__file__).parent
+PACKAGES = ROOT / "packages"
+CORE = "packages/core"
+CONTRACT_BACKENDS = ("memory", "sqlite", "postgresql")
+
+
+def _package_folders() -> list[str]:
+    return sorted(path.parent.name for path in PACKAGES.glob("*/pyproject.toml"))
+
+
+def _extras(folder: str) -> list[str]:
+    # A regular expression rather than tomllib, which Python 3.10 lacks.
+    text = (PACKAGES / folder / "pyproject.toml").read_text()
+    section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0] if "[project.optional-dependencies]" in text else ""
+    return [name for name in ("testing", "postgresql") if re.search(rf"^{name}\s*=", section, re.M)]
+
+
+def _install(session: nox.Session, *folders: str) -> None:
+    targets = []
+    for folder in folders:
+        extras = _extras(folder)
+        suffix = f"[{','.join(extras)}]" if extras else ""
+        targets += ["-e", f"packages/{folder}{suffix}"]
+    session.install(*targets)
+
+
+def _pytest(session: nox.Session, *args: str) -> None:
+    # pytest exits 5 when it collected nothing: nox treats it as the failure it is.
+    session.run("pytest", "-p", "no:cacheprovider", *args, *session.posargs)
+
+
+def _tests_session(folder: str):
+    def session_function(session: nox.Session) -> None:
+        needed = ["core"] if folder == "core" else ["core", folder]
+        _install(session, *needed)
+        _pytest(session, f"packages/{folder}/tests")
+
+    session_function.__doc__ = f"Tests of packages/{folder}, with only kinto-core beside it."
+    return session_function
+
+
+for _folder in _package_folders():
+    nox.session(name=f"tests-{_folder}")(_tests_session(_folder))
+
+
+def _contract_session(backend: str):
+    def session_function(session: nox.Session) -> None:
+        _install(session, "core")
+        session.env["KINTO_CONTRACT_BACKENDS"] = backend
+        _pytest(session, "packages/core/tests", "-m", "contract")
+
+    session_function.__doc__ = f"The contract suite against the in-tree {backend} backends."
+    return session_function
+
+
+for _backend in CONTRACT_BACKENDS:
+    nox.session(name=f"contract-{_backend}", default=False)(_contract_session(_backend))
+
+
+@nox.session(default=False)
+def contract(session: nox.Session) -> None:
+    """The contract suite against every in-tree backend."""
+    _install(session, "core")
+    _pytest(session, "packages/core/tests", "-m", "contract")
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Tests that need several packages together (FxA users on the server, search through the server...)."""
+    folder = ROOT / "tests" / "integration"
+    if not any(folder.glob("test_*.py")):
+        session.skip("no integration tests yet (tests/integration/ is empty)")
+    _install(session, *_package_folders())
+    _pytest(session, "tests/integration")
+
+
+@nox.session(default=False)
+def lint(session: nox.Session) -> None:
+    """ruff check and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+
+
+@nox.session(default=False)
+def build(session: nox.Session) -> None:
+    """Build every package's sdist and wheel, then install each wheel alone (with core) in a fresh venv."""
+    session.install("build", "setuptools-scm>=8", "pytest")
+    dist = ROOT / "dist"
+    dist.mkdir(exist_ok=True)
+    for folder in _package_folders():
+        session.run("python", "-m", "build", "--outdir", str(dist), f"packages/{folder}")
+    session.run("pytest", "-p", "no:cacheprovider", "tests/packaging", *session.posargs,
+                env={"KINTO_DIST": str(dist)})
+
+
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Run the Kinto server on the embedded SQLite default (data in ./data)."""
+    if not (PACKAGES / "server").exists():
+        session.error("packages/server does not exist yet")
+    _install(session, "core", "server")
+    session.run("kinto", "start", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: ``nox -s bench -- backends`` (storage backends) or a server workload."""
+    _install(session, "core")
+    suite = session.posargs[0] if session.posargs else "backends"
+    extra = session.posargs[1:]
+    if suite == "backends":
+        env = {"KINTO_TEST_POSTGRESQL_URL": os.environ.get("KINTO_TEST_POSTGRESQL_URL", "")}
+        session.run("python", "bench/backends.py", *extra, env=env)
+    else:
+        session.error(f"unknown benchmark suite {suite!r}")

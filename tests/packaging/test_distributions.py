@@ -1,0 +1,60 @@
+"""The built distributions: each installs alone (with kinto-core) and versions come from per-package tags."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import venv
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DIST = pathlib.Path(os.environ.get("KINTO_DIST", ROOT / "dist"))
+IMPORTS = {
+    "kinto_core": "kinto.core",
+    "kinto_server": "kinto.server",
+    "kinto_fluent": "kinto_fluent",
+    "kinto_riak": "kinto_riak",
+    "kinto_fxa": "kinto_fxa",
+    "kinto_elasticsearch": "kinto_elasticsearch",
+}
+
+
+def wheels() -> list[pathlib.Path]:
+    found = sorted(DIST.glob("*.whl"))
+    if not found:
+        pytest.fail(f"no wheel in {DIST}: run `nox -s build`")
+    return found
+
+
+def core_wheel() -> pathlib.Path:
+    return next(path for path in wheels() if path.name.startswith("kinto_core-"))
+
+
+def fresh_venv(path: pathlib.Path) -> pathlib.Path:
+    venv.EnvBuilder(with_pip=True).create(path)
+    return path / ("Scripts" if os.name == "nt" else "bin") / "python"
+
+
+@pytest.mark.parametrize("wheel", wheels(), ids=lambda path: path.name.split("-")[0])
+def test_each_wheel_installs_alone_with_core(wheel, tmp_path):
+    python = fresh_venv(tmp_path / "venv")
+    to_install = [str(wheel)] if wheel.name.startswith("kinto_core-") else [str(core_wheel()), str(wheel)]
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *to_install], check=True)
+    module = IMPORTS[wheel.name.split("-")[0]]
+    subprocess.run([str(python), "-c", f"import {module}"], check=True, cwd=tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is needed to tag a clone")
+def test_core_version_comes_from_its_own_tag(tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-local", str(ROOT), str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "tag", "core-v9.8.7"], check=True)
+    subprocess.run(["git", "-C", str(clone), "tag", "riak-cache-v0.0.42"], check=True)
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(clone / "packages/core")],
+                   check=True, capture_output=True)
+    assert [path.name.split("-")[1] for path in out.glob("*.whl")] == ["9.8.7"]

@@ -19,12 +19,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
+from kinto.core import load_default_settings
 from kinto.core.cache import CacheBackendError, CacheBase
 from pyramid.config import Configurator
 
@@ -63,7 +65,7 @@ def _backend_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return wrapped
 
 
-# -- keys ----------------------------------------------------------------------------
+# -- keys and values ---------------------------------------------------------------
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 _EMPTY_KEY = "_"
@@ -85,6 +87,31 @@ def riak_key(cache_key: str) -> str:
     return _escape(cache_key) or _EMPTY_KEY
 
 
+def _checked_key(key: str) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"cache keys are str, not {type(key).__name__}")
+    if "\x00" in key:
+        raise ValueError("cache keys cannot contain NUL characters")
+    try:
+        key.encode()
+    except UnicodeEncodeError as error:
+        raise ValueError(f"cache key is not valid unicode text: {error}") from error
+    return key
+
+
+def _expires_at(now: float, ttl: float | None) -> float | None:
+    """Absolute expiry of a value given ``ttl`` seconds at ``now``; None for no expiry."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise TypeError(f"ttl must be a number of seconds, not {type(ttl).__name__}")
+    if math.isnan(ttl):
+        raise ValueError("ttl cannot be NaN")
+    if math.isinf(ttl) and ttl > 0:
+        return None
+    return now + ttl if ttl > 0 else now
+
+
 # -- stored entries --------------------------------------------------------------------
 
 
@@ -101,7 +128,10 @@ class Entry:
 
     def encode(self) -> bytes:
         document = {"value": self.value, "expires_at": self.expires_at, "written_at": self.written_at}
-        return json.dumps(document, separators=(",", ":")).encode()
+        try:
+            return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
+        except ValueError as error:  # NaN and infinities have no JSON form
+            raise TypeError(f"value is not JSON-serialisable: {error}") from error
 
     @classmethod
     def decode(cls, sibling: Sibling) -> Entry | None:
@@ -157,13 +187,14 @@ class RiakCache(CacheBase):
 
     @_backend_errors
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        location = self._riak_key(key)
         now = self._clock()
-        entry = Entry(value, None if ttl is None else now + ttl, now)
-        body = entry.encode()  # TypeError for a value that is not JSON, before anything is written
-        if ttl is not None and ttl <= 0:
-            self.kv.delete(self._riak_key(key))
+        entry = Entry(value, _expires_at(now, ttl), now)
+        entry.encode()  # TypeError for a value that is not JSON, before anything is written
+        if entry.expired(now):
+            self.kv.delete(location)
             return
-        self._write(self._riak_key(key), body, vclock=None)
+        self._write(location, entry, vclock=None)
 
     @_backend_errors
     def get(self, key: str) -> Any:
@@ -180,15 +211,15 @@ class RiakCache(CacheBase):
     @_backend_errors
     def expire(self, key: str, ttl: float) -> None:
         location = self._riak_key(key)
+        now = self._clock()
+        expires_at = _expires_at(now, ttl)
         entry, fetched = self._read_live(location)
         if entry is None:
             return
-        if ttl <= 0:
+        if expires_at is not None and expires_at <= now:
             self.kv.delete(location, vclock=fetched.vclock)
             return
-        now = self._clock()
-        renewed = Entry(entry.value, now + ttl, now)
-        self._write(location, renewed.encode(), vclock=fetched.vclock)
+        self._write(location, Entry(entry.value, expires_at, now), vclock=fetched.vclock)
 
     @_backend_errors
     def delete(self, key: str) -> Any:
@@ -200,17 +231,17 @@ class RiakCache(CacheBase):
 
     @_backend_errors
     def flush(self) -> None:
-        self._delete_keys_starting_with(riak_key(self.prefix) if self.prefix else "")
+        self._in_parallel(self.kv.delete, self._keys_starting_with(self.prefix))
 
     @_backend_errors
     def delete_prefix(self, key_prefix: str) -> int:
-        full_prefix = self.prefix + key_prefix
-        return self._delete_keys_starting_with(riak_key(full_prefix) if full_prefix else "")
+        doomed = self._keys_starting_with(self.prefix + _checked_key(key_prefix))
+        return sum(self._in_parallel(self._delete_live, doomed))
 
     # -- helpers ---------------------------------------------------------------------
 
     def _riak_key(self, key: str) -> str:
-        return riak_key(self.prefix + key)
+        return riak_key(self.prefix + _checked_key(key))
 
     def _read_live(self, location: str) -> tuple[Entry | None, Fetched]:
         """The live entry at ``location`` (None if missing or expired) and what the fetch returned.
@@ -228,27 +259,38 @@ class RiakCache(CacheBase):
             logger.warning("Riak cache: could not delete the expired key %r", location, exc_info=True)
         return None, fetched
 
-    def _write(self, location: str, body: bytes, vclock: str | None) -> None:
+    def _write(self, location: str, entry: Entry, vclock: str | None) -> None:
+        body = entry.encode()
         stored = self.kv.store(location, body, vclock=vclock)
         if len(stored.siblings) < 2:
             return
-        # Our write met concurrent ones: keep the last written, superseding them all
-        # with the vector clock Riak returned.
+        # Our write met concurrent ones: keep the last written (ours on a tie), and
+        # supersede them all with the vector clock Riak returned.
         winner = latest_entry(stored.siblings)
-        self.kv.store(location, winner.encode() if winner else body, vclock=stored.vclock)
+        if winner is None or winner.written_at <= entry.written_at:
+            winner = entry
+        self.kv.store(location, winner.encode(), vclock=stored.vclock)
 
-    def _delete_keys_starting_with(self, key_prefix: str) -> int:
-        doomed = [key for key in self.kv.list_keys() if key.startswith(key_prefix)]
-        if len(doomed) < 2 * self._flush_concurrency:
-            return sum(self.kv.delete(key) for key in doomed)
-        with ThreadPoolExecutor(max_workers=self._flush_concurrency, thread_name_prefix="riak-flush") as pool:
-            return sum(pool.map(self.kv.delete, doomed))
+    def _keys_starting_with(self, cache_key_prefix: str) -> list[str]:
+        start = riak_key(cache_key_prefix) if cache_key_prefix else ""
+        return [location for location in self.kv.list_keys() if location.startswith(start)]
+
+    def _delete_live(self, location: str) -> bool:
+        """Delete ``location``; True if it held an unexpired entry."""
+        entry, fetched = self._read_live(location)
+        if entry is not None:
+            self.kv.delete(location, vclock=fetched.vclock)
+        return entry is not None
+
+    def _in_parallel(self, task: Callable[[str], _R], locations: list[str]) -> list[_R]:
+        if len(locations) < 2 * self._flush_concurrency:
+            return [task(location) for location in locations]
+        with ThreadPoolExecutor(max_workers=self._flush_concurrency, thread_name_prefix="riak-cache") as pool:
+            return list(pool.map(task, locations))
 
 
 def load_from_config(config: Configurator) -> RiakCache:
     """Build the backend from ``kinto.cache_url``, ``kinto.cache_prefix`` and ``DEFAULT_SETTINGS``."""
-    from kinto.core import load_default_settings
-
     load_default_settings(config, DEFAULT_SETTINGS)
     settings = config.get_settings()
     pool_size = int(settings["kinto_riak.pool_size"])

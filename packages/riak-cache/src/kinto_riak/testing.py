@@ -150,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         if self.server.stalled.is_set():
+            self.server.stalled_requests.release()
             self.server.stalled_release.wait()
             self.close_connection = True
             return
@@ -312,6 +313,7 @@ class _Server(ThreadingHTTPServer):
         self.store = store
         self.stalled = threading.Event()
         self.stalled_release = threading.Event()
+        self.stalled_requests = threading.Semaphore(0)
         self.failure_status = 0
 
 
@@ -359,6 +361,10 @@ class RiakStandIn:
         """Accept requests but never answer them, until ``recover()``."""
         self._server.stalled_release.clear()
         self._server.stalled.set()
+
+    def wait_for_stalled_request(self, timeout: float = 5.0) -> bool:
+        """Wait until a request is held by ``stall()``; False if none came within ``timeout``."""
+        return self._server.stalled_requests.acquire(timeout=timeout)
 
     def fail_with(self, status: int) -> None:
         """Answer every request with ``status`` (e.g. 503), until ``recover()``."""

@@ -337,7 +337,9 @@ class RiakStandIn:
 
     def start(self) -> Self:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="riak-stand-in", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="riak-stand-in", daemon=True
+            )
             self._thread.start()
         return self
 

@@ -4,7 +4,9 @@
 ``delete_object_permissions``) it matches any run of characters, ``/``
 included; without, one or more characters other than ``/``. SQL backends
 narrow with ``like_pattern`` (an index-friendly ``LIKE ... ESCAPE '\\'``, which
-is exact with children) and check the remaining rows with ``id_matcher``.
+is exact with children; SQLite uses the case-sensitive ``glob_pattern``
+instead, its ``LIKE`` ignoring ASCII case) and check the remaining rows with
+``id_matcher``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-__all__ = ["LIKE_ESCAPE", "id_matcher", "is_pattern", "like_pattern"]
+__all__ = ["LIKE_ESCAPE", "glob_pattern", "id_matcher", "is_pattern", "like_pattern"]
 
 LIKE_ESCAPE = "\\"
 
@@ -40,3 +42,9 @@ def like_pattern(pattern: str) -> str:
         pattern.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
     )
     return escaped.replace("*", "%")
+
+
+def glob_pattern(pattern: str) -> str:
+    """Return the SQLite ``GLOB`` pattern matching what ``pattern`` matches
+    with children (``*`` kept, ``?`` and ``[`` made literal)."""
+    return pattern.replace("[", "[[]").replace("?", "[?]")

@@ -1,0 +1,253 @@
+"""The SQLite permission backend: one file, shared with the storage when they
+name the same ``sqlite:///`` URL (one client, one transaction per request).
+
+Settings: ``permission_url`` (``sqlite:///path/kinto.sqlite`` or a plain path)
+and ``permission_pool_timeout`` (seconds a writer waits for the file's lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+from kinto.core.database.sqlite import SQLiteClient, client_from_config
+from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
+from kinto.core.permission.patterns import glob_pattern, is_pattern
+from kinto.core.permission.results import accessible_from_rows, permissions_by_object
+
+__all__ = ["Permission", "load_from_config"]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION_KEY = "permission_schema_version"
+
+#: Each step brings the schema from the previous version to its index + 1.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE IF NOT EXISTS user_principals (
+               user_id TEXT NOT NULL,
+               principal TEXT NOT NULL,
+               PRIMARY KEY (user_id, principal)
+           ) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS idx_user_principals_principal ON user_principals (principal)",
+        """CREATE TABLE IF NOT EXISTS access_control_entries (
+               object_id TEXT NOT NULL,
+               permission TEXT NOT NULL,
+               principal TEXT NOT NULL,
+               PRIMARY KEY (object_id, permission, principal)
+           ) WITHOUT ROWID""",
+        """CREATE INDEX IF NOT EXISTS idx_access_control_entries_principal
+               ON access_control_entries (principal, permission)""",
+    ),
+)
+
+
+def _placeholders(count: int) -> str:
+    return ",".join("?" * count)
+
+
+class Permission(PermissionBase):
+    """Principals and access control entries in two tables of a SQLite file."""
+
+    supports_transactions: ClassVar[bool] = True
+    supports_concurrent_processes: ClassVar[bool] = True
+
+    def __init__(self, client: SQLiteClient, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.Permission {self.client.path}>"
+
+    def initialize_schema(self, dry_run: bool = False) -> None:
+        with self.client.connect() as connection:
+            connection.execute("CREATE TABLE IF NOT EXISTS metadata (name TEXT NOT NULL, value TEXT NOT NULL)")
+            row = connection.execute("SELECT value FROM metadata WHERE name = ?", (SCHEMA_VERSION_KEY,)).fetchone()
+            installed = int(row[0]) if row else 0
+            if installed > len(MIGRATIONS):
+                raise RuntimeError(f"permission schema version {installed} is newer than this code knows")
+            for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
+                logger.info(
+                    "%s permission schema version %s in %s",
+                    "Would create" if dry_run else "Creating",
+                    version,
+                    self.client.path,
+                )
+                if dry_run:
+                    continue
+                for statement in statements:
+                    connection.execute(statement)
+                connection.execute("DELETE FROM metadata WHERE name = ?", (SCHEMA_VERSION_KEY,))
+                connection.execute("INSERT INTO metadata (name, value) VALUES (?, ?)", (SCHEMA_VERSION_KEY, version))
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
+        return self.client.transaction(write=write)
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self.client.connect(readonly=True) as connection:
+            yield connection
+
+    def flush(self) -> None:
+        with self.client.connect() as connection:
+            connection.execute("DELETE FROM user_principals")
+            connection.execute("DELETE FROM access_control_entries")
+
+    def add_user_principal(self, user_id: str, principal: str) -> None:
+        with self.client.connect() as connection:
+            connection.execute(
+                "INSERT INTO user_principals (user_id, principal) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (user_id, principal),
+            )
+
+    def remove_user_principal(self, user_id: str, principal: str) -> None:
+        with self.client.connect() as connection:
+            connection.execute("DELETE FROM user_principals WHERE user_id = ? AND principal = ?", (user_id, principal))
+
+    def remove_principal(self, principal: str) -> None:
+        with self.client.connect() as connection:
+            connection.execute("DELETE FROM user_principals WHERE principal = ?", (principal,))
+
+    def get_user_principals(self, user_id: str) -> set[str]:
+        with self._read() as connection:
+            rows = connection.execute(
+                "SELECT principal FROM user_principals WHERE user_id IN (?, ?)", (user_id, AUTHENTICATED_USER)
+            ).fetchall()
+        return {principal for (principal,) in rows}
+
+    def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:
+        with self.client.connect() as connection:
+            connection.execute(
+                "INSERT INTO access_control_entries (object_id, permission, principal) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (object_id, permission, principal),
+            )
+
+    def remove_principal_from_ace(self, object_id: str, permission: str, principal: str) -> None:
+        with self.client.connect() as connection:
+            connection.execute(
+                "DELETE FROM access_control_entries WHERE object_id = ? AND permission = ? AND principal = ?",
+                (object_id, permission, principal),
+            )
+
+    def get_object_permission_principals(self, object_id: str, permission: str) -> set[str]:
+        with self._read() as connection:
+            rows = connection.execute(
+                "SELECT principal FROM access_control_entries WHERE object_id = ? AND permission = ?",
+                (object_id, permission),
+            ).fetchall()
+        return {principal for (principal,) in rows}
+
+    def get_accessible_objects(
+        self,
+        principals: Iterable[str],
+        bound_permissions: Sequence[BoundPermission] | None = None,
+        with_children: bool = True,
+    ) -> dict[str, set[str]]:
+        principals = list(set(principals))
+        if not principals or (bound_permissions is not None and not bound_permissions):
+            return {}
+        query = (
+            "SELECT object_id, permission FROM access_control_entries"
+            f" WHERE principal IN ({_placeholders(len(principals))})"
+        )
+        params: list[str] = list(principals)
+        if bound_permissions is not None:
+            conditions = []
+            for pattern, permission in bound_permissions:
+                operator = "GLOB" if is_pattern(pattern) else "="
+                conditions.append(f"(object_id {operator} ? AND permission = ?)")
+                params += [glob_pattern(pattern) if is_pattern(pattern) else pattern, permission]
+            query += f" AND ({' OR '.join(conditions)})"
+        with self._read() as connection:
+            rows = connection.execute(query, params).fetchall()
+        return accessible_from_rows(rows, bound_permissions, with_children)
+
+    def get_authorized_principals(self, bound_permissions: Sequence[BoundPermission]) -> set[str]:
+        if not bound_permissions:
+            return set()
+        conditions = " OR ".join(["(object_id = ? AND permission = ?)"] * len(bound_permissions))
+        params = [value for pair in bound_permissions for value in pair]
+        with self._read() as connection:
+            rows = connection.execute(
+                f"SELECT DISTINCT principal FROM access_control_entries WHERE {conditions}", params
+            ).fetchall()
+        return {principal for (principal,) in rows}
+
+    def check_permission(self, principals: Iterable[str], bound_permissions: Sequence[BoundPermission]) -> bool:
+        principals = list(set(principals))
+        if not bound_permissions or not principals:
+            return False
+        conditions = " OR ".join(["(object_id = ? AND permission = ?)"] * len(bound_permissions))
+        params = [value for pair in bound_permissions for value in pair] + principals
+        with self._read() as connection:
+            row = connection.execute(
+                f"SELECT 1 FROM access_control_entries WHERE ({conditions})"
+                f" AND principal IN ({_placeholders(len(principals))}) LIMIT 1",
+                params,
+            ).fetchone()
+        return row is not None
+
+    def get_objects_permissions(
+        self, objects_ids: Sequence[str], permissions: Iterable[str] | None = None
+    ) -> list[dict[str, set[str]]]:
+        unique_ids = list(dict.fromkeys(objects_ids))
+        if not unique_ids:
+            return []
+        query = (
+            "SELECT object_id, permission, principal FROM access_control_entries"
+            f" WHERE object_id IN ({_placeholders(len(unique_ids))})"
+        )
+        params = list(unique_ids)
+        if permissions is not None:
+            wanted = list(set(permissions))
+            if not wanted:
+                return [{} for _ in objects_ids]
+            query += f" AND permission IN ({_placeholders(len(wanted))})"
+            params += wanted
+        with self._read() as connection:
+            rows = connection.execute(query, params).fetchall()
+        return permissions_by_object(rows, objects_ids)
+
+    def replace_object_permissions(
+        self, object_id: str, permissions: Mapping[str, Iterable[str]]
+    ) -> Mapping[str, Iterable[str]]:
+        if not permissions:
+            return permissions
+        names = list(permissions)
+        rows = [(object_id, name, principal) for name in names for principal in set(permissions[name])]
+        with self.client.connect() as connection:
+            connection.execute(
+                "DELETE FROM access_control_entries"
+                f" WHERE object_id = ? AND permission IN ({_placeholders(len(names))})",
+                [object_id, *names],
+            )
+            connection.executemany(
+                "INSERT INTO access_control_entries (object_id, permission, principal) VALUES (?, ?, ?)", rows
+            )
+        return permissions
+
+    def delete_object_permissions(self, *object_id_list: str) -> None:
+        if not object_id_list:
+            return
+        conditions = " OR ".join("object_id GLOB ?" if is_pattern(oid) else "object_id = ?" for oid in object_id_list)
+        params = [glob_pattern(oid) if is_pattern(oid) else oid for oid in object_id_list]
+        with self.client.connect() as connection:
+            connection.execute(f"DELETE FROM access_control_entries WHERE {conditions}", params)
+
+    def heartbeat(self) -> bool:
+        try:
+            with self._read() as connection:
+                connection.execute("SELECT 1 FROM access_control_entries LIMIT 1").fetchall()
+        except Exception:  # a heartbeat reports failures, it never raises
+            return False
+        return True
+
+
+def load_from_config(config: Any) -> Permission:
+    """Build the SQLite permission backend on the client shared for ``permission_url``."""
+    return Permission(client_from_config(config, "permission"))

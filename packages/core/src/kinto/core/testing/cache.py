@@ -20,10 +20,16 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from kinto.core.cache import CacheBase
-from kinto.core.testing.plugin import build_unflushed, build_with_settings, require_flag, run_in_processes
+from kinto.core.testing.plugin import (
+    CONTRACT_HEALTH_CHECKS,
+    build_unflushed,
+    build_with_settings,
+    require_flag,
+    run_in_processes,
+)
 
 __all__ = ["CacheContract", "json_values"]
 
@@ -215,7 +221,7 @@ class CacheContract:
             cache.set(f"many-{index}", {"index": index})
         assert all(cache.get(f"many-{index}") == {"index": index} for index in range(200))
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=40, deadline=None, suppress_health_check=CONTRACT_HEALTH_CHECKS)
     @given(
         key=st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")),
         value=json_values,

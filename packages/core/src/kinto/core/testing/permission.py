@@ -14,10 +14,10 @@ import threading
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from kinto.core.permission import PermissionBase
-from kinto.core.testing.plugin import build_unflushed, require_flag, run_in_processes
+from kinto.core.testing.plugin import CONTRACT_HEALTH_CHECKS, build_unflushed, require_flag, run_in_processes
 
 __all__ = ["PermissionContract"]
 
@@ -383,7 +383,7 @@ class PermissionContract:
         principals = {"user1"} | permission.get_user_principals("user1")
         assert permission.get_accessible_objects(principals) == {"id1": {"write"}}
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=60, deadline=None, suppress_health_check=CONTRACT_HEALTH_CHECKS)
     @given(
         object_ids=st.lists(st.text(alphabet="ab/_%", min_size=0, max_size=6), min_size=1, max_size=8, unique=True),
         pattern=st.text(alphabet="ab/*_%", max_size=5),

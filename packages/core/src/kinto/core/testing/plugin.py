@@ -29,11 +29,13 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
 from kinto.core.backends import kind_of, load_backend
 from pyramid.config import Configurator
 from pyramid.path import DottedNameResolver
 
 __all__ = [
+    "CONTRACT_HEALTH_CHECKS",
     "BackendFactory",
     "build_unflushed",
     "build_with_settings",
@@ -44,6 +46,11 @@ __all__ = [
 ]
 
 _DATABASE_CLIENTS = "kinto.database.clients"
+
+#: Health checks the suites' Hypothesis tests suppress, on purpose: the backend
+#: is a function-scoped fixture flushed by each example, and one contract test
+#: runs once per subclass (one per backend), hence from several executors.
+CONTRACT_HEALTH_CHECKS = (HealthCheck.function_scoped_fixture, HealthCheck.differing_executors)
 
 
 def settings_in_both_forms(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,177 @@
+"""The SQLite cache: one table of a SQLite file, safe with several processes.
+
+Each row holds the JSON text of a value and its absolute expiry (seconds
+since the epoch, ``NULL`` for none). Reads ignore expired rows; writes delete
+them now and then. Settings: ``cache_url`` (``sqlite:///path`` or a path),
+``cache_prefix``, ``cache_pool_timeout``. ``cache_max_size_bytes`` is not
+enforced by this backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from kinto.core.cache import CacheBase
+from kinto.core.cache.encoding import check_key, decode, encode, expiry
+from kinto.core.database import read_setting
+from kinto.core.database.sqlite import SQLiteClient, client_from_config
+
+__all__ = ["Cache", "load_from_config"]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION_KEY = "cache_schema_version"
+
+#: Each step brings the schema from the previous version to its index + 1.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE IF NOT EXISTS cache_entries (
+               key TEXT PRIMARY KEY,
+               value TEXT NOT NULL,
+               expires_at REAL
+           ) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS idx_cache_entries_expires_at ON cache_entries (expires_at)",
+    ),
+)
+
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+_PURGE_EVERY_WRITES = 200
+
+
+def _glob_literal(text: str) -> str:
+    # GLOB, unlike SQLite's LIKE, is case-sensitive; bracket its wildcards to make them literal.
+    return text.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]")
+
+
+class Cache(CacheBase):
+    """A cache held in the ``cache_entries`` table of a SQLite file."""
+
+    supports_delete_prefix: ClassVar[bool] = True
+    supports_concurrent_processes: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        client: SQLiteClient,
+        *args: Any,
+        cache_prefix: str = "",
+        cache_max_size_bytes: int | None = None,
+        clock: Callable[[], float] = time.time,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, cache_prefix=cache_prefix, cache_max_size_bytes=cache_max_size_bytes, **kwargs)
+        self.client = client
+        self._clock = clock
+        self._writes = 0
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.Cache {self.client.path} prefix={self.prefix!r}>"
+
+    def initialize_schema(self, dry_run: bool = False) -> None:
+        with self.client.connect() as connection:
+            connection.execute("CREATE TABLE IF NOT EXISTS metadata (name TEXT NOT NULL, value TEXT NOT NULL)")
+            row = connection.execute("SELECT value FROM metadata WHERE name = ?", (SCHEMA_VERSION_KEY,)).fetchone()
+            installed = int(row[0]) if row else 0
+            if installed > len(MIGRATIONS):
+                raise RuntimeError(f"cache schema version {installed} is newer than this code knows")
+            for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
+                verb = "Would create" if dry_run else "Creating"
+                logger.info("%s cache schema version %s in %s", verb, version, self.client.path)
+                if dry_run:
+                    continue
+                for statement in statements:
+                    connection.execute(statement)
+                connection.execute("DELETE FROM metadata WHERE name = ?", (SCHEMA_VERSION_KEY,))
+                connection.execute("INSERT INTO metadata (name, value) VALUES (?, ?)", (SCHEMA_VERSION_KEY, version))
+
+    def flush(self) -> None:
+        with self.client.connect() as connection:
+            if self.prefix:
+                connection.execute("DELETE FROM cache_entries WHERE key GLOB ?", (_glob_literal(self.prefix) + "*",))
+            else:
+                connection.execute("DELETE FROM cache_entries")
+
+    def ttl(self, key: str) -> float:
+        now = self._clock()
+        with self.client.connect(readonly=True) as connection:
+            row = connection.execute(
+                f"SELECT expires_at FROM cache_entries WHERE key = ? AND {_LIVE}", (self.prefix + check_key(key), now)
+            ).fetchone()
+        if row is None or row[0] is None:
+            return -1
+        return row[0] - now
+
+    def expire(self, key: str, ttl: float) -> None:
+        full_key = self.prefix + check_key(key)
+        now = self._clock()
+        expires_at = expiry(now, ttl)
+        with self.client.connect() as connection:
+            if expires_at is not None and expires_at <= now:
+                connection.execute("DELETE FROM cache_entries WHERE key = ?", (full_key,))
+                return
+            connection.execute(
+                f"UPDATE cache_entries SET expires_at = ? WHERE key = ? AND {_LIVE}", (expires_at, full_key, now)
+            )
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        full_key = self.prefix + check_key(key)
+        text = encode(value)
+        now = self._clock()
+        expires_at = expiry(now, ttl)
+        with self.client.connect() as connection:
+            if expires_at is not None and expires_at <= now:
+                connection.execute("DELETE FROM cache_entries WHERE key = ?", (full_key,))
+                return
+            connection.execute(
+                "INSERT INTO cache_entries (key, value, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                (full_key, text, expires_at),
+            )
+            self._writes += 1
+            if self._writes % _PURGE_EVERY_WRITES == 0:
+                connection.execute("DELETE FROM cache_entries WHERE expires_at <= ?", (now,))
+
+    def get(self, key: str) -> Any:
+        with self.client.connect(readonly=True) as connection:
+            row = connection.execute(
+                f"SELECT value FROM cache_entries WHERE key = ? AND {_LIVE}",
+                (self.prefix + check_key(key), self._clock()),
+            ).fetchone()
+        return None if row is None else decode(row[0])
+
+    def delete(self, key: str) -> Any:
+        full_key = self.prefix + check_key(key)
+        now = self._clock()
+        with self.client.connect() as connection:
+            row = connection.execute(
+                "DELETE FROM cache_entries WHERE key = ? RETURNING value, expires_at", (full_key,)
+            ).fetchone()
+        if row is None or (row[1] is not None and row[1] <= now):
+            return None
+        return decode(row[0])
+
+    def delete_prefix(self, key_prefix: str) -> int:
+        pattern = _glob_literal(self.prefix + check_key(key_prefix)) + "*"
+        now = self._clock()
+        with self.client.connect() as connection:
+            (live,) = connection.execute(
+                f"SELECT count(*) FROM cache_entries WHERE key GLOB ? AND {_LIVE}", (pattern, now)
+            ).fetchone()
+            connection.execute("DELETE FROM cache_entries WHERE key GLOB ?", (pattern,))
+        return int(live)
+
+    def heartbeat(self) -> bool:
+        try:
+            with self.client.connect(readonly=True) as connection:
+                connection.execute("SELECT 1 FROM cache_entries LIMIT 1").fetchall()
+        except Exception:  # a heartbeat reports failures, it never raises
+            return False
+        return True
+
+
+def load_from_config(config: Any) -> Cache:
+    """Build the SQLite cache on the client shared for ``cache_url``."""
+    settings = config.get_settings()
+    return Cache(client_from_config(config, "cache"), cache_prefix=read_setting(settings, "cache_prefix", ""))

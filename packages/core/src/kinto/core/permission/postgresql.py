@@ -1,0 +1,253 @@
+"""The PostgreSQL permission backend (psycopg 3, pooled through the shared client).
+
+Its tables have the shape of Kinto's permission schema version 2, so a
+database migrated by Kinto is used as is. Settings: ``permission_url``,
+``permission_pool_size``, ``permission_pool_timeout``,
+``permission_connect_timeout``, ``permission_statement_timeout_ms``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
+from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
+from kinto.core.permission.patterns import is_pattern, like_pattern
+from kinto.core.permission.results import accessible_from_rows, permissions_by_object
+
+__all__ = ["Permission", "load_from_config"]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION_KEY = "permission_schema_version"
+
+#: Each step brings the schema from the previous version to its index + 1.
+#: Object and user ids are URLs and hashes, not prose: the "C" collation compares
+#: bytes and lets ``LIKE 'prefix%'`` use the primary key's index.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE IF NOT EXISTS user_principals (
+               user_id TEXT COLLATE "C",
+               principal TEXT,
+               PRIMARY KEY (user_id, principal)
+           )""",
+        """CREATE TABLE IF NOT EXISTS access_control_entries (
+               object_id TEXT COLLATE "C",
+               permission TEXT,
+               principal TEXT,
+               PRIMARY KEY (object_id, permission, principal)
+           )""",
+        "CREATE INDEX IF NOT EXISTS idx_access_control_entries_object_id ON access_control_entries (object_id)",
+        "CREATE INDEX IF NOT EXISTS idx_access_control_entries_permission ON access_control_entries (permission)",
+        "CREATE INDEX IF NOT EXISTS idx_access_control_entries_principal ON access_control_entries (principal)",
+    ),
+    (
+        'ALTER TABLE user_principals ALTER COLUMN user_id TYPE TEXT COLLATE "C"',
+        'ALTER TABLE access_control_entries ALTER COLUMN object_id TYPE TEXT COLLATE "C"',
+        "CREATE INDEX IF NOT EXISTS idx_user_principals_principal ON user_principals (principal)",
+    ),
+)
+
+_WANTED = "unnest(%s::text[], %s::text[])"
+
+
+def _columns(bound_permissions: Sequence[BoundPermission]) -> tuple[list[str], list[str]]:
+    return [object_id for object_id, _ in bound_permissions], [permission for _, permission in bound_permissions]
+
+
+class Permission(PermissionBase):
+    """Principals and access control entries in two PostgreSQL tables."""
+
+    supports_transactions: ClassVar[bool] = True
+    supports_concurrent_processes: ClassVar[bool] = True
+
+    def __init__(self, client: PostgreSQLClient, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.Permission {self.client!r}>"
+
+    def initialize_schema(self, dry_run: bool = False) -> None:
+        with self.client.connect() as connection:
+            # Two processes migrating at once would both see the old version.
+            connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_VERSION_KEY,))
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS metadata (name VARCHAR(128) NOT NULL, value VARCHAR(512) NOT NULL)"
+            )
+            row = connection.execute("SELECT value FROM metadata WHERE name = %s", (SCHEMA_VERSION_KEY,)).fetchone()
+            installed = int(row[0]) if row else 0
+            if installed > len(MIGRATIONS):
+                raise RuntimeError(f"permission schema version {installed} is newer than this code knows")
+            for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
+                logger.info(
+                    "%s permission schema version %s", "Would migrate to" if dry_run else "Migrating to", version
+                )
+                if dry_run:
+                    continue
+                for statement in statements:
+                    connection.execute(statement)
+                connection.execute("DELETE FROM metadata WHERE name = %s", (SCHEMA_VERSION_KEY,))
+                connection.execute(
+                    "INSERT INTO metadata (name, value) VALUES (%s, %s)", (SCHEMA_VERSION_KEY, str(version))
+                )
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
+        return self.client.transaction(write=write)
+
+    def _rows(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self.client.connect(readonly=True) as connection:
+            return connection.execute(query, params).fetchall()
+
+    def _write(self, query: str, params: Sequence[Any] = ()) -> None:
+        with self.client.connect() as connection:
+            connection.execute(query, params)
+
+    def flush(self) -> None:
+        with self.client.connect() as connection:
+            connection.execute("DELETE FROM user_principals")
+            connection.execute("DELETE FROM access_control_entries")
+
+    def add_user_principal(self, user_id: str, principal: str) -> None:
+        self._write(
+            "INSERT INTO user_principals (user_id, principal) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (user_id, principal),
+        )
+
+    def remove_user_principal(self, user_id: str, principal: str) -> None:
+        self._write("DELETE FROM user_principals WHERE user_id = %s AND principal = %s", (user_id, principal))
+
+    def remove_principal(self, principal: str) -> None:
+        self._write("DELETE FROM user_principals WHERE principal = %s", (principal,))
+
+    def get_user_principals(self, user_id: str) -> set[str]:
+        rows = self._rows(
+            "SELECT principal FROM user_principals WHERE user_id = ANY(%s)", ([user_id, AUTHENTICATED_USER],)
+        )
+        return {principal for (principal,) in rows}
+
+    def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:
+        self._write(
+            "INSERT INTO access_control_entries (object_id, permission, principal) VALUES (%s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            (object_id, permission, principal),
+        )
+
+    def remove_principal_from_ace(self, object_id: str, permission: str, principal: str) -> None:
+        self._write(
+            "DELETE FROM access_control_entries WHERE object_id = %s AND permission = %s AND principal = %s",
+            (object_id, permission, principal),
+        )
+
+    def get_object_permission_principals(self, object_id: str, permission: str) -> set[str]:
+        rows = self._rows(
+            "SELECT principal FROM access_control_entries WHERE object_id = %s AND permission = %s",
+            (object_id, permission),
+        )
+        return {principal for (principal,) in rows}
+
+    def get_accessible_objects(
+        self,
+        principals: Iterable[str],
+        bound_permissions: Sequence[BoundPermission] | None = None,
+        with_children: bool = True,
+    ) -> dict[str, set[str]]:
+        principals = list(set(principals))
+        if not principals or (bound_permissions is not None and not bound_permissions):
+            return {}
+        if bound_permissions is None:
+            rows = self._rows(
+                "SELECT DISTINCT object_id, permission FROM access_control_entries WHERE principal = ANY(%s)",
+                (principals,),
+            )
+        else:
+            patterns, permissions = _columns(bound_permissions)
+            rows = self._rows(
+                "SELECT DISTINCT ace.object_id, ace.permission FROM access_control_entries AS ace"
+                f" JOIN {_WANTED} AS wanted (pattern, permission)"
+                " ON ace.permission = wanted.permission AND ace.object_id LIKE wanted.pattern"
+                " WHERE ace.principal = ANY(%s)",
+                ([like_pattern(pattern) for pattern in patterns], permissions, principals),
+            )
+        return accessible_from_rows(rows, bound_permissions, with_children)
+
+    def get_authorized_principals(self, bound_permissions: Sequence[BoundPermission]) -> set[str]:
+        if not bound_permissions:
+            return set()
+        rows = self._rows(
+            "SELECT DISTINCT principal FROM access_control_entries"
+            f" JOIN {_WANTED} AS wanted (object_id, permission) USING (object_id, permission)",
+            _columns(bound_permissions),
+        )
+        return {principal for (principal,) in rows}
+
+    def check_permission(self, principals: Iterable[str], bound_permissions: Sequence[BoundPermission]) -> bool:
+        principals = list(set(principals))
+        if not bound_permissions or not principals:
+            return False
+        rows = self._rows(
+            "SELECT EXISTS (SELECT 1 FROM access_control_entries"
+            f" JOIN {_WANTED} AS wanted (object_id, permission) USING (object_id, permission)"
+            " WHERE principal = ANY(%s))",
+            (*_columns(bound_permissions), principals),
+        )
+        return bool(rows[0][0])
+
+    def get_objects_permissions(
+        self, objects_ids: Sequence[str], permissions: Iterable[str] | None = None
+    ) -> list[dict[str, set[str]]]:
+        if not objects_ids:
+            return []
+        query = "SELECT object_id, permission, principal FROM access_control_entries WHERE object_id = ANY(%s)"
+        params: list[Any] = [list(dict.fromkeys(objects_ids))]
+        if permissions is not None:
+            query += " AND permission = ANY(%s)"
+            params.append(list(set(permissions)))
+        return permissions_by_object(self._rows(query, params), objects_ids)
+
+    def replace_object_permissions(
+        self, object_id: str, permissions: Mapping[str, Iterable[str]]
+    ) -> Mapping[str, Iterable[str]]:
+        if not permissions:
+            return permissions
+        names = list(permissions)
+        pairs = [(name, principal) for name in names for principal in set(permissions[name])]
+        with self.client.connect() as connection:
+            # Concurrent replacements of one object must not merge: the second waits for the first.
+            connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"kinto.permission:{object_id}",))
+            connection.execute(
+                "DELETE FROM access_control_entries WHERE object_id = %s AND permission = ANY(%s)", (object_id, names)
+            )
+            if pairs:
+                connection.execute(
+                    "INSERT INTO access_control_entries (object_id, permission, principal)"
+                    " SELECT %s, wanted.permission, wanted.principal"
+                    f" FROM {_WANTED} AS wanted (permission, principal) ON CONFLICT DO NOTHING",
+                    (object_id, [name for name, _ in pairs], [principal for _, principal in pairs]),
+                )
+        return permissions
+
+    def delete_object_permissions(self, *object_id_list: str) -> None:
+        if not object_id_list:
+            return
+        literals = [object_id for object_id in object_id_list if not is_pattern(object_id)]
+        patterns = [like_pattern(object_id) for object_id in object_id_list if is_pattern(object_id)]
+        self._write(
+            "DELETE FROM access_control_entries WHERE object_id = ANY(%s) OR object_id LIKE ANY(%s)",
+            (literals, patterns),
+        )
+
+    def heartbeat(self) -> bool:
+        try:
+            self._rows("SELECT 1", ())
+        except Exception:  # a heartbeat reports failures, it never raises
+            return False
+        return True
+
+
+def load_from_config(config: Any) -> Permission:
+    """Build the PostgreSQL permission backend on the client shared for ``permission_url``."""
+    return Permission(client_from_config(config, "permission"))

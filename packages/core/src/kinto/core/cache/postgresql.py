@@ -1,0 +1,174 @@
+"""The PostgreSQL cache (psycopg 3, pooled through the shared client).
+
+Each row holds the JSON text of a value and its absolute expiry in seconds
+since the epoch, on the database server's clock so that every host sharing
+the cache agrees. Reads ignore expired rows; writes delete them now and
+then. Settings: ``cache_url``, ``cache_prefix``, ``cache_pool_size``,
+``cache_pool_timeout``, ``cache_connect_timeout``,
+``cache_statement_timeout_ms``. ``cache_max_size_bytes`` is not enforced.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from kinto.core.cache import CacheBase
+from kinto.core.cache.encoding import check_key, decode, encode, expiry
+from kinto.core.database import read_setting
+from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
+
+__all__ = ["Cache", "load_from_config"]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION_KEY = "cache_schema_version"
+
+#: Each step brings the schema from the previous version to its index + 1.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE IF NOT EXISTS cache_entries (
+               key TEXT COLLATE "C" PRIMARY KEY,
+               value TEXT NOT NULL,
+               expires_at DOUBLE PRECISION
+           )""",
+        "CREATE INDEX IF NOT EXISTS idx_cache_entries_expires_at ON cache_entries (expires_at)",
+    ),
+)
+
+# clock_timestamp(), not now(): now() stands still for a whole transaction.
+_NOW = "extract(epoch FROM clock_timestamp())::double precision"
+_LIVE = f"(expires_at IS NULL OR expires_at > {_NOW})"
+_PURGE_EVERY_WRITES = 200
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class Cache(CacheBase):
+    """A cache held in the ``cache_entries`` table of a PostgreSQL database."""
+
+    supports_delete_prefix: ClassVar[bool] = True
+    supports_concurrent_processes: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        client: PostgreSQLClient,
+        *args: Any,
+        cache_prefix: str = "",
+        cache_max_size_bytes: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, cache_prefix=cache_prefix, cache_max_size_bytes=cache_max_size_bytes, **kwargs)
+        self.client = client
+        self._writes = 0
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.Cache {self.client!r} prefix={self.prefix!r}>"
+
+    def initialize_schema(self, dry_run: bool = False) -> None:
+        with self.client.connect() as connection:
+            # Two processes migrating at once would both see the old version.
+            connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_VERSION_KEY,))
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS metadata (name VARCHAR(128) NOT NULL, value VARCHAR(512) NOT NULL)"
+            )
+            row = connection.execute("SELECT value FROM metadata WHERE name = %s", (SCHEMA_VERSION_KEY,)).fetchone()
+            installed = int(row[0]) if row else 0
+            if installed > len(MIGRATIONS):
+                raise RuntimeError(f"cache schema version {installed} is newer than this code knows")
+            for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
+                logger.info("%s cache schema version %s", "Would migrate to" if dry_run else "Migrating to", version)
+                if dry_run:
+                    continue
+                for statement in statements:
+                    connection.execute(statement)
+                connection.execute("DELETE FROM metadata WHERE name = %s", (SCHEMA_VERSION_KEY,))
+                connection.execute(
+                    "INSERT INTO metadata (name, value) VALUES (%s, %s)", (SCHEMA_VERSION_KEY, str(version))
+                )
+
+    def flush(self) -> None:
+        with self.client.connect() as connection:
+            if self.prefix:
+                connection.execute("DELETE FROM cache_entries WHERE key LIKE %s", (_like_prefix(self.prefix),))
+            else:
+                connection.execute("DELETE FROM cache_entries")
+
+    def ttl(self, key: str) -> float:
+        with self.client.connect(readonly=True) as connection:
+            row = connection.execute(
+                f"SELECT expires_at - {_NOW} FROM cache_entries WHERE key = %s AND {_LIVE}",
+                (self.prefix + check_key(key),),
+            ).fetchone()
+        if row is None or row[0] is None:
+            return -1
+        return float(row[0])
+
+    def expire(self, key: str, ttl: float) -> None:
+        full_key = self.prefix + check_key(key)
+        seconds = expiry(0.0, ttl)
+        with self.client.connect() as connection:
+            if seconds is not None and seconds <= 0:
+                connection.execute("DELETE FROM cache_entries WHERE key = %s", (full_key,))
+                return
+            connection.execute(
+                f"UPDATE cache_entries SET expires_at = {_NOW} + %s WHERE key = %s AND {_LIVE}", (seconds, full_key)
+            )
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        full_key = self.prefix + check_key(key)
+        text = encode(value)
+        seconds = expiry(0.0, ttl)
+        with self.client.connect() as connection:
+            if seconds is not None and seconds <= 0:
+                connection.execute("DELETE FROM cache_entries WHERE key = %s", (full_key,))
+                return
+            connection.execute(
+                f"INSERT INTO cache_entries (key, value, expires_at) VALUES (%s, %s, {_NOW} + %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                (full_key, text, seconds),
+            )
+            self._writes += 1
+            if self._writes % _PURGE_EVERY_WRITES == 0:
+                connection.execute(f"DELETE FROM cache_entries WHERE expires_at <= {_NOW}")
+
+    def get(self, key: str) -> Any:
+        with self.client.connect(readonly=True) as connection:
+            row = connection.execute(
+                f"SELECT value FROM cache_entries WHERE key = %s AND {_LIVE}", (self.prefix + check_key(key),)
+            ).fetchone()
+        return None if row is None else decode(row[0])
+
+    def delete(self, key: str) -> Any:
+        with self.client.connect() as connection:
+            row = connection.execute(
+                f"DELETE FROM cache_entries WHERE key = %s RETURNING value, {_LIVE}", (self.prefix + check_key(key),)
+            ).fetchone()
+        if row is None or not row[1]:
+            return None
+        return decode(row[0])
+
+    def delete_prefix(self, key_prefix: str) -> int:
+        with self.client.connect() as connection:
+            row = connection.execute(
+                "WITH gone AS (DELETE FROM cache_entries WHERE key LIKE %s RETURNING expires_at)"
+                f" SELECT count(*) FROM gone WHERE {_LIVE}",
+                (_like_prefix(self.prefix + check_key(key_prefix)),),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def heartbeat(self) -> bool:
+        try:
+            with self.client.connect(readonly=True) as connection:
+                connection.execute("SELECT 1").fetchall()
+        except Exception:  # a heartbeat reports failures, it never raises
+            return False
+        return True
+
+
+def load_from_config(config: Any) -> Cache:
+    """Build the PostgreSQL cache on the client shared for ``cache_url``."""
+    settings = config.get_settings()
+    return Cache(client_from_config(config, "cache"), cache_prefix=read_setting(settings, "cache_prefix", ""))

@@ -13,7 +13,6 @@ import heapq
 import json
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -35,23 +34,12 @@ from kinto.core.storage.exceptions import (
     ReadonlyError,
     UnicityError,
 )
+from kinto.core.storage.timestamps import next_timestamp
 
 __all__ = ["Storage", "load_from_config"]
 
 Collection = tuple[str, str]  # (parent_id, resource_name)
 _ABSENT = object()
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def next_timestamp(current: int | None, requested: int | None) -> int:
-    """The next stamp of a collection: ``requested`` if beyond ``current``, else max(now, current + 1)."""
-    current = current or 0
-    if requested is not None and requested > current:
-        return requested
-    return max(now_ms(), current + 1)
 
 
 def parent_pattern(parent_id: str) -> re.Pattern[str]:

@@ -1,0 +1,468 @@
+"""The storage implementation shared by the SQL backends (SQLite, PostgreSQL).
+
+Both keep one ``objects`` table (live objects and tombstones, the ``data``
+column holding the JSON document without its id and timestamp) and one
+``timestamps`` table (one row per collection). Every write bumps its
+collection's row with one upsert, which also serialises the writers of a
+collection until their transaction ends: stamps are unique and strictly
+increasing in commit order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, ClassVar
+
+from kinto.core.storage import (
+    DEFAULT_DELETED_FIELD,
+    DEFAULT_ID_FIELD,
+    DEFAULT_MODIFIED_FIELD,
+    Filter,
+    KintoObject,
+    Sort,
+    StorageBase,
+    generators,
+)
+from kinto.core.storage import query as q
+from kinto.core.storage.exceptions import (
+    InvalidValueError,
+    ObjectNotFoundError,
+    ReadonlyError,
+    UnicityError,
+)
+from kinto.core.storage.sql import Dialect, QueryBuilder
+from kinto.core.storage.timestamps import now_ms
+
+__all__ = ["RelationalStorage"]
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS = "id, last_modified, deleted, data, parent_id, resource_name"
+
+
+class RelationalStorage(StorageBase):
+    """Storage on a SQL database reached through a shared client (``connect()``/``transaction()``)."""
+
+    supports_transactions: ClassVar[bool] = True
+    supports_concurrent_processes: ClassVar[bool] = True
+
+    dialect: Dialect
+    #: Statements creating schema version N from N - 1 (index 0 creates version 1).
+    migrations: ClassVar[list[list[str]]] = []
+    schema_key: ClassVar[str] = "storage_schema_version"
+
+    def __init__(self, client: Any, *, readonly: bool = False) -> None:
+        super().__init__(readonly=readonly)
+        self.client = client
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _builder(self, id_field: str, modified_field: str) -> QueryBuilder:
+        return QueryBuilder(self.dialect, id_field, modified_field)
+
+    def _json_input(self, placeholder: str) -> str:
+        return placeholder
+
+    @staticmethod
+    def _load(data: Any) -> dict[str, Any]:
+        return json.loads(data) if isinstance(data, (str, bytes)) else dict(data)
+
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise ReadonlyError(message="The storage is read-only")
+
+    @staticmethod
+    def _serialize(obj: KintoObject, id_field: str, modified_field: str) -> tuple[dict[str, Any], str]:
+        data = {key: value for key, value in obj.items() if key not in (id_field, modified_field)}
+        try:
+            text = q.canonical_json(data)
+        except (TypeError, ValueError) as error:
+            raise InvalidValueError(f"Objects must be JSON: {error}") from error
+        q.check_storable(text, "object")
+        return json.loads(text), text
+
+    @staticmethod
+    def _check_id(object_id: Any, id_field: str) -> str:
+        if not isinstance(object_id, str):
+            raise InvalidValueError(f"The {id_field!r} field must be a string")
+        if "\x00" in object_id:
+            raise InvalidValueError(f"The {id_field!r} field holds a NUL character")
+        return object_id
+
+    @staticmethod
+    def _requested(obj: KintoObject, modified_field: str) -> int | None:
+        value = obj.get(modified_field)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def _to_object(self, row: Any, id_field: str, modified_field: str, deleted_field: str) -> KintoObject:
+        object_id, last_modified, deleted, data = row[0], row[1], row[2], row[3]
+        if deleted:
+            return {id_field: object_id, modified_field: last_modified, deleted_field: True}
+        obj = self._load(data)
+        obj[id_field] = object_id
+        obj[modified_field] = last_modified
+        return obj
+
+    def _bump(self, connection: Any, resource_name: str, parent_id: str, requested: int | None = None) -> int:
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        now = now_ms()
+        parent, resource = b.add(parent_id), b.add(resource_name)
+        initial = b.add(requested if requested is not None else now)
+        wanted, current = b.add(requested), b.add(now)
+        sql = (
+            f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {initial}) "
+            "ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = CASE "
+            f"WHEN {wanted} IS NOT NULL AND {wanted} > timestamps.last_modified THEN {wanted} "
+            f"ELSE {self.dialect_greatest(current, 'timestamps.last_modified + 1')} END "
+            "RETURNING last_modified"
+        )
+        return int(connection.execute(sql, b.params).fetchone()[0])
+
+    def dialect_greatest(self, left: str, right: str) -> str:
+        return f"MAX({left}, {right})"
+
+    def _collection(self, b: QueryBuilder, resource_name: str | None, parent_id: str) -> str:
+        conditions = []
+        if resource_name is not None:
+            conditions.append(f"resource_name = {b.add(resource_name)}")
+        if "*" in parent_id:
+            conditions.append(self._parent_matches(b, parent_id))
+        else:
+            conditions.append(f"parent_id = {b.add(parent_id)}")
+        return " AND ".join(conditions)
+
+    def _parent_matches(self, b: QueryBuilder, pattern: str) -> str:
+        raise NotImplementedError
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def _schema_version(self, connection: Any) -> int:
+        connection.execute("CREATE TABLE IF NOT EXISTS metadata (name TEXT NOT NULL, value TEXT NOT NULL)")
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        row = connection.execute(f"SELECT value FROM metadata WHERE name = {b.add(self.schema_key)}", b.params)
+        found = row.fetchone()
+        return int(found[0]) if found else 0
+
+    def initialize_schema(self, dry_run: bool = False) -> None:
+        with self.client.connect() as connection:
+            self._lock_schema(connection)
+            current = self._schema_version(connection)
+            target = len(self.migrations)
+            if current >= target:
+                logger.info("Storage schema is up to date (version %s)", current)
+                return
+            for version in range(current + 1, target + 1):
+                logger.info("%s storage schema version %s", "Would create" if dry_run else "Creating", version)
+                if dry_run:
+                    continue
+                for statement in self.migrations[version - 1]:
+                    connection.execute(statement)
+            if dry_run:
+                return
+            b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+            key, value = b.add(self.schema_key), b.add(str(target))
+            connection.execute(f"DELETE FROM metadata WHERE name = {key}", b.params)
+            connection.execute(f"INSERT INTO metadata (name, value) VALUES ({key}, {value})", b.params)
+
+    def _lock_schema(self, connection: Any) -> None:
+        """Keep concurrent migrations apart (SQLite: the write transaction already does)."""
+
+    def flush(self) -> None:
+        with self.client.connect() as connection:
+            connection.execute("DELETE FROM objects")
+            connection.execute("DELETE FROM timestamps")
+
+    def transaction(self, *, write: bool = True) -> Any:
+        return self.client.transaction(write=write)
+
+    # --- timestamps --------------------------------------------------------------------------------
+
+    def resource_timestamp(self, resource_name: str, parent_id: str) -> int:
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        sql = f"SELECT last_modified FROM timestamps WHERE {self._collection(b, resource_name, parent_id)}"
+        with self.client.connect(readonly=True) as connection:
+            row = connection.execute(sql, b.params).fetchone()
+        if row is not None:
+            return int(row[0])
+        self._check_writable()
+        with self.client.connect() as connection:
+            b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+            parent, resource, now = b.add(parent_id), b.add(resource_name), b.add(now_ms())
+            # Another writer may create it meanwhile: keep theirs.
+            connection.execute(
+                f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {now}) "
+                "ON CONFLICT (parent_id, resource_name) DO NOTHING",
+                b.params,
+            )
+            row = connection.execute(
+                f"SELECT last_modified FROM timestamps WHERE parent_id = {parent} AND resource_name = {resource}",
+                b.params,
+            ).fetchone()
+        return int(row[0])
+
+    def all_resources_timestamps(self, resource_name: str) -> dict[str, int]:
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        sql = f"SELECT parent_id, last_modified FROM timestamps WHERE resource_name = {b.add(resource_name)}"
+        with self.client.connect(readonly=True) as connection:
+            return {row[0]: int(row[1]) for row in connection.execute(sql, b.params).fetchall()}
+
+    # --- objects -------------------------------------------------------------------------------------
+
+    def _fetch_row(self, connection: Any, resource_name: str, parent_id: str, object_id: str) -> Any:
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        sql = (
+            f"SELECT {_COLUMNS} FROM objects WHERE parent_id = {b.add(parent_id)} "
+            f"AND resource_name = {b.add(resource_name)} AND id = {b.add(object_id)}"
+        )
+        return connection.execute(sql, b.params).fetchone()
+
+    def _store(
+        self,
+        connection: Any,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        stamp: int,
+        text: str,
+        deleted: bool = False,
+    ) -> None:
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        data = self._json_input(b.add(text))
+        deleted = "TRUE" if deleted else "FALSE"
+        values = f"{b.add(parent_id)}, {b.add(resource_name)}, {b.add(object_id)}, {b.add(stamp)}, {deleted}, {data}"
+        connection.execute(
+            f"INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) VALUES ({values}) "
+            "ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET last_modified = excluded.last_modified, "
+            "deleted = excluded.deleted, data = excluded.data",
+            b.params,
+        )
+
+    def create(
+        self,
+        resource_name: str,
+        parent_id: str,
+        obj: KintoObject,
+        id_generator: generators.Generator | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> KintoObject:
+        self._check_writable()
+        object_id = obj[id_field] if id_field in obj else (id_generator or self.id_generator)()
+        object_id = self._check_id(object_id, id_field)
+        data, text = self._serialize(obj, id_field, modified_field)
+        with self.client.connect() as connection:
+            row = self._fetch_row(connection, resource_name, parent_id, object_id)
+            if row is not None and not row[2]:
+                existing = self._to_object(row, id_field, modified_field, DEFAULT_DELETED_FIELD)
+                raise UnicityError(id_field, existing)
+            stamp = self._bump(connection, resource_name, parent_id, self._requested(obj, modified_field))
+            self._store(connection, resource_name, parent_id, object_id, stamp, text)
+        return {**data, id_field: object_id, modified_field: stamp}
+
+    def get(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> KintoObject:
+        if not isinstance(object_id, str) or "\x00" in object_id:
+            raise ObjectNotFoundError(object_id)
+        with self.client.connect(readonly=True) as connection:
+            row = self._fetch_row(connection, resource_name, parent_id, object_id)
+        if row is None or row[2]:
+            raise ObjectNotFoundError(object_id)
+        return self._to_object(row, id_field, modified_field, DEFAULT_DELETED_FIELD)
+
+    def update(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        obj: KintoObject,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> KintoObject:
+        self._check_writable()
+        object_id = self._check_id(object_id, id_field)
+        data, text = self._serialize(obj, id_field, modified_field)
+        with self.client.connect() as connection:
+            stamp = self._bump(connection, resource_name, parent_id, self._requested(obj, modified_field))
+            self._store(connection, resource_name, parent_id, object_id, stamp, text)
+        return {**data, id_field: object_id, modified_field: stamp}
+
+    def _delete_row(
+        self,
+        connection: Any,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        with_deleted: bool,
+        last_modified: int | None,
+        deleted_field: str,
+    ) -> int:
+        stamp = self._bump(connection, resource_name, parent_id, last_modified)
+        if with_deleted:
+            tombstone = q.canonical_json({deleted_field: True})
+            self._store(connection, resource_name, parent_id, object_id, stamp, tombstone, deleted=True)
+            return stamp
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        connection.execute(
+            f"DELETE FROM objects WHERE parent_id = {b.add(parent_id)} AND resource_name = {b.add(resource_name)} "
+            f"AND id = {b.add(object_id)}",
+            b.params,
+        )
+        return stamp
+
+    def delete(
+        self,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        id_field: str = DEFAULT_ID_FIELD,
+        with_deleted: bool = True,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+        last_modified: int | None = None,
+    ) -> KintoObject:
+        self._check_writable()
+        if not isinstance(object_id, str) or "\x00" in object_id:
+            raise ObjectNotFoundError(object_id)
+        with self.client.connect() as connection:
+            row = self._fetch_row(connection, resource_name, parent_id, object_id)
+            if row is None or row[2]:
+                raise ObjectNotFoundError(object_id)
+            stamp = self._delete_row(
+                connection, resource_name, parent_id, object_id, with_deleted, last_modified, deleted_field
+            )
+        return {id_field: object_id, modified_field: stamp, deleted_field: True}
+
+    # --- queries ---------------------------------------------------------------------------------------
+
+    def _select_sql(
+        self,
+        b: QueryBuilder,
+        resource_name: str | None,
+        parent_id: str,
+        filters: list[Filter] | None,
+        sorting: list[Sort] | None,
+        pagination_rules: list[list[Filter]] | None,
+        limit: int | None,
+        include_deleted: bool,
+    ) -> str:
+        where = [self._collection(b, resource_name, parent_id)]
+        if not include_deleted:
+            where.append("deleted = FALSE")
+        where.append(b.filters(filters))
+        where.append(b.pagination(pagination_rules))
+        sql = f"SELECT {_COLUMNS} FROM objects WHERE {' AND '.join(where)} ORDER BY {b.order_by(sorting)}"
+        if limit is not None:
+            sql += f" LIMIT {max(0, int(limit))}"
+        return sql
+
+    def list_all(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        include_deleted: bool = False,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+    ) -> list[KintoObject]:
+        b = self._builder(id_field, modified_field)
+        sql = self._select_sql(b, resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted)
+        with self.client.connect(readonly=True) as connection:
+            rows = connection.execute(sql, b.params).fetchall()
+        return [self._to_object(row, id_field, modified_field, deleted_field) for row in rows]
+
+    def count_all(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        include_deleted: bool = False,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+    ) -> int:
+        b = self._builder(id_field, modified_field)
+        where = [self._collection(b, resource_name, parent_id), b.filters(filters)]
+        if not include_deleted:
+            where.append("deleted = FALSE")
+        with self.client.connect(readonly=True) as connection:
+            row = connection.execute(f"SELECT COUNT(*) FROM objects WHERE {' AND '.join(where)}", b.params).fetchone()
+        return int(row[0])
+
+    def delete_all(
+        self,
+        resource_name: str | None,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        with_deleted: bool = True,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+        auth: Any = None,
+    ) -> list[KintoObject]:
+        self._check_writable()
+        b = self._builder(id_field, modified_field)
+        sql = self._select_sql(b, resource_name, parent_id, filters, sorting, pagination_rules, limit, False)
+        tombstones = []
+        with self.client.connect() as connection:
+            for row in connection.execute(sql, b.params).fetchall():
+                object_id, parent, resource = row[0], row[4], row[5]
+                stamp = self._delete_row(connection, resource, parent, object_id, with_deleted, None, deleted_field)
+                tombstones.append({id_field: object_id, modified_field: stamp, deleted_field: True})
+        return tombstones
+
+    def purge_deleted(
+        self,
+        resource_name: str | None,
+        parent_id: str,
+        before: int | None = None,
+        max_retained: int | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        auth: Any = None,
+    ) -> int:
+        self._check_writable()
+        b = self._builder(id_field, modified_field)
+        condemned = []
+        if before is not None:
+            condemned.append(f"last_modified < {b.add(int(before))}")
+        if max_retained is not None:
+            condemned.append(f"position > {b.add(int(max_retained))}")
+        sql = (
+            "DELETE FROM objects WHERE (parent_id, resource_name, id) IN ("
+            "SELECT parent_id, resource_name, id FROM ("
+            "SELECT parent_id, resource_name, id, last_modified, ROW_NUMBER() OVER ("
+            "PARTITION BY parent_id, resource_name ORDER BY last_modified DESC) AS position "
+            f"FROM objects WHERE deleted = TRUE AND {self._collection(b, resource_name, parent_id)}) AS tombstones "
+            f"WHERE {' OR '.join(condemned) or '1 = 1'})"
+        )
+        with self.client.connect() as connection:
+            return int(connection.execute(sql, b.params).rowcount)
+
+    def heartbeat(self) -> bool:
+        try:
+            with self.client.connect(readonly=True) as connection:
+                connection.execute("SELECT 1").fetchone()
+            return True
+        except Exception:
+            logger.exception("Storage heartbeat failed")
+            return False

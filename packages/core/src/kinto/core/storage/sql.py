@@ -1,0 +1,261 @@
+"""Translating filters, pagination rules and sorting into SQL, for the SQLite and PostgreSQL backends.
+
+:class:`QueryBuilder` holds the semantics (those of :mod:`kinto.core.storage.query`);
+a :class:`Dialect` says how one database reads a JSON field: its type, its
+rank in the sort order, its scalar value, array membership. Values always
+travel as bound parameters; field paths too.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from kinto.core.storage import COMPARISON, MISSING, Filter, Sort
+from kinto.core.storage import query as q
+from kinto.core.storage.exceptions import InvalidValueError
+
+__all__ = ["Dialect", "QueryBuilder", "escape_like"]
+
+C = COMPARISON
+_SQL_OPERATORS = {C.LT: "<", C.MAX: "<=", C.MIN: ">=", C.GT: ">", C.EQ: "="}
+# JSON type names, as PostgreSQL's jsonb_typeof spells them.
+_KIND_OF_RANK = {q.RANK_NULL: "null", q.RANK_STRING: "string", q.RANK_NUMBER: "number", q.RANK_BOOLEAN: "boolean"}
+_KIND_OF_RANK.update({q.RANK_ARRAY: "array", q.RANK_OBJECT: "object"})
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE's own wildcards (``%``, ``_``) and the escape character ``\\``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def like_pattern(operand: str) -> str:
+    """The SQL LIKE pattern (escape ``\\``) of a contract ``like`` operand, lower-cased."""
+    if "*" not in operand:
+        operand = f"*{operand}*"
+    return "%".join(escape_like(part) for part in operand.lower().split("*"))
+
+
+class Dialect(abc.ABC):
+    """How one database reads JSON documents stored in a ``data`` column."""
+
+    @abc.abstractmethod
+    def placeholder(self, name: str) -> str:
+        """The marker of the named parameter ``name``."""
+
+    @abc.abstractmethod
+    def path(self, field: str) -> Any:
+        """The bound parameter naming the dotted ``field`` inside ``data``."""
+
+    @abc.abstractmethod
+    def kind(self, path: str) -> str:
+        """SQL giving the JSON type name (null, string, number, boolean, array, object) or NULL if missing."""
+
+    @abc.abstractmethod
+    def rank(self, path: str) -> str:
+        """SQL giving the field's rank in the sort order (6 when missing)."""
+
+    @abc.abstractmethod
+    def scalar(self, path: str, kind: str) -> str:
+        """SQL giving the value of a field of that kind (string, number, boolean), comparable with a parameter."""
+
+    @abc.abstractmethod
+    def sort_parts(self, path: str) -> list[str]:
+        """SQL expressions ordering values of equal rank (NULL for arrays, objects, missing)."""
+
+    @abc.abstractmethod
+    def json_text(self, path: str) -> str:
+        """SQL comparing the field (array or object) as JSON with a parameter built by ``json_param``."""
+
+    @abc.abstractmethod
+    def json_param(self, value: Any) -> Any:
+        """The parameter ``json_text`` compares with."""
+
+    @abc.abstractmethod
+    def lower(self, expression: str) -> str:
+        """SQL lower-casing a text expression as Python's ``str.lower`` does."""
+
+    @abc.abstractmethod
+    def array_has(self, builder: QueryBuilder, field: str, values: list[Any], every: bool) -> str:
+        """SQL: the field is an array holding every (or any) of ``values``."""
+
+    def scalar_equals(self, builder: QueryBuilder, field: str, value: Any) -> str:
+        """SQL: the field equals the scalar ``value`` (type-aware). Dialects may use an index-friendly form."""
+        kind = _KIND_OF_RANK[q.type_rank(value)]
+        path = builder.add(self.path(field))
+        if kind == "null":
+            return f"({self.kind(path)} = 'null')"
+        return f"({self.kind(path)} = '{kind}' AND {self.scalar(path, kind)} = {builder.add(value)})"
+
+
+class QueryBuilder:
+    """Collects SQL conditions and their parameters for one statement."""
+
+    def __init__(self, dialect: Dialect, id_field: str, modified_field: str) -> None:
+        self.dialect = dialect
+        self.id_field = id_field
+        self.modified_field = modified_field
+        self.params: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        """Bind ``value`` and return its placeholder."""
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return self.dialect.placeholder(name)
+
+    # --- filters= -------------------------------------------------------------------------------
+
+    def filters(self, filters: list[Filter] | None) -> str:
+        """SQL for the AND of ``filters`` (``TRUE``-like when empty)."""
+        normalized = [q.normalize_filter(f, self.id_field, self.modified_field) for f in filters or []]
+        return " AND ".join(self._condition(f) for f in normalized) or "1 = 1"
+
+    def _column(self, field: str) -> tuple[str, str] | None:
+        if field == self.id_field:
+            return "id", "string"
+        if field == self.modified_field:
+            return "last_modified", "number"
+        return None
+
+    def _equals(self, field: str, value: Any) -> str:
+        column = self._column(field)
+        rank = q.type_rank(value)
+        if column is not None:
+            name, kind = column
+            return f"({name} = {self.add(value)})" if _KIND_OF_RANK.get(rank) == kind else "(1 = 0)"
+        if rank in (q.RANK_ARRAY, q.RANK_OBJECT):
+            path = self.add(self.dialect.path(field))
+            kind = _KIND_OF_RANK[rank]
+            return (
+                f"({self.dialect.kind(path)} = '{kind}' AND "
+                f"{self.dialect.json_text(path)} = {self.add(self.dialect.json_param(value))})"
+            )
+        return self.dialect.scalar_equals(self, field, value)
+
+    def _condition(self, filter_: Filter) -> str:
+        field, operand, operator = filter_
+        if operator == C.EQ:
+            return self._equals(field, operand)
+        if operator == C.NOT:
+            return f"(NOT COALESCE({self._equals(field, operand)}, 1 = 0))"
+        if operator == C.IN:
+            return "(" + (" OR ".join(self._equals(field, v) for v in operand) or "1 = 0") + ")"
+        if operator == C.EXCLUDE:
+            inside = " OR ".join(self._equals(field, v) for v in operand) or "1 = 0"
+            return f"(NOT COALESCE(({inside}), 1 = 0))"
+        if operator == C.HAS:
+            return self._has(field, operand)
+        if operator == C.LIKE:
+            return self._like(field, operand)
+        if operator in (C.CONTAINS, C.CONTAINS_ANY):
+            if self._column(field) is not None:
+                return "(1 = 0)"
+            if operator == C.CONTAINS_ANY and not operand:
+                return "(1 = 0)"
+            return self.dialect.array_has(self, field, operand, every=operator == C.CONTAINS)
+        if operator in q.ORDERING_OPERATORS:
+            return self._ordering(field, operand, operator)
+        raise InvalidValueError(f"Unknown filter operator {operator!r}")
+
+    def _has(self, field: str, wanted: bool) -> str:
+        if self._column(field) is not None:
+            return "(1 = 1)" if wanted else "(1 = 0)"
+        expression = self.dialect.kind(self.add(self.dialect.path(field)))
+        return f"({expression} IS {'NOT ' if wanted else ''}NULL)"
+
+    def _like(self, field: str, operand: str) -> str:
+        pattern = like_pattern(operand)
+        column = self._column(field)
+        if column is not None:
+            if column[1] != "string":
+                return "(1 = 0)"
+            return f"({self.dialect.lower(column[0])} LIKE {self.add(pattern)} ESCAPE '\\')"
+        path = self.add(self.dialect.path(field))
+        kind, value = self.dialect.kind(path), self.dialect.scalar(path, "string")
+        return f"({kind} = 'string' AND {self.dialect.lower(value)} LIKE {self.add(pattern)} ESCAPE '\\')"
+
+    def _ordering(self, field: str, operand: Any, operator: COMPARISON) -> str:
+        rank = q.type_rank(operand)
+        kind = _KIND_OF_RANK.get(rank)
+        sql_operator = _SQL_OPERATORS[operator]
+        column = self._column(field)
+        if column is not None:
+            name, column_kind = column
+            return f"({name} {sql_operator} {self.add(operand)})" if kind == column_kind else "(1 = 0)"
+        if kind == "null":
+            if operator in (C.MIN, C.MAX):
+                return f"({self.dialect.kind(self.add(self.dialect.path(field)))} = 'null')"
+            return "(1 = 0)"
+        if kind not in ("string", "number", "boolean"):
+            return "(1 = 0)"
+        path = self.add(self.dialect.path(field))
+        type_check, value = self.dialect.kind(path), self.dialect.scalar(path, kind)
+        return f"({type_check} = '{kind}' AND {value} {sql_operator} {self.add(operand)})"
+
+    # --- pagination_rules= ---------------------------------------------------------------------
+
+    def pagination(self, rules: list[list[Filter]] | None) -> str:
+        """SQL for the OR of AND-ed pagination rules (comparisons in the sort order)."""
+        if not rules:
+            return "1 = 1"
+        alternatives = []
+        for rule in rules:
+            normalized = [q.normalize_filter(f, self.id_field, self.modified_field) for f in rule]
+            alternatives.append(" AND ".join(self._keyset(f) for f in normalized) or "1 = 1")
+        return "(" + " OR ".join(f"({a})" for a in alternatives) + ")"
+
+    def _keyset(self, filter_: Filter) -> str:
+        field, operand, operator = filter_
+        if operator not in (*q.ORDERING_OPERATORS, C.EQ):
+            return self._condition(filter_)
+        rank = q.type_rank(operand)
+        kind = _KIND_OF_RANK.get(rank) if rank in (q.RANK_STRING, q.RANK_NUMBER, q.RANK_BOOLEAN) else None
+        inclusive = _SQL_OPERATORS[operator]
+        column = self._column(field)
+        if column is not None:
+            name, column_kind = column
+            if kind == column_kind:
+                return f"({name} {inclusive} {self.add(operand)})"
+            column_rank = q.RANK_STRING if column_kind == "string" else q.RANK_NUMBER
+            # Only ranks differ: the answer is the same for every row.
+            holds = {
+                C.EQ: column_rank == rank,
+                C.LT: column_rank < rank,
+                C.MAX: column_rank <= rank,
+                C.MIN: column_rank >= rank,
+                C.GT: column_rank > rank,
+            }[operator]
+            return "(1 = 1)" if holds else "(1 = 0)"
+        path = self.add(self.dialect.path(field))
+        rank_sql = self.dialect.rank(path)
+        if kind is None:
+            return f"({rank_sql} {inclusive} {rank})"
+        tie = f"{self.dialect.scalar(path, kind)} {inclusive} {self.add(operand)}"
+        if operator == C.EQ:
+            return f"({rank_sql} = {rank} AND {tie})"
+        strict = "<" if operator in (C.LT, C.MAX) else ">"
+        return f"({rank_sql} {strict} {rank} OR ({rank_sql} = {rank} AND {tie}))"
+
+    # --- sorting= ----------------------------------------------------------------------------------
+
+    def order_by(self, sorting: list[Sort] | None) -> str:
+        """SQL ORDER BY terms for ``sorting`` plus the id tie-breaker (and the location, for wildcards)."""
+        terms = []
+        for field, direction in q.sorting_with_tie_breaker(sorting, self.id_field):
+            suffix = " DESC" if direction < 0 else " ASC"
+            column = self._column(field)
+            if column is not None:
+                terms.append(column[0] + suffix)
+                continue
+            path = self.add(self.dialect.path(field))
+            terms.append(self.dialect.rank(path) + suffix)
+            for part in self.dialect.sort_parts(path):
+                terms.append(part + suffix)
+        terms += ["parent_id ASC", "resource_name ASC"]
+        return ", ".join(terms)
+
+
+def reject_missing(value: Any) -> None:
+    """Filters of ``filters=`` never carry MISSING (only pagination rules do)."""
+    if value is MISSING:
+        raise InvalidValueError("MISSING is only meaningful in pagination rules")

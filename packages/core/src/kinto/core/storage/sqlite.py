@@ -1,0 +1,143 @@
+"""SQLite storage: the embedded, persistent default (one file, WAL, safe with several processes).
+
+Enable with::
+
+    kinto.storage_backend = kinto.core.storage.sqlite
+    kinto.storage_url = sqlite:///var/kinto.sqlite
+
+Write transactions take the file's write lock up front (``BEGIN IMMEDIATE``),
+so writers, threads or processes, run one at a time and ``lock_for_write``
+needs nothing more; readers are never blocked (WAL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, ClassVar
+
+from kinto.core.database.sqlite import SQLiteClient, client_from_config
+from kinto.core.storage import query as q
+from kinto.core.storage.relational import RelationalStorage
+from kinto.core.storage.sql import Dialect, QueryBuilder
+
+__all__ = ["SQLiteDialect", "Storage", "load_from_config"]
+
+_RANK = (
+    "CASE json_type(data, {p}) WHEN 'null' THEN 0 WHEN 'text' THEN 1 WHEN 'integer' THEN 2 WHEN 'real' THEN 2 "
+    "WHEN 'true' THEN 3 WHEN 'false' THEN 3 WHEN 'array' THEN 4 WHEN 'object' THEN 5 ELSE 6 END"
+)
+_KIND = (
+    "CASE json_type(data, {p}) WHEN 'text' THEN 'string' WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' "
+    "WHEN 'true' THEN 'boolean' WHEN 'false' THEN 'boolean' ELSE json_type(data, {p}) END"
+)
+_ELEMENT_TYPES = {"null": "('null')", "string": "('text')", "number": "('integer', 'real')"}
+_ELEMENT_TYPES.update({"array": "('array')", "object": "('object')"})
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _register_functions(connection: sqlite3.Connection) -> None:
+    # SQLite's lower() only folds ASCII; the contract folds like Python.
+    connection.create_function("kinto_lower", 1, _lower, deterministic=True)
+
+
+class SQLiteDialect(Dialect):
+    """JSON1 functions over a TEXT ``data`` column."""
+
+    def placeholder(self, name: str) -> str:
+        return f":{name}"
+
+    def path(self, field: str) -> str:
+        return "$" + "".join('."' + part.replace('"', '""') + '"' for part in field.split("."))
+
+    def kind(self, path: str) -> str:
+        return _KIND.format(p=path)
+
+    def rank(self, path: str) -> str:
+        return _RANK.format(p=path)
+
+    def scalar(self, path: str, kind: str) -> str:
+        return f"json_extract(data, {path})"
+
+    def sort_parts(self, path: str) -> list[str]:
+        return [
+            f"CASE WHEN json_type(data, {path}) IN ('array', 'object') THEN NULL ELSE json_extract(data, {path}) END"
+        ]
+
+    def json_text(self, path: str) -> str:
+        return f"json_extract(data, {path})"
+
+    def json_param(self, value: Any) -> Any:
+        return q.canonical_json(value)
+
+    def lower(self, expression: str) -> str:
+        return f"kinto_lower({expression})"
+
+    def _element(self, builder: QueryBuilder, value: Any) -> str:
+        rank = q.type_rank(value)
+        if rank == q.RANK_BOOLEAN:
+            return f"(element.type = '{'true' if value else 'false'}')"
+        kind = {q.RANK_NULL: "null", q.RANK_STRING: "string", q.RANK_NUMBER: "number"}.get(rank)
+        kind = kind or ("array" if rank == q.RANK_ARRAY else "object")
+        if kind == "null":
+            return "(element.type = 'null')"
+        parameter = builder.add(q.canonical_json(value) if kind in ("array", "object") else value)
+        return f"(element.type IN {_ELEMENT_TYPES[kind]} AND element.value = {parameter})"
+
+    def array_has(self, builder: QueryBuilder, field: str, values: list[Any], every: bool) -> str:
+        path = builder.add(self.path(field))
+        is_array = f"json_type(data, {path}) = 'array'"
+        each = f"SELECT 1 FROM json_each(data, {path}) AS element WHERE"
+        if every:
+            checks = [f"EXISTS ({each} {self._element(builder, v)})" for v in values]
+            return "(" + " AND ".join([is_array, *checks]) + ")"
+        anyone = " OR ".join(self._element(builder, v) for v in values)
+        return f"({is_array} AND EXISTS ({each} {anyone}))"
+
+
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE IF NOT EXISTS objects (
+            parent_id TEXT NOT NULL,
+            resource_name TEXT NOT NULL,
+            id TEXT NOT NULL,
+            last_modified INTEGER NOT NULL,
+            deleted BOOLEAN NOT NULL DEFAULT FALSE,
+            data TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (parent_id, resource_name, id)
+        )""",
+        """CREATE INDEX IF NOT EXISTS idx_objects_collection_last_modified
+            ON objects (parent_id, resource_name, last_modified DESC)""",
+        """CREATE TABLE IF NOT EXISTS timestamps (
+            parent_id TEXT NOT NULL,
+            resource_name TEXT NOT NULL,
+            last_modified INTEGER NOT NULL,
+            PRIMARY KEY (parent_id, resource_name)
+        )""",
+    ],
+]
+
+
+class Storage(RelationalStorage):
+    """Storage in one SQLite file, through the shared :class:`~kinto.core.database.sqlite.SQLiteClient`."""
+
+    migrations: ClassVar[list[list[str]]] = MIGRATIONS
+
+    def __init__(self, client: SQLiteClient, *, readonly: bool = False) -> None:
+        super().__init__(client, readonly=readonly)
+        self.dialect = SQLiteDialect()
+        client.add_connection_hook(_register_functions)
+
+    def _parent_matches(self, b: QueryBuilder, pattern: str) -> str:
+        # GLOB is case-sensitive and uses ``*``; its other wildcards are made literal.
+        glob = "".join({"?": "[?]", "[": "[[]"}.get(char, char) for char in pattern)
+        return f"parent_id GLOB {b.add(glob)}"
+
+
+def load_from_config(config: Any) -> Storage:
+    """Build the SQLite storage from ``kinto.storage_url`` (and ``kinto.readonly``)."""
+    settings = config.get_settings()
+    readonly = str(settings.get("readonly", settings.get("kinto.readonly", False))).lower() in ("true", "1", "yes")
+    return Storage(client_from_config(config, "storage"), readonly=readonly)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kinto_riak.kv import RiakError, RiakKV, _parse_siblings
 from kinto_riak.testing import RiakStandIn
@@ -102,3 +104,21 @@ def test_keys_with_reserved_url_characters_reach_riak_intact(standin: RiakStandI
     kv.store("a/b?c#d e", b"1")
     assert standin.keys("my type", "my/bucket") == ["a/b?c#d e"]
     assert kv.list_keys() == ["a/b?c#d e"]
+
+
+@given(
+    bodies=st.lists(st.binary(max_size=60).filter(lambda body: b"--" not in body), min_size=1, max_size=4),
+    quoted=st.booleans(),
+)
+def test_any_sibling_bodies_survive_the_multipart_reader(bodies: list[bytes], quoted: bool) -> None:
+    boundary = "QPa8f3Zu"
+    sections = b"".join(
+        b"--%s\r\nContent-Type: application/json\r\nX-Riak-Meta-Index: %d\r\n\r\n%s\r\n"
+        % (boundary.encode(), index, body)
+        for index, body in enumerate(bodies)
+    )
+    document = b"preamble\r\n" + sections + b"--%s--\r\n" % boundary.encode()
+    header = f'multipart/mixed; boundary="{boundary}"' if quoted else f"multipart/mixed; boundary={boundary}"
+    siblings = _parse_siblings(header, document)
+    assert [sibling.body for sibling in siblings] == bodies
+    assert [sibling.metadata["index"] for sibling in siblings] == [str(index) for index in range(len(bodies))]

@@ -1,0 +1,364 @@
+"""``POST /v1/batch``: several requests in one HTTP call and one transaction.
+
+The body is ``{"defaults": {...}, "requests": [{"method", "path", "headers",
+"body"}, ...]}``; the answer is ``{"responses": [{"status", "path", "headers",
+"body"}, ...]}``, one per sub-request, in order.
+
+Atomicity (what a client may rely on):
+
+* the whole batch runs in ONE storage/permission transaction: every
+  sub-request joins the transaction of the ``POST /batch`` request;
+* a sub-request answering a server error (5xx), or crashing, stops the batch:
+  nothing of the batch is committed, and the batch itself answers that status
+  in the core's error format, with ``details`` naming the failing
+  sub-request (``index``, ``method``, ``path``, ``status``);
+* client errors (4xx) are reported in that sub-request's response, and the
+  other sub-requests are committed. A view answering 4xx is expected not to
+  have written anything (the core gives no per-sub-request savepoint);
+* resource events of the whole batch are announced once: ``ResourceChanged``
+  before the commit, ``AfterResourceChanged`` after it, nothing at all when the
+  batch is rolled back.
+
+Each sub-request goes through the tweens (so it is authenticated, authorized
+and CORS-decorated as itself) and is built from the batch request's headers
+overridden by its own (an ``Authorization`` of the batch applies to every
+sub-request that does not give its own, as in Kinto). Only the batch is
+written in the request summary log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from pyramid import httpexceptions
+from pyramid.request import Request
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+from kinto.core.errors import ERRORS, http_error
+from kinto.core.initialization import api_prefix
+from kinto.core.service import Service
+
+__all__ = [
+    "BATCH_PATH",
+    "VALID_METHODS",
+    "BatchInvalid",
+    "SubRequestSpec",
+    "batch",
+    "merge_defaults",
+    "parse_batch_payload",
+    "prefixed_path",
+]
+
+logger = logging.getLogger(__name__)
+
+BATCH_PATH = "/batch"
+#: Methods a sub-request may use (Kinto's list; HTTP methods are case-sensitive).
+VALID_METHODS = ("GET", "HEAD", "DELETE", "TRACE", "POST", "PUT", "PATCH")
+
+_PAYLOAD_FIELDS = frozenset({"defaults", "requests"})
+_REQUEST_FIELDS = frozenset({"method", "path", "headers", "body"})
+# RFC 9110 token characters, for header names.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00\r\n]")
+# Characters left as they are when a sub-request path is percent-encoded for WSGI
+# (``%`` included: an already encoded path stays as the client wrote it).
+_PATH_SAFE = "/?&=%:@!$'()*+,;~-._"
+# The body is re-encoded for each sub-request: the batch's framing headers do not apply.
+_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "content-encoding"})
+_FOLLOWED_REDIRECTS = frozenset({307, 308})
+
+batch = Service(name="batch", path=BATCH_PATH, description="Run several requests in one transaction")
+
+
+@dataclass(frozen=True)
+class SubRequestSpec:
+    """One validated sub-request, defaults merged in."""
+
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+
+
+class BatchInvalid(ValueError):
+    """The batch payload is malformed; ``problems`` lists ``(name, description)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{name}: {description}" for name, description in problems))
+        self.problems = problems
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+def merge_defaults(request: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``request`` completed by ``defaults``: the request's values win; where
+    both hold an object under the same key, the two objects are merged the same way."""
+    merged = dict(request)
+    for key, default in defaults.items():
+        if key not in merged:
+            merged[key] = default
+        elif isinstance(merged[key], dict) and isinstance(default, dict):
+            merged[key] = merge_defaults(merged[key], default)
+    return merged
+
+
+def _check_request_shape(name: str, value: Any, problems: list[tuple[str, str]]) -> bool:
+    """Check one sub-request (or the defaults) on its own; ``path`` may be missing here."""
+    if not isinstance(value, dict):
+        problems.append((name, "must be a JSON object"))
+        return False
+    valid = True
+    for unknown in sorted(set(value) - _REQUEST_FIELDS):
+        problems.append((f"{name}.{unknown}", "unknown field (expected method, path, headers, body)"))
+        valid = False
+    checks = (
+        ("method", _method_problem),
+        ("path", _path_problem),
+        ("headers", _headers_problem),
+        ("body", _body_problem),
+    )
+    for key, check in checks:
+        if key not in value:
+            continue
+        problem = check(value[key])
+        if problem is not None:
+            problems.append((f"{name}.{key}", problem))
+            valid = False
+    return valid
+
+
+def _method_problem(method: Any) -> str | None:
+    if method not in VALID_METHODS:
+        return f"{json.dumps(method)} is not one of {', '.join(VALID_METHODS)}"
+    return None
+
+
+def _path_problem(path: Any) -> str | None:
+    if not isinstance(path, str) or not path.startswith("/"):
+        return "must be a string starting with /"
+    if _CONTROL_CHARACTERS.search(path):
+        return "must not contain control characters"
+    return None
+
+
+def _headers_problem(headers: Any) -> str | None:
+    if not isinstance(headers, dict):
+        return "must be a JSON object of strings"
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            return f"{json.dumps(name)} is not a valid header name"
+        if not isinstance(value, str):
+            return f"the value of {json.dumps(name)} must be a string"
+        if _HEADER_VALUE_FORBIDDEN.search(value):
+            return f"the value of {json.dumps(name)} must not contain line breaks or NUL"
+    return None
+
+
+def _body_problem(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "must be a JSON object"
+    return None
+
+
+def parse_batch_payload(payload: Any, max_requests: int | None = None) -> list[SubRequestSpec]:
+    """Validate a batch body and return its sub-requests with the defaults merged in.
+
+    Raises :class:`BatchInvalid` listing every problem found (field names such
+    as ``requests.2.path``): a body that is not an object, unknown fields,
+    ``requests`` missing or not a list, more than ``max_requests`` of them,
+    a method outside :data:`VALID_METHODS`, a path not starting with ``/``,
+    headers that are not strings, a body that is not an object, or a
+    sub-request without a path once the defaults are applied.
+    """
+    if not isinstance(payload, dict):
+        raise BatchInvalid([("body", "must be a JSON object with a list of requests")])
+    problems: list[tuple[str, str]] = []
+    for unknown in sorted(set(payload) - _PAYLOAD_FIELDS):
+        problems.append((unknown, "unknown field (expected defaults, requests)"))
+    if "requests" not in payload:
+        problems.append(("requests", "Required"))
+    elif not isinstance(payload["requests"], list):
+        problems.append(("requests", "must be a list of requests"))
+    elif max_requests and len(payload["requests"]) > max_requests:
+        problems.append(("requests", f"Number of requests is limited to {max_requests}"))
+    defaults = payload.get("defaults", {})
+    defaults_valid = _check_request_shape("defaults", defaults, problems)
+    if problems:
+        raise BatchInvalid(problems)
+
+    specs = []
+    for index, raw in enumerate(payload["requests"]):
+        name = f"requests.{index}"
+        if not _check_request_shape(name, raw, problems) or not defaults_valid:
+            continue
+        merged = merge_defaults(raw, defaults)
+        if "path" not in merged:
+            problems.append((f"{name}.path", "Required"))
+            continue
+        specs.append(
+            SubRequestSpec(
+                method=merged.get("method", "GET"),
+                path=merged["path"],
+                headers=dict(merged.get("headers", {})),
+                body=merged.get("body"),
+            )
+        )
+    if problems:
+        raise BatchInvalid(problems)
+    return specs
+
+
+def prefixed_path(path: str, prefix: str) -> str:
+    """``path`` under the API prefix (``/v1``), whether or not the client wrote it."""
+    if path == prefix or path.startswith((prefix + "/", prefix + "?")):
+        return path
+    return prefix + path
+
+
+def _targets_batch(path: str, prefix: str) -> bool:
+    location = unquote(prefixed_path(path, prefix).split("?", 1)[0])
+    return location[len(prefix) :].rstrip("/") == BATCH_PATH
+
+
+def _bad_request(problems: list[tuple[str, str]]) -> httpexceptions.HTTPException:
+    details = [{"location": "body", "name": name, "description": description} for name, description in problems]
+    name, description = problems[0]
+    return http_error(
+        httpexceptions.HTTPBadRequest(),
+        errno=ERRORS.INVALID_PARAMETERS,
+        message=f"{name} in body: {description}",
+        details=details,
+    )
+
+
+# --- running sub-requests -------------------------------------------------------------------------
+
+
+def _build_subrequest(parent: Any, spec: SubRequestSpec, path: str) -> Any:
+    headers = {name: value for name, value in parent.headers.items() if name.lower() not in _FRAMING_HEADERS}
+    headers.update(spec.headers)
+    body = b""
+    if spec.body is not None:
+        body = json.dumps(spec.body).encode("utf-8")
+        if not any(name.lower() == "content-type" for name in spec.headers):
+            headers["Content-Type"] = "application/json; charset=utf-8"
+    environ = {"REMOTE_ADDR": parent.remote_addr} if parent.remote_addr else {}
+    subrequest = Request.blank(
+        quote(path, safe=_PATH_SAFE),
+        environ=environ,
+        base_url=parent.application_url,
+        headers=headers,
+        method=spec.method,
+        body=body,
+    )
+    # Joins the parent's transaction, and gathers its events with the parent's
+    # (see the transaction tween); the summary log skips requests with a parent.
+    subrequest.parent = parent
+    subrequest.bound_data = parent.bound_data
+    return subrequest
+
+
+def _invoke(parent: Any, subrequest: Any) -> Any:
+    try:
+        return parent.invoke_subrequest(subrequest, use_tweens=True)
+    except Exception:  # the tweens render errors: only a bug in them lands here
+        logger.exception("Batch sub-request %s %s crashed", subrequest.method, subrequest.path)
+        return http_error(httpexceptions.HTTPInternalServerError())
+
+
+def _redirect_target(parent: Any, response: Any) -> str | None:
+    """The path of a method-preserving redirect within this application (e.g. trailing slash)."""
+    location = response.headers.get("Location")
+    if response.status_code not in _FOLLOWED_REDIRECTS or not location:
+        return None
+    target = urlsplit(location)
+    if target.netloc and target.netloc != parent.host:
+        return None
+    script_name = parent.script_name
+    if script_name and target.path.startswith(script_name):
+        path = target.path[len(script_name) :]
+    else:
+        path = target.path
+    return unquote(path) + (f"?{target.query}" if target.query else "")
+
+
+def _run(parent: Any, spec: SubRequestSpec, prefix: str) -> tuple[Any, Any]:
+    path = prefixed_path(spec.path, prefix)
+    subrequest = _build_subrequest(parent, spec, path)
+    response = _invoke(parent, subrequest)
+    redirected = _redirect_target(parent, response)
+    if redirected is not None and not _targets_batch(redirected, prefix):
+        subrequest = _build_subrequest(parent, spec, redirected)
+        response = _invoke(parent, subrequest)
+    return subrequest, response
+
+
+def _response_body(subrequest: Any, response: Any) -> Any:
+    if subrequest.method == "HEAD" or not response.body:
+        return ""
+    try:
+        return json.loads(response.body)
+    except ValueError:
+        return response.body.decode(response.charset or "utf-8", "replace")
+
+
+def _describe(subrequest: Any, response: Any) -> dict[str, Any]:
+    return {
+        "status": response.status_code,
+        "path": unquote(subrequest.path),
+        "headers": dict(response.headers),
+        "body": _response_body(subrequest, response),
+    }
+
+
+def _batch_failure(index: int, subrequest: Any, response: Any) -> httpexceptions.HTTPException:
+    """The batch's own error when sub-request ``index`` answered a server error."""
+    status = response.status_code
+    described = _response_body(subrequest, response)
+    sub_error = described if isinstance(described, dict) else {}
+    exception_class = httpexceptions.status_map.get(status, httpexceptions.HTTPInternalServerError)
+    path = unquote(subrequest.path)
+    reason = sub_error.get("message") or response.status
+    error = http_error(
+        exception_class(),
+        errno=sub_error.get("errno"),
+        error=sub_error.get("error"),
+        message=f"Batch sub-request {index} ({subrequest.method} {path}) failed, nothing was committed: {reason}",
+        details={"index": index, "method": subrequest.method, "path": path, "status": status},
+    )
+    if "Retry-After" in response.headers:
+        error.headers["Retry-After"] = response.headers["Retry-After"]
+    return error
+
+
+@batch.post(permission=NO_PERMISSION_REQUIRED, content_type=("application/json",))
+def post_batch(request: Any) -> dict[str, Any]:
+    if getattr(request, "parent", None) is not None:
+        raise _bad_request([("requests", f"Recursive call on {BATCH_PATH} endpoint is forbidden.")])
+    settings = request.registry.settings
+    prefix = "/" + api_prefix(settings)
+    max_requests = int(settings.get("batch_max_requests") or 0)
+    try:
+        specs = parse_batch_payload(request.json_body, max_requests)
+    except BatchInvalid as invalid:
+        raise _bad_request(invalid.problems) from None
+    if any(_targets_batch(spec.path, prefix) for spec in specs):
+        raise _bad_request([("requests", f"Recursive call on {BATCH_PATH} endpoint is forbidden.")])
+
+    responses = []
+    for index, spec in enumerate(specs):
+        subrequest, response = _run(request, spec, prefix)
+        logger.debug("Batch sub-request %s %s: %s", spec.method, subrequest.path, response.status_code)
+        if response.status_code >= 500:
+            # Raising makes the transaction tween roll the whole batch back and drop its events.
+            raise _batch_failure(index, subrequest, response)
+        responses.append(_describe(subrequest, response))
+    return {"responses": responses}

@@ -7,25 +7,11 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from riak_helpers import TEST_TIMEOUTS, FakeClock
 
 from kinto_riak.cache import RiakCache
-from kinto_riak.kv import RiakKV, Timeouts
+from kinto_riak.kv import RiakKV
 from kinto_riak.testing import RiakStandIn
-
-TEST_TIMEOUTS = Timeouts(connect=1.0, read=2.0, pool=1.0)
-
-
-class FakeClock:
-    """A wall clock the tests move by hand, so TTL tests never sleep."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

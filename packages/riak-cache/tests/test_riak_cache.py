@@ -8,10 +8,9 @@ from collections.abc import Callable
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from riak_helpers import FakeClock
 
 from kinto_riak.cache import RiakCache, riak_key
-
-from .conftest import FakeClock
 
 json_values = st.recursive(
     st.none()

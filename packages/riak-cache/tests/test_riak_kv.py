@@ -7,11 +7,10 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from riak_helpers import TEST_TIMEOUTS
 
 from kinto_riak.kv import RiakError, RiakKV, _parse_siblings
 from kinto_riak.testing import RiakStandIn
-
-from .conftest import TEST_TIMEOUTS
 
 # A 300 answer shaped like the examples of Riak's "HTTP Fetch Object" documentation:
 # parts with Link, Etag, Last-Modified and metadata headers, CRLF line ends.

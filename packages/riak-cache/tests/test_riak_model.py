@@ -10,12 +10,11 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from riak_helpers import TEST_TIMEOUTS, FakeClock
 
 from kinto_riak.cache import RiakCache
 from kinto_riak.kv import RiakKV
 from kinto_riak.testing import RiakStandIn
-
-from .conftest import TEST_TIMEOUTS, FakeClock
 
 # Few keys, so that operations meet the same keys often.
 keys = st.sampled_from(["a", "ab", "", "é"])

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from riak_helpers import TEST_TIMEOUTS, FakeClock
 
 from kinto_riak.cache import Entry, RiakCache, latest_entry, riak_key
 from kinto_riak.kv import RiakKV, Sibling
 from kinto_riak.testing import RiakStandIn
-
-from .conftest import TEST_TIMEOUTS, FakeClock
 
 BUCKET = "cache"
 

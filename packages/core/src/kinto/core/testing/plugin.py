@@ -89,6 +89,7 @@ class BackendFactory:
         self.module = module
         self.settings = dict(settings or {})
         self.kind = kind
+        self._kind_given = kind is not None
         self._configs: dict[tuple[int, tuple[tuple[str, str], ...]], Configurator] = {}
         self._initialized: set[int] = set()
 
@@ -110,16 +111,16 @@ class BackendFactory:
         config = self._configs.get(key)
         if config is None:
             both = settings_in_both_forms(settings)
-            if self.kind is not None:
+            if self._kind_given:
                 both.update(settings_in_both_forms({f"{self.kind}_backend": self.module}))
             config = Configurator(settings=both)
             self._configs[key] = config
         return config
 
     def _load(self, config: Configurator) -> Any:
-        if self.kind is not None:
+        if self._kind_given:
             backend = load_backend(config, self.kind)
-        else:
+        else:  # a dotted module; its kind is whatever it builds
             backend = importlib.import_module(self.module).load_from_config(config)
             self.kind = kind_of(backend)
         if backend is None or kind_of(backend) is None:

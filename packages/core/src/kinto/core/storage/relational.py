@@ -108,8 +108,8 @@ class RelationalStorage(StorageBase):
         b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
         now = now_ms()
         parent, resource = b.add(parent_id), b.add(resource_name)
-        initial = b.add(requested if requested is not None else now)
-        wanted, current = b.add(requested), b.add(now)
+        initial = self._integer(b.add(requested if requested is not None else now))
+        wanted, current = self._integer(b.add(requested)), self._integer(b.add(now))
         sql = (
             f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {initial}) "
             "ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = CASE "
@@ -121,6 +121,9 @@ class RelationalStorage(StorageBase):
 
     def dialect_greatest(self, left: str, right: str) -> str:
         return f"MAX({left}, {right})"
+
+    def _integer(self, placeholder: str) -> str:
+        return placeholder
 
     def _collection(self, b: QueryBuilder, resource_name: str | None, parent_id: str) -> str:
         conditions = []

@@ -28,17 +28,14 @@ each process builds its own backend.
 
 from __future__ import annotations
 
-import importlib
-import multiprocessing
 import os
-import pickle
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from kinto.core.storage import COMPARISON, Filter, Sort, StorageBase, generators
 from kinto.core.storage import query as reference
@@ -48,6 +45,12 @@ from kinto.core.storage.exceptions import (
     RecordNotFoundError,
     UnicityError,
 )
+from kinto.core.testing.plugin import (
+    CONTRACT_HEALTH_CHECKS,
+    build_unflushed,
+    require_flag,
+    run_in_processes,
+)
 
 __all__ = [
     "DEFAULT_POSTGRESQL_TEST_URL",
@@ -55,7 +58,7 @@ __all__ = [
     "TYPED_ASCENDING",
     "TYPED_OBJECTS",
     "StorageContract",
-    "build_backend",
+    "backend_selected",
     "postgresql_test_url",
 ]
 
@@ -97,30 +100,10 @@ def postgresql_test_url(default: str = DEFAULT_POSTGRESQL_TEST_URL) -> str:
     return url
 
 
-_BUILT: dict[tuple[str, tuple[tuple[str, str], ...]], StorageBase] = {}
-
-
-def build_backend(module: str, settings: dict[str, str]) -> StorageBase:
-    """A flushed backend from ``module.load_from_config`` with ``settings`` (both key forms given).
-
-    The backend is built and its schema initialised once per process and
-    arguments, then flushed on every call: use
-    ``functools.partial(build_backend, module, settings)`` as a picklable
-    ``backend_factory``.
-    """
-    key = (module, tuple(sorted(settings.items())))
-    backend = _BUILT.get(key)
-    if backend is None:
-        from pyramid.config import Configurator
-
-        both = {**settings}
-        for name, value in settings.items():
-            both.setdefault(name[len("kinto.") :] if name.startswith("kinto.") else f"kinto.{name}", value)
-        backend = importlib.import_module(module).load_from_config(Configurator(settings=both))
-        backend.initialize_schema()
-        _BUILT[key] = backend
-    backend.flush()
-    return backend
+def backend_selected(name: str) -> bool:
+    """Whether ``KINTO_CONTRACT_BACKENDS`` (comma-separated; unset means all) selects backend ``name``."""
+    wanted = os.environ.get("KINTO_CONTRACT_BACKENDS", "").strip()
+    return not wanted or name in {part.strip() for part in wanted.split(",")}
 
 
 # --- data sets ------------------------------------------------------------------------------------
@@ -260,29 +243,7 @@ def _reference_order(objects: list[dict[str, Any]], sorting: list[Sort]) -> list
     return _ids(ordered)
 
 
-# --- concurrent processes ---------------------------------------------------------------------------
-
-
-def _process_writer(factory: Callable[[], StorageBase], barrier: Any, name: str, rounds: int, queue: Any) -> None:
-    backend = factory()
-    barrier.wait(timeout=60)  # both children flushed...
-    barrier.wait(timeout=60)  # ...and the parent created the counter
-    stamps = []
-    try:
-        for i in range(rounds):
-            with backend.transaction():
-                backend.lock_for_write(RESOURCE, PARENT)
-                counter = backend.get(RESOURCE, PARENT, "counter")
-                counter["value"] += 1
-                stamps.append(backend.update(RESOURCE, PARENT, "counter", counter)["last_modified"])
-            stamps.append(backend.create(RESOURCE, PARENT, {"id": f"{name}-{i}"})["last_modified"])
-        queue.put((name, stamps, None))
-    except Exception as error:
-        queue.put((name, stamps, repr(error)))
-
-
-# Each backend subclasses the suite: one test method, several executors, by design.
-_SUITE_HEALTH_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.differing_executors]
+_SUITE_HEALTH_CHECKS = list(CONTRACT_HEALTH_CHECKS)
 
 
 # --- the suite -------------------------------------------------------------------------------------
@@ -290,6 +251,8 @@ _SUITE_HEALTH_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.differi
 
 class StorageContract:
     """Tests every storage backend passes. Provide a ``backend_factory`` fixture."""
+
+    pytestmark: ClassVar[list[Any]] = [pytest.mark.contract]
 
     @pytest.fixture
     def storage(self, backend_factory: Callable[[], StorageBase]) -> StorageBase:
@@ -305,8 +268,7 @@ class StorageContract:
 
     @staticmethod
     def require(storage: StorageBase, flag: str) -> None:
-        if not getattr(storage, flag, False):
-            pytest.skip(f"backend declares {flag} = False")
+        require_flag(storage, flag)
 
     # --- contract shape -------------------------------------------------------------------------------
 
@@ -576,7 +538,7 @@ class StorageContract:
                     with storage.transaction():
                         stamps.append(storage.create(RESOURCE, PARENT, {"id": f"t{number}-{i}"})["last_modified"])
                 per_thread[number] = stamps
-            except BaseException as error:
+            except BaseException as error:  # noqa: BLE001 - re-raised by the test thread
                 errors.append(error)
 
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
@@ -593,37 +555,27 @@ class StorageContract:
 
     def test_concurrent_processes_lose_no_write_and_share_increasing_timestamps(self, storage, backend_factory):
         self.require(storage, "supports_concurrent_processes")
-        try:
-            pickle.dumps(backend_factory)
-        except Exception as error:
-            pytest.skip(f"backend_factory is not picklable ({error}); use functools.partial of a module function")
-        context = multiprocessing.get_context("spawn")
-        barrier = context.Barrier(3)
-        queue = context.Queue()
-        rounds = 25
-        processes = [
-            context.Process(target=_process_writer, args=(backend_factory, barrier, name, rounds, queue))
-            for name in ("p1", "p2")
-        ]
-        for process in processes:
-            process.start()
-        barrier.wait(timeout=120)  # the children built (and flushed) their backends
         storage.create(RESOURCE, PARENT, {"id": "counter", "value": 0})
-        barrier.wait(timeout=60)
-        results = [queue.get(timeout=120) for _ in processes]
-        for process in processes:
-            process.join(timeout=60)
-        assert [error for _, _, error in results] == [None, None]
-        stamps = {name: stamps for name, stamps, _ in results}
-        every = stamps["p1"] + stamps["p2"]
-        assert len(set(every)) == len(every) == 4 * rounds
-        assert all(s == sorted(s) for s in stamps.values())
+        rounds = 25
+
+        def work(index: int, backend: StorageBase) -> None:
+            for i in range(rounds):
+                with backend.transaction():
+                    backend.lock_for_write(RESOURCE, PARENT)
+                    counter = backend.get(RESOURCE, PARENT, "counter")
+                    backend.update(RESOURCE, PARENT, "counter", {"value": counter["value"] + 1})
+                backend.create(RESOURCE, PARENT, {"id": f"p{index}-{i:02d}"})
+
+        run_in_processes(work, count=2, prepare=lambda index: build_unflushed(backend_factory))
         assert storage.get(RESOURCE, PARENT, "counter")["value"] == 2 * rounds
         assert storage.count_all(RESOURCE, PARENT) == 2 * rounds + 1
-        listed = storage.list_all(RESOURCE, PARENT, sorting=[Sort("last_modified", 1)])
-        listed_stamps = [o["last_modified"] for o in listed]
-        assert len(set(listed_stamps)) == len(listed_stamps)
-        assert storage.resource_timestamp(RESOURCE, PARENT) == max(every)
+        listed = storage.list_all(RESOURCE, PARENT, sorting=[Sort("id", 1)])
+        stamps = [o["last_modified"] for o in listed]
+        assert len(set(stamps)) == len(stamps)
+        for index in range(2):
+            own = [o["last_modified"] for o in listed if o["id"].startswith(f"p{index}-")]
+            assert own == sorted(own) and len(own) == rounds
+        assert storage.resource_timestamp(RESOURCE, PARENT) == max(stamps)
 
     # --- transactions -----------------------------------------------------------------------------------
 
@@ -704,7 +656,7 @@ class StorageContract:
                         storage.lock_for_write(RESOURCE, PARENT)
                         counter = storage.get(RESOURCE, PARENT, "counter")
                         storage.update(RESOURCE, PARENT, "counter", {"value": counter["value"] + 1})
-            except BaseException as error:
+            except BaseException as error:  # noqa: BLE001 - re-raised by the test thread
                 errors.append(error)
 
         threads = [threading.Thread(target=incrementer) for _ in range(4)]

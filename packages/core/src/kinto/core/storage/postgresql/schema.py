@@ -1,0 +1,37 @@
+"""The PostgreSQL storage schema, as versioned migrations (index 0 creates version 1).
+
+Each step is idempotent; ``initialize_schema()`` applies the missing ones and
+records the version in the ``metadata`` table (row ``storage_schema_version``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS: list[list[str]] = [
+    [
+        # Ids are identifiers, not prose: the C collation orders them by code
+        # point (as every backend does) and lets LIKE 'prefix%' use the index.
+        """CREATE TABLE IF NOT EXISTS objects (
+            parent_id TEXT COLLATE "C" NOT NULL,
+            resource_name TEXT COLLATE "C" NOT NULL,
+            id TEXT COLLATE "C" NOT NULL,
+            last_modified BIGINT NOT NULL,
+            deleted BOOLEAN NOT NULL DEFAULT FALSE,
+            data JSONB NOT NULL DEFAULT '{}'::JSONB,
+            PRIMARY KEY (parent_id, resource_name, id)
+        )""",
+        # Serves the default listing (newest first), _since/_before, and the
+        # first page of any filtered listing sorted by last_modified.
+        """CREATE INDEX IF NOT EXISTS idx_objects_collection_last_modified
+            ON objects (parent_id, resource_name, last_modified DESC)""",
+        # Serves equality filters written as containment (data @> '{"f": v}').
+        """CREATE INDEX IF NOT EXISTS idx_objects_data_path_ops ON objects USING GIN (data jsonb_path_ops)""",
+        """CREATE TABLE IF NOT EXISTS timestamps (
+            parent_id TEXT COLLATE "C" NOT NULL,
+            resource_name TEXT COLLATE "C" NOT NULL,
+            last_modified BIGINT NOT NULL,
+            PRIMARY KEY (parent_id, resource_name)
+        )""",
+    ],
+]

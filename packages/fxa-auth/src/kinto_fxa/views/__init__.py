@@ -1,0 +1,1 @@
+"""The login-flow endpoints: ``/v1/fxa-oauth/params`` always, ``login`` and ``token`` when the relier is enabled."""

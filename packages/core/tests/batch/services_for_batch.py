@@ -34,7 +34,9 @@ def get_item(request):
     try:
         return {"data": request.registry.storage.get(RESOURCE, PARENT, request.matchdict["id"])}
     except RecordNotFoundError:
-        raise http_error(httpexceptions.HTTPNotFound(), errno=ERRORS.INVALID_RESOURCE_ID) from None
+        raise http_error(
+            httpexceptions.HTTPNotFound(), errno=ERRORS.INVALID_RESOURCE_ID, message="no such item"
+        ) from None
 
 
 @item.put()
@@ -53,7 +55,9 @@ def delete_item(request):
     try:
         old = storage.get(RESOURCE, PARENT, object_id)
     except RecordNotFoundError:
-        raise http_error(httpexceptions.HTTPNotFound(), errno=ERRORS.INVALID_RESOURCE_ID) from None
+        raise http_error(
+            httpexceptions.HTTPNotFound(), errno=ERRORS.INVALID_RESOURCE_ID, message="no such item"
+        ) from None
     tombstone = storage.delete(RESOURCE, PARENT, object_id)
     notify_resource_event(
         request, PARENT, tombstone["last_modified"], tombstone, ACTIONS.DELETE, old=old, resource_name=RESOURCE

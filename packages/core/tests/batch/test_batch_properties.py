@@ -1,11 +1,14 @@
 """Rules of the batch payload checked on generated values: merging defaults, prefixing paths,
 and no payload whatsoever answering anything but a batch or a 400."""
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kinto.core.views.batch import (
+    REQUEST_BODY_SCHEMA,
+    RESPONSE_BODY_SCHEMA,
     VALID_METHODS,
     BatchInvalid,
     SubRequestSpec,
@@ -97,6 +100,26 @@ payloads = st.fixed_dictionaries(
 )
 
 
+REQUESTS = jsonschema.Draft202012Validator(REQUEST_BODY_SCHEMA)
+RESPONSES = jsonschema.Draft202012Validator(RESPONSE_BODY_SCHEMA)
+
+
+def has_paths(payload):
+    defaults = payload.get("defaults", {})
+    return all("path" in request or "path" in defaults for request in payload["requests"])
+
+
+@settings(max_examples=300)
+@given(payload=payloads)
+def test_the_published_schema_accepts_exactly_the_payloads_the_view_parses(payload):
+    try:
+        parse_batch_payload(payload)
+        parsed = True
+    except BatchInvalid:
+        parsed = False
+    assert parsed == (REQUESTS.is_valid(payload) and has_paths(payload))
+
+
 @pytest.fixture(scope="module")
 def memory_app():
     return build_app({})
@@ -111,4 +134,5 @@ def test_no_payload_makes_the_batch_crash(memory_app, payload):
     if response.status_code == 400:
         assert body["errno"] == 107 and body["details"]
     else:
+        RESPONSES.validate(body)
         assert all(sub["status"] < 500 for sub in body["responses"])

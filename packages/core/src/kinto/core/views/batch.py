@@ -46,6 +46,8 @@ from kinto.core.service import Service
 
 __all__ = [
     "BATCH_PATH",
+    "REQUEST_BODY_SCHEMA",
+    "RESPONSE_BODY_SCHEMA",
     "VALID_METHODS",
     "BatchInvalid",
     "SubRequestSpec",
@@ -73,6 +75,56 @@ _PATH_SAFE = "/?&=%:@!$'()*+,;~-._"
 # The body is re-encoded for each sub-request: the batch's framing headers do not apply.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "content-encoding"})
 _FOLLOWED_REDIRECTS = frozenset({307, 308})
+
+_SUB_REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "method": {"enum": list(VALID_METHODS), "default": "GET"},
+        "path": {"type": "string", "pattern": "^/", "not": {"pattern": "[\\x00-\\x1f\\x7f]"}},
+        "headers": {
+            "type": "object",
+            # Negated character classes: ``$`` would let a trailing newline through.
+            "propertyNames": {"minLength": 1, "not": {"pattern": "[^!#$%&'*+\\-.^_`|~0-9A-Za-z]"}},
+            "additionalProperties": {"type": "string", "not": {"pattern": "[\\x00\\r\\n]"}},
+        },
+        "body": {"type": "object"},
+    },
+}
+
+#: JSON Schema of the ``POST /batch`` body (for documentation and OpenAPI). Beyond it, the
+#: view requires a ``path`` in each sub-request or in ``defaults``, at most
+#: ``batch_max_requests`` requests, and none aimed at the batch endpoint itself.
+REQUEST_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["requests"],
+    "properties": {
+        "defaults": _SUB_REQUEST_SCHEMA,
+        "requests": {"type": "array", "items": _SUB_REQUEST_SCHEMA},
+    },
+}
+
+#: JSON Schema of a successful ``POST /batch`` answer.
+RESPONSE_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["responses"],
+    "properties": {
+        "responses": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["status", "path", "headers", "body"],
+                "properties": {
+                    "status": {"type": "integer"},
+                    "path": {"type": "string"},
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "body": {},
+                },
+            },
+        }
+    },
+}
 
 batch = Service(name="batch", path=BATCH_PATH, description="Run several requests in one transaction")
 
@@ -341,6 +393,8 @@ def _batch_failure(index: int, subrequest: Any, response: Any) -> httpexceptions
 
 @batch.post(permission=NO_PERMISSION_REQUIRED, content_type=("application/json",))
 def post_batch(request: Any) -> dict[str, Any]:
+    """Run the sub-requests in order, in the request's one transaction (see the module
+    docstring): the first 5xx sub-response fails and rolls back the whole batch."""
     if getattr(request, "parent", None) is not None:
         raise _bad_request([("requests", f"Recursive call on {BATCH_PATH} endpoint is forbidden.")])
     settings = request.registry.settings

@@ -47,6 +47,11 @@ def parent_pattern(parent_id: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in parent_id.split("*")), re.DOTALL)
 
 
+def _check_location(resource_name: str, parent_id: str) -> None:
+    if "\x00" in parent_id or "\x00" in resource_name:
+        raise InvalidValueError("Parent ids and resource names cannot hold NUL characters")
+
+
 def copy_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
@@ -161,6 +166,7 @@ class Storage(StorageBase):
             self._timestamps.clear()
 
     def resource_timestamp(self, resource_name: str, parent_id: str) -> int:
+        _check_location(resource_name, parent_id)
         collection = (parent_id, resource_name)
         with self._lock:
             timestamp = self._timestamps.get(collection)
@@ -205,6 +211,7 @@ class Storage(StorageBase):
         auth: Any = None,
     ) -> KintoObject:
         self._check_writable()
+        _check_location(resource_name, parent_id)
         obj = self._prepare(obj, id_field)
         if id_field not in obj:
             obj[id_field] = (id_generator or self.id_generator)()
@@ -244,6 +251,7 @@ class Storage(StorageBase):
         auth: Any = None,
     ) -> KintoObject:
         self._check_writable()
+        _check_location(resource_name, parent_id)
         obj = self._prepare({**obj, id_field: object_id}, id_field)
         collection = (parent_id, resource_name)
         with self._lock:

@@ -91,6 +91,11 @@ class RelationalStorage(StorageBase):
         return object_id
 
     @staticmethod
+    def _check_location(resource_name: str, parent_id: str) -> None:
+        if "\x00" in parent_id or "\x00" in resource_name:
+            raise InvalidValueError("Parent ids and resource names cannot hold NUL characters")
+
+    @staticmethod
     def _requested(obj: KintoObject, modified_field: str) -> int | None:
         value = obj.get(modified_field)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -126,6 +131,8 @@ class RelationalStorage(StorageBase):
         return placeholder
 
     def _collection(self, b: QueryBuilder, resource_name: str | None, parent_id: str) -> str:
+        if "\x00" in parent_id or "\x00" in (resource_name or ""):
+            return "1 = 0"  # nothing is ever stored there (see _check_location)
         conditions = []
         if resource_name is not None:
             conditions.append(f"resource_name = {b.add(resource_name)}")
@@ -182,6 +189,7 @@ class RelationalStorage(StorageBase):
     # --- timestamps --------------------------------------------------------------------------------
 
     def resource_timestamp(self, resource_name: str, parent_id: str) -> int:
+        self._check_location(resource_name, parent_id)
         b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
         sql = f"SELECT last_modified FROM timestamps WHERE {self._collection(b, resource_name, parent_id)}"
         with self.client.connect(readonly=True) as connection:
@@ -213,6 +221,8 @@ class RelationalStorage(StorageBase):
     # --- objects -------------------------------------------------------------------------------------
 
     def _fetch_row(self, connection: Any, resource_name: str, parent_id: str, object_id: str) -> Any:
+        if "\x00" in parent_id + resource_name + object_id:
+            return None
         b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
         sql = (
             f"SELECT {_COLUMNS} FROM objects WHERE parent_id = {b.add(parent_id)} "
@@ -252,6 +262,7 @@ class RelationalStorage(StorageBase):
         auth: Any = None,
     ) -> KintoObject:
         self._check_writable()
+        self._check_location(resource_name, parent_id)
         object_id = obj[id_field] if id_field in obj else (id_generator or self.id_generator)()
         object_id = self._check_id(object_id, id_field)
         data, text = self._serialize(obj, id_field, modified_field)
@@ -292,6 +303,7 @@ class RelationalStorage(StorageBase):
         auth: Any = None,
     ) -> KintoObject:
         self._check_writable()
+        self._check_location(resource_name, parent_id)
         object_id = self._check_id(object_id, id_field)
         data, text = self._serialize(obj, id_field, modified_field)
         with self.client.connect() as connection:

@@ -28,7 +28,8 @@ _RANK = (
 )
 _KIND = (
     "CASE json_type(data, {p}) WHEN 'text' THEN 'string' WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' "
-    "WHEN 'true' THEN 'boolean' WHEN 'false' THEN 'boolean' ELSE json_type(data, {p}) END"
+    "WHEN 'true' THEN 'boolean' WHEN 'false' THEN 'boolean' WHEN 'null' THEN 'null' WHEN 'array' THEN 'array' "
+    "WHEN 'object' THEN 'object' END"
 )
 _ELEMENT_TYPES = {"null": "('null')", "string": "('text')", "number": "('integer', 'real')"}
 _ELEMENT_TYPES.update({"array": "('array')", "object": "('object')"})
@@ -74,6 +75,17 @@ class SQLiteDialect(Dialect):
 
     def lower(self, expression: str) -> str:
         return f"kinto_lower({expression})"
+
+    def scalar_equals(self, builder: QueryBuilder, field: str, value: Any) -> str:
+        # The value test first: it rejects most rows with one JSON lookup.
+        path = builder.add(self.path(field))
+        rank = q.type_rank(value)
+        if rank == q.RANK_NULL:
+            return f"(json_type(data, {path}) = 'null')"
+        if rank == q.RANK_BOOLEAN:
+            return f"(json_type(data, {path}) = '{'true' if value else 'false'}')"
+        types = "('text')" if rank == q.RANK_STRING else "('integer', 'real')"
+        return f"(json_extract(data, {path}) = {builder.add(value)} AND json_type(data, {path}) IN {types})"
 
     def _element(self, builder: QueryBuilder, value: Any) -> str:
         rank = q.type_rank(value)

@@ -402,6 +402,21 @@ class StorageContract:
         with pytest.raises(ObjectNotFoundError):
             storage.delete(RESOURCE, PARENT, "bad\x00id")
 
+    def test_nul_in_parent_ids_is_never_a_backend_error(self, storage):
+        parent = "/buckets/a\x00b"
+        with pytest.raises(InvalidValueError):
+            storage.create(RESOURCE, parent, {})
+        with pytest.raises(InvalidValueError):
+            storage.update(RESOURCE, parent, "a", {})
+        with pytest.raises(InvalidValueError):
+            storage.resource_timestamp(RESOURCE, parent)
+        with pytest.raises(ObjectNotFoundError):
+            storage.get(RESOURCE, parent, "a")
+        assert storage.list_all(RESOURCE, parent) == []
+        assert storage.count_all(RESOURCE, parent + "*") == 0
+        assert storage.delete_all(RESOURCE, parent) == []
+        assert storage.purge_deleted(RESOURCE, parent) == 0
+
     def test_invalid_value_error_is_a_value_error(self):
         assert issubclass(InvalidValueError, ValueError)
 

@@ -25,11 +25,16 @@ _INT64_MIN = -(2**63)
 _UINT64_MAX = 2**64 - 1
 
 _HOSTNAME = socket.gethostname()
+# Exact types msgpack packs as they are: most fields of most events, checked without a call.
+_PLAIN = frozenset({str, float, bool, type(None)})
 
 
 def build_record(logger: Any, method_name: str, event_dict: Mapping[str, Any]) -> dict[str, Any]:
     """The record to send for one event, as structlog hands it to a renderer; ``event_dict`` is left untouched."""
-    record = {str(key): to_msgpack_safe(value) for key, value in event_dict.items()}
+    record = {
+        key if type(key) is str else str(key): value if type(value) in _PLAIN else to_msgpack_safe(value)
+        for key, value in event_dict.items()
+    }
     record["event"] = to_msgpack_safe(event_dict.get("event", ""))
     record["level"] = str(event_dict.get("level") or method_name)
     record["logger"] = str(event_dict.get("logger") or getattr(logger, "name", "") or "")

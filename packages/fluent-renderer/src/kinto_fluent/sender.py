@@ -6,11 +6,14 @@ daemon thread drains. This subclass adds what a server needs from it:
 
 * the queue is circular (``emit`` never waits): when it is full the oldest
   event is dropped; when Fluentd stays unreachable long enough for the kept
-  bytes to pass ``bufmax``, fluent-logger drops them. Both are counted in
-  ``dropped`` and ``on_drop`` is called (from whichever thread dropped);
+  bytes to pass ``bufmax``, the oldest kept events are dropped (fluent-logger
+  alone would drop them all). Both are counted in ``dropped``, and
+  ``on_drop`` is called from whichever thread dropped;
 * fluent-logger retries kept events only when a new one is emitted; this loop
   also retries every ``retry_interval`` seconds while the queue is idle, so the
   last events before an outage arrive once Fluentd is back, even on a quiet server;
+* events queued while the thread waited go out in one write (Message mode
+  packets back to back, as the protocol allows), so the sender keeps up with a busy server;
 * ``close(timeout)`` never waits longer than asked, even with Fluentd unreachable.
 
 The loop reads fluent-logger's sender internals (``_queue``, ``pendings``,
@@ -27,21 +30,42 @@ from queue import Empty, Full
 import msgpack
 from fluent import asyncsender
 
-__all__ = ["AsyncFluentSender", "count_packets"]
+__all__ = ["AsyncFluentSender", "count_packets", "keep_newest", "packet_starts"]
 
 _STOP = object()
+
+#: At most this many queued events go out in one write.
+MAX_BATCH_PACKETS = 500
+
+
+def packet_starts(data: bytes) -> list[int]:
+    """Where each msgpack object (Fluent packet) of ``data`` starts; a truncated tail is not a packet."""
+    unpacker = msgpack.Unpacker(io.BytesIO(data))
+    starts: list[int] = []
+    position = 0
+    while True:
+        try:
+            unpacker.skip()
+        except (msgpack.OutOfData, ValueError, msgpack.UnpackException):
+            return starts
+        starts.append(position)
+        position = unpacker.tell()
 
 
 def count_packets(data: bytes) -> int:
     """How many msgpack objects (Fluent packets) ``data`` holds back to back; a truncated tail does not count."""
-    unpacker = msgpack.Unpacker(io.BytesIO(data), raw=True, strict_map_key=False)
-    count = 0
-    try:
-        for _ in unpacker:
-            count += 1
-    except (ValueError, msgpack.UnpackException):
-        pass
-    return count
+    return len(packet_starts(data))
+
+
+def keep_newest(data: bytes, limit: int) -> tuple[bytes, int]:
+    """The newest whole packets of ``data`` that fit in ``limit`` bytes, and how many older packets were cut."""
+    if len(data) <= limit:
+        return data, 0
+    starts = packet_starts(data)
+    for index, start in enumerate(starts):
+        if len(data) - start <= limit:
+            return data[start:], index
+    return b"", len(starts)
 
 
 class AsyncFluentSender(asyncsender.FluentSender):
@@ -96,13 +120,39 @@ class AsyncFluentSender(asyncsender.FluentSender):
                     if self.pendings:
                         self._send_internal(b"")
                     continue
-                if packet is _STOP or packet is asyncsender._TOMBSTONE:
-                    if self.pendings:
-                        self._send_internal(b"")
+                batch, stop = self._batch_after(packet)
+                self._make_room(len(batch))
+                if batch or self.pendings:
+                    self._send_internal(batch)
+                if stop:
                     break
-                self._send_internal(packet)
         finally:
             self._close()
+
+    def _make_room(self, incoming: int) -> None:
+        # fluent-logger drops the whole retry buffer once it passes bufmax; keep the newest events
+        # instead, cutting a quarter more than needed so that cuts stay rare during an outage.
+        pending = self.pendings
+        if not pending or len(pending) + incoming <= self.bufmax:
+            return
+        kept, cut = keep_newest(pending, max(0, self.bufmax * 3 // 4 - incoming))
+        self.pendings = kept or None
+        if cut:
+            self._count_drop(cut)
+
+    def _batch_after(self, packet: object) -> tuple[bytes, bool]:
+        # Under load the sender thread only gets the GIL now and then: one packet per turn would
+        # not keep up with a busy server.
+        packets: list[bytes] = []
+        while packet is not _STOP and packet is not asyncsender._TOMBSTONE:
+            packets.append(packet)  # type: ignore[arg-type]
+            if len(packets) >= MAX_BATCH_PACKETS:
+                return b"".join(packets), False
+            try:
+                packet = self._queue.get_nowait()
+            except Empty:
+                return b"".join(packets), False
+        return b"".join(packets), True
 
     def close(self, flush: bool = True, timeout: float | None = None) -> None:  # type: ignore[override]
         """Stop the sender thread after it has tried once to deliver what is queued (nothing, without ``flush``).

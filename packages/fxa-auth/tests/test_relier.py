@@ -122,7 +122,7 @@ def served_kinto(fxa_settings: dict[str, Any]) -> Iterator[str]:
             pass
 
     server = make_server("127.0.0.1", 0, make_wsgi_app(fxa_settings, [include_test_views]), handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

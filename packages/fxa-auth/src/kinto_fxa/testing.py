@@ -296,7 +296,9 @@ class OAuthStandIn:
     def start(self) -> Self:
         self._httpd = make_server("127.0.0.1", 0, self._wsgi, server_class=_ThreadingWSGIServer,
                                   handler_class=_QuietHandler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="oauth-standin", daemon=True)
+        # A short poll interval: ``stop()`` waits for it, and tests stop servers often.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="oauth-standin", daemon=True)
         self._thread.start()
         return self
 

@@ -8,7 +8,7 @@ import msgpack
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kinto_fluent.record import MAX_DEPTH, build_record, to_msgpack_safe
+from kinto_fluent.record import MAX_DEPTH, build_record, plain_text_fields, to_msgpack_safe, with_encodable_text
 
 SUMMARY = {
     "event": "request.summary",
@@ -132,3 +132,23 @@ def test_nesting_deeper_than_the_limit_is_cut_into_text():
     for _ in range(MAX_DEPTH):
         safe = safe[0]
     assert isinstance(safe, str)
+
+
+def test_strings_with_lone_surrogates_are_made_encodable():
+    record = {"value": "a\ud800b", "list": ["\udfff"], "\ud800": 1}
+
+    encodable = with_encodable_text(record)
+
+    msgpack.packb(encodable)
+    assert encodable == {"value": "a\\ud800b", "list": ["\\udfff"], "\\ud800": 1}
+
+
+def test_plain_text_fields_turns_every_value_into_text():
+    loop: dict = {}
+    loop["self"] = loop
+
+    fields = plain_text_fields({"querystring": {1, 2}, 3: loop, "path": "/v1/"})
+
+    assert fields["querystring"] == "{1, 2}"
+    assert fields["3"].startswith("{'self': {'self': ")
+    assert fields["path"] == "/v1/"

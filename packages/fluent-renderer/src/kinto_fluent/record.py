@@ -16,7 +16,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "build_record", "to_msgpack_safe"]
+__all__ = ["MAX_DEPTH", "build_record", "plain_text_fields", "to_msgpack_safe", "with_encodable_text"]
 
 #: Nesting deeper than this is sent as a shortened repr, so no event can make packing recurse without end.
 MAX_DEPTH = 32
@@ -65,3 +65,19 @@ def to_msgpack_safe(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     return str(value)
+
+
+def with_encodable_text(value: Any) -> Any:
+    """``value`` (made by ``to_msgpack_safe``) with every string encodable as UTF-8: lone surrogates escaped."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {with_encodable_text(key): with_encodable_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_encodable_text(item) for item in value]
+    return value
+
+
+def plain_text_fields(event_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """``event_dict`` with text keys and text values: each value that is not a string becomes a short repr."""
+    return {str(key): value if isinstance(value, str) else reprlib.repr(value) for key, value in event_dict.items()}

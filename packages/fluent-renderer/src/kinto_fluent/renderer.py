@@ -14,7 +14,7 @@ from typing import Any
 from fluent.sender import EventTime
 from kinto.core.logs import ClassicLogRenderer, Renderer
 
-from kinto_fluent.record import build_record
+from kinto_fluent.record import build_record, plain_text_fields, with_encodable_text
 from kinto_fluent.sender import AsyncFluentSender
 from kinto_fluent.settings import FluentOptions, read_options
 
@@ -57,7 +57,10 @@ class FluentRenderer(Renderer):
 
     def __call__(self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> str:
         self._send(logger, method_name, event_dict)
-        return self.classic(logger, method_name, event_dict)
+        try:
+            return self.classic(logger, method_name, event_dict)
+        except Exception:  # the classic renderer refuses some values (a set as querystring, cycles)
+            return self.classic(logger, method_name, plain_text_fields(event_dict))
 
     @property
     def dropped(self) -> int:
@@ -84,7 +87,11 @@ class FluentRenderer(Renderer):
             return
         try:
             record = build_record(logger, method_name, event_dict)
-            queued = self._current_sender().emit_with_time(None, self._event_time(), record)
+            sender = self._current_sender()
+            try:
+                queued = sender.emit_with_time(None, self._event_time(), record)
+            except UnicodeEncodeError:  # a lone surrogate: rare enough to pay a second pass then
+                queued = sender.emit_with_time(None, self._event_time(), with_encodable_text(record))
         except Exception:  # no event may fail a request: count it, like any event not delivered
             queued = False
         if not queued:

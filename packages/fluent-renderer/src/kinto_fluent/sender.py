@@ -97,6 +97,8 @@ class AsyncFluentSender(asyncsender.FluentSender):
             queue_circular=True,
             queue_overflow_handler=self._oldest_dropped,
             buffer_overflow_handler=self._kept_bytes_dropped,
+            # Packing errors reach the caller, which can fix the record, instead of becoming an error record.
+            forward_packet_error=False,
         )
 
     def _oldest_dropped(self, packet: bytes) -> None:

@@ -1,6 +1,6 @@
 """A cache backend module for the tests: the core's memory cache, on a clock and instance the test chooses.
 
-``kinto.cache_backend = tests.clocked_cache`` with ``fxa_tests.clock`` (a callable) makes TTLs
+``kinto.cache_backend`` naming this module with ``fxa_tests.clock`` (a callable) makes TTLs
 testable without sleeping; ``fxa_tests.cache`` hands the same instance to several applications.
 """
 

@@ -14,6 +14,8 @@ from kinto_fxa.authentication import token_verifier
 from kinto_fxa.jwt_access_tokens import KeySetCache
 from kinto_fxa.testing import OAuthStandIn
 
+from . import clocked_cache
+
 CLIENT_ID = "a1b2c3d4e5f60718"
 CLIENT_SECRET = "s3cr3t-of-the-relier"
 USER = "0f2e6ad1c7b84bd7a1c3e5f7a9b0c2d4"
@@ -87,7 +89,7 @@ def fxa_settings(oauth_server: OAuthStandIn, cache_clock: FakeClock) -> dict[str
         "fxa-oauth.requested_scope": "profile kinto",
         "fxa-oauth.requests_timeout_seconds": 2.0,
         "fxa-oauth.webapp.authorized_domains": "*.example.com localhost 127.0.0.1:*",
-        "kinto.cache_backend": "tests.clocked_cache",
+        "kinto.cache_backend": clocked_cache.__name__,  # however pytest imported it
         "fxa_tests.clock": cache_clock,
     }
 

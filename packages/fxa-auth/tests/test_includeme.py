@@ -84,6 +84,18 @@ class TestSeveralClients:
         token = oauth_server.issue_jwt_token(USER, "profile https://identity.example.com/apps/todo", "notes-id")
         app.get("/v1/protected", headers=bearer(token), status=401)
 
+    def test_the_groupfinder_adds_the_account_principal(self, make_fxa_app: Any, oauth_server: OAuthStandIn) -> None:
+        app = make_fxa_app(**{
+            "multiauth.groupfinder": "kinto_fxa.authentication.groupfinder",
+            "fxa-oauth.clients.notes.client_id": "notes-id",
+            "fxa-oauth.clients.notes.required_scope": "profile https://identity.example.com/apps/notes",
+        })
+        token = oauth_server.issue_jwt_token(USER, "profile https://identity.example.com/apps/notes", "notes-id")
+        for _ in range(2):  # verified, then from the cache
+            principals = app.get("/v1/", headers=bearer(token)).json["user"]["principals"]
+            assert f"fxa:{USER}-notes" in principals
+            assert f"fxa:{USER}" in principals
+
     def test_login_may_name_a_client(self, app: Any, oauth_server: OAuthStandIn) -> None:
         params = {"redirect": "https://app.example.com/#", "client_id": "todo-id"}
         response = app.get("/v1/fxa-oauth/login", params=params, status=302)

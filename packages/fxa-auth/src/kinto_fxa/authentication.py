@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kinto.core.authorization import groupfinder as core_groupfinder
 from zope.interface import Interface
 
 from kinto_fxa.settings import FxAConfig
 from kinto_fxa.verification import BOUND_DATA_KEY, TokenVerifier
 
-__all__ = ["FxAOAuthAuthenticationPolicy", "ITokenVerifier", "bearer_token", "token_verifier"]
+__all__ = ["FxAOAuthAuthenticationPolicy", "ITokenVerifier", "bearer_token", "groupfinder", "token_verifier"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +86,18 @@ class FxAOAuthAuthenticationPolicy:
                 scopes = token_verifier(request.registry).config.default_client.required_scopes
                 challenge += f', scope="{" ".join(scopes)}"'
         return [("WWW-Authenticate", challenge)]
+
+
+def groupfinder(userid: str, request: Any) -> list[str]:
+    """The core's principals, plus ``fxa:<uid>`` for a user of a named client (``fxa:<uid>-notes``).
+
+    With ``multiauth.groupfinder = kinto_fxa.authentication.groupfinder``, data shared with
+    ``fxa:<uid>`` is reachable from every client of that Firefox Account.
+    """
+    principals = list(core_groupfinder(userid, request))
+    token = bearer_token(request)
+    verdict = request.bound_data.get(BOUND_DATA_KEY, {}).get(token) if token else None
+    suffix = verdict.account_suffix if verdict is not None and verdict.userid else ""
+    if suffix and userid.endswith(suffix):
+        principals.append(userid[: -len(suffix)])
+    return principals

@@ -45,6 +45,12 @@ class Verdict:
     userid: str | None
     error: str | None = None  # RFC 6750: "invalid_token" or "insufficient_scope"
     reason: str | None = None
+    client: str | None = None  # the named client the token belongs to; None for the default one
+
+    @property
+    def account_suffix(self) -> str:
+        """What the client appended to the FxA account id (``-notes``), or ``""``."""
+        return f"-{self.client}" if self.client else ""
 
 
 class TokenVerifier:
@@ -94,7 +100,8 @@ class TokenVerifier:
         expires_at = value.get("expires_at")
         if isinstance(expires_at, (int, float)) and self.clock() >= expires_at:
             return None  # a cache backend with coarse expiry must not outlive the token
-        return Verdict(value["userid"])
+        client = value.get("client")
+        return Verdict(value["userid"], client=client if isinstance(client, str) else None)
 
     def _verify(self, token: str, cache: Any, key: str) -> Verdict:
         try:
@@ -104,9 +111,10 @@ class TokenVerifier:
             logger.info("FxA token refused: %s", refused.reason)
             error = "insufficient_scope" if isinstance(refused, InsufficientScope) else "invalid_token"
             return Verdict(None, error, refused.reason)
-        userid = claims.user if client.is_default else f"{claims.user}-{client.name}"
-        self._remember(cache, key, userid, claims.expires_at)
-        return Verdict(userid)
+        named = None if client.is_default else client.name
+        verdict = Verdict(f"{claims.user}-{named}" if named else claims.user, client=named)
+        self._remember(cache, key, verdict, claims.expires_at)
+        return verdict
 
     def _claims(self, token: str) -> TokenClaims:
         if looks_like_jwt(token):
@@ -149,7 +157,7 @@ class TokenVerifier:
             return False
         return satisfies(claims.scopes, client.required_scopes)
 
-    def _remember(self, cache: Any, key: str, userid: str, expires_at: float | None) -> None:
+    def _remember(self, cache: Any, key: str, verdict: Verdict, expires_at: float | None) -> None:
         if cache is None:
             return
         ttl = self.config.cache_ttl_seconds
@@ -157,7 +165,7 @@ class TokenVerifier:
             ttl = min(ttl, expires_at - self.clock())
         if ttl <= 0:
             return
-        value = {"userid": userid, "expires_at": expires_at}
+        value = {"userid": verdict.userid, "client": verdict.client, "expires_at": expires_at}
         try:
             cache.set(key, value, ttl)
         except BackendError:

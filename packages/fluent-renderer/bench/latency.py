@@ -22,16 +22,9 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-import kinto.core
-from pyramid.config import Configurator
+from kinto.core.testing import make_wsgi_app
 
 from kinto_fluent.testing import ForwardReceiver
-
-
-def build_app(settings: dict[str, Any]) -> Any:
-    config = Configurator(settings=settings)
-    kinto.core.initialize(config, "1.0.0")
-    return config.make_wsgi_app()
 
 
 def call(app: Any, path: str) -> None:
@@ -158,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, (settings, prepare) in scenarios(receiver).items():
         receiver.resume()
         prepare()
-        app = build_app(settings)
+        app = make_wsgi_app(settings)
         durations = measure(app, args.path, args.requests)
         renderer = app.registry.log_renderer.renderer
         dropped = getattr(renderer, "dropped", 0)

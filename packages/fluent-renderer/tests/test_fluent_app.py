@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import webtest
+from kinto.core.testing import basic_auth_header, make_app
 
 from kinto_fluent import FluentRenderer
-
-
-def build_app(settings: dict[str, Any]) -> webtest.TestApp:
-    try:
-        from kinto.core.testing import make_app
-    except ImportError:  # before kinto.core.testing ships it: the same thing, by hand
-        import kinto.core
-        from pyramid.config import Configurator
-
-        config = Configurator(settings=settings)
-        kinto.core.initialize(config, "1.0.0")
-        return webtest.TestApp(config.make_wsgi_app())
-    return make_app(settings)
 
 
 def renderer_of(app: webtest.TestApp) -> FluentRenderer:
@@ -38,11 +25,11 @@ def request_summaries_are_logged(caplog: pytest.LogCaptureFixture) -> None:
 
 
 @pytest.fixture
-def make_app() -> Iterator[Callable[..., webtest.TestApp]]:
+def app_factory() -> Iterator[Callable[..., webtest.TestApp]]:
     apps: list[webtest.TestApp] = []
 
     def make(settings: dict[str, Any]) -> webtest.TestApp:
-        app = build_app(
+        app = make_app(
             {
                 "kinto.logging_renderer": "kinto_fluent.FluentRenderer",
                 "kinto_fluent.retry_interval_seconds": 0.05,
@@ -61,8 +48,8 @@ def summaries(event) -> bool:
     return event.record.get("event") == "request.summary"
 
 
-def test_a_request_arrives_as_one_record_with_the_request_summary_fields(fluentd, make_app):
-    app = make_app(fluentd.settings())
+def test_a_request_arrives_as_one_record_with_the_request_summary_fields(fluentd, app_factory):
+    app = app_factory(fluentd.settings())
 
     app.get("/v1/?_since=1", headers={"User-Agent": "pytest-agent", "Accept-Language": "fr-FR"})
 
@@ -88,8 +75,8 @@ def test_a_request_arrives_as_one_record_with_the_request_summary_fields(fluentd
     }
 
 
-def test_an_error_response_is_recorded_with_its_errno(fluentd, make_app):
-    app = make_app(fluentd.settings())
+def test_an_error_response_is_recorded_with_its_errno(fluentd, app_factory):
+    app = app_factory(fluentd.settings())
 
     app.get("/v1/unknown", status=404)
 
@@ -97,19 +84,17 @@ def test_an_error_response_is_recorded_with_its_errno(fluentd, make_app):
     assert (event.record["path"], event.record["code"], event.record["errno"]) == ("/v1/unknown", 404, 111)
 
 
-def test_an_authenticated_request_is_recorded_with_the_user_id(fluentd, make_app):
-    app = make_app(fluentd.settings(**{"multiauth.policies": "basicauth", "userid_hmac_secret": "secret"}))
-    authorization = "Basic " + base64.b64encode(b"alice:password").decode()
-
-    user_id = app.get("/v1/", headers={"Authorization": authorization}).json["user"]["id"]
+def test_an_authenticated_request_is_recorded_with_the_user_id(fluentd, app_factory):
+    app = app_factory(fluentd.settings(**{"multiauth.policies": "basicauth", "userid_hmac_secret": "secret"}))
+    user_id = app.get("/v1/", headers=basic_auth_header("alice", "password")).json["user"]["id"]
 
     [event] = fluentd.receiver.wait_for(1, summaries)
     assert event.record["uid"] == user_id
     assert user_id.startswith("basicauth:")
 
 
-def test_every_request_is_one_record(fluentd, make_app):
-    app = make_app(fluentd.settings())
+def test_every_request_is_one_record(fluentd, app_factory):
+    app = app_factory(fluentd.settings())
 
     for number in range(30):
         app.get(f"/v1/?n={number}")
@@ -118,8 +103,8 @@ def test_every_request_is_one_record(fluentd, make_app):
     assert [event.record["querystring"] for event in events] == [f"n={number}" for number in range(30)]
 
 
-def test_the_local_log_still_gets_the_classic_line(fluentd, make_app, caplog):
-    app = make_app(fluentd.settings())
+def test_the_local_log_still_gets_the_classic_line(fluentd, app_factory, caplog):
+    app = app_factory(fluentd.settings())
 
     app.get("/v1/", headers={"User-Agent": "pytest-agent"})
 
@@ -129,8 +114,8 @@ def test_the_local_log_still_gets_the_classic_line(fluentd, make_app, caplog):
     assert "agent=pytest-agent" in lines[0]
 
 
-def test_with_fluentd_down_requests_succeed_and_their_records_arrive_when_it_is_back(receiver, make_app):
-    app = make_app({"kinto_fluent.host": "127.0.0.1", "kinto_fluent.port": receiver.port})
+def test_with_fluentd_down_requests_succeed_and_their_records_arrive_when_it_is_back(receiver, app_factory):
+    app = app_factory({"kinto_fluent.host": "127.0.0.1", "kinto_fluent.port": receiver.port})
     receiver.stop()
 
     statuses = [app.get(f"/v1/?n={number}").status_code for number in range(20)]
@@ -141,8 +126,10 @@ def test_with_fluentd_down_requests_succeed_and_their_records_arrive_when_it_is_
     assert [event.record["querystring"] for event in events] == [f"n={number}" for number in range(20)]
 
 
-def test_with_fluentd_stalled_requests_still_succeed(receiver, make_app, caplog):
-    app = make_app({"kinto_fluent.host": "127.0.0.1", "kinto_fluent.port": receiver.port, "kinto_fluent.queue_size": 5})
+def test_with_fluentd_stalled_requests_still_succeed(receiver, app_factory, caplog):
+    app = app_factory(
+        {"kinto_fluent.host": "127.0.0.1", "kinto_fluent.port": receiver.port, "kinto_fluent.queue_size": 5}
+    )
     app.get("/v1/")
     receiver.wait_for(1, summaries)
     receiver.pause()
@@ -155,8 +142,8 @@ def test_with_fluentd_stalled_requests_still_succeed(receiver, make_app, caplog)
     assert len([record for record in caplog.records if record.name == "kinto_fluent"]) == 1
 
 
-def test_the_historical_dotted_path_configures_the_same_renderer(fluentd, make_app):
-    app = make_app({**fluentd.settings(), "kinto.logging_renderer": "cliquet_fluent.FluentRenderer"})
+def test_the_historical_dotted_path_configures_the_same_renderer(fluentd, app_factory):
+    app = app_factory({**fluentd.settings(), "kinto.logging_renderer": "cliquet_fluent.FluentRenderer"})
 
     app.get("/v1/")
 
@@ -164,9 +151,9 @@ def test_the_historical_dotted_path_configures_the_same_renderer(fluentd, make_a
     assert isinstance(renderer_of(app), FluentRenderer)
 
 
-def test_the_tag_set_in_the_environment_wins(fluentd, make_app, monkeypatch):
+def test_the_tag_set_in_the_environment_wins(fluentd, app_factory, monkeypatch):
     monkeypatch.setenv("KINTO_FLUENT_TAG", "kinto.from-env")
-    app = make_app({**fluentd.settings(), "kinto_fluent.tag": "kinto.from-file"})
+    app = app_factory({**fluentd.settings(), "kinto_fluent.tag": "kinto.from-file"})
 
     app.get("/v1/")
 

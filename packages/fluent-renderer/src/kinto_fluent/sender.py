@@ -7,11 +7,11 @@ daemon thread drains. This subclass adds what a server needs from it:
 * the queue is circular (``emit`` never waits): when it is full the oldest
   event is dropped; when Fluentd stays unreachable long enough for the kept
   bytes to pass ``bufmax``, the oldest kept events are dropped (fluent-logger
-  alone would drop them all). Both are counted in ``dropped``, and
-  ``on_drop`` is called from whichever thread dropped;
-* fluent-logger retries kept events only when a new one is emitted; this loop
-  also retries every ``retry_interval`` seconds while the queue is idle, so the
-  last events before an outage arrive once Fluentd is back, even on a quiet server;
+  alone would drop them all). Both are counted in ``dropped``;
+* after a failed attempt the sender keeps events and tries again once per
+  ``retry_interval`` (fluent-logger tries on every event, and only on an
+  event), so an outage costs one connection attempt per interval, and the last
+  events before it arrive once Fluentd is back, even on a quiet server;
 * events queued while the thread waited go out in one write (Message mode
   packets back to back, as the protocol allows), so the sender keeps up with a busy server;
 * ``close(timeout)`` never waits longer than asked, even with Fluentd unreachable.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable
+import time
 from queue import Empty, Full
 
 import msgpack
@@ -80,11 +80,10 @@ class AsyncFluentSender(asyncsender.FluentSender):
         buffer_size_bytes: int,
         retry_interval: float,
         nanosecond_precision: bool,
-        on_drop: Callable[[int], None] | None = None,
     ) -> None:
         self.dropped = 0
         self._retry_interval = retry_interval
-        self._on_drop = on_drop
+        self._failed_at: float | None = None
         self._count_lock = threading.Lock()
         super().__init__(
             tag,
@@ -110,8 +109,6 @@ class AsyncFluentSender(asyncsender.FluentSender):
     def _count_drop(self, count: int) -> None:
         with self._count_lock:
             self.dropped += count
-        if self._on_drop is not None:
-            self._on_drop(count)
 
     def _send_loop(self) -> None:
         try:
@@ -119,28 +116,39 @@ class AsyncFluentSender(asyncsender.FluentSender):
                 try:
                     packet = self._queue.get(timeout=self._retry_interval)
                 except Empty:
-                    if self.pendings:
-                        self._send_internal(b"")
-                    continue
-                batch, stop = self._batch_after(packet)
-                self._make_room(len(batch))
-                if batch or self.pendings:
-                    self._send_internal(batch)
+                    packet = None
+                batch, stop = self._batch_after(packet) if packet is not None else (b"", False)
+                if batch:
+                    self._hold(batch)
+                if self.pendings and (stop or self._retry_due()):
+                    self._attempt()
                 if stop:
                     break
         finally:
             self._close()
 
-    def _make_room(self, incoming: int) -> None:
-        # fluent-logger drops the whole retry buffer once it passes bufmax; keep the newest events
-        # instead, cutting a quarter more than needed so that cuts stay rare during an outage.
-        pending = self.pendings
-        if not pending or len(pending) + incoming <= self.bufmax:
-            return
-        kept, cut = keep_newest(pending, max(0, self.bufmax * 3 // 4 - incoming))
-        self.pendings = kept or None
-        if cut:
+    def _hold(self, batch: bytes) -> None:
+        # A bytearray, so that holding events while Fluentd is away costs no copy of what is held.
+        # Past bufmax keep the newest events (fluent-logger would drop them all), cutting a quarter
+        # more than needed so that cuts stay rare during an outage.
+        pending = self.pendings if isinstance(self.pendings, bytearray) else bytearray(self.pendings or b"")
+        pending += batch
+        if len(pending) > self.bufmax:
+            kept, cut = keep_newest(bytes(pending), self.bufmax * 3 // 4)
+            pending = bytearray(kept)
             self._count_drop(cut)
+        self.pendings = pending or None
+
+    def _retry_due(self) -> bool:
+        # After a failure, wait retry_interval before the next connection attempt: a burst of
+        # events during an outage must not become a burst of connection attempts.
+        return self._failed_at is None or time.monotonic() - self._failed_at >= self._retry_interval
+
+    def _attempt(self) -> None:
+        delivered = self._send_internal(b"")
+        self._failed_at = None if delivered else time.monotonic()
+        if not delivered and self.pendings is not None and not isinstance(self.pendings, bytearray):
+            self.pendings = bytearray(self.pendings)
 
     def _batch_after(self, packet: object) -> tuple[bytes, bool]:
         # Under load the sender thread only gets the GIL now and then: one packet per turn would

@@ -25,9 +25,8 @@ def make_wsgi_app(
     project_name: str = "testapp",
 ) -> Any:
     """A WSGI application set up with ``kinto.core.initialize`` and ``includes``."""
-    from pyramid.config import Configurator
-
     import kinto.core
+    from pyramid.config import Configurator
 
     config = Configurator(settings=dict(settings or {}))
     kinto.core.initialize(config, version, project_name=project_name)

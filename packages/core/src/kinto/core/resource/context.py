@@ -1,0 +1,120 @@
+"""The route context of resource endpoints: which permission a request needs, and whether it has it.
+
+Permissions are bound to object URIs (``/articles/a1``, ``/buckets/b1``) without
+the ``/v1`` prefix. An application declares inheritance on its resource class:
+
+* ``permission_parents(matchdict) -> {resource_name: uri}`` gives the URIs of the
+  object's ancestors (a record's bucket and collection);
+* ``permission_inheritance = {permission: {resource_name: [permissions]}}`` says
+  which permissions on which ancestor (or on the object itself, under its own
+  name) grant ``permission``.
+
+Settings ``kinto.<resource_name>_<permission>_principals`` grant a permission on
+every object of a resource (``kinto.bucket_create_principals =
+system.Authenticated``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kinto.core.settings import as_list
+
+__all__ = ["DYNAMIC", "SELF", "ResourceContext"]
+
+#: In ``permission_inheritance``, the object itself (whatever the resource's name).
+SELF = "self"
+
+#: The permission name given to Pyramid for resource views; the context decides the real one.
+DYNAMIC = "dynamic"
+
+_METHOD_PERMISSIONS = {
+    ("plural", "GET"): "read",
+    ("plural", "HEAD"): "read",
+    ("plural", "POST"): "create",
+    ("plural", "DELETE"): "write",
+    ("object", "GET"): "read",
+    ("object", "HEAD"): "read",
+    ("object", "PUT"): "write",
+    ("object", "PATCH"): "write",
+    ("object", "DELETE"): "write",
+}
+
+
+class ResourceContext:
+    """Built per request for a resource route (Pyramid ``factory``)."""
+
+    def __init__(self, request: Any, resource_class: Any, endpoint: str) -> None:
+        self.request = request
+        self.resource_class = resource_class
+        self.endpoint = endpoint
+        self.resource_name = resource_class.name
+        self.required_permission = _METHOD_PERMISSIONS.get((endpoint, request.method), "read")
+        self.allowed_principals: set[str] = set()
+        #: On plural reads by a caller without read on the whole list: the ids it may read.
+        self.shared_ids: list[str] | None = None
+        self._object_exists: bool | None = None
+
+    # --- URIs ---------------------------------------------------------------------------------
+
+    def object_uri(self, object_id: str | None = None) -> str:
+        matchdict = dict(self.request.matchdict or {})
+        if object_id is not None:
+            matchdict["id"] = object_id
+        return self.resource_class.object_uri(self.request, matchdict)
+
+    def parent_uris(self) -> dict[str, str]:
+        return self.resource_class.permission_parents(dict(self.request.matchdict or {}))
+
+    # --- permission -------------------------------------------------------------------------
+
+    def bound_permissions(self, permission: str, object_uri: str | None) -> list[tuple[str, str]]:
+        """The ``(uri, permission)`` pairs any of which grants ``permission`` on the object."""
+        inheritance = self.resource_class.permission_inheritance.get(permission, {})
+        parents = self.parent_uris()
+        bound: list[tuple[str, str]] = []
+        for resource_name, granting in inheritance.items():
+            if resource_name in (self.resource_name, SELF):
+                uri = object_uri
+            else:
+                uri = parents.get(resource_name)
+            if uri is None:
+                continue
+            bound.extend((uri, granted) for granted in granting)
+        return bound
+
+    def global_principals(self, permission: str) -> set[str]:
+        settings = self.request.registry.settings
+        key = f"{self.resource_name}_{permission}_principals"
+        return set(as_list(settings.get(key) or settings.get("kinto." + key)))
+
+    def check_permission(self, principals: list[str], permission: str) -> bool:
+        """Pyramid asks here (through the security policy) whether the request may proceed."""
+        if permission == DYNAMIC:
+            permission = self.required_permission
+        return self.resource_class.check_permission(self, principals, permission)
+
+    def has_permission(self, principals: list[str], permission: str, object_uri: str | None) -> bool:
+        if set(principals) & self.global_principals(permission):
+            return True
+        backend = self.request.registry.permission
+        bound = self.bound_permissions(permission, object_uri)
+        if not bound or backend is None:
+            return False
+        return backend.check_permission(principals, bound)
+
+    def accessible_ids(self, principals: list[str], permission: str = "read") -> list[str]:
+        """Ids of the objects of this list the principals may ``permission`` one by one."""
+        backend = self.request.registry.permission
+        if backend is None:
+            return []
+        pattern = self.object_uri("*")
+        inheritance = self.resource_class.permission_inheritance.get(permission, {})
+        granting = inheritance.get(self.resource_name) or inheritance.get(SELF) or [permission]
+        found = backend.get_accessible_objects(principals, [(pattern, perm) for perm in granting], with_children=False)
+        prefix, suffix = pattern.split("*", 1)
+        ids = []
+        for uri in found:
+            if uri.startswith(prefix) and uri.endswith(suffix):
+                ids.append(uri[len(prefix) : len(uri) - len(suffix) if suffix else None])
+        return sorted(ids)

@@ -1,0 +1,237 @@
+"""``Model``: the storage access for one resource, scoped to one parent.
+
+The resource framework calls the documented seed names (``create_record``,
+``get_record``, ``update_record``, ``delete_record``, ``get_records``,
+``delete_records``); the ``*_object(s)`` names are the same operations. A
+subclass may override either spelling: the framework calls whichever the
+subclass overrode (see ``call_model``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kinto.core.storage import (
+    DEFAULT_DELETED_FIELD,
+    DEFAULT_ID_FIELD,
+    DEFAULT_MODIFIED_FIELD,
+    Filter,
+    Sort,
+)
+
+__all__ = ["Model", "ShareableModel", "call_model"]
+
+KintoObject = dict[str, Any]
+
+# framework operation -> (seed name, newer name)
+_OPERATIONS = {
+    "create": ("create_record", "create_object"),
+    "get": ("get_record", "get_object"),
+    "update": ("update_record", "update_object"),
+    "delete": ("delete_record", "delete_object"),
+    "list": ("get_records", "get_objects"),
+    "delete_many": ("delete_records", "delete_objects"),
+}
+
+
+def call_model(model: Model, operation: str, *args: Any, **kwargs: Any) -> Any:
+    """Call ``operation`` through whichever name the most derived class defines (seed name on a tie)."""
+    seed, newer = _OPERATIONS[operation]
+    for cls in type(model).__mro__:
+        if seed in cls.__dict__:
+            return getattr(model, seed)(*args, **kwargs)
+        if newer in cls.__dict__:
+            return getattr(model, newer)(*args, **kwargs)
+    return getattr(model, seed)(*args, **kwargs)
+
+
+class Model:
+    """Storage access for one resource; ``parent_id`` scopes every call."""
+
+    id_field = DEFAULT_ID_FIELD
+    modified_field = DEFAULT_MODIFIED_FIELD
+    deleted_field = DEFAULT_DELETED_FIELD
+
+    def __init__(
+        self,
+        storage: Any,
+        permission: Any = None,
+        id_generator: Callable[[], str] | None = None,
+        resource_name: str = "",
+        parent_id: str = "",
+        current_principal: str | None = None,
+        prefixed_principals: list[str] | None = None,
+        explicit_permissions: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.storage = storage
+        self.permission = permission
+        self.id_generator = id_generator
+        self.resource_name = resource_name
+        self.parent_id = parent_id
+        self.current_principal = current_principal
+        self.prefixed_principals = prefixed_principals or []
+        self.explicit_permissions = explicit_permissions
+        self.get_permission_object_id: Callable[[str], str] = lambda object_id: object_id
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def timestamp(self, parent_id: str | None = None) -> int:
+        return self.storage.resource_timestamp(self.resource_name, parent_id or self.parent_id)
+
+    def get_records(
+        self,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        include_deleted: bool = False,
+        parent_id: str | None = None,
+    ) -> list[KintoObject]:
+        return self.storage.list_all(
+            self.resource_name,
+            parent_id or self.parent_id,
+            filters=filters,
+            sorting=sorting,
+            pagination_rules=pagination_rules,
+            limit=limit,
+            include_deleted=include_deleted,
+            id_field=self.id_field,
+            modified_field=self.modified_field,
+            deleted_field=self.deleted_field,
+        )
+
+    def get_objects(self, *args: Any, **kwargs: Any) -> list[KintoObject]:
+        return self.get_records(*args, **kwargs)
+
+    def count_objects(self, filters: list[Filter] | None = None, parent_id: str | None = None) -> int:
+        return self.storage.count_all(
+            self.resource_name,
+            parent_id or self.parent_id,
+            filters=filters,
+            id_field=self.id_field,
+            modified_field=self.modified_field,
+            deleted_field=self.deleted_field,
+        )
+
+    def get_record(self, record_id: str, parent_id: str | None = None) -> KintoObject:
+        return self.storage.get(
+            self.resource_name, parent_id or self.parent_id, record_id, id_field=self.id_field,
+            modified_field=self.modified_field,
+        )
+
+    def get_object(self, object_id: str, parent_id: str | None = None) -> KintoObject:
+        return self.get_record(object_id, parent_id=parent_id)
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def create_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
+        return self.storage.create(
+            self.resource_name, parent_id or self.parent_id, record, id_generator=self.id_generator,
+            id_field=self.id_field, modified_field=self.modified_field,
+        )
+
+    def create_object(self, obj: KintoObject, parent_id: str | None = None) -> KintoObject:
+        return self.create_record(obj, parent_id=parent_id)
+
+    def update_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
+        return self.storage.update(
+            self.resource_name, parent_id or self.parent_id, record[self.id_field], record,
+            id_field=self.id_field, modified_field=self.modified_field,
+        )
+
+    def update_object(self, obj: KintoObject, parent_id: str | None = None) -> KintoObject:
+        return self.update_record(obj, parent_id=parent_id)
+
+    def delete_record(self, record: KintoObject, parent_id: str | None = None,
+                      last_modified: int | None = None) -> KintoObject:
+        return self.storage.delete(
+            self.resource_name, parent_id or self.parent_id, record[self.id_field], id_field=self.id_field,
+            modified_field=self.modified_field, deleted_field=self.deleted_field, last_modified=last_modified,
+        )
+
+    def delete_object(self, obj: KintoObject, parent_id: str | None = None,
+                      last_modified: int | None = None) -> KintoObject:
+        return self.delete_record(obj, parent_id=parent_id, last_modified=last_modified)
+
+    def delete_records(
+        self,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        parent_id: str | None = None,
+    ) -> list[KintoObject]:
+        return self.storage.delete_all(
+            self.resource_name, parent_id or self.parent_id, filters=filters, sorting=sorting,
+            pagination_rules=pagination_rules, limit=limit, id_field=self.id_field,
+            modified_field=self.modified_field, deleted_field=self.deleted_field,
+        )
+
+    def delete_objects(self, *args: Any, **kwargs: Any) -> list[KintoObject]:
+        return self.delete_records(*args, **kwargs)
+
+
+class ShareableModel(Model):
+    """A model whose objects carry permissions, kept in the permission backend.
+
+    Objects given to ``create``/``update`` may hold their permissions under
+    ``permissions_field``; the objects returned hold them there too. The
+    creator (``current_principal``) always keeps ``write``.
+    """
+
+    permissions_field = "__permissions__"
+
+    def _split(self, obj: KintoObject) -> tuple[KintoObject, dict[str, list[str]] | None]:
+        obj = dict(obj)
+        permissions = obj.pop(self.permissions_field, None)
+        return obj, permissions
+
+    def _save_permissions(self, object_id: str, permissions: dict[str, list[str]] | None,
+                          replace: bool) -> dict[str, list[str]]:
+        uri = self.get_permission_object_id(object_id)
+        current = {} if replace else {k: set(v) for k, v in self.permission.get_object_permissions(uri).items()}
+        wanted = {k: set(v) for k, v in (permissions or {}).items()}
+        merged = {**current, **wanted}
+        if self.current_principal:
+            merged.setdefault("write", set()).add(self.current_principal)
+        changes = {perm: principals for perm, principals in merged.items()}
+        # Permissions that disappear must be emptied explicitly.
+        for perm in current:
+            changes.setdefault(perm, set())
+        self.permission.replace_object_permissions(uri, changes)
+        return {perm: sorted(principals) for perm, principals in merged.items() if principals}
+
+    def _with_permissions(self, obj: KintoObject) -> KintoObject:
+        uri = self.get_permission_object_id(obj[self.id_field])
+        permissions = self.permission.get_object_permissions(uri)
+        return {**obj, self.permissions_field: {k: sorted(v) for k, v in permissions.items() if v}}
+
+    def get_record(self, record_id: str, parent_id: str | None = None) -> KintoObject:
+        return self._with_permissions(super().get_record(record_id, parent_id=parent_id))
+
+    def create_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
+        data, permissions = self._split(record)
+        created = super().create_record(data, parent_id=parent_id)
+        saved = self._save_permissions(created[self.id_field], permissions, replace=True)
+        return {**created, self.permissions_field: saved}
+
+    def update_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
+        data, permissions = self._split(record)
+        updated = super().update_record(data, parent_id=parent_id)
+        saved = self._save_permissions(updated[self.id_field], permissions, replace=permissions is not None)
+        return {**updated, self.permissions_field: saved}
+
+    def delete_record(self, record: KintoObject, parent_id: str | None = None,
+                      last_modified: int | None = None) -> KintoObject:
+        tombstone = super().delete_record(record, parent_id=parent_id, last_modified=last_modified)
+        self.permission.delete_object_permissions(self.get_permission_object_id(record[self.id_field]))
+        return tombstone
+
+    def delete_records(self, *args: Any, **kwargs: Any) -> list[KintoObject]:
+        tombstones = super().delete_records(*args, **kwargs)
+        uris = [self.get_permission_object_id(obj[self.id_field]) for obj in tombstones]
+        if uris:
+            self.permission.delete_object_permissions(*uris)
+        return tombstones

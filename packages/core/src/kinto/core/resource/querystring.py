@@ -1,0 +1,260 @@
+"""Querystring parsing for plural endpoints: filters, sorting, fields, limit, pagination tokens.
+
+Pagination tokens are opaque to clients: base64url of a small JSON document
+(the last object's sort values, a digest of the filters and sorting they were
+issued for, an expiry), signed with HMAC. A token that does not decode, is not
+signed by this server, has expired, or was issued for another query is a 400.
+Tokens are stateless: nothing is stored per token.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from kinto.core.storage import COMPARISON, MISSING, Filter, Sort
+
+__all__ = [
+    "InvalidQuery",
+    "decode_token",
+    "encode_token",
+    "native_value",
+    "pagination_rules",
+    "parse_fields",
+    "parse_filters",
+    "parse_sorting",
+]
+
+_OPERATORS = {op.name.lower(): op for op in COMPARISON}
+_FILTER_PATTERN = re.compile(r"^(" + "|".join(sorted(_OPERATORS, key=len, reverse=True)) + r")_([\w.\-]+)$")
+_FIELD_PATTERN = re.compile(r"^[\w\-]+(\.[\w\-]+)*$")
+RESERVED = frozenset({"_since", "_before", "_to", "_sort", "_limit", "_token", "_fields"})
+
+
+class InvalidQuery(ValueError):
+    """A querystring parameter is invalid; ``name`` is the parameter, ``description`` why."""
+
+    def __init__(self, name: str, description: str) -> None:
+        self.name = name
+        self.description = description
+        super().__init__(f"{name}: {description}")
+
+
+def native_value(value: str) -> Any:
+    """``"1"`` → 1, ``"true"`` → True, ``"null"`` → None, ``'"1"'`` → "1", anything else as is."""
+    if value == "":
+        return value
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    if isinstance(decoded, (dict, list)):
+        return value
+    return decoded
+
+
+def _list_value(value: str) -> list[Any]:
+    stripped = value.strip()
+    if stripped.startswith("["):
+        try:
+            decoded = json.loads(stripped)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, list):
+            return decoded
+    return [native_value(item) for item in value.split(",")]
+
+
+def _timestamp(name: str, value: str) -> int:
+    cleaned = value.strip('"')
+    if not cleaned.lstrip("-").isdigit():
+        raise InvalidQuery(name, f"Invalid value for {name}: {value!r} is not a timestamp")
+    return int(cleaned)
+
+
+def _check_text(name: str, value: Any) -> None:
+    if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+        raise InvalidQuery(name, "Invalid character 0x00")
+    if isinstance(value, list):
+        for item in value:
+            _check_text(name, item)
+
+
+def parse_filters(
+    params: Mapping[str, str],
+    id_field: str = "id",
+    modified_field: str = "last_modified",
+    is_known_field: Any = None,
+) -> tuple[list[Filter], bool]:
+    """Filters from the querystring, and whether tombstones were asked for (``_since``/``_before``)."""
+    filters: list[Filter] = []
+    include_deleted = False
+    for raw_name, value in params.items():
+        name = raw_name.strip()
+        _check_text(name, value)
+        if name in ("_since", "_before", "_to"):
+            operator = COMPARISON.GT if name == "_since" else COMPARISON.LT
+            filters.append(Filter(modified_field, _timestamp(name, value), operator))
+            include_deleted = include_deleted or name == "_since"
+            continue
+        if name.startswith("_"):
+            if name in RESERVED:
+                continue
+            raise InvalidQuery(name, f"Unknown querystring parameter {name!r}")
+        match = _FILTER_PATTERN.match(name)
+        operator, field = (_OPERATORS[match.group(1)], match.group(2)) if match else (COMPARISON.EQ, name)
+        if not _FIELD_PATTERN.match(field):
+            raise InvalidQuery(name, f"Invalid field name {field!r}")
+        if is_known_field is not None and not is_known_field(field):
+            raise InvalidQuery(name, f"Unknown filter field {field!r}")
+        filters.append(_build_filter(name, field, operator, value, id_field, modified_field))
+    return filters, include_deleted
+
+
+def _build_filter(name: str, field: str, operator: COMPARISON, value: str, id_field: str,
+                  modified_field: str) -> Filter:
+    if operator in (COMPARISON.IN, COMPARISON.EXCLUDE, COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
+        parsed: Any = _list_value(value)
+    elif operator is COMPARISON.HAS:
+        parsed = native_value(value)
+        if not isinstance(parsed, bool):
+            if value.lower() not in ("0", "1", "true", "false"):
+                raise InvalidQuery(name, f"Invalid value for {name}: expected true or false")
+            parsed = value.lower() in ("1", "true")
+    elif operator is COMPARISON.LIKE:
+        parsed = value
+    else:
+        parsed = native_value(value)
+    if field in (id_field, modified_field) and operator in (COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
+        raise InvalidQuery(name, f"Field {field!r} is not an array")
+    if field == modified_field and operator not in (COMPARISON.HAS,):
+        values = parsed if isinstance(parsed, list) else [parsed]
+        if not all(isinstance(item, int) and not isinstance(item, bool) for item in values):
+            raise InvalidQuery(name, f"Invalid value for {name}: timestamps are integers")
+    if field == id_field and operator in (COMPARISON.IN, COMPARISON.EXCLUDE):
+        parsed = [str(item) for item in parsed]
+    elif field == id_field and operator in (COMPARISON.EQ, COMPARISON.NOT):
+        parsed = value
+    return Filter(field, parsed, operator)
+
+
+def parse_sorting(value: str | None, modified_field: str = "last_modified", is_known_field: Any = None) -> list[Sort]:
+    if value is None:
+        return [Sort(modified_field, -1)]
+    sorting = []
+    for item in value.split(","):
+        item = item.strip()
+        direction = -1 if item.startswith("-") else 1
+        field = item.lstrip("-+")
+        if not field or not _FIELD_PATTERN.match(field):
+            raise InvalidQuery("_sort", f"Invalid sort field {item!r}")
+        if is_known_field is not None and not is_known_field(field):
+            raise InvalidQuery("_sort", f"Unknown sort field {field!r}")
+        sorting.append(Sort(field, direction))
+    return sorting
+
+
+def parse_fields(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    fields = [item.strip() for item in value.split(",") if item.strip()]
+    for field in fields:
+        if not _FIELD_PATTERN.match(field):
+            raise InvalidQuery("_fields", f"Invalid field {field!r}")
+    return fields
+
+
+def parse_limit(value: str | None, maximum: int | None) -> int | None:
+    if value is None:
+        return maximum
+    if not value.isdigit() or int(value) <= 0:
+        raise InvalidQuery("_limit", "_limit must be a positive integer")
+    limit = int(value)
+    return min(limit, maximum) if maximum else limit
+
+
+def field_value(obj: Mapping[str, Any], field: str) -> Any:
+    current: Any = obj
+    for part in field.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return MISSING
+        current = current[part]
+    return current
+
+
+def keep_fields(obj: dict[str, Any], fields: list[str], always: tuple[str, ...]) -> dict[str, Any]:
+    """Partial response: only ``fields`` (dotted paths) plus ``always``."""
+    result: dict[str, Any] = {key: obj[key] for key in always if key in obj}
+    for field in fields:
+        value = field_value(obj, field)
+        if value is MISSING:
+            continue
+        parts = field.split(".")
+        target = result
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                break
+        else:
+            target[parts[-1]] = value
+    return result
+
+
+def pagination_rules(sorting: list[Sort], last: list[Any]) -> list[list[Filter]]:
+    """Keyset rules after the object whose sort values are ``last``: an OR of ANDs."""
+    rules = []
+    for index, sort in enumerate(sorting):
+        rule = [Filter(previous.field, last[i], COMPARISON.EQ) for i, previous in enumerate(sorting[:index])]
+        operator = COMPARISON.GT if sort.direction > 0 else COMPARISON.LT
+        rule.append(Filter(sort.field, last[index], operator))
+        rules.append(rule)
+    return rules
+
+
+def query_digest(filters: list[Filter], sorting: list[Sort]) -> str:
+    canonical = json.dumps(
+        [[[f.field, f.operator.name, f.value] for f in filters], [[s.field, s.direction] for s in sorting]],
+        sort_keys=True, default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _sign(secret: str, payload: bytes) -> str:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()[:32]
+
+
+def encode_token(secret: str, last_values: list[Any], digest: str, ttl_seconds: int) -> str:
+    values = [{"m": True} if value is MISSING else {"v": value} for value in last_values]
+    payload = json.dumps({"l": values, "q": digest, "e": int(time.time()) + ttl_seconds}, separators=(",", ":"))
+    raw = payload.encode()
+    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{token}.{_sign(secret, raw)}"
+
+
+def decode_token(secret: str, token: str, digest: str, expected_length: int) -> list[Any]:
+    """The last object's sort values, or ``InvalidQuery`` for any tampered, foreign or expired token."""
+    try:
+        encoded, signature = token.rsplit(".", 1)
+        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (ValueError, binascii.Error):
+        raise InvalidQuery("_token", "Invalid pagination token") from None
+    if not hmac.compare_digest(_sign(secret, raw), signature):
+        raise InvalidQuery("_token", "Invalid pagination token")
+    try:
+        data = json.loads(raw)
+        values = [MISSING if item.get("m") else item["v"] for item in data["l"]]
+        expiry, issued_for = int(data["e"]), data["q"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InvalidQuery("_token", "Invalid pagination token") from None
+    if expiry < time.time():
+        raise InvalidQuery("_token", "Pagination token has expired")
+    if issued_for != digest or len(values) != expected_length:
+        raise InvalidQuery("_token", "Pagination token does not match this query")
+    return values

@@ -1,0 +1,180 @@
+"""``register()``: routes and views of a resource class.
+
+``@resource.register()`` is a venusian decorator, acted on by
+``config.scan()``; ``register_resource(config, cls, ...)`` (or the directive
+``config.add_kinto_resource(cls, ...)``) does the same imperatively. Paths are
+relative to the version prefix and ``str.format``-ed with ``resource_name``, so
+Kinto-style paths such as ``"/{resource_name}s/{{id}}"`` work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+import venusian
+from kinto.core.errors import http_error
+from kinto.core.resource.context import DYNAMIC, ResourceContext
+from kinto.core.storage.generators import Generator
+from pyramid import httpexceptions
+from pyramid.response import Response
+
+__all__ = ["ResourceInfo", "register", "register_resource", "registered_resources"]
+
+REGISTRY_KEY = "kinto.resources"
+DEFAULT_PLURAL_METHODS = ("HEAD", "GET", "POST", "DELETE")
+DEFAULT_OBJECT_METHODS = ("HEAD", "GET", "PUT", "PATCH", "DELETE")
+
+_PLURAL_VIEWS = {"GET": "plural_get", "HEAD": "plural_head", "POST": "plural_post", "DELETE": "plural_delete"}
+_OBJECT_VIEWS = {"GET": "get", "HEAD": "head", "PUT": "put", "PATCH": "patch", "DELETE": "delete"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceInfo:
+    """What the core knows of a registered resource (plugins find the app's resources here)."""
+
+    name: str
+    resource_class: type
+    plural_path: str
+    object_path: str
+    plural_methods: tuple[str, ...]
+    object_methods: tuple[str, ...]
+
+    @property
+    def plural_route(self) -> str:
+        return f"{self.name}-plural"
+
+    @property
+    def object_route(self) -> str:
+        return f"{self.name}-object"
+
+
+def registered_resources(registry: Any) -> dict[str, ResourceInfo]:
+    """The resources registered on this application, by name."""
+    return registry.__dict__.setdefault(REGISTRY_KEY, {})
+
+
+def register(depth: int = 1, **options: Any) -> Callable[[type], type]:
+    """Class decorator: register the resource when the module is scanned."""
+
+    def wrapped(resource_class: type) -> type:
+        def callback(context: Any, name: str, ob: type) -> None:
+            register_resource(context.config.with_package(info.module), ob, **options)
+
+        info = venusian.attach(resource_class, callback, category="pyramid", depth=depth)
+        return resource_class
+
+    return wrapped
+
+
+def register_resource(
+    config: Any,
+    resource_class: type,
+    name: str | None = None,
+    plural_path: str | None = None,
+    object_path: str | None = None,
+    collection_path: str | None = None,
+    record_path: str | None = None,
+    plural_methods: tuple[str, ...] | None = None,
+    object_methods: tuple[str, ...] | None = None,
+    collection_methods: tuple[str, ...] | None = None,
+    record_methods: tuple[str, ...] | None = None,
+    factory: Callable[..., Any] | None = None,
+    **unused: Any,
+) -> ResourceInfo:
+    """Add the two routes and their views for ``resource_class``; return its ``ResourceInfo``."""
+    name = name or resource_class.__dict__.get("name") or resource_class.__name__.lower()
+    plural_template = plural_path or collection_path or "/{resource_name}s"
+    object_template = object_path or record_path or "/{resource_name}s/{{id}}"
+    plural = plural_template.format(resource_name=name)
+    obj = object_template.format(resource_name=name)
+    info = ResourceInfo(
+        name=name,
+        resource_class=resource_class,
+        plural_path=plural,
+        object_path=obj,
+        plural_methods=tuple(m.upper() for m in (plural_methods or collection_methods or DEFAULT_PLURAL_METHODS)),
+        object_methods=tuple(m.upper() for m in (object_methods or record_methods or DEFAULT_OBJECT_METHODS)),
+    )
+    resource_class.name = name
+    resource_class.plural_path = plural
+    resource_class.object_path = obj
+    _resolve_id_generator(config, resource_class)
+
+    resources = registered_resources(config.registry)
+    if name in resources and resources[name].resource_class is not resource_class:
+        from pyramid.exceptions import ConfigurationError
+
+        raise ConfigurationError(f"Two resources are registered with the name {name!r}")
+    resources[name] = info
+
+    for endpoint, path, route, methods, views in (
+        ("plural", plural, info.plural_route, info.plural_methods, _PLURAL_VIEWS),
+        ("object", obj, info.object_route, info.object_methods, _OBJECT_VIEWS),
+    ):
+        if not methods:
+            continue
+        route_factory = factory or _context_factory(resource_class, endpoint)
+        config.add_route(route, path, factory=route_factory)
+        allowed = tuple(m for m in methods if m in views)
+        config.add_view(
+            _view(resource_class, {m: views[m] for m in allowed}),
+            route_name=route,
+            request_method=allowed,
+            permission=DYNAMIC,
+        )
+        config.add_view(_method_not_allowed(allowed), route_name=route, permission="__no_permission_required__")
+    return info
+
+
+def _resolve_id_generator(config: Any, resource_class: type) -> None:
+    generator = resource_class.__dict__.get("id_generator")
+    if isinstance(generator, Generator):
+        return
+    if isinstance(generator, type) or callable(generator):
+        resource_class.id_generator = generator() if isinstance(generator, type) else generator
+        return
+    if getattr(resource_class, "id_generator", None) is not None:
+        return
+    settings = config.get_settings()
+    dotted = settings.get(f"{resource_class.name}_id_generator") or settings.get("id_generator")
+    if dotted:
+        generator_class = config.maybe_dotted(dotted)
+        resource_class.id_generator = generator_class() if isinstance(generator_class, type) else generator_class
+
+
+def _context_factory(resource_class: type, endpoint: str) -> Callable[[Any], ResourceContext]:
+    def factory(request: Any) -> ResourceContext:
+        return ResourceContext(request, resource_class, endpoint)
+
+    return factory
+
+
+def _view(resource_class: type, attributes: dict[str, str]) -> Callable[[Any, Any], Any]:
+    def view(context: Any, request: Any) -> Any:
+        resource = resource_class(request, context=context)
+        result = getattr(resource, attributes[request.method])()
+        if isinstance(result, Response):
+            return result
+        response = request.response
+        response.content_type = "application/json"
+        response.charset = "utf-8"
+        if request.method == "HEAD":
+            response.body = b""
+        else:
+            response.body = json.dumps(result, separators=(",", ":")).encode()
+        return response
+
+    view.__name__ = f"{resource_class.__name__}_view"
+    return view
+
+
+def _method_not_allowed(allowed: tuple[str, ...]) -> Callable[[Any, Any], Any]:
+    def view(context: Any, request: Any) -> Any:
+        error = http_error(httpexceptions.HTTPMethodNotAllowed(), message="Method not allowed on this endpoint")
+        error.headers["Allow"] = ", ".join(allowed)
+        raise error
+
+    return view

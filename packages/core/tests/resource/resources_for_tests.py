@@ -1,0 +1,45 @@
+"""Resources of the test application (scanned by the fixtures)."""
+
+from kinto.core import resource
+from kinto.core.storage.generators import Generator
+
+
+class SlugGenerator(Generator):
+    regexp = r"^[a-z][a-z0-9-]{0,30}$"
+
+    def __call__(self):
+        import uuid
+
+        return "s" + uuid.uuid4().hex[:12]
+
+
+@resource.register()
+class Article(resource.ShareableResource):
+    schema = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 200},
+            "status": {"type": "string", "enum": ["draft", "published"]},
+            "rank": {"type": "number"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "meta": {"type": "object"},
+        },
+        "required": ["title"],
+    }
+    readonly_fields = ("author",)
+
+    def process_object(self, new, old=None):
+        if old is None:
+            new = {**new, "author": self.request.prefixed_userid}
+        return new
+
+
+@resource.register(name="note", collection_path="/mynotes", record_path="/mynotes/{{id}}")
+class Note(resource.UserResource):
+    pass
+
+
+@resource.register(plural_methods=("GET", "POST"), object_methods=("GET",))
+class Tag(resource.Resource):
+    id_generator = SlugGenerator
+    schema = {"type": "object", "properties": {"label": {"type": "string"}}, "additionalProperties": False}

@@ -10,8 +10,10 @@ event falls back to the classic line and the failure is reported once.
 from __future__ import annotations
 
 import abc
+import datetime
 import json
 import logging
+import math
 import os
 import socket
 import threading
@@ -22,12 +24,12 @@ from typing import Any
 import structlog
 
 __all__ = [
-    "Renderer",
-    "ClassicLogRenderer",
-    "JsonLogRenderer",
-    "SafeRenderer",
     "REQUEST_SUMMARY_EVENT",
     "REQUEST_SUMMARY_FIELDS",
+    "ClassicLogRenderer",
+    "JsonLogRenderer",
+    "Renderer",
+    "SafeRenderer",
     "get_logger",
     "setup_logging",
 ]
@@ -62,39 +64,171 @@ class Renderer(abc.ABC):
         """Return the rendered line for ``event_dict``."""
 
 
+#: Containers nested deeper than this are cut when an event has to be sanitised.
+_MAX_DEPTH = 100
+#: Integers longer than this print as a marker: Python refuses to turn ints of
+#: more than 4,300 digits into text (``sys.set_int_max_str_digits``).
+_MAX_INT_BITS = 10_000
+_CIRCULAR = "<circular reference>"
+_TOO_DEEP = "<nested too deep>"
+
+
+def _safe_str(value: Any) -> str:
+    """``str(value)``, or the best text we can get when that raises."""
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - a raising __str__, an int over the digit limit, a too deep repr
+        return _fallback_text(value)
+
+
+def _fallback_text(value: Any) -> str:
+    if isinstance(value, int):
+        return f"<int of {value.bit_length()} bits>"
+    try:
+        return repr(value)
+    except Exception:  # noqa: BLE001 - a log line must be written whatever the value
+        return f"<unprintable {type(value).__name__}>"
+
+
+def _text(value: Any) -> str:
+    """``value`` as text fit for one log line: control characters and lone
+    surrogates escaped, so a client's path cannot forge or break lines."""
+    text = value if isinstance(value, str) else _safe_str(value)
+    return text if text.isprintable() else json.dumps(text)[1:-1]
+
+
+def _json_default(value: Any) -> Any:
+    """What ``json.dumps`` writes for a value it does not know."""
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(value, BaseException):
+        try:
+            return repr(value)
+        except Exception:  # noqa: BLE001 - fall back to str()
+            return _safe_str(value)
+    return _safe_str(value)
+
+
+def _non_finite_name(value: float) -> str:
+    """The name Python's json module writes for NaN and the infinities."""
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _sanitised(value: Any, depth: int = 0, ancestors: set[int] | None = None) -> Any:
+    """A copy of ``value`` that ``json.dumps(..., allow_nan=False)`` accepts:
+    string keys, finite floats, printable ints, no cycles, bounded depth."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= _MAX_INT_BITS else _safe_str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _non_finite_name(value)
+    if not isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        return _json_default(value)
+    if depth >= _MAX_DEPTH:
+        return _TOO_DEEP
+    ancestors = set() if ancestors is None else ancestors
+    if id(value) in ancestors:
+        return _CIRCULAR
+    ancestors.add(id(value))
+    try:
+        if isinstance(value, Mapping):
+            return {
+                key if isinstance(key, str) else _safe_str(key): _sanitised(item, depth + 1, ancestors)
+                for key, item in value.items()
+            }
+        return [_sanitised(item, depth + 1, ancestors) for item in value]
+    finally:
+        ancestors.discard(id(value))
+
+
+def _dumps(value: Any, allow_nan: bool = True) -> str:
+    """Compact JSON for ``value``; never raises.
+
+    Plain values take ``json.dumps`` directly; only when it refuses (a tuple
+    key, a cycle, NaN with ``allow_nan=False``, an int too long to print, too
+    deep a nesting) is the value walked and sanitised first.
+    """
+    try:
+        return json.dumps(value, default=_json_default, separators=(",", ":"), allow_nan=allow_nan)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
+        return json.dumps(_sanitised(value), default=_json_default, separators=(",", ":"), allow_nan=allow_nan)
+    except Exception:  # noqa: BLE001 - a Mapping whose items() raises, and the like
+        return json.dumps(f"<unrenderable {type(value).__name__}>")
+
+
 def _format_value(value: Any) -> str:
+    """One ``key=value`` value of the classic line: plain words bare, the rest as JSON."""
+    kind = type(value)
+    if kind is str:
+        return value if value and " " not in value and value.isprintable() else _dumps(value)
+    if kind is int and value.bit_length() <= _MAX_INT_BITS:
+        return str(value)
+    if value is None:
+        return "null"
     if isinstance(value, str):
-        return value if value and " " not in value else json.dumps(value)
-    return json.dumps(value, default=str, separators=(",", ":"))
+        return _format_value(str.__str__(value))
+    return _dumps(value)
 
 
 class ClassicLogRenderer(Renderer):
     """Human-readable lines.
 
     A request summary reads ``GET /v1/records 200 (3 ms) request.summary
-    agent=curl errno=0 lang=None uid=basicauth:ab12``; other events read
-    ``event-name key=value ...`` with keys sorted.
+    agent=curl errno=0 lang=null uid=basicauth:ab12``; other events read
+    ``event-name key=value ...`` with keys sorted. Plain words print bare,
+    other values as compact JSON (``repr``-like text for what JSON cannot
+    hold, a marker for cycles); control characters are always escaped, so
+    one event stays one line.
     """
 
     _hidden = frozenset({"event", "timestamp", "level", "logger"})
+    _summary_hidden = _hidden | {"method", "path", "code", "t", "querystring"}
 
     def __call__(self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> str:
-        event = str(event_dict.get("event", ""))
+        event = _text(event_dict.get("event", ""))
         if event == REQUEST_SUMMARY_EVENT:
-            head = "{} {}{} {} ({} ms) {}".format(
-                event_dict.get("method", "-"),
-                event_dict.get("path", "-"),
-                ("?" + event_dict["querystring"]) if event_dict.get("querystring") else "",
-                event_dict.get("code", "-"),
-                event_dict.get("t", "-"),
-                event,
-            )
-            hidden = self._hidden | {"method", "path", "code", "t", "querystring"}
+            head = self._summary_head(event_dict)
+            hidden = self._summary_hidden
         else:
             head = event
             hidden = self._hidden
-        extra = " ".join(f"{key}={_format_value(event_dict[key])}" for key in sorted(event_dict) if key not in hidden)
+        extra = " ".join(
+            f"{_text(key)}={_format_value(event_dict[key])}" for key in _sorted_keys(event_dict) if key not in hidden
+        )
         return f"{head} {extra}" if extra else head
+
+    @staticmethod
+    def _summary_head(event_dict: Mapping[str, Any]) -> str:
+        querystring = event_dict.get("querystring")
+        absent = querystring is None or (isinstance(querystring, str) and not querystring)
+        query = "" if absent else "?" + _text(querystring)
+        return "{} {}{} {} ({} ms) {}".format(
+            _text(event_dict.get("method", "-")),
+            _text(event_dict.get("path", "-")),
+            query,
+            _text(event_dict.get("code", "-")),
+            _text(event_dict.get("t", "-")),
+            REQUEST_SUMMARY_EVENT,
+        )
+
+
+def _sorted_keys(event_dict: Mapping[Any, Any]) -> list[Any]:
+    """The event's keys sorted; keys of mixed types sort by their text."""
+    try:
+        return sorted(event_dict)
+    except TypeError:
+        return sorted(event_dict, key=_safe_str)
 
 
 class JsonLogRenderer(Renderer):
@@ -119,14 +253,15 @@ class JsonLogRenderer(Renderer):
         envelope = {
             "Timestamp": time.time_ns(),
             "Logger": self.logger_name,
-            "Type": str(event_dict.get("event", method_name)),
+            "Type": _safe_str(event_dict.get("event", method_name)),
             "Hostname": self.hostname,
             "EnvVersion": "2.0",
             "Severity": _SYSLOG_SEVERITY.get(method_name, 6),
             "Pid": self.pid,
             "Fields": fields,
         }
-        return json.dumps(envelope, default=str, separators=(",", ":"))
+        # allow_nan=False: NaN and infinities are not JSON; the fallback writes them as strings.
+        return _dumps(envelope, allow_nan=False)
 
 
 class SafeRenderer:
@@ -149,7 +284,7 @@ class SafeRenderer:
             if isinstance(line, (str, bytes)):
                 return line if isinstance(line, str) else line.decode("utf-8", "replace")
             raise TypeError(f"renderer returned {type(line).__name__}, not str")
-        except Exception as error:  # a broken renderer must never break a request
+        except Exception as error:  # noqa: BLE001 - a broken renderer must never break a request
             with self._lock:
                 self.failures += 1
                 first = self.failures == 1

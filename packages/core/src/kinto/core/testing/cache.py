@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -84,6 +84,8 @@ NOT_JSON = [
 
 class CacheContract:
     """The behaviour every ``CacheBase`` implementation must show."""
+
+    pytestmark: ClassVar[list[Any]] = [pytest.mark.contract]
 
     @pytest.fixture
     def cache(self, backend_factory: Any) -> CacheBase:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -39,6 +39,8 @@ def _reference_match(pattern: str, object_id: str, with_children: bool) -> bool:
 
 class PermissionContract:
     """The behaviour every ``PermissionBase`` implementation must show."""
+
+    pytestmark: ClassVar[list[Any]] = [pytest.mark.contract]
 
     @pytest.fixture
     def permission(self, backend_factory: Any) -> PermissionBase:

@@ -222,6 +222,14 @@ def run_in_processes(
 # -- the pytest plugin ---------------------------------------------------------
 
 
+#: The marker every contract class carries: ``pytest -m contract`` runs the suites alone.
+CONTRACT_MARKER = "contract: the kinto.core contract suites (storage, cache, permission, renderer)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", CONTRACT_MARKER)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("kinto", "Kinto contract suites")
     group.addoption(

@@ -20,7 +20,7 @@ import logging
 import math
 import threading
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -81,6 +81,8 @@ def _nested(depth: int) -> dict[str, Any]:
 
 class RendererContract:
     """The behaviour every log renderer must show."""
+
+    pytestmark: ClassVar[list[Any]] = [pytest.mark.contract]
 
     @pytest.fixture
     def renderer(self, renderer_factory: Any) -> Any:

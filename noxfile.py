@@ -6,6 +6,7 @@ Sessions:
   contract-<backend>    the contract suite against one in-tree backend (memory, sqlite, postgresql)
   contract              all of them
   integration           tests needing several packages together (tests/integration/)
+  examples              the example microservice (examples/myproject), end to end
   lint                  ruff
   build                 sdist + wheel of every package, each installed alone in a fresh venv
   serve                 run the Kinto server with the embedded SQLite default
@@ -101,6 +102,14 @@ def integration(session: nox.Session) -> None:
         session.skip("no integration tests yet (tests/integration/ is empty)")
     _install(session, *_package_folders())
     _pytest(session, "tests/integration")
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """The example microservice of the documentation (examples/myproject), end to end."""
+    _install(session, "core", "elasticsearch-indexer")
+    session.install("-e", "examples/myproject[testing]")
+    _pytest(session, "examples/myproject/tests")
 
 
 @nox.session(default=False)

@@ -1,0 +1,313 @@
+"""``GET /v1/__api__``: an OpenAPI 3.1 document of this application.
+
+Built once per application from what is registered: the resources of
+``kinto.core.resource`` (with their querystring parameters, bodies and JSON
+schemas), the core's own services (batch with its body schemas), and every
+other route with the methods its views accept (plugins' services included).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kinto.core.initialization import api_prefix
+from kinto.core.resource.registration import registered_resources
+from kinto.core.service import Service
+from kinto.core.settings import as_list
+from kinto.core.views import batch as batch_views
+from pyramid.interfaces import IRoutesMapper
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+__all__ = ["build_openapi", "openapi"]
+
+openapi = Service(name="openapi", path="/__api__", description="OpenAPI description of this API")
+
+_CACHE_KEY = "kinto.openapi"
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
+_HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "errno", "error"],
+    "properties": {
+        "code": {"type": "integer"},
+        "errno": {"type": "integer"},
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "info": {"type": "string"},
+        "details": {},
+    },
+}
+_PERMISSIONS_SCHEMA = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+
+
+@openapi.get(permission=NO_PERMISSION_REQUIRED)
+def get_openapi(request: Any) -> dict[str, Any]:
+    registry = request.registry
+    document = registry.__dict__.get(_CACHE_KEY)
+    if document is None:
+        document = build_openapi(registry)
+        registry.__dict__[_CACHE_KEY] = document
+    server = request.application_url.rstrip("/") + "/" + api_prefix(registry.settings)
+    return {**document, "servers": [{"url": server}]}
+
+
+def build_openapi(registry: Any) -> dict[str, Any]:
+    """The OpenAPI document (without ``servers``, which depends on the request)."""
+    settings = registry.settings
+    prefix = "/" + api_prefix(settings)
+    paths: dict[str, dict[str, Any]] = {}
+    covered: set[str] = set()
+
+    for info in registered_resources(registry).values():
+        name, cls = info.name, info.resource_class
+        schema = _resource_schema(cls)
+        plural, obj = _openapi_path(info.plural_path), _openapi_path(info.object_path)
+        paths[plural] = _plural_operations(name, cls, plural, schema, info.plural_methods)
+        paths[obj] = _object_operations(name, cls, obj, schema, info.object_methods)
+        covered |= {info.plural_route, info.object_route}
+
+    paths[batch_views.BATCH_PATH] = {
+        "post": {
+            "operationId": "batch",
+            "summary": "Run several requests in one transaction",
+            "tags": ["batch"],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": batch_views.REQUEST_BODY_SCHEMA}}},
+            "responses": {"200": _json_response("Responses of the sub-requests", batch_views.RESPONSE_BODY_SCHEMA),
+                          **_error_responses("400", "413")},
+        }
+    }
+    covered.add("batch")
+
+    for route_name, pattern, methods in _other_routes(registry, prefix):
+        if route_name in covered or not methods:
+            continue
+        path = _openapi_path(pattern)
+        entry = paths.setdefault(path, {})
+        parameters = _path_parameters(path)
+        for method in methods:
+            operation: dict[str, Any] = {
+                "operationId": f"{route_name}_{method}",
+                "tags": [route_name],
+                "responses": {"200": {"description": "Success"}, **_error_responses("400")},
+            }
+            if parameters:
+                operation["parameters"] = parameters
+            entry.setdefault(method, operation)
+
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": str(settings.get("project_name") or "kinto.core application"),
+            "version": str(settings.get("project_version") or "0.0.0"),
+            "description": f"HTTP API version {settings.get('http_api_version')}",
+        },
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": {"Error": _ERROR_SCHEMA},
+            "securitySchemes": _security_schemes(settings),
+        },
+    }
+    schemes = document["components"]["securitySchemes"]
+    if schemes:
+        document["security"] = [{}] + [{name: []} for name in schemes]
+    return document
+
+
+# --- resources ------------------------------------------------------------------------------------
+
+
+def _resource_schema(cls: Any) -> dict[str, Any]:
+    schema = getattr(cls, "schema", None)
+    if isinstance(schema, type) and hasattr(schema, "schema"):
+        schema = schema.schema
+    if not isinstance(schema, dict):
+        schema = {"type": "object"}
+    properties = dict(schema.get("properties", {}))
+    properties.setdefault("id", {"type": "string"})
+    properties.setdefault("last_modified", {"type": "integer"})
+    stored = {**schema, "properties": properties}
+    stored.pop("required", None)  # id and last_modified are given by the server
+    if schema.get("additionalProperties") is False:
+        stored["additionalProperties"] = False
+    return stored
+
+
+def _object_body(cls: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = {"data": schema}
+    if getattr(cls, "shareable", False):
+        properties["permissions"] = _PERMISSIONS_SCHEMA
+    return {"type": "object", "properties": properties}
+
+
+def _plural_operations(name: str, cls: Any, path: str, schema: dict[str, Any],
+                       methods: tuple[str, ...]) -> dict[str, Any]:
+    path_parameters = _path_parameters(path)
+    list_parameters = path_parameters + _list_parameters()
+    listing = {"type": "object", "properties": {"data": {"type": "array", "items": schema}}}
+    headers = {
+        "ETag": {"schema": {"type": "string"}, "description": "The collection timestamp, quoted"},
+        "Next-Page": {"schema": {"type": "string"}, "description": "URL of the next page, when there is one"},
+    }
+    operations: dict[str, Any] = {}
+    if "GET" in methods:
+        operations["get"] = {
+            "operationId": f"list_{name}s", "tags": [name], "parameters": list_parameters,
+            "responses": {"200": {**_json_response(f"The {name} objects", listing), "headers": headers},
+                          "304": {"description": "Not modified"}, **_error_responses("400", "401", "403", "412")},
+        }
+    if "HEAD" in methods:
+        operations["head"] = {
+            "operationId": f"count_{name}s", "tags": [name], "parameters": list_parameters,
+            "responses": {"200": {"description": "Total-Objects header gives the count", "headers": {
+                "Total-Objects": {"schema": {"type": "string"}}}}, **_error_responses("400", "401", "403")},
+        }
+    if "POST" in methods:
+        operations["post"] = {
+            "operationId": f"create_{name}", "tags": [name], "parameters": path_parameters,
+            "requestBody": {"content": {"application/json": {"schema": _object_body(cls, schema)}}},
+            "responses": {"201": _json_response("Created", _object_body(cls, schema)),
+                          "200": _json_response("Exists already", _object_body(cls, schema)),
+                          **_error_responses("400", "401", "403", "412", "415")},
+        }
+    if "DELETE" in methods:
+        operations["delete"] = {
+            "operationId": f"delete_{name}s", "tags": [name], "parameters": list_parameters,
+            "responses": {"200": _json_response("Tombstones of the deleted objects", listing),
+                          **_error_responses("400", "401", "403", "412")},
+        }
+    return operations
+
+
+def _object_operations(name: str, cls: Any, path: str, schema: dict[str, Any],
+                       methods: tuple[str, ...]) -> dict[str, Any]:
+    parameters = _path_parameters(path)
+    body = _object_body(cls, schema)
+    single = _json_response(f"The {name}", body)
+    preconditions = [
+        {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}},
+        {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
+    ]
+    operations: dict[str, Any] = {}
+    if "GET" in methods:
+        operations["get"] = {
+            "operationId": f"get_{name}", "tags": [name],
+            "parameters": parameters + preconditions + [_query("_fields", "Fields to return, comma-separated")],
+            "responses": {"200": single, "304": {"description": "Not modified"},
+                          **_error_responses("400", "401", "403", "404", "412")},
+        }
+    if "HEAD" in methods:
+        operations["head"] = {
+            "operationId": f"head_{name}", "tags": [name], "parameters": parameters + preconditions,
+            "responses": {"200": {"description": "Exists"}, **_error_responses("401", "403", "404")},
+        }
+    if "PUT" in methods:
+        operations["put"] = {
+            "operationId": f"replace_{name}", "tags": [name], "parameters": parameters + preconditions,
+            "requestBody": {"content": {"application/json": {"schema": body}}},
+            "responses": {"200": single, "201": single,
+                          **_error_responses("400", "401", "403", "412", "415")},
+        }
+    if "PATCH" in methods:
+        patch_ops = {"type": "array", "items": {"type": "object", "required": ["op", "path"]}}
+        operations["patch"] = {
+            "operationId": f"update_{name}", "tags": [name],
+            "parameters": parameters + preconditions + [
+                {"name": "Response-Behavior", "in": "header", "required": False,
+                 "schema": {"enum": ["full", "light", "diff"]}}],
+            "requestBody": {"content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/merge-patch+json": {"schema": {"type": "object"}},
+                "application/json-patch+json": {"schema": patch_ops},
+            }},
+            "responses": {"200": single, **_error_responses("400", "401", "403", "404", "412", "415")},
+        }
+    if "DELETE" in methods:
+        operations["delete"] = {
+            "operationId": f"delete_{name}", "tags": [name], "parameters": parameters + preconditions,
+            "responses": {"200": _json_response("The tombstone", {"type": "object"}),
+                          **_error_responses("401", "403", "404", "412")},
+        }
+    return operations
+
+
+def _list_parameters() -> list[dict[str, Any]]:
+    return [
+        _query("_limit", "Page size", {"type": "integer", "minimum": 1}),
+        _query("_sort", "Sort fields, comma-separated, '-' for descending"),
+        _query("_token", "Pagination token from Next-Page"),
+        _query("_since", "Objects (and tombstones) changed after this timestamp", {"type": "integer"}),
+        _query("_before", "Objects changed before this timestamp", {"type": "integer"}),
+        _query("_fields", "Fields to return, comma-separated"),
+        {
+            "name": "filters", "in": "query", "required": False, "style": "form", "explode": True,
+            "description": "Filters: <field>=value, and has_, min_, max_, lt_, gt_, not_, in_, exclude_, like_, "
+                           "contains_, contains_any_, eq_ prefixes",
+            "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    ]
+
+
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error_responses(*codes: str) -> dict[str, Any]:
+    return {code: _json_response("Error", {"$ref": "#/components/schemas/Error"}) for code in codes}
+
+
+# --- other routes ---------------------------------------------------------------------------------
+
+
+def _openapi_path(pattern: str) -> str:
+    return _PLACEHOLDER.sub(lambda match: "{" + match.group(1) + "}", pattern)
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"\{([^}]+)\}", path)]
+
+
+def _other_routes(registry: Any, prefix: str) -> list[tuple[str, str, list[str]]]:
+    """``(route name, pattern relative to the version prefix, methods)`` for each routed view."""
+    mapper = registry.queryUtility(IRoutesMapper)
+    if mapper is None:
+        return []
+    methods_by_route: dict[str, set[str]] = {}
+    for item in registry.introspector.get_category("views") or []:
+        view = item["introspectable"]
+        route_name = view.get("route_name")
+        if not route_name:
+            continue
+        methods = view.get("request_methods") or ()
+        if isinstance(methods, str):
+            methods = (methods,)
+        methods_by_route.setdefault(route_name, set()).update(m.lower() for m in methods)
+    routes = []
+    for route in mapper.get_routes():
+        pattern = route.pattern if route.pattern.startswith("/") else "/" + route.pattern
+        if not pattern.startswith(prefix + "/") and pattern != prefix:
+            continue
+        if "*" in pattern:
+            continue
+        relative = pattern[len(prefix):] or "/"
+        methods = sorted(m for m in methods_by_route.get(route.name, ()) if m in _HTTP_METHODS and m != "options")
+        routes.append((route.name, relative, methods))
+    return routes
+
+
+def _security_schemes(settings: Any) -> dict[str, Any]:
+    schemes: dict[str, Any] = {}
+    for name in as_list(settings.get("multiauth.policies", "")):
+        if name == "basicauth":
+            schemes["basicAuth"] = {"type": "http", "scheme": "basic"}
+        else:
+            schemes[name] = {"type": "http", "scheme": "bearer", "description": f"The {name!r} policy"}
+    return schemes

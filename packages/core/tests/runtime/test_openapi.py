@@ -1,0 +1,118 @@
+"""``GET /v1/__api__``: a valid OpenAPI 3.1 document, describing what the app answers."""
+
+import jsonschema
+import pytest
+from kinto.core import Service
+from kinto.core.testing import basic_auth_header, make_app
+from openapi_spec_validator import validate
+from resources import resources_for_tests
+
+ALICE = basic_auth_header("alice", "secret")
+
+plugin_service = Service(name="plugin_flush", path="/plugin/{bucket_id}/flush", description="A plugin's service")
+
+
+@plugin_service.post()
+def flush(request):
+    return {"flushed": request.matchdict["bucket_id"]}
+
+
+def _include(config):
+    config.scan(resources_for_tests.__name__)
+    config.add_cornice_service(plugin_service)
+
+
+@pytest.fixture(scope="module")
+def app():
+    return make_app({"multiauth.policies": "basicauth", "userid_hmac_secret": "openapi-tests"}, [_include])
+
+
+@pytest.fixture(scope="module")
+def document(app):
+    return app.get("/v1/__api__").json
+
+
+def test_the_document_is_valid_openapi(document):
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] == "testapp"
+
+
+def test_servers_point_at_the_version_prefix(document):
+    assert document["servers"] == [{"url": "http://localhost/v1"}]
+
+
+def test_resources_have_their_endpoints_and_methods(document):
+    paths = document["paths"]
+    assert set(paths["/articles"]) == {"get", "head", "post", "delete"}
+    assert set(paths["/articles/{id}"]) == {"get", "head", "put", "patch", "delete"}
+    # Tag restricts its methods at registration.
+    assert set(paths["/tags"]) == {"get", "post"}
+    assert set(paths["/tags/{id}"]) == {"get"}
+    # Custom paths given to register() are the ones documented.
+    assert "/mynotes/{id}" in paths and "/notes" not in paths
+
+
+def test_list_parameters_are_documented(document):
+    names = {parameter["name"] for parameter in document["paths"]["/articles"]["get"]["parameters"]}
+    assert {"_limit", "_sort", "_token", "_since", "_before", "_fields"} <= names
+
+
+def test_resource_schemas_are_published(document):
+    body = document["paths"]["/articles"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["data"]["properties"]["title"] == {"type": "string", "maxLength": 200}
+    assert "permissions" in body["properties"]
+    tags = document["paths"]["/tags"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert tags["properties"]["data"]["additionalProperties"] is False
+    assert "permissions" not in tags["properties"]  # Tag is not shareable
+
+
+def test_core_and_plugin_services_are_listed(document):
+    paths = document["paths"]
+    assert "post" in paths["/batch"]
+    assert set(paths["/__heartbeat__"]) >= {"get"}
+    assert paths["/plugin/{bucket_id}/flush"]["post"]["parameters"][0]["name"] == "bucket_id"
+
+
+def test_basic_auth_is_declared(document):
+    assert document["components"]["securitySchemes"]["basicAuth"] == {"type": "http", "scheme": "basic"}
+
+
+def _response_schema(document, path, method, status):
+    response = document["paths"][path][method]["responses"][str(status)]
+    schema = response["content"]["application/json"]["schema"]
+    if schema.get("$ref"):
+        return document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def test_answers_follow_the_documented_schemas(app, document):
+    """The document drives the requests: each answer has a documented status and matches its schema."""
+    created = app.post_json("/v1/articles", {"data": {"title": "documented"}}, headers=ALICE)
+    jsonschema.validate(created.json, _response_schema(document, "/articles", "post", created.status_int))
+    object_id = created.json["data"]["id"]
+
+    listing = app.get("/v1/articles", headers=ALICE)
+    jsonschema.validate(listing.json, _response_schema(document, "/articles", "get", 200))
+
+    fetched = app.get(f"/v1/articles/{object_id}", headers=ALICE)
+    jsonschema.validate(fetched.json, _response_schema(document, "/articles/{id}", "get", 200))
+
+    invalid = app.post_json("/v1/articles", {"data": {"title": 3}}, headers=ALICE, status=400)
+    jsonschema.validate(invalid.json, _response_schema(document, "/articles", "post", 400))
+
+    batch = app.post_json("/v1/batch", {"requests": [{"path": "/articles"}]}, headers=ALICE)
+    jsonschema.validate(batch.json, _response_schema(document, "/batch", "post", 200))
+
+    # The schema rejects what the server rejects.
+    post_schema = document["paths"]["/articles"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"data": {"title": 3}}, post_schema)
+
+
+def test_every_documented_parameterless_get_answers_a_documented_status(app, document):
+    for path, operations in document["paths"].items():
+        if "{" in path or "get" not in operations:
+            continue
+        response = app.get("/v1" + path, headers=ALICE, status="*")
+        assert str(response.status_int) in operations["get"]["responses"], path

@@ -17,6 +17,25 @@ from typing import Any
 
 __all__ = ["basic_auth_header", "make_app", "make_wsgi_app"]
 
+#: The modules whose asserts pytest should rewrite: the contract suites live in
+#: the package, not in test files, and a plugin author running them deserves
+#: pytest's detailed assertion messages.
+_SUITE_MODULES = (
+    "kinto.core.testing.cache",
+    "kinto.core.testing.permission",
+    "kinto.core.testing.plugin",
+    "kinto.core.testing.renderer",
+    "kinto.core.testing.storage",
+)
+
+try:
+    import pytest
+except ImportError:  # make_app and friends work without pytest
+    pass
+else:
+    # Outside a pytest run this only records the names; it must run before the suites are imported.
+    pytest.register_assert_rewrite(*_SUITE_MODULES)
+
 
 def make_wsgi_app(
     settings: Mapping[str, Any] | None = None,

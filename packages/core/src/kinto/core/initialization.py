@@ -138,25 +138,24 @@ def migrate(registry: Any, dry_run: bool = False) -> list[str]:
 
 
 def setup_backends(config: Any) -> None:
+    """Load the storage, permission and cache backends the settings name
+    (the memory ones when a setting is empty, with a warning) onto the
+    registry, each with its heartbeat.
+
+    A backend that cannot load fails start-up with a ``ConfigurationError``
+    naming its ``kinto.<kind>_backend`` setting (see ``load_backend``).
+    """
+    from kinto.core.backends import load_backend
+
     settings = config.get_settings()
-    try:
-        from kinto.core.backends import load_backend
-    except ImportError:  # pragma: no cover - only while the backends module is absent
-        load_backend = None
     defaulted = []
     for kind in BACKEND_KINDS:
         if not settings.get(f"{kind}_backend"):
             settings[f"{kind}_backend"] = settings[f"kinto.{kind}_backend"] = MEMORY_BACKENDS[kind]
             defaulted.append(kind)
-        try:  # TEMPORARY while the storage contract is being written
-            backend = load_backend(config, kind) if load_backend is not None else None
-        except (ImportError, ConfigurationError):
-            if settings[f"{kind}_backend"] != MEMORY_BACKENDS[kind]:
-                raise
-            backend = None
+        backend = load_backend(config, kind)
         setattr(config.registry, kind, backend)
-        if backend is not None:
-            config.add_heartbeat(kind, _backend_heartbeat(backend))
+        config.add_heartbeat(kind, _backend_heartbeat(backend))
     if defaulted:
         logger.warning(
             "No %s backend configured: using memory backends, nothing will persist",

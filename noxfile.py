@@ -3,6 +3,8 @@
 Sessions:
   tests-<package>       one per folder of packages/ (core, server, fluent-renderer, ...), each in a venv
                         holding only kinto-core and that package
+  riak-cache, fluent-renderer, fxa-auth
+                        the same as tests-<that folder> (the names the issues use)
   contract-<backend>    the contract suite against one in-tree backend (memory, sqlite, postgresql)
   contract              all of them
   integration           tests needing several packages together (tests/integration/)
@@ -71,6 +73,16 @@ def _tests_session(folder: str):
 
 for _folder in _package_folders():
     nox.session(name=f"tests-{_folder}")(_tests_session(_folder))
+
+#: The names the issues use for the plugin packages' tests: aliases of ``tests-<folder>``, not run by
+#: ``nox`` alone (which already runs ``tests-<folder>``).
+TEST_ALIASES = ("riak-cache", "fluent-renderer", "fxa-auth")
+
+for _alias in TEST_ALIASES:
+    if (PACKAGES / _alias / "pyproject.toml").exists():
+        _alias_function = _tests_session(_alias)
+        _alias_function.__doc__ = f"Same as tests-{_alias}."
+        nox.session(name=_alias, default=False)(_alias_function)
 
 
 def _contract_session(backend: str):

@@ -1,0 +1,58 @@
+"""kinto.server: the Kinto HTTP API v1 on kinto.core, and the ``kinto`` command.
+
+``main(global_config, **settings)`` is the WSGI application factory (also the
+PasteDeploy ``egg:kinto-server#main``): it sets kinto.core up with this
+server's defaults, then adds buckets, collections, groups, records and the
+permissions endpoint.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from pyramid.config import Configurator
+
+__all__ = ["DEFAULT_SETTINGS", "HTTP_API_VERSION", "__version__", "main"]
+
+try:
+    __version__ = metadata.version("kinto-server")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+    __version__ = "0.0.0"
+
+#: The version of Kinto's HTTP API this server implements (clients read it at ``GET /v1/``).
+HTTP_API_VERSION = "1.23"
+
+#: This server's defaults, on top of kinto.core's (same names as Kinto's settings).
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "project_name": "kinto",
+    "project_docs": "https://kinto.readthedocs.io/",
+    "http_api_version": HTTP_API_VERSION,
+    "retry_after_seconds": 3,
+    "bucket_create_principals": "system.Authenticated",
+    # Off by default as in Kinto, so that an ini carried over keeps accepting the records it
+    # accepted (collections often hold a schema for admin forms only); `kinto init` turns it on.
+    "experimental_collection_schema_validation": False,
+    # Read-only and harmless; the Python client's get_permissions() needs it.
+    "experimental_permissions_endpoint": True,
+    "bucket_id_generator": "kinto.server.ids.NameGenerator",
+    "collection_id_generator": "kinto.server.ids.NameGenerator",
+    "group_id_generator": "kinto.server.ids.NameGenerator",
+    "record_id_generator": "kinto.server.ids.RelaxedUUID",
+}
+
+
+def main(global_config: dict[str, Any] | None = None, **settings: Any) -> Any:
+    """Build the Kinto WSGI application from ``settings`` (an ini's ``[app:main]``)."""
+    config = Configurator(settings=settings)
+    include_server(config)
+    return config.make_wsgi_app()
+
+
+def include_server(config: Any) -> None:
+    """Set kinto.core and the Kinto API up on ``config`` (what ``main`` does before building the app)."""
+    import kinto.core
+
+    kinto.core.initialize(config, __version__, project_name="kinto", default_settings=DEFAULT_SETTINGS)
+    config.include("kinto.server.views")
+    config.commit()

@@ -1,0 +1,255 @@
+"""Where the ``kinto`` command gets its settings: an ini file, or built-in SQLite defaults.
+
+An ini is read the way PasteDeploy reads it (``%(here)s`` is its folder, keys keep
+their case): the settings are ``[app:main]`` without ``use`` (so an ini written
+for Kinto, ``use = egg:kinto``, serves this server unchanged), and
+``[server:main]`` gives ``host`` and ``port`` (or ``listen = host:port``).
+
+Without an ini, the server stores everything in SQLite files of a data folder
+(``./data``): ``kinto.sqlite`` for objects and permissions (one file, so that
+a request's objects and permissions commit or roll back together) and
+``cache.sqlite`` for the cache; the Basic Auth HMAC secret is generated once
+into ``userid_hmac_secret`` there.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import logging
+import logging.config
+import os
+import pathlib
+import secrets
+import string
+import time
+from importlib import resources
+
+__all__ = [
+    "BACKENDS",
+    "ConfigurationFileError",
+    "IniFile",
+    "builtin_settings",
+    "default_ini_path",
+    "read_ini",
+    "render_ini",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8888
+DATA_FOLDER = "data"
+SECRET_FILE = "userid_hmac_secret"
+POSTGRESQL_URL = "postgresql://postgres:postgres@localhost/postgres"
+
+#: The backend choices of ``kinto init --backend`` and ``--cache-backend``.
+BACKENDS = ("sqlite", "postgresql", "memory")
+
+
+class ConfigurationFileError(Exception):
+    """An ini file that cannot be used: missing, unreadable, or without ``[app:main]``."""
+
+
+@dataclasses.dataclass
+class IniFile:
+    """What the command needs from an ini: the app's settings, where to listen, the logging sections."""
+
+    path: pathlib.Path
+    settings: dict[str, str]
+    host: str | None = None
+    port: int | None = None
+    has_logging: bool = False
+
+
+def default_ini_path() -> pathlib.Path:
+    """``$KINTO_INI``, else ``config/kinto.ini`` (Kinto's default place)."""
+    return pathlib.Path(os.environ.get("KINTO_INI") or os.path.join("config", "kinto.ini"))
+
+
+def _parser(path: pathlib.Path) -> configparser.ConfigParser:
+    here = str(path.resolve().parent)
+    parser = configparser.ConfigParser(defaults={"here": here, "__file__": str(path.resolve())})
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # setting names keep their case
+    try:
+        with path.open(encoding="utf-8") as stream:
+            parser.read_file(stream)
+    except FileNotFoundError:
+        raise ConfigurationFileError(f"{path}: no such file (create one with `kinto init --ini {path}`)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationFileError(f"{path}: cannot read it: {error}") from None
+    except configparser.Error as error:
+        raise ConfigurationFileError(f"{path}: not a valid ini file: {_one_line(error)}") from None
+    return parser
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def _section(parser: configparser.ConfigParser, path: pathlib.Path, name: str) -> dict[str, str]:
+    try:
+        return dict(parser.items(name))
+    except configparser.Error as error:
+        raise ConfigurationFileError(f"{path}: in [{name}]: {_one_line(error)}") from None
+
+
+def read_ini(path: str | os.PathLike[str]) -> IniFile:
+    """Read ``path``; ``ConfigurationFileError`` with a one-line reason when it cannot be used."""
+    path = pathlib.Path(path)
+    parser = _parser(path)
+    if not parser.has_section("app:main"):
+        raise ConfigurationFileError(f"{path}: no [app:main] section (the server's settings go there)")
+    settings = {key: value for key, value in _section(parser, path, "app:main").items()
+                if key not in ("use", "here", "__file__")}
+    ini = IniFile(path=path, settings=settings, has_logging=parser.has_section("loggers"))
+    if parser.has_section("server:main"):
+        server = _section(parser, path, "server:main")
+        ini.host, ini.port = _address(server, path)
+    return ini
+
+
+def _address(server: dict[str, str], path: pathlib.Path) -> tuple[str | None, int | None]:
+    host, port = server.get("host"), server.get("port")
+    listen = server.get("listen", "").split()
+    if listen and ":" in listen[0]:
+        host, _, port = listen[0].rpartition(":")
+    if port in (None, ""):
+        return host, None
+    try:
+        return host, int(port)
+    except ValueError:
+        raise ConfigurationFileError(f"{path}: in [server:main]: port {port!r} is not a number") from None
+
+
+def configure_logging(ini: IniFile | None, level: int | None) -> None:
+    """Logging from the ini's sections when it has usable ones, else plain lines on stderr.
+
+    ``level`` (from ``-q``/``-v``) wins over the ini's levels. An ini written for
+    Kinto names handler classes of Kinto's own package: those sections are then
+    skipped with a warning rather than stopping the server.
+    """
+    if ini is not None and ini.has_logging:
+        try:
+            logging.config.fileConfig(
+                ini.path,
+                defaults={"here": str(ini.path.resolve().parent), "__file__": str(ini.path.resolve())},
+                disable_existing_loggers=False,
+            )
+        except Exception as error:  # noqa: BLE001 -- a Kinto ini names handlers of Kinto's own package
+            logging.basicConfig(level=level or logging.INFO, format="%(levelname)-5.5s %(message)s")
+            logger.warning("Ignoring the logging sections of %s: %s", ini.path, _one_line(error))
+        else:
+            if level is not None:
+                for name in (None, "kinto"):
+                    logging.getLogger(name).setLevel(level)
+            return
+    logging.basicConfig(level=level or logging.INFO, format="%(levelname)-5.5s %(message)s")
+    if level is not None:
+        logging.getLogger().setLevel(level)
+
+
+# --- built-in defaults ----------------------------------------------------------------------------
+
+
+def _sqlite_url(path: pathlib.Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def data_secret(data_folder: pathlib.Path) -> str:
+    """The HMAC secret kept in ``data_folder``, generated on first use (readable by its owner only)."""
+    path = data_folder / SECRET_FILE
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        secret = ""
+    if secret:
+        return secret
+    data_folder.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it meanwhile: use theirs
+        time.sleep(0.1)
+        return data_secret(data_folder)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(secret + "\n")
+    return secret
+
+
+def builtin_settings(data_folder: str | os.PathLike[str] = DATA_FOLDER) -> dict[str, str]:
+    """The settings used when no ini is found: SQLite files and the secret in ``data_folder``."""
+    folder = pathlib.Path(data_folder).resolve()
+    objects = _sqlite_url(folder / "kinto.sqlite")
+    return {
+        "kinto.storage_backend": "kinto.core.storage.sqlite",
+        "kinto.storage_url": objects,
+        "kinto.permission_backend": "kinto.core.permission.sqlite",
+        "kinto.permission_url": objects,
+        "kinto.cache_backend": "kinto.core.cache.sqlite",
+        "kinto.cache_url": _sqlite_url(folder / "cache.sqlite"),
+        "kinto.userid_hmac_secret": data_secret(folder),
+        "multiauth.policies": "basicauth",
+        "kinto.bucket_create_principals": "system.Authenticated",
+        "kinto.experimental_collection_schema_validation": "true",
+        "kinto.experimental_permissions_endpoint": "true",
+    }
+
+
+# --- kinto init -----------------------------------------------------------------------------------
+
+
+def _backend_values(kind: str, backend: str, data_url: str, cache_url: str) -> dict[str, str]:
+    module = {"sqlite": "sqlite", "postgresql": "postgresql", "memory": "memory"}[backend]
+    if backend == "sqlite":
+        url = cache_url if kind == "cache" else data_url
+    elif backend == "postgresql":
+        url = POSTGRESQL_URL
+    else:
+        url = ""
+    return {f"{kind}_backend": f"kinto.core.{kind}.{module}", f"{kind}_url": url}
+
+
+def render_ini(
+    ini_path: str | os.PathLike[str],
+    backend: str = "sqlite",
+    cache_backend: str | None = None,
+    host: str = DEFAULT_HOST,
+    data_folder: str | os.PathLike[str] = DATA_FOLDER,
+    version: str = "",
+) -> str:
+    """The text of a commented ini for ``backend`` (and ``cache_backend``, default: the same).
+
+    SQLite paths are written relative to the ini's folder (``%(here)s``), so the
+    file works whatever the current folder is when the server starts.
+    """
+    cache_backend = cache_backend or backend
+    ini_folder = pathlib.Path(ini_path).resolve().parent
+    relative = os.path.relpath(pathlib.Path(data_folder).resolve(), ini_folder)
+    data_url = f"sqlite:///%(here)s/{pathlib.PurePosixPath(*pathlib.Path(relative).parts)}/kinto.sqlite"
+    cache_url = data_url.replace("/kinto.sqlite", "/cache.sqlite")
+    values = {
+        "created": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "version": version,
+        "ini": str(ini_path),
+        "host": host,
+        "secret": secrets.token_hex(32),
+        "backend_comment": _backend_comment(backend, cache_backend),
+    }
+    values.update(_backend_values("storage", backend, data_url, cache_url))
+    values.update(_backend_values("permission", backend, data_url, cache_url))
+    values.update(_backend_values("cache", cache_backend, data_url, cache_url))
+    template = resources.files("kinto.server").joinpath("kinto.ini.tpl").read_text(encoding="utf-8")
+    return string.Template(template).substitute(values)
+
+
+def _backend_comment(backend: str, cache_backend: str) -> str:
+    comments = {
+        "sqlite": "SQLite files (no service needed); several processes may share them.",
+        "postgresql": "PostgreSQL (pip install 'kinto-server[postgresql]'); run `kinto migrate` once.",
+        "memory": "In memory: nothing persists across restarts, one process only.",
+    }
+    text = f"Storage and permissions: {comments[backend]}"
+    if cache_backend != backend:
+        text += f"\n# Cache: {comments[cache_backend]}"
+    return text

@@ -1,0 +1,36 @@
+"""Loading the application in a server's worker processes, from the environment.
+
+``kinto start`` checks the configuration once, then hands the server (granian,
+gunicorn) the factory ``kinto.server.wsgi:load_app``; each worker builds its
+application from ``KINTO_INI`` (an ini path), or from the built-in SQLite
+defaults in ``KINTO_DATA_FOLDER`` when ``KINTO_INI`` is empty. Other WSGI servers
+can use it the same way, e.g. ``gunicorn 'kinto.server.wsgi:load_app()'``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from kinto.server import configuration
+
+__all__ = ["DATA_FOLDER_VARIABLE", "INI_VARIABLE", "load_app", "settings_from_environment"]
+
+INI_VARIABLE = "KINTO_INI"
+DATA_FOLDER_VARIABLE = "KINTO_DATA_FOLDER"
+
+
+def settings_from_environment() -> dict[str, Any]:
+    """The settings ``KINTO_INI`` (or the built-in defaults in ``KINTO_DATA_FOLDER``) give."""
+    ini_path = os.environ.get(INI_VARIABLE)
+    if ini_path:
+        return dict(configuration.read_ini(ini_path).settings)
+    data_folder = os.environ.get(DATA_FOLDER_VARIABLE) or configuration.DATA_FOLDER
+    return configuration.builtin_settings(data_folder)
+
+
+def load_app() -> Any:
+    """Build the WSGI application of this process."""
+    from kinto.server import main
+
+    return main({}, **settings_from_environment())

@@ -5,7 +5,8 @@ import pytest
 from kinto.core import Service
 from kinto.core.testing import basic_auth_header, make_app
 from openapi_spec_validator import validate
-from resources import resources_for_tests
+
+from . import resources_for_openapi
 
 ALICE = basic_auth_header("alice", "secret")
 
@@ -18,7 +19,7 @@ def flush(request):
 
 
 def _include(config):
-    config.scan(resources_for_tests.__name__)
+    config.scan(resources_for_openapi.__name__)
     config.add_cornice_service(plugin_service)
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kinto.core.authentication import Identity, identify
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.security import NO_PERMISSION_REQUIRED, Allowed, Denied
 
-from kinto.core.authentication import Identity, identify
-
-__all__ = ["EVERYONE", "AUTHENTICATED", "SecurityPolicy", "groupfinder"]
+__all__ = ["AUTHENTICATED", "EVERYONE", "SecurityPolicy", "groupfinder"]
 
 EVERYONE = Everyone  # "system.Everyone"
 AUTHENTICATED = Authenticated  # "system.Authenticated"
@@ -33,9 +32,8 @@ def groupfinder(userid: str, request: Any) -> list[str]:
         return []
     cache = request.bound_data.setdefault("user_principals", {})
     if userid not in cache:
-        principals = set(backend.get_user_principals(userid))
-        principals |= set(backend.get_user_principals(AUTHENTICATED))
-        cache[userid] = sorted(principals)
+        # The contract includes what system.Authenticated holds: one backend call.
+        cache[userid] = sorted(backend.get_user_principals(userid))
     return cache[userid]
 
 

@@ -1,5 +1,18 @@
-"""Resources of the test application (scanned by the fixtures)."""
+"""Resources of the test application (scanned by the fixtures).
 
+* ``Article`` (``/articles``): shareable, JSON Schema, a read-only ``author``;
+* ``Note`` (``/mynotes``): private to each user;
+* ``Tag`` (``/tags``): a custom id generator and a reduced set of methods;
+* ``Thing`` (``/things``): schemaless, open to authenticated users (queries, pagination, caching);
+* ``Memo`` (``/memos``): shareable, creation restricted by the ``memo_create_principals`` setting;
+* ``Indexed`` (``/indexed``): the seed example #6 (``IndexedModel``/``IndexedResource``) as written;
+* ``Journaled`` / ``Renamed``: models overriding the seed method names / the newer ones;
+* ``Fragile`` (``/fragiles``): its model fails after writing, so the request rolls back.
+"""
+
+from typing import ClassVar
+
+import kinto.core.resource
 from kinto.core import resource
 from kinto.core.storage.generators import Generator
 
@@ -15,7 +28,7 @@ class SlugGenerator(Generator):
 
 @resource.register()
 class Article(resource.ShareableResource):
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "properties": {
             "title": {"type": "string", "maxLength": 200},
@@ -42,4 +55,162 @@ class Note(resource.UserResource):
 @resource.register(plural_methods=("GET", "POST"), object_methods=("GET",))
 class Tag(resource.Resource):
     id_generator = SlugGenerator
-    schema = {"type": "object", "properties": {"label": {"type": "string"}}, "additionalProperties": False}
+    schema: ClassVar[dict] = {"type": "object", "properties": {"label": {"type": "string"}}, "additionalProperties": False}
+
+
+@resource.register()
+class Thing(resource.Resource):
+    """Any JSON object; ids may be chosen by clients (UUIDs)."""
+
+
+@resource.register()
+class Memo(resource.ShareableResource):
+    pass
+
+
+# --- the seed example #6, exactly as documented -------------------------------------------------
+
+
+class IndexedModel(kinto.core.resource.Model):
+    def create_record(self, record):
+        r = super().create_record(record)
+        self.indexer.index_record(...)
+        return r
+
+
+class IndexedResource(kinto.core.resource.UserResource):
+    def __init__(self, request, **kwargs):
+        super().__init__(request, **kwargs)
+        self.model.indexer = request.registry.indexer
+
+
+# The application wires the model to the resource (the seed leaves it to the reader).
+@resource.register(name="indexed", collection_path="/indexed", record_path="/indexed/{{id}}")
+class Indexed(IndexedResource):
+    default_model = IndexedModel
+
+
+class RecordingIndexer:
+    """What the seed's ``config.registry.indexer = ...`` holds in the tests: it remembers its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def index_record(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+
+
+# --- models overriding the seed names, or the newer ones ----------------------------------------
+
+
+class JournalModel(kinto.core.resource.Model):
+    """Overrides every seed name; writes which one ran into ``self.journal``."""
+
+    journal = None
+
+    def _note(self, name):
+        if self.journal is not None:
+            self.journal.append(name)
+
+    def create_record(self, record, parent_id=None):
+        self._note("create_record")
+        return super().create_record({**record, "via": "create_record"}, parent_id=parent_id)
+
+    def get_record(self, record_id, parent_id=None):
+        self._note("get_record")
+        return super().get_record(record_id, parent_id=parent_id)
+
+    def update_record(self, record, parent_id=None):
+        self._note("update_record")
+        return super().update_record({**record, "via": "update_record"}, parent_id=parent_id)
+
+    def delete_record(self, record, parent_id=None, last_modified=None):
+        self._note("delete_record")
+        return super().delete_record(record, parent_id=parent_id, last_modified=last_modified)
+
+    def get_records(self, *args, **kwargs):
+        self._note("get_records")
+        return super().get_records(*args, **kwargs)
+
+    def delete_records(self, *args, **kwargs):
+        self._note("delete_records")
+        return super().delete_records(*args, **kwargs)
+
+
+class RenamedModel(kinto.core.resource.Model):
+    """Overrides the newer ``*_object(s)`` names only."""
+
+    journal = None
+
+    def _note(self, name):
+        if self.journal is not None:
+            self.journal.append(name)
+
+    def create_object(self, obj, parent_id=None):
+        self._note("create_object")
+        return super().create_object({**obj, "via": "create_object"}, parent_id=parent_id)
+
+    def get_object(self, object_id, parent_id=None):
+        self._note("get_object")
+        return super().get_object(object_id, parent_id=parent_id)
+
+    def update_object(self, obj, parent_id=None):
+        self._note("update_object")
+        return super().update_object({**obj, "via": "update_object"}, parent_id=parent_id)
+
+    def delete_object(self, obj, parent_id=None, last_modified=None):
+        self._note("delete_object")
+        return super().delete_object(obj, parent_id=parent_id, last_modified=last_modified)
+
+    def get_objects(self, *args, **kwargs):
+        self._note("get_objects")
+        return super().get_objects(*args, **kwargs)
+
+    def delete_objects(self, *args, **kwargs):
+        self._note("delete_objects")
+        return super().delete_objects(*args, **kwargs)
+
+
+class _WithJournal:
+    def __init__(self, request, **kwargs):
+        super().__init__(request, **kwargs)
+        self.model.journal = request.registry.model_journal
+
+
+@resource.register()
+class Journaled(_WithJournal, resource.Resource):
+    default_model = JournalModel
+
+
+@resource.register()
+class Renamed(_WithJournal, resource.Resource):
+    default_model = RenamedModel
+
+
+# --- a model failing after its write ------------------------------------------------------------
+
+
+class FragileModel(kinto.core.resource.Model):
+    def create_record(self, record, parent_id=None):
+        created = super().create_record(record, parent_id=parent_id)
+        if record.get("explode"):
+            raise RuntimeError("the model failed after writing")
+        return created
+
+    def update_record(self, record, parent_id=None):
+        updated = super().update_record(record, parent_id=parent_id)
+        if record.get("explode"):
+            raise RuntimeError("the model failed after writing")
+        return updated
+
+
+@resource.register()
+class Fragile(resource.Resource):
+    default_model = FragileModel
+
+
+def includeme(config):
+    """Scan the resources and give the registry what the seed-style resources expect."""
+    config.registry.indexer = RecordingIndexer()
+    config.registry.model_journal = []
+    config.scan(__name__)

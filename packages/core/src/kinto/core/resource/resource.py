@@ -654,9 +654,9 @@ class Resource:
             permissions = None
             if "permissions" in body:
                 permissions = {**current_permissions, **body["permissions"]}
-        changes[self.id_field] = object_id
-        if changes.get(self.id_field) != object_id:
+        if changes.get(self.id_field, object_id) != object_id:
             raise _invalid("body", "data.id", "Cannot be modified", ERRORS.INVALID_RESOURCE_ID)
+        changes[self.id_field] = object_id
         requested_modified = (body.get("data") or {}).get(self.modified_field) if "patch" not in body else None
         changes[self.modified_field] = present.get(self.modified_field)
         new = self._validate(changes, present)
@@ -721,18 +721,13 @@ class Resource:
         new_data = patched.get("data")
         if not isinstance(new_data, dict):
             raise _invalid("body", "data", "Should stay an object", ERRORS.INVALID_POSTED_DATA)
-        new_permissions = None
-        if touches_permissions:
-            new_permissions = {}
-            for perm, principals in (patched.get("permissions") or {}).items():
-                if isinstance(principals, dict):
-                    new_permissions[perm] = sorted(principals)
-                elif isinstance(principals, list) and all(isinstance(p, str) for p in principals):
-                    new_permissions[perm] = sorted(set(principals))
-                else:
-                    raise _invalid("body", f"permissions.{perm}", "Should be a list of principals",
-                                   ERRORS.INVALID_POSTED_DATA)
-        return new_data, new_permissions
+        if not touches_permissions:
+            return new_data, None
+        new_permissions: dict[str, Any] = {}
+        for perm, principals in (patched.get("permissions") or {}).items():
+            new_permissions[perm] = sorted(principals) if isinstance(principals, dict) else principals
+        # The same checks as permissions sent in a body (known names, principals without NUL...).
+        return new_data, self._permissions_from(new_permissions)
 
     def delete(self) -> Any:
         self._check_accept()

@@ -1,0 +1,215 @@
+"""One application per storage backend (memory, SQLite, PostgreSQL), reused by a module's tests.
+
+PostgreSQL: the tests use their own database, ``kinto_resource_tests``, on the
+server of ``KINTO_TEST_POSTGRESQL_URL`` (created when missing; flushing it
+never touches another suite's data). That variable set means those tests must
+run; unset, a server at ``127.0.0.1:5432`` is tried and the tests are skipped
+with the reason when nothing answers there.
+"""
+
+import importlib.util
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from kinto.core.authentication import hmac_digest
+from kinto.core.database import REGISTRY_KEY
+from kinto.core.events import ResourceChanged
+from kinto.core.testing import basic_auth_header, make_app
+
+from . import resources_for_tests
+
+DATABASE = "kinto_resource_tests"
+DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ("memory", "sqlite", "postgresql")
+SECRET = "resource-tests-secret"
+MAX_BODY_BYTES = 100_000
+
+
+def userid(name):
+    """The prefixed user id basic auth gives ``name`` (password ``secret``)."""
+    return "basicauth:" + hmac_digest(SECRET, f"{name}:secret")
+
+
+ALICE, BOB, CAROL = (basic_auth_header(name) for name in ("alice", "bob", "carol"))
+
+BASE_SETTINGS = {
+    "multiauth.policies": "basicauth",
+    "userid_hmac_secret": SECRET,
+    "max_request_body_bytes": MAX_BODY_BYTES,
+    "thing_cache_expires_seconds": 3600,
+    "memo_create_principals": userid("alice"),
+}
+
+
+class EventRecorder:
+    """Remembers every ``ResourceChanged`` and ``AfterResourceChanged`` delivered."""
+
+    def __init__(self):
+        self.events = []
+        self.on_event = None
+
+    def __call__(self, event):
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def clear(self):
+        self.events.clear()
+        self.on_event = None
+
+    def of(self, class_name):
+        return [event for event in self.events if type(event).__name__ == class_name]
+
+
+def _require_module(module, backend):
+    if importlib.util.find_spec(module) is not None:
+        return
+    if backend == "postgresql" and os.environ.get("KINTO_TEST_POSTGRESQL_URL"):
+        pytest.fail(f"KINTO_TEST_POSTGRESQL_URL is set but {module} cannot be imported")
+    pytest.skip(f"{module} is not available in this installation")
+
+
+def _with_database(url, database):
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def postgresql_url():
+    """Our own database on the test server (created once), or fail/skip as the module docstring says."""
+    server = os.environ.get("KINTO_TEST_POSTGRESQL_URL")
+    required = bool(server)
+    server = server or DEFAULT_SERVER_URL
+    try:
+        import psycopg
+        from psycopg import sql
+    except ImportError:
+        if required:
+            pytest.fail("KINTO_TEST_POSTGRESQL_URL is set but psycopg is not installed")
+        pytest.skip("PostgreSQL tests need psycopg (pip install 'kinto-core[postgresql]')")
+    from kinto.core.database.postgresql import normalize_url
+
+    try:
+        with psycopg.connect(normalize_url(server), connect_timeout=2, autocommit=True) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+            if not exists:
+                try:
+                    connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+                except psycopg.errors.DuplicateDatabase:
+                    pass
+    except psycopg.Error as error:
+        if required:
+            pytest.fail(f"KINTO_TEST_POSTGRESQL_URL={server} is set but unusable: {error}")
+        pytest.skip(f"no PostgreSQL server answers at {server} (set KINTO_TEST_POSTGRESQL_URL to require one)")
+    return _with_database(server, DATABASE)
+
+
+def backend_settings(backend, tmp_path_factory):
+    """Storage and permission settings for ``backend`` (both on the same database)."""
+    if backend == "memory":
+        return {}
+    _require_module(f"kinto.core.storage.{backend}", backend)
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('resources')}/resources.sqlite"
+    else:
+        url = postgresql_url()
+    return {
+        "storage_backend": f"kinto.core.storage.{backend}",
+        "storage_url": url,
+        "permission_backend": f"kinto.core.permission.{backend}",
+        "permission_url": url,
+    }
+
+
+def build_app(settings, recorder=None):
+    def include(config):
+        config.include(resources_for_tests.__name__)
+        if recorder is not None:
+            config.add_subscriber(recorder, ResourceChanged)
+
+    app = make_app({**BASE_SETTINGS, **settings}, [include])
+    registry = app.app.registry
+    for backend in (registry.storage, registry.permission):
+        if backend is not None:
+            backend.initialize_schema()
+    return app
+
+
+def close_clients(app):
+    for client in app.app.registry.get(REGISTRY_KEY, {}).values():
+        client.close()
+
+
+def flush(app):
+    registry = app.app.registry
+    registry.storage.flush()
+    if registry.permission is not None:
+        registry.permission.flush()
+    registry.indexer.calls.clear()
+    registry.model_journal.clear()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def recorder():
+    return EventRecorder()
+
+
+@pytest.fixture(scope="module")
+def extra_settings():
+    """Settings a test module adds to every backend's application (override in the module)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def shared_app(backend, recorder, extra_settings, tmp_path_factory):
+    app = build_app({**backend_settings(backend, tmp_path_factory), **extra_settings}, recorder)
+    yield app
+    close_clients(app)
+
+
+@pytest.fixture
+def app(shared_app, recorder):
+    """The backend's application, emptied, with no event recorded yet."""
+    flush(shared_app)
+    recorder.clear()
+    yield shared_app
+    recorder.clear()
+
+
+@pytest.fixture
+def events(app, recorder):
+    return recorder
+
+
+@pytest.fixture
+def registry(app):
+    return app.app.registry
+
+
+@pytest.fixture
+def create(app):
+    """``create(path, data, headers=ALICE, permissions=None)`` → the created object."""
+
+    def create_object(path, data, headers=ALICE, permissions=None):
+        body = {"data": data}
+        if permissions is not None:
+            body["permissions"] = permissions
+        return app.post_json(path, body, headers=headers, status=201).json["data"]
+
+    return create_object
+
+
+def assert_error(response, code, errno=None):
+    """``response`` is a Kinto JSON error with ``code`` (and ``errno``); return its body."""
+    assert response.status_code == code, response.text
+    body = response.json
+    assert body["code"] == code
+    assert {"code", "errno", "error", "message"} <= set(body)
+    if errno is not None:
+        assert body["errno"] == errno, body
+    return body

@@ -1,0 +1,285 @@
+"""Create, read, update and delete on the plural and object endpoints, and the bad input around them."""
+
+import json
+import re
+import uuid
+
+import pytest
+
+from .conftest import ALICE, MAX_BODY_BYTES, assert_error, userid
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+# --- the endpoints ----------------------------------------------------------------------------------
+
+
+def test_post_creates_an_object_with_a_generated_id(app):
+    response = app.post_json("/v1/things", {"data": {"name": "a", "n": 1}}, headers=ALICE, status=201)
+    data = response.json["data"]
+    assert UUID.match(data["id"])
+    assert data["name"] == "a" and data["n"] == 1
+    assert response.headers["ETag"] == f'"{data["last_modified"]}"'
+    assert app.get(f"/v1/things/{data['id']}", headers=ALICE).json["data"] == data
+
+
+def test_post_without_body_creates_an_empty_object(app):
+    data = app.post("/v1/things", headers=ALICE, status=201).json["data"]
+    assert set(data) == {"id", "last_modified"}
+
+
+def test_get_list_returns_every_object_newest_first(app, create):
+    first = create("/v1/things", {"name": "a"})
+    second = create("/v1/things", {"name": "b"})
+    response = app.get("/v1/things", headers=ALICE)
+    assert response.json["data"] == [second, first]
+    assert response.headers["ETag"] == f'"{second["last_modified"]}"'
+
+
+def test_head_of_an_object_has_headers_and_no_body(app, create):
+    obj = create("/v1/things", {"name": "a"})
+    response = app.head(f"/v1/things/{obj['id']}", headers=ALICE, status=200)
+    assert response.body == b""
+    assert response.headers["ETag"] == f'"{obj["last_modified"]}"'
+
+
+def test_put_creates_then_replaces(app):
+    object_id = new_id()
+    created = app.put_json(f"/v1/things/{object_id}", {"data": {"a": 1, "b": 2}}, headers=ALICE, status=201)
+    assert created.json["data"]["id"] == object_id
+    replaced = app.put_json(f"/v1/things/{object_id}", {"data": {"c": 3}}, headers=ALICE, status=200)
+    data = replaced.json["data"]
+    assert {k: v for k, v in data.items() if k != "last_modified"} == {"id": object_id, "c": 3}
+    assert data["last_modified"] > created.json["data"]["last_modified"]
+    assert app.get(f"/v1/things/{object_id}", headers=ALICE).json["data"] == data
+
+
+def test_put_with_another_id_in_the_body_is_refused(app):
+    object_id = new_id()
+    response = app.put_json(f"/v1/things/{object_id}", {"data": {"id": new_id()}}, headers=ALICE, status=400)
+    assert_error(response, 400, 110)
+    app.get(f"/v1/things/{object_id}", headers=ALICE, status=404)
+
+
+def test_patch_merges_into_the_object(app, create):
+    obj = create("/v1/things", {"a": 1, "b": {"c": 1, "d": 2}})
+    response = app.patch_json(f"/v1/things/{obj['id']}", {"data": {"b": {"c": 5}, "e": 3}}, headers=ALICE)
+    data = response.json["data"]
+    assert data["a"] == 1 and data["b"] == {"c": 5, "d": 2} and data["e"] == 3
+    assert data["last_modified"] > obj["last_modified"]
+
+
+def test_patch_of_a_missing_object_is_a_404(app):
+    response = app.patch_json(f"/v1/things/{new_id()}", {"data": {"a": 1}}, headers=ALICE, status=404)
+    assert_error(response, 404, 111)
+
+
+def test_delete_returns_a_tombstone_and_the_object_is_gone(app, create):
+    obj = create("/v1/things", {"a": 1})
+    response = app.delete(f"/v1/things/{obj['id']}", headers=ALICE, status=200)
+    tombstone = response.json["data"]
+    assert tombstone["id"] == obj["id"] and tombstone["deleted"] is True
+    assert tombstone["last_modified"] > obj["last_modified"]
+    assert_error(app.get(f"/v1/things/{obj['id']}", headers=ALICE, status=404), 404, 111)
+    assert_error(app.delete(f"/v1/things/{obj['id']}", headers=ALICE, status=404), 404, 111)
+    assert app.get("/v1/things", headers=ALICE).json["data"] == []
+
+
+def test_plural_delete_removes_what_the_filters_select(app, create):
+    keep = create("/v1/things", {"kind": "keep"})
+    drop = [create("/v1/things", {"kind": "drop"}) for _ in range(3)]
+    response = app.delete("/v1/things?kind=drop", headers=ALICE, status=200)
+    assert sorted(obj["id"] for obj in response.json["data"]) == sorted(obj["id"] for obj in drop)
+    assert all(obj["deleted"] for obj in response.json["data"])
+    assert [obj["id"] for obj in app.get("/v1/things", headers=ALICE).json["data"]] == [keep["id"]]
+    app.delete("/v1/things", headers=ALICE, status=200)
+    assert app.get("/v1/things", headers=ALICE).json["data"] == []
+
+
+def test_post_of_an_existing_id_answers_200_with_the_object_unchanged(app, create):
+    obj = create("/v1/things", {"a": 1})
+    response = app.post_json("/v1/things", {"data": {"id": obj["id"], "a": 2}}, headers=ALICE, status=200)
+    assert response.json["data"] == obj
+    assert app.get(f"/v1/things/{obj['id']}", headers=ALICE).json["data"] == obj
+
+
+def test_post_of_a_deleted_id_creates_it_again(app, create):
+    obj = create("/v1/things", {"a": 1})
+    app.delete(f"/v1/things/{obj['id']}", headers=ALICE)
+    response = app.post_json("/v1/things", {"data": {"id": obj["id"], "a": 2}}, headers=ALICE, status=201)
+    assert response.json["data"]["a"] == 2
+
+
+def test_client_timestamps_are_never_older_than_the_collection(app, create):
+    obj = create("/v1/things", {"a": 1})
+    replaced = app.put_json(f"/v1/things/{obj['id']}", {"data": {"last_modified": 1, "a": 2}}, headers=ALICE)
+    assert replaced.json["data"]["last_modified"] > obj["last_modified"]
+
+
+# --- ids ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["get", "delete", "put_json", "patch_json"])
+def test_an_invalid_id_in_the_url_is_a_400_errno_110(app, method):
+    kwargs = {"params": {"data": {}}} if method.endswith("_json") else {}
+    response = getattr(app, method)("/v1/things/not-a-uuid", headers=ALICE, status=400, **kwargs)
+    body = assert_error(response, 400, 110)
+    assert body["details"][0]["location"] == "path"
+
+
+def test_a_custom_id_generator_draws_and_validates_ids(app):
+    drawn = app.post_json("/v1/tags", {"data": {"label": "x"}}, headers=ALICE, status=201).json["data"]["id"]
+    assert re.match(r"^[a-z][a-z0-9-]{0,30}$", drawn)
+    chosen = app.post_json("/v1/tags", {"data": {"id": "my-tag", "label": "y"}}, headers=ALICE, status=201)
+    assert chosen.json["data"]["id"] == "my-tag"
+    assert app.get("/v1/tags/my-tag", headers=ALICE).json["data"]["label"] == "y"
+    assert_error(app.get("/v1/tags/My_Tag", headers=ALICE, status=400), 400, 110)
+    response = app.post_json("/v1/tags", {"data": {"id": "Not A Slug"}}, headers=ALICE, status=400)
+    assert_error(response, 400, 110)
+    response = app.post_json("/v1/tags", {"data": {"id": 12}}, headers=ALICE, status=400)
+    assert_error(response, 400, 110)
+
+
+def test_an_id_with_a_nul_character_is_a_400(app):
+    assert_error(app.get("/v1/tags/a%00b", headers=ALICE, status=400), 400)
+    assert_error(app.put_json("/v1/things/a%00b", {"data": {}}, headers=ALICE, status=400), 400)
+    response = app.post_json("/v1/tags", {"data": {"id": "a\x00b"}}, headers=ALICE, status=400)
+    assert_error(response, 400)
+
+
+# --- methods and content types --------------------------------------------------------------------
+
+
+def test_methods_not_offered_are_405_with_allow(app):
+    response = app.put_json("/v1/tags/abc", {"data": {}}, headers=ALICE, status=405)
+    assert_error(response, 405, 115)
+    assert response.headers["Allow"] == "GET"
+    response = app.delete("/v1/tags", headers=ALICE, status=405)
+    assert sorted(response.headers["Allow"].split(", ")) == ["GET", "POST"]
+    response = app.patch_json("/v1/things", {"data": {}}, headers=ALICE, status=405)
+    assert sorted(response.headers["Allow"].split(", ")) == ["DELETE", "GET", "HEAD", "POST"]
+
+
+def test_a_body_that_is_not_json_is_a_415(app):
+    response = app.post("/v1/things", "a=1", headers={**ALICE, "Content-Type": "text/plain"}, status=415)
+    assert_error(response, 415)
+    obj = app.post_json("/v1/things", {"data": {}}, headers=ALICE).json["data"]
+    response = app.patch(f"/v1/things/{obj['id']}", "<a/>", headers={**ALICE, "Content-Type": "application/xml"},
+                         status=415)
+    assert_error(response, 415)
+    assert app.get("/v1/things", headers=ALICE).json["data"] == [obj]
+
+
+@pytest.mark.parametrize("path", ["/v1/things", "/v1/things/{id}"])
+def test_accepting_html_only_is_a_406(app, create, path):
+    obj = create("/v1/things", {})
+    response = app.get(path.format(id=obj["id"]), headers={**ALICE, "Accept": "text/html"}, status=406)
+    assert_error(response, 406)
+
+
+def test_accept_headers_allowing_json_are_served(app):
+    for accept in ("application/json", "*/*", "text/html, application/json;q=0.5", "application/*"):
+        app.get("/v1/things", headers={**ALICE, "Accept": accept}, status=200)
+
+
+# --- bad bodies -----------------------------------------------------------------------------------
+
+
+def post_raw(app, path, body, status, method="post"):
+    return getattr(app, method)(path, body, headers={**ALICE, "Content-Type": "application/json"}, status=status)
+
+
+def test_invalid_json_is_a_400_errno_106(app):
+    assert_error(post_raw(app, "/v1/things", "{not json", 400), 400, 106)
+    assert_error(post_raw(app, "/v1/things", b"\xff\xfe", 400), 400, 106)
+
+
+def test_json_nested_ten_thousand_levels_is_a_400(app):
+    body = "[" * 10_000 + "]" * 10_000
+    assert_error(post_raw(app, "/v1/things", body, 400), 400)
+    body = '{"data": ' + '{"a": ' * 10_000 + "1" + "}" * 10_001
+    assert_error(post_raw(app, "/v1/things", body, 400), 400)
+    assert app.get("/v1/things", headers=ALICE).json["data"] == []
+
+
+@pytest.mark.parametrize("body", ["[]", "[1]", '"text"', "3", "null", '{"data": []}', '{"data": "x"}',
+                                  '{"data": {}, "permissions": []}'])
+def test_bodies_of_the_wrong_shape_are_a_400(app, body):
+    assert_error(post_raw(app, "/v1/things", body, 400), 400)
+    assert_error(post_raw(app, f"/v1/things/{new_id()}", body, 400, method="put"), 400)
+    assert app.get("/v1/things", headers=ALICE).json["data"] == []
+
+
+def test_a_body_larger_than_the_setting_is_a_413(app):
+    body = json.dumps({"data": {"blob": "x" * MAX_BODY_BYTES}})
+    assert_error(post_raw(app, "/v1/things", body, 413), 413, 113)
+    assert app.get("/v1/things", headers=ALICE).json["data"] == []
+
+
+def test_nul_characters_in_fields_and_values_are_a_400(app, create):
+    for data in ({"a\x00b": 1}, {"a": "x\x00y"}, {"a": {"b": ["\x00"]}}):
+        assert_error(app.post_json("/v1/things", {"data": data}, headers=ALICE, status=400), 400)
+        assert_error(app.put_json(f"/v1/things/{new_id()}", {"data": data}, headers=ALICE, status=400), 400)
+    obj = create("/v1/things", {"a": 1})
+    response = app.patch_json(f"/v1/things/{obj['id']}", {"data": {"a": "\x00"}}, headers=ALICE, status=400)
+    assert_error(response, 400)
+    response = app.post_json("/v1/memos", {"data": {}, "permissions": {"read": ["a\x00"]}}, headers=ALICE, status=400)
+    assert_error(response, 400)
+    assert app.get("/v1/things", headers=ALICE).json["data"] == [obj]
+
+
+# --- schemas and read-only fields -------------------------------------------------------------------
+
+
+def test_schema_errors_name_the_field(app):
+    response = app.post_json("/v1/articles", {"data": {"rank": 1}}, headers=ALICE, status=400)
+    body = assert_error(response, 400, 109)
+    assert body["details"][0]["name"] == "data.title"
+    assert body["details"][0]["location"] == "body"
+    response = app.post_json("/v1/articles", {"data": {"title": "t", "rank": "high"}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.rank"
+    response = app.post_json("/v1/articles", {"data": {"title": "t", "tags": ["a", 2]}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.tags.1"
+    response = app.post_json("/v1/tags", {"data": {"label": "x", "color": "red"}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.color"
+    assert app.get("/v1/articles", headers=ALICE).json["data"] == []
+
+
+def test_schema_applies_to_put_and_patch(app, create):
+    article = create("/v1/articles", {"title": "t"})
+    url = f"/v1/articles/{article['id']}"
+    response = app.patch_json(url, {"data": {"status": "gone"}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.status"
+    response = app.patch_json(url, {"data": {"title": None}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.title"
+    response = app.put_json(url, {"data": {"status": "draft"}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.title"
+    assert app.get(url, headers=ALICE).json["data"] == article
+
+
+def test_readonly_fields_are_set_by_the_server_only(app, create):
+    response = app.post_json("/v1/articles", {"data": {"title": "t", "author": "me"}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "author"
+    article = create("/v1/articles", {"title": "t"})
+    assert article["author"] == userid("alice")
+    url = f"/v1/articles/{article['id']}"
+    response = app.patch_json(url, {"data": {"author": "me"}}, headers=ALICE, status=400)
+    assert_error(response, 400, 109)
+    patched = app.patch_json(url, {"data": {"title": "u"}}, headers=ALICE).json["data"]
+    assert patched["author"] == userid("alice")
+    replaced = app.put_json(url, {"data": {"title": "v"}}, headers=ALICE).json["data"]
+    assert replaced["author"] == userid("alice")
+    same = app.put_json(url, {"data": {"title": "w", "author": userid("alice")}}, headers=ALICE).json["data"]
+    assert same["author"] == userid("alice")
+
+
+def test_fields_of_an_object(app, create):
+    obj = create("/v1/things", {"a": 1, "b": {"c": 2, "d": 3}, "e": 4})
+    data = app.get(f"/v1/things/{obj['id']}?_fields=a,b.c,missing", headers=ALICE).json["data"]
+    assert data == {"id": obj["id"], "last_modified": obj["last_modified"], "a": 1, "b": {"c": 2}}
+    response = app.get(f"/v1/things/{obj['id']}?_fields=a%20b", headers=ALICE, status=400)
+    assert_error(response, 400, 107)

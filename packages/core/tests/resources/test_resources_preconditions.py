@@ -1,0 +1,211 @@
+"""``ETag``/``Last-Modified``, ``If-Match``/``If-None-Match`` on every endpoint, and cache headers."""
+
+import time
+from email.utils import parsedate_to_datetime
+
+import pytest
+
+from .conftest import ALICE, assert_error
+
+
+@pytest.fixture
+def thing(create):
+    create("/v1/things", {"n": 0})
+    return create("/v1/things", {"n": 1})
+
+
+def etag(timestamp):
+    return f'"{timestamp}"'
+
+
+def collection_etag(app):
+    return app.get("/v1/things", headers=ALICE).headers["ETag"]
+
+
+def stored(app):
+    return app.get("/v1/things?_sort=n", headers=ALICE).json["data"]
+
+
+# Every endpoint, as (method, path template, body): path templates take the object id.
+ENDPOINTS = {
+    "plural-get": ("get", "/v1/things", None),
+    "plural-head": ("head", "/v1/things", None),
+    "plural-post": ("post_json", "/v1/things", {"data": {"n": 2}}),
+    "plural-delete": ("delete", "/v1/things", None),
+    "object-get": ("get", "/v1/things/{id}", None),
+    "object-head": ("head", "/v1/things/{id}", None),
+    "object-put": ("put_json", "/v1/things/{id}", {"data": {"n": 2}}),
+    "object-patch": ("patch_json", "/v1/things/{id}", {"data": {"n": 2}}),
+    "object-delete": ("delete", "/v1/things/{id}", None),
+}
+
+
+def call(app, endpoint, thing, headers, status):
+    method, path, body = ENDPOINTS[endpoint]
+    kwargs = {"headers": {**ALICE, **headers}, "status": status}
+    if body is not None:
+        kwargs["params"] = body
+    return getattr(app, method)(path.format(id=thing["id"]), **kwargs)
+
+
+def current_etag(app, endpoint, thing):
+    if endpoint.startswith("plural"):
+        return collection_etag(app)
+    return etag(thing["last_modified"])
+
+
+# --- ETag and Last-Modified ----------------------------------------------------------------------------
+
+
+def test_etag_and_last_modified_follow_the_timestamps(app, create):
+    empty = app.get("/v1/things", headers=ALICE)
+    assert empty.headers["ETag"].strip('"').isdigit()
+    obj = create("/v1/things", {"n": 1})
+    listing = app.get("/v1/things", headers=ALICE)
+    assert listing.headers["ETag"] == etag(obj["last_modified"])
+    seconds = parsedate_to_datetime(listing.headers["Last-Modified"]).timestamp()
+    assert int(seconds) == obj["last_modified"] // 1000
+    single = app.get(f"/v1/things/{obj['id']}", headers=ALICE)
+    assert single.headers["ETag"] == etag(obj["last_modified"])
+    assert single.headers["Last-Modified"] == listing.headers["Last-Modified"]
+    patched = app.patch_json(f"/v1/things/{obj['id']}", {"data": {"n": 2}}, headers=ALICE)
+    assert patched.headers["ETag"] == etag(patched.json["data"]["last_modified"])
+    deleted = app.delete(f"/v1/things/{obj['id']}", headers=ALICE)
+    assert deleted.headers["ETag"] == etag(deleted.json["data"]["last_modified"])
+    assert collection_etag(app) == deleted.headers["ETag"]
+
+
+# --- If-Match -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_if_match_with_the_current_etag_proceeds(app, thing, endpoint):
+    expected = {"plural-post": 201}.get(endpoint, 200)
+    call(app, endpoint, thing, {"If-Match": current_etag(app, endpoint, thing)}, expected)
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_if_match_with_a_stale_etag_is_a_412_and_changes_nothing(app, thing, endpoint):
+    before = stored(app)
+    stale = etag(int(current_etag(app, endpoint, thing).strip('"')) - 1)
+    response = call(app, endpoint, thing, {"If-Match": stale}, 412)
+    if endpoint not in ("plural-head", "object-head"):
+        body = assert_error(response, 412, 114)
+        if endpoint.startswith("object"):
+            assert body["details"]["existing"] == thing
+    assert stored(app) == before
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_if_match_star_needs_something_there(app, thing, endpoint):
+    expected = {"plural-post": 201}.get(endpoint, 200)
+    call(app, endpoint, thing, {"If-Match": "*"}, expected)
+
+
+@pytest.mark.parametrize("endpoint", ["object-get", "object-put", "object-patch", "object-delete"])
+def test_if_match_star_on_a_missing_object_is_a_412(app, thing, endpoint):
+    app.delete(f"/v1/things/{thing['id']}", headers=ALICE)
+    before = stored(app)
+    response = call(app, endpoint, thing, {"If-Match": "*"}, 412)
+    assert_error(response, 412, 114)
+    assert stored(app) == before
+
+
+def test_if_match_accepts_a_list_of_etags(app, thing):
+    header = f'"1", {etag(thing["last_modified"])}'
+    app.patch_json(f"/v1/things/{thing['id']}", {"data": {"n": 5}}, headers={**ALICE, "If-Match": header})
+
+
+def test_if_match_on_a_shareable_object_shows_the_existing_data_without_permissions(app, create):
+    article = create("/v1/articles", {"title": "t"})
+    response = app.patch_json(f"/v1/articles/{article['id']}", {"data": {"title": "u"}},
+                              headers={**ALICE, "If-Match": '"1"'}, status=412)
+    assert assert_error(response, 412, 114)["details"]["existing"] == article
+
+
+# --- If-None-Match ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["plural-get", "plural-head", "object-get", "object-head"])
+def test_if_none_match_on_an_unchanged_read_is_a_304(app, thing, endpoint):
+    current = current_etag(app, endpoint, thing)
+    response = call(app, endpoint, thing, {"If-None-Match": current}, 304)
+    assert response.body == b""
+    assert response.headers["ETag"] == current
+    call(app, endpoint, thing, {"If-None-Match": '"1"'}, 200)
+
+
+@pytest.mark.parametrize("endpoint", ["object-get", "object-head"])
+def test_if_none_match_star_on_an_existing_object_is_a_304(app, thing, endpoint):
+    call(app, endpoint, thing, {"If-None-Match": "*"}, 304)
+
+
+@pytest.mark.parametrize("endpoint", ["object-put", "object-patch", "object-delete", "plural-post",
+                                      "plural-delete"])
+def test_if_none_match_on_a_write_that_matches_is_a_412(app, thing, endpoint):
+    before = stored(app)
+    for header in ("*", current_etag(app, endpoint, thing)):
+        assert_error(call(app, endpoint, thing, {"If-None-Match": header}, 412), 412, 114)
+    assert stored(app) == before
+
+
+def test_if_none_match_star_makes_put_create_only(app, thing):
+    import uuid
+
+    new_id = str(uuid.uuid4())
+    headers = {**ALICE, "If-None-Match": "*"}
+    app.put_json(f"/v1/things/{new_id}", {"data": {"n": 9}}, headers=headers, status=201)
+    response = app.put_json(f"/v1/things/{new_id}", {"data": {"n": 10}}, headers=headers, status=412)
+    assert assert_error(response, 412, 114)["details"]["existing"]["n"] == 9
+
+
+def test_a_write_with_an_older_if_none_match_proceeds(app, thing):
+    headers = {**ALICE, "If-None-Match": '"1"'}
+    app.patch_json(f"/v1/things/{thing['id']}", {"data": {"n": 3}}, headers=headers, status=200)
+
+
+def test_a_missing_object_with_if_none_match_is_still_a_404(app):
+    import uuid
+
+    response = app.get(f"/v1/things/{uuid.uuid4()}", headers={**ALICE, "If-None-Match": "*"}, status=404)
+    assert_error(response, 404, 111)
+
+
+# --- malformed headers ----------------------------------------------------------------------------------
+
+
+MALFORMED = ["*x", "d", '"abc"', '""', '"123', "123", 'W/"123"', '"12 3"', '"1",,"2"', '"-5"', '"1e3"', "**"]
+
+
+@pytest.mark.parametrize("header", ["If-Match", "If-None-Match"])
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_malformed_precondition_headers_are_a_400(app, thing, endpoint, header):
+    before = stored(app)
+    for value in MALFORMED:
+        response = call(app, endpoint, thing, {header: value}, 400)
+        if not endpoint.endswith("head"):
+            details = assert_error(response, 400, 107)["details"][0]
+            assert (details["location"], details["name"]) == ("header", header)
+    assert stored(app) == before
+
+
+# --- caching ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/v1/things", "/v1/things/{id}"])
+def test_cache_headers_come_from_the_resource_setting(app, thing, path):
+    response = app.get(path.format(id=thing["id"]), headers=ALICE)
+    assert "max-age=3600" in response.headers["Cache-Control"]
+    expires = parsedate_to_datetime(response.headers["Expires"]).timestamp()
+    assert 3000 < expires - time.time() <= 3601
+    not_modified = app.get(path.format(id=thing["id"]), headers={**ALICE, "If-None-Match": response.headers["ETag"]},
+                           status=304)
+    assert "max-age=3600" in not_modified.headers["Cache-Control"]
+
+
+def test_resources_without_the_setting_send_no_expiry(app, create):
+    article = create("/v1/articles", {"title": "t"})
+    for path in ("/v1/articles", f"/v1/articles/{article['id']}"):
+        response = app.get(path, headers=ALICE)
+        assert "max-age=3600" not in response.headers.get("Cache-Control", "")
+        assert "Expires" not in response.headers

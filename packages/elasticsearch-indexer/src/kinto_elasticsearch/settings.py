@@ -1,0 +1,60 @@
+"""The plugin's settings and their defaults (the default's type is the setting's type).
+
+Every key may be overridden from the environment by the core's rule:
+``kinto_elasticsearch.refresh_enabled`` by ``KINTO_ELASTICSEARCH_REFRESH_ENABLED``,
+``kinto.indexing_backend`` by ``KINTO_INDEXING_BACKEND``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kinto_elasticsearch.dsl import SearchLimits
+
+__all__ = ["DEFAULT_SETTINGS", "search_limits"]
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # Which indexer: a dotted module with load_from_config(config), or a short name of the
+    # ``kinto.indexing`` entry-point group (elasticsearch, embedded).
+    "indexing_backend": "kinto_elasticsearch.elasticsearch",
+    # Elasticsearch
+    "kinto_elasticsearch.hosts": ["http://localhost:9200"],
+    "kinto_elasticsearch.index_prefix": "kinto",
+    "kinto_elasticsearch.refresh_enabled": False,
+    "kinto_elasticsearch.request_timeout_seconds": 5.0,
+    "kinto_elasticsearch.indexing_timeout_seconds": 2.0,
+    "kinto_elasticsearch.max_retries": 1,
+    # Elasticsearch clients send versioned media types (compatible-with=N); OpenSearch and
+    # other compatible servers want plain application/json: set it to false for them.
+    "kinto_elasticsearch.compatibility_headers": True,
+    "kinto_elasticsearch.api_key": "",
+    "kinto_elasticsearch.ca_certs": "",
+    "kinto_elasticsearch.verify_certs": True,
+    # Search limits
+    "kinto_elasticsearch.default_size": 10,
+    "kinto_elasticsearch.max_size": 1000,
+    "kinto_elasticsearch.max_result_window": 10000,
+    "kinto_elasticsearch.max_clauses": 1024,
+    # Which resources of a kinto.core application are indexed (empty: all of them).
+    "kinto_elasticsearch.resources": [],
+    # Key of the hashes under which read principals are indexed (empty: userid_hmac_secret).
+    "kinto_elasticsearch.principals_secret": "",
+    # Embedded indexer: sqlite:///path/to/search.sqlite to persist it (empty: memory).
+    "kinto_elasticsearch.embedded_url": "",
+}
+
+
+def search_limits(settings: Mapping[str, Any]) -> SearchLimits:
+    """The search caps configured in ``settings`` (defaults where absent)."""
+
+    def read(name: str) -> int:
+        key = f"kinto_elasticsearch.{name}"
+        return int(settings.get(key, DEFAULT_SETTINGS[key]))
+
+    return SearchLimits(
+        default_size=read("default_size"),
+        max_size=read("max_size"),
+        max_result_window=read("max_result_window"),
+        max_clauses=read("max_clauses"),
+    )

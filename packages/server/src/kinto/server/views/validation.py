@@ -1,0 +1,100 @@
+"""Answering 400 for schemas that are not JSON Schemas and objects that do not validate theirs."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from kinto.core.errors import ERRORS, raise_invalid
+from kinto.core.storage import ObjectNotFoundError
+
+from kinto.server import schemas
+
+__all__ = [
+    "BUCKET_SCHEMA_FIELDS",
+    "check_bucket_schemas",
+    "check_collection_schema",
+    "schema_validation_enabled",
+    "validate_from_bucket",
+    "validate_record",
+]
+
+#: The bucket fields holding the JSON Schema of its children, by child resource name.
+BUCKET_SCHEMA_FIELDS = {"collection": "collection:schema", "group": "group:schema", "record": "record:schema"}
+#: The record field set to the timestamp of the collection whose schema it was validated against.
+RECORD_SCHEMA_FIELD = "schema"
+
+
+def _invalid(request: Any, name: str | None, description: str) -> NoReturn:
+    raise_invalid(request, location="body", name=name, description=description, errno=ERRORS.INVALID_POSTED_DATA)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check(request: Any, field: str, schema: Any) -> None:
+    try:
+        schemas.check_schema(schema)
+    except schemas.SchemaProblem as problem:
+        _invalid(request, f"data.{field}", f"Invalid JSON Schema: {problem}")
+
+
+def check_bucket_schemas(request: Any, bucket: dict[str, Any]) -> None:
+    """400 unless every ``<kind>:schema`` field of ``bucket`` is a valid JSON Schema."""
+    for field in BUCKET_SCHEMA_FIELDS.values():
+        if field in bucket:
+            _check(request, field, bucket[field])
+
+
+def check_collection_schema(request: Any, collection: dict[str, Any]) -> None:
+    """400 unless the collection's ``schema`` field (when present) is a valid JSON Schema."""
+    if "schema" in collection:
+        _check(request, "schema", collection["schema"])
+
+
+def schema_validation_enabled(settings: dict[str, Any]) -> bool:
+    value = settings.get("experimental_collection_schema_validation")
+    return value is True or str(value).lower() in ("true", "1", "yes", "on")
+
+
+def _validate(request: Any, obj: dict[str, Any], schema: dict[str, Any], ignored: tuple[str, ...]) -> None:
+    try:
+        schemas.validate(obj, schema, ignored=ignored)
+    except schemas.InvalidObject as invalid:
+        _invalid(request, invalid.field, invalid.description)
+
+
+def validate_from_bucket(resource: Any, obj: dict[str, Any], kind: str, ignored: tuple[str, ...] = ()) -> None:
+    """Validate ``obj`` (a ``kind`` child of the request's bucket) against the bucket's ``<kind>:schema``."""
+    request = resource.request
+    if not schema_validation_enabled(request.registry.settings):
+        return
+    bucket = _bucket(resource)
+    schema = bucket.get(BUCKET_SCHEMA_FIELDS[kind]) if bucket else None
+    if isinstance(schema, dict):
+        _validate(request, obj, schema, (resource.modified_field, *ignored))
+
+
+def _bucket(resource: Any) -> dict[str, Any] | None:
+    if resource.parent_resource == "bucket":
+        return resource.parent_object
+    storage = resource.request.registry.storage
+    try:
+        return storage.get("bucket", "", resource.request.matchdict["bucket_id"])
+    except ObjectNotFoundError:
+        return None
+
+
+def validate_record(resource: Any, record: dict[str, Any], collection: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``record`` against its collection's schema and its bucket's ``record:schema``.
+
+    A record validated against a collection schema is stamped with the
+    collection's ``last_modified`` in its ``schema`` field (the schema version).
+    """
+    request = resource.request
+    if not schema_validation_enabled(request.registry.settings):
+        return record
+    ignored = (resource.modified_field, RECORD_SCHEMA_FIELD)
+    schema = collection.get("schema")
+    if isinstance(schema, dict):
+        _validate(request, record, schema, ignored)
+        record = {**record, RECORD_SCHEMA_FIELD: collection[resource.modified_field]}
+    validate_from_bucket(resource, record, "record", ignored=(RECORD_SCHEMA_FIELD,))
+    return record

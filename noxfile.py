@@ -154,12 +154,16 @@ def serve(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: ``nox -s bench -- backends`` (storage backends) or a server workload."""
-    _install(session, "core")
-    suite = session.posargs[0] if session.posargs else "backends"
-    extra = session.posargs[1:]
-    if suite == "backends":
+    """Benchmarks: ``nox -s bench [-- WORKLOAD... --backend B --duration S --profile WORKLOAD]`` runs our server
+    side by side with Kinto 26.5.0 (installed in bench/.venvs/, never here); ``nox -s bench -- backends`` runs the
+    storage backend benchmark."""
+    if session.posargs[:1] == ["backends"]:
+        _install(session, "core")
         env = {"KINTO_TEST_POSTGRESQL_URL": os.environ.get("KINTO_TEST_POSTGRESQL_URL", "")}
-        session.run("python", "bench/backends.py", *extra, env=env)
-    else:
-        session.error(f"unknown benchmark suite {suite!r}")
+        session.run("python", "bench/backends.py", *session.posargs[1:], env=env)
+        return
+    # Our server joins the table as soon as its package has code.
+    served = ["core", "server"] if (PACKAGES / "server" / "src" / "kinto" / "server").is_dir() else ["core"]
+    _install(session, *served)
+    session.install("-r", "bench/requirements.txt")
+    session.run("python", "bench/side_by_side.py", *session.posargs)

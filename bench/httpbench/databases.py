@@ -1,0 +1,75 @@
+"""A fresh backend per server and per run: a new PostgreSQL database, or a new SQLite folder.
+
+PostgreSQL databases are created on the server of ``--postgresql-url`` (its database is only used
+to issue ``CREATE DATABASE``) and dropped when the run ends, whatever happened.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BACKENDS = ("memory", "sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Where one server keeps its data: ``kind`` names kinto.core's storage, cache and permission modules."""
+
+    kind: str
+    url: str | None = None  # storage and permission
+    cache_url: str | None = None  # when it differs from ``url``
+
+
+def database_url(admin_url: str, name: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def postgresql_unreachable(admin_url: str) -> str | None:
+    """Why the PostgreSQL server cannot be used, or None when it answers."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (kinto-core[postgresql])"
+    try:
+        psycopg.connect(admin_url, connect_timeout=3).close()
+    except psycopg.Error as error:
+        return f"{admin_url} does not answer: {error}".strip()
+    return None
+
+
+class Databases:
+    """Hands out one fresh storage per (backend, name); ``drop_all`` removes what it created."""
+
+    def __init__(self, admin_url: str, folder: Path, run_id: str) -> None:
+        self.admin_url = admin_url
+        self.folder = folder
+        self.run_id = re.sub(r"\W", "_", run_id)
+        self.created: list[str] = []
+
+    def storage(self, kind: str, name: str) -> Storage:
+        if kind == "memory":
+            return Storage("memory")
+        if kind == "sqlite":
+            # As `kinto init` lays it out: objects and permissions in one file, the cache in another.
+            folder = self.folder / name
+            folder.mkdir(parents=True, exist_ok=True)
+            return Storage("sqlite", f"sqlite:///{folder / 'kinto.sqlite'}", f"sqlite:///{folder / 'cache.sqlite'}")
+        suffix = re.sub(r"\W", "_", name)
+        database = f"kinto_bench_{self.run_id}_{suffix}"
+        self._execute(f'CREATE DATABASE "{database}"')
+        self.created.append(database)
+        return Storage("postgresql", database_url(self.admin_url, database))
+
+    def drop_all(self) -> None:
+        while self.created:
+            self._execute(f'DROP DATABASE IF EXISTS "{self.created.pop()}" WITH (FORCE)')
+
+    def _execute(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(statement)

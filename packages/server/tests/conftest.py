@@ -130,8 +130,8 @@ def build_app(settings: dict[str, Any], recorder: EventRecorder | None = None) -
     wsgi = main({}, **{**BASE_SETTINGS, **settings})
     registry = wsgi.registry
     if recorder is not None:
+        # AfterResourceChanged is a ResourceChanged: one subscription receives both.
         registry.registerHandler(recorder, (ResourceChanged,))
-        registry.registerHandler(recorder, (AfterResourceChanged,))
     for kind in ("storage", "permission", "cache"):
         backend = getattr(registry, kind, None)
         if backend is not None:

@@ -91,9 +91,6 @@ class HierarchicalResource(ShareableResource):
         """Read the parent object, or raise 404 when it (or one of its ids) does not exist."""
         if self.parent_resource is None:
             return None
-        for key in ("bucket_id", "collection_id"):
-            if key in matchdict and not _NAME.match(matchdict[key]):
-                raise missing_object(key[: -len("_id")], matchdict[key])
         parent_key = f"{self.parent_resource}_id"
         grandparent = "" if self.parent_resource == "bucket" else bucket_uri(matchdict["bucket_id"])
         try:
@@ -105,6 +102,7 @@ class HierarchicalResource(ShareableResource):
 
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:
+        cls._check_ids(dict(context.request.matchdict or {}))
         allowed = super().check_permission(context, principals, permission)
         if context.endpoint == "plural":
             if allowed and context.shared_ids == []:
@@ -113,6 +111,21 @@ class HierarchicalResource(ShareableResource):
         if not allowed and permission == "write" and context.request.method in ("PATCH", "DELETE"):
             return cls._may_read_parent(context, principals) and not cls._object_exists(context)
         return allowed
+
+    @classmethod
+    def _check_ids(cls, matchdict: dict[str, Any]) -> None:
+        """Ids that no object can have are answered before any backend sees them (a NUL would 503 there)."""
+        for key in ("bucket_id", "collection_id"):
+            if key in matchdict and not _NAME.match(matchdict[key]):
+                raise missing_object(key[: -len("_id")], matchdict[key])
+        object_id = matchdict.get("id")
+        if object_id is not None and not _NAME.match(object_id):
+            raise http_error(
+                httpexceptions.HTTPBadRequest(),
+                errno=ERRORS.INVALID_RESOURCE_ID,
+                message="id in path: Invalid object id",
+                details=[{"location": "path", "name": "id", "description": "Invalid object id"}],
+            )
 
     @classmethod
     def _may_read_parent(cls, context: Any, principals: list[str]) -> bool:

@@ -7,3 +7,73 @@ the core's ``AfterResourceChanged`` events (:mod:`kinto_elasticsearch.listener`)
 searched through ``POST /search/<collection>/`` and, on the Kinto server,
 ``/buckets/<bid>/collections/<cid>/search`` (:mod:`kinto_elasticsearch.views`).
 """
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+import kinto.core
+from kinto.core.events import AfterResourceChanged
+from pyramid.exceptions import ConfigurationError
+
+from kinto_elasticsearch.indexer import IndexerBase
+from kinto_elasticsearch.listener import IndexingListener
+from kinto_elasticsearch.settings import DEFAULT_SETTINGS
+
+__all__ = ["DEFAULT_BACKEND", "DEFAULT_SETTINGS", "get_indexer", "includeme"]
+
+DEFAULT_BACKEND = "kinto_elasticsearch.elasticsearch"
+ENTRY_POINT_GROUP = "kinto.indexing"
+CAPABILITY_URL = "https://github.com/Kinto/kinto-elasticsearch"
+
+
+def get_indexer(registry: Any) -> IndexerBase:
+    """The application's indexer (``registry.indexer``, as the documented example sets it)."""
+    return registry.indexer
+
+
+def _backend_module(config: Any, name: str) -> Any:
+    """A dotted module, or a short name of the ``kinto.indexing`` entry-point group."""
+    if "." not in name:
+        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if entry_point.name == name:
+                return entry_point.load()
+    try:
+        module = config.maybe_dotted(name)
+    except ImportError as error:
+        raise ConfigurationError(f"Setting 'kinto.indexing_backend = {name}': cannot import it ({error})") from error
+    if not hasattr(module, "load_from_config"):
+        raise ConfigurationError(f"Setting 'kinto.indexing_backend = {name}': no load_from_config(config) found")
+    return module
+
+
+def includeme(config: Any) -> None:
+    """Set up indexing and search: the indexer, the event subscriber, the views, capability and heartbeat."""
+    kinto.core.load_default_settings(config, DEFAULT_SETTINGS)
+    settings = config.get_settings()
+    backend = settings.get("kinto.indexing_backend", DEFAULT_BACKEND)
+    indexer = _backend_module(config, backend)
+    config.registry.indexer = indexer.load_from_config(config)
+
+    config.add_subscriber(IndexingListener(get_indexer), AfterResourceChanged)
+    config.add_api_capability(
+        "search",
+        description="Search records with the Elasticsearch query DSL, among those the caller may read.",
+        url=CAPABILITY_URL,
+    )
+    config.add_heartbeat("indexer", lambda request: get_indexer(request.registry).heartbeat())
+    config.add_migration("kinto_elasticsearch",
+                         lambda registry, dry_run=False: get_indexer(registry).initialize_schema(dry_run=dry_run))
+    config.scan("kinto_elasticsearch.views")
+    # The server's resources may be registered after this include (kinto.includes runs first):
+    # decide once the configuration is committed.
+    config.action(("kinto_elasticsearch", "collection-search"), lambda: _add_server_search(config), order=1)
+
+
+def _add_server_search(config: Any) -> None:
+    from kinto_elasticsearch.resources import server_records
+    from kinto_elasticsearch.views import collection_search_service
+
+    if server_records(config.registry) is not None:
+        config.add_cornice_service(collection_search_service())

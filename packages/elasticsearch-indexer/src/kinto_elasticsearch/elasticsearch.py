@@ -26,6 +26,7 @@ from elastic_transport import Transport
 
 from kinto_elasticsearch.dsl import SearchLimits, validate_search_body
 from kinto_elasticsearch.indexer import (
+    BASE_PROPERTIES,
     RESERVED_FIELD,
     BulkOperation,
     BulkResult,
@@ -43,16 +44,6 @@ __all__ = ["BASE_PROPERTIES", "ElasticsearchIndexer", "PlainJsonTransport", "loa
 
 logger = logging.getLogger(__name__)
 
-#: Fields mapped in every index (a collection's ``index:schema`` may override ``id`` and ``last_modified``).
-BASE_PROPERTIES: dict[str, Any] = {
-    "id": {"type": "keyword"},
-    "last_modified": {"type": "long"},
-    RESERVED_FIELD: {
-        "type": "object",
-        "dynamic": False,
-        "properties": {"principals": {"type": "keyword"}, "parent_id": {"type": "keyword"}},
-    },
-}
 _SCHEMA_KEYS = ("properties", "dynamic", "dynamic_templates", "date_detection", "numeric_detection")
 _BULK_CHUNK = 500
 _DELETE_CHUNK = 50

@@ -25,6 +25,8 @@ from typing import Any
 from kinto_elasticsearch import evaluation
 from kinto_elasticsearch.dsl import BODY_KEYS, SearchLimits, validate_search_body
 from kinto_elasticsearch.indexer import (
+    BASE_PROPERTIES,
+    RESERVED_FIELD,
     BulkOperation,
     BulkResult,
     IndexerBase,
@@ -110,7 +112,7 @@ def schema_properties(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     properties = schema.get("properties", {})
     if not isinstance(properties, Mapping):
         raise SearchError("the index schema's properties must be an object")
-    return merge_properties({}, properties)
+    return merge_properties({}, {name: spec for name, spec in properties.items() if name != RESERVED_FIELD})
 
 
 class EmbeddedIndexer(IndexerBase):
@@ -297,7 +299,7 @@ class EmbeddedIndexer(IndexerBase):
         with self._lock:
             index = self._sync(index_key(collection_id, bucket_id))
             documents = list(index.documents.values()) if index is not None else []
-            properties = index.properties if index is not None else {}
+            properties = {**BASE_PROPERTIES, **(index.properties if index is not None else {})}
         try:
             return _run_search(body, documents, properties, list(filters))
         except SearchError:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 __all__ = [
+    "BASE_PROPERTIES",
     "RESERVED_FIELD",
     "BulkOperation",
     "BulkResult",
@@ -42,6 +43,18 @@ __all__ = [
 
 #: The top-level document field holding the indexer's own metadata (never returned, never queried by clients).
 RESERVED_FIELD = "__kinto__"
+
+#: Fields mapped in every index: the reserved metadata, ``id`` and ``last_modified``
+#: (a collection's ``index:schema`` may map ``id`` and ``last_modified`` otherwise).
+BASE_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "keyword"},
+    "last_modified": {"type": "long"},
+    RESERVED_FIELD: {
+        "type": "object",
+        "dynamic": False,
+        "properties": {"principals": {"type": "keyword"}, "parent_id": {"type": "keyword"}},
+    },
+}
 
 #: A collection's identity: ``(bucket_id, collection_id)`` on the Kinto server, ``(resource_name,)`` otherwise.
 IndexKey = tuple[str, ...]

@@ -1,0 +1,100 @@
+"""Who may find a record: what is indexed with it, and the filter every search gets.
+
+Each record is indexed with ``__kinto__ = {"principals": [...], "parent_id": ...}``:
+
+* ``principals``: those holding ``read`` or ``write`` on the record itself,
+  stored as keyed hashes (HMAC-SHA256 with ``kinto_elasticsearch.principals_secret``,
+  else ``userid_hmac_secret``), so that no full-text query can match a
+  principal's name;
+* ``parent_id``: the owner of a ``UserResource`` object.
+
+Permissions inherited from the collection or bucket are *not* indexed: they
+change without the records changing, so they are checked when searching. A
+caller who may read the whole collection (collection or bucket ``read`` or
+``write``, or the ``<resource>_read_principals`` setting) searches without
+filter; any other caller gets a filter clause keeping the records whose
+indexed principals include one of its own. ``UserResource`` objects are found
+by their owner only. The filter is applied by the indexer beside the client's
+query (:meth:`~kinto_elasticsearch.indexer.IndexerBase.search`), never inside
+it, so no body can remove it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kinto.core.errors import ERRORS, http_error
+from kinto.core.resource import ResourceContext
+from pyramid import httpexceptions
+
+from kinto_elasticsearch.indexer import RESERVED_FIELD
+from kinto_elasticsearch.resources import IndexedResource
+
+__all__ = ["PrincipalHasher", "read_filters", "record_metadata"]
+
+_DEFAULT_SECRET = "kinto_elasticsearch"
+
+
+class PrincipalHasher:
+    """Turns principals into the opaque tokens stored in the index."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = (secret or _DEFAULT_SECRET).encode("utf-8")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> PrincipalHasher:
+        return cls(str(settings.get("kinto_elasticsearch.principals_secret") or settings.get("userid_hmac_secret")
+                       or ""))
+
+    def __call__(self, principals: Iterable[str]) -> list[str]:
+        return sorted({hmac.new(self._key, p.encode("utf-8"), hashlib.sha256).hexdigest()[:32] for p in principals})
+
+
+def record_metadata(resource: IndexedResource, permissions: Mapping[str, Iterable[str]], parent_id: str,
+                    hasher: PrincipalHasher) -> dict[str, Any]:
+    """The ``__kinto__`` field of one record, from the permissions stored on it."""
+    readers: set[str] = set()
+    for permission in resource.own_read_permissions():
+        readers.update(permissions.get(permission, ()))
+    return {"principals": hasher(readers), "parent_id": parent_id if resource.per_user else ""}
+
+
+def _unauthorized() -> Exception:
+    return http_error(httpexceptions.HTTPUnauthorized(), errno=ERRORS.MISSING_AUTH_TOKEN,
+                      message="Please authenticate yourself to use this endpoint")
+
+
+def _forbidden() -> Exception:
+    return http_error(httpexceptions.HTTPForbidden(), errno=ERRORS.FORBIDDEN,
+                      message="Unauthorized to search this collection")
+
+
+def read_filters(request: Any, resource: IndexedResource, hasher: PrincipalHasher) -> list[dict[str, Any]]:
+    """The filter clauses restricting a search to what the caller may read (``[]``: everything).
+
+    Raises 401/403 when the caller may not search at all (a ``UserResource``
+    without authentication, a resource without per-object permissions it
+    may not read).
+    """
+    principals = list(request.prefixed_principals)
+    resource_class = resource.resource_class
+    context = ResourceContext(request, resource_class, "plural")
+    if resource.per_user:
+        userid = request.prefixed_userid
+        if not userid:
+            raise _unauthorized()
+        if not resource_class.check_permission(context, principals, "read"):
+            raise _forbidden()
+        return [{"term": {f"{RESERVED_FIELD}.parent_id": userid}}]
+    if not resource.shareable:
+        if resource_class.check_permission(context, principals, "read"):
+            return []
+        raise _unauthorized() if request.prefixed_userid is None else _forbidden()
+    if set(principals) & resource_class.allowed_principals(context, "read"):
+        return []
+    if context.has_permission(principals, "read", None):
+        return []
+    return [{"terms": {f"{RESERVED_FIELD}.principals": hasher(principals)}}]

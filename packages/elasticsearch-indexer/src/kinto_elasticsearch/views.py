@@ -1,0 +1,123 @@
+"""The search endpoints.
+
+* ``POST /search/{collection_id}/`` (the seed's service, named ``search``): a
+  kinto.core resource, by name or plural path (``/search/articles/``), searched
+  with a query DSL body.
+* ``GET|POST /buckets/{bucket_id}/collections/{collection_id}/search`` on the
+  Kinto server: ``?q=`` (query string syntax, with ``size``, ``from`` and
+  ``sort``) or a DSL body.
+
+Both answer Elasticsearch's hits (``{"hits": {"total", "max_score", "hits":
+[{"_id", "_score", "_source"}]}}``) holding only what the caller may read
+(:mod:`kinto_elasticsearch.permissions`). A refused body answers 400 in Kinto's
+error format; an unreachable indexer 503 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kinto.core import Service
+from kinto.core.errors import ERRORS, http_error, request_GET
+from kinto.core.settings import as_list
+from kinto.core.storage import ObjectNotFoundError
+from pyramid import httpexceptions
+
+from kinto_elasticsearch.dsl import parse_uri_search
+from kinto_elasticsearch.indexer import IndexerBase, IndexerUnavailable, SearchError
+from kinto_elasticsearch.permissions import PrincipalHasher, read_filters
+from kinto_elasticsearch.resources import IndexedResource, collection_of, server_records
+
+__all__ = ["collection_search_service", "get_search", "run_search", "search", "search_collection"]
+
+SERVER_SEARCH_PATH = "/buckets/{bucket_id}/collections/{collection_id}/search"
+
+search = Service(name="search", path="/search/{collection_id}/", description="Search")
+
+
+
+def _indexer(request: Any) -> IndexerBase:
+    return request.registry.indexer
+
+
+def _body(request: Any) -> Any:
+    if request.body:
+        return request.json_body
+    return parse_uri_search(request_GET(request))
+
+
+def run_search(request: Any, resource: IndexedResource, collection_id: str, bucket_id: str | None,
+               body: Any) -> dict[str, Any]:
+    """Search one collection for the caller: permission filter added, errors answered in Kinto's format."""
+    hasher = PrincipalHasher.from_settings(request.registry.settings)
+    filters = read_filters(request, resource, hasher)
+    try:
+        return _indexer(request).search(collection_id, body, bucket_id, filters=filters)
+    except SearchError as error:
+        raise http_error(httpexceptions.HTTPBadRequest(), errno=ERRORS.INVALID_PARAMETERS,
+                         message=error.message, details=error.details) from None
+    except IndexerUnavailable as error:
+        raise http_error(httpexceptions.HTTPServiceUnavailable(), errno=ERRORS.BACKEND,
+                         message=f"Search is unavailable: {error}") from None
+
+
+def _not_found(what: str, object_id: str) -> Exception:
+    return http_error(httpexceptions.HTTPNotFound(), errno=ERRORS.MISSING_RESOURCE,
+                      message=f"{what.capitalize()} not found", details={"id": object_id, "resource_name": what})
+
+
+@search.post()
+def get_search(request: Any) -> dict[str, Any]:
+    collection_id = request.matchdict["collection_id"]
+    resource = collection_of(request.registry, collection_id)
+    if resource is None:
+        raise _not_found("collection", collection_id)
+    return run_search(request, resource, resource.name, None, _body(request))
+
+
+def collection_search_service() -> Service:
+    """The server's collection search (added by ``includeme`` only to applications serving Kinto's records)."""
+    service = Service(name="collection-search", path=SERVER_SEARCH_PATH,
+                      description="Search the records of a collection")
+    service.add_view("GET", search_collection)
+    service.add_view("POST", search_collection)
+    return service
+
+
+def search_collection(request: Any) -> dict[str, Any]:
+    records = server_records(request.registry)
+    bucket_id, collection_id = request.matchdict["bucket_id"], request.matchdict["collection_id"]
+    if records is None:
+        raise _not_found("collection", collection_id)
+    if not _collection_exists(request.registry, bucket_id, collection_id):
+        # As Kinto does: only those who may read the bucket learn that a collection does not exist.
+        if _may_read_bucket(request, bucket_id):
+            raise _not_found("collection", collection_id)
+        raise _denied(request)
+    return run_search(request, records, collection_id, bucket_id, _body(request))
+
+
+def _collection_exists(registry: Any, bucket_id: str, collection_id: str) -> bool:
+    try:
+        registry.storage.get("collection", f"/buckets/{bucket_id}", collection_id)
+    except ObjectNotFoundError:
+        return False
+    return True
+
+
+def _may_read_bucket(request: Any, bucket_id: str) -> bool:
+    principals = set(request.prefixed_principals)
+    settings = request.registry.settings
+    if principals & set(as_list(settings.get("bucket_read_principals") or settings.get("bucket_write_principals"))):
+        return True
+    backend = request.registry.permission
+    uri = f"/buckets/{bucket_id}"
+    return backend is not None and backend.check_permission(principals, [(uri, "read"), (uri, "write")])
+
+
+def _denied(request: Any) -> Exception:
+    if request.prefixed_userid is None:
+        return http_error(httpexceptions.HTTPUnauthorized(), errno=ERRORS.MISSING_AUTH_TOKEN,
+                          message="Please authenticate yourself to use this endpoint")
+    return http_error(httpexceptions.HTTPForbidden(), errno=ERRORS.FORBIDDEN,
+                      message="Unauthorized to search this collection")

@@ -49,7 +49,7 @@ def test_the_list_is_filtered_and_paginated(app, tree):
     page = app.get("/v1/permissions?_limit=2&_sort=uri", headers=ALICE)
     assert [entry["uri"] for entry in page.json["data"]] == ["/", "/buckets/b1"]
     rest = app.get(page.headers["Next-Page"].replace("http://localhost", ""), headers=ALICE).json["data"]
-    assert [entry["uri"] for entry in rest][0] == "/buckets/b1/collections/c1"
+    assert [entry["uri"] for entry in rest] == ["/buckets/b1/collections/c1", "/buckets/b1/collections/c1/records/r1"]
 
 
 def test_anonymous_callers_see_what_is_public(app, put):

@@ -50,6 +50,11 @@ class Databases:
         self.run_id = re.sub(r"\W", "_", run_id)
         self.created: list[str] = []
 
+    @property
+    def prefix(self) -> str:
+        """Every database of this run is named with this prefix."""
+        return f"kinto_bench_{self.run_id}_"
+
     def storage(self, kind: str, name: str) -> Storage:
         if kind == "memory":
             return Storage("memory")
@@ -59,7 +64,7 @@ class Databases:
             folder.mkdir(parents=True, exist_ok=True)
             return Storage("sqlite", f"sqlite:///{folder / 'kinto.sqlite'}", f"sqlite:///{folder / 'cache.sqlite'}")
         suffix = re.sub(r"\W", "_", name)
-        database = f"kinto_bench_{self.run_id}_{suffix}"
+        database = self.prefix + suffix
         self._execute(f'CREATE DATABASE "{database}"')
         self.created.append(database)
         return Storage("postgresql", database_url(self.admin_url, database))

@@ -31,6 +31,9 @@ class LoadSettings:
     connections: int
     threads: int
     cpu: str  # taskset list, e.g. "1"
+    max_other_cpu: float = 1.0  # a run during which other jobs used more of the server CPU is measured again...
+    retries: int = 0  # ...up to this many times
+    database_marker: str | None = None  # PostgreSQL backends whose title holds this serve the run
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,10 @@ class RunResult:
     sub_failures: int  # failed sub-requests inside 200 batch answers
     generator_cpu: float  # wrk's CPU seconds / wall seconds (1.0 = one core busy)
     server_cpu: float  # same for the server's processes
-    other_cpu: float  # CPU time of the server's CPUs used by anything else (other jobs, PostgreSQL...) / wall
+    database_cpu: float  # same for the PostgreSQL backends serving the run's databases (on any CPU)
+    other_cpu: float  # time of the server's CPUs used by other jobs (neither the server nor PostgreSQL) / wall
     statuses: dict[int, int]  # answers by status, when the workload counts them
+    retried: int = 0  # times this measurement was repeated because other jobs took the server CPU
 
     @property
     def rate(self) -> float:
@@ -103,27 +108,48 @@ def write_script(workload: Workload, folder: Path) -> Path:
     return script
 
 
-def process_tree_cpu_seconds(root_pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and all its descendants."""
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """Cumulated CPU seconds at one instant."""
+
+    server: float  # the server's process tree
+    database: dict[int, float]  # per PostgreSQL backend serving this run's databases (on any CPU)
+    busy: float  # the server CPUs' non-idle time, whoever used it
+
+
+def cpu_snapshot(server_pid: int, server_cpus: set[int], database_marker: str | None) -> CpuSnapshot:
     children: dict[int, list[int]] = {}
     times: dict[int, float] = {}
+    database: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+                name, _, rest = stat.read().partition(" (")[2].rpartition(")")
         except OSError:
             continue
-        pid = int(entry)
+        fields = rest.split()
+        pid, seconds = int(entry), (int(fields[11]) + int(fields[12])) / TICKS
         children.setdefault(int(fields[1]), []).append(pid)
-        times[pid] = (int(fields[11]) + int(fields[12])) / TICKS
-    total, pending = 0.0, [root_pid]
+        times[pid] = seconds
+        if database_marker and name == "postgres" and database_marker in _command_line(pid):
+            database[pid] = seconds
+    server, pending = 0.0, [server_pid]
     while pending:
         pid = pending.pop()
-        total += times.get(pid, 0.0)
+        server += times.get(pid, 0.0)
         pending.extend(children.get(pid, []))
-    return total
+    return CpuSnapshot(server, database, busy_cpu_seconds(server_cpus))
+
+
+def _command_line(pid: int) -> str:
+    """A PostgreSQL backend's title names its database: ``postgres: user database host(port) state``."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def cpu_list(text: str) -> set[int]:
@@ -178,29 +204,42 @@ def run_wrk(
     if script_args:
         command += ["--", *script_args]
     server_cpus = cpu_list(server_cpu_list)
-    server_before = process_tree_cpu_seconds(server_pid)
-    busy_before = busy_cpu_seconds(server_cpus)
+    before = cpu_snapshot(server_pid, server_cpus, settings.database_marker)
     # Only waited-for children count in RUSAGE_CHILDREN: the running servers do not, wrk does once reaped.
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_seconds = process_tree_cpu_seconds(server_pid) - server_before
-    other_seconds = busy_cpu_seconds(server_cpus) - busy_before - server_seconds
+    after = cpu_snapshot(server_pid, server_cpus, settings.database_marker)
     generator_seconds = (children_after.ru_utime + children_after.ru_stime) - (
         children_before.ru_utime + children_before.ru_stime
     )
+    server_seconds = after.server - before.server
+    database_seconds = sum(seconds - before.database.get(pid, 0.0) for pid, seconds in after.database.items())
+    # What the server CPUs did besides the server and PostgreSQL: other jobs of this shared machine.
+    # A lower bound: PostgreSQL's time is subtracted whichever CPU it ran on.
+    other_seconds = (after.busy - before.busy) - server_seconds - database_seconds
     return parse_report(
         completed.stdout,
         completed.stderr,
-        generator_seconds / wall,
-        server_seconds / wall,
-        max(0.0, other_seconds) / wall,
+        CpuShares(
+            generator_seconds / wall, server_seconds / wall, database_seconds / wall, max(0.0, other_seconds) / wall
+        ),
     )
 
 
-def parse_report(stdout: str, stderr: str, generator_cpu: float, server_cpu: float, other_cpu: float) -> RunResult:
+@dataclass(frozen=True)
+class CpuShares:
+    """CPU seconds per wall second during a run (1.0: one CPU busy)."""
+
+    generator: float
+    server: float
+    database: float
+    other: float
+
+
+def parse_report(stdout: str, stderr: str, cpu: CpuShares) -> RunResult:
     """Read the ``BENCH-RESULT`` line that ``lua/report.lua`` prints."""
     line = next((line for line in stdout.splitlines() if line.startswith("BENCH-RESULT ")), None)
     if line is None:
@@ -220,8 +259,9 @@ def parse_report(stdout: str, stderr: str, generator_cpu: float, server_cpu: flo
         socket_errors=sum(numbers[key] for key in ("connect_errors", "read_errors", "write_errors", "timeouts")),
         precondition_failed=numbers["precondition_failed"],
         sub_failures=numbers["sub_failures"],
-        generator_cpu=generator_cpu,
-        server_cpu=server_cpu,
-        other_cpu=other_cpu,
+        generator_cpu=cpu.generator,
+        server_cpu=cpu.server,
+        database_cpu=cpu.database,
+        other_cpu=cpu.other,
         statuses=statuses,
     )

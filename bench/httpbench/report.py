@@ -22,6 +22,7 @@ class Summary:
     sub_failures: int
     generator_cpu: float
     server_cpu: float
+    database_cpu: float
     other_cpu: float
     failed_statuses: dict[int, int]  # non-2xx answers by status, summed over runs (counted workloads only)
     runs: int
@@ -50,6 +51,7 @@ def summarize(runs: list[RunResult]) -> Summary:
         sub_failures=sum(run.sub_failures for run in runs),
         generator_cpu=max(run.generator_cpu for run in runs),
         server_cpu=median([run.server_cpu for run in runs]),
+        database_cpu=median([run.database_cpu for run in runs]),
         other_cpu=median([run.other_cpu for run in runs]),
         failed_statuses=failed_statuses(runs),
         runs=len(runs),
@@ -196,10 +198,13 @@ def describe_statuses(statuses: dict[int, int]) -> str:
 
 
 def details_table(report: BackendReport) -> list[str]:
+    with_database = report.backend == "postgresql"
     headers = ["workload"]
     for server in report.servers:
+        headers.append(f"{server.short} server CPU")
+        if with_database:
+            headers.append(f"{server.short} PostgreSQL CPU")
         headers += [
-            f"{server.short} server CPU",
             f"{server.short} others on its CPU",
             f"{server.short} wrk CPU (max)",
             f"{server.short} non-2xx",
@@ -211,11 +216,13 @@ def details_table(report: BackendReport) -> list[str]:
         for server in report.servers:
             summary = report.summary(server.key, workload.name)
             if summary is None:
-                row += ["–"] * 5
+                row += ["–"] * (6 if with_database else 5)
                 continue
             errors = summary.status_errors + summary.socket_errors
+            row.append(percent(summary.server_cpu))
+            if with_database:
+                row.append(percent(summary.database_cpu))
             row += [
-                percent(summary.server_cpu),
                 percent(summary.other_cpu),
                 percent(summary.generator_cpu),
                 str(errors) + describe_statuses(summary.failed_statuses),
@@ -248,6 +255,19 @@ def generator_check(report: BackendReport) -> str:
     return f"{text}: {verdict}."
 
 
+def contention_check(report: BackendReport) -> str:
+    """How many runs had to be measured again because other jobs of the machine took the server CPU."""
+    runs = [run for runs in report.runs.values() for run in runs] + [
+        run for _, runs in report.ceilings.values() for run in runs
+    ]
+    retried = sum(run.retried for run in runs)
+    worst = max((run.other_cpu for run in runs), default=0.0)
+    return (
+        f"{retried} measurement(s) were repeated because other jobs of this shared machine took more of the server "
+        f"CPU than allowed; in the runs kept, they took at most {worst * 100:.0f}% of it."
+    )
+
+
 def render(report: BackendReport) -> str:
     lines = [f"# HTTP benchmark: {report.backend} backend, {report.date}", ""]
     lines += [f"- {line}" for line in report.header]
@@ -265,12 +285,14 @@ def render(report: BackendReport) -> str:
     lines += [f"- `{workload.name}`: {workload.description}" for workload in report.workloads]
     lines += ["", "## Checks", "", f"- Generator: {generator_check(report)}"]
     lines += [f"- {note}" for note in report.notes]
+    lines.append(f"- Contention: {contention_check(report)}")
     lines += [
         "",
         (
-            "Per-run details (server CPU: the server's processes' CPU time over wall time; others on its CPU: what "
-            "anything else ran on the server's CPU meanwhile (other jobs of this shared machine; PostgreSQL's "
-            "backends too on that backend); medians; "
+            "Per-run details (CPU time over wall time, medians: server CPU for the server's processes, PostgreSQL "
+            "CPU for the PostgreSQL backends serving the run's databases (on any CPU), others for what other jobs "
+            "of this shared machine ran on the "
+            "server's CPU meanwhile; "
             "failures are totals over all runs; non-2xx answers are broken down by status on the write workloads; "
             "412s are the PATCH precondition failures, failed sub-requests those inside 200 batch answers):"
         ),

@@ -85,7 +85,7 @@ def matches(obj, field, operator, operand):
     if operator == "exclude":
         return not matches(obj, field, "in", operand)
     if operator in ("lt", "gt", "min", "max"):
-        if value is MISSING or type_rank(value) != type_rank(operand) or type_rank(value) in (0, 4, 5):
+        if value is MISSING or type_rank(value) != type_rank(operand) or type_rank(value) in (4, 5):
             return False
         result = compare(value, operand)
         return {"lt": result < 0, "gt": result > 0, "min": result >= 0, "max": result <= 0}[operator]

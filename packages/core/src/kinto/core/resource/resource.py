@@ -359,7 +359,6 @@ class Resource:
     def _event_data(self, object_id: str | None = None) -> dict[str, Any]:
         data = {key: value for key, value in (self.request.matchdict or {}).items() if key != "id"}
         if object_id is not None:
-            data["id"] = object_id
             data[f"{self.name}_id"] = object_id
             data["uri"] = self.permission_object_id(object_id)
         else:
@@ -501,15 +500,19 @@ class Resource:
         body = self._body()
         data = dict(body.get("data") or {})
         self._lock()
-        timestamp = self._timestamp()
-        self._precondition(timestamp, exists=True)
         object_id = data.get(self.id_field)
+        existing = None
         if object_id is not None:
             if not isinstance(object_id, str) or not self._generator().match(object_id):
                 raise _invalid("body", "data.id", "Invalid object id", ERRORS.INVALID_RESOURCE_ID)
             existing = self._get_or_none(object_id)
-            if existing is not None:
-                return self._existing_on_post(existing)
+        # As Kinto: preconditions apply to the posted object (``If-None-Match: *`` = create only),
+        # checked once the caller is known to may read it (a 412 shows the existing object).
+        answer = self._existing_on_post(existing) if existing is not None else None
+        self._current = existing
+        self._precondition(existing[self.modified_field] if existing else None, exists=existing is not None)
+        if answer is not None:
+            return answer
         new = self._validate(data, None)
         if self.shareable:
             new[self.model.permissions_field] = body.get("permissions", {})
@@ -602,10 +605,11 @@ class Resource:
             raise _invalid("body", "data.id", "Does not match the id in the URL", ERRORS.INVALID_RESOURCE_ID)
         self._lock()
         existing = self._get_or_none(object_id)
+        if existing is not None and getattr(self.context, "allowed_by_create", False):
+            # Before the preconditions: a 412 would show the object to who may not read it.
+            raise http_error(httpexceptions.HTTPForbidden(), message="Not allowed to replace this object")
         self._current = existing
         self._precondition(existing[self.modified_field] if existing else None, exists=existing is not None)
-        if existing is not None and getattr(self.context, "allowed_by_create", False):
-            raise http_error(httpexceptions.HTTPForbidden(), message="Not allowed to replace this object")
         data[self.id_field] = object_id
         if existing is not None:
             for field in self.readonly_fields:
@@ -781,7 +785,8 @@ class ShareableResource(Resource):
     what the inheritance grants); write needs ``write``; creating needs
     ``create`` from the settings or the inheritance (e.g. a parent's
     ``record:create``). Plural reads without list-wide ``read`` show the
-    objects the caller may read one by one.
+    objects the caller may read one by one; with none of those, only a
+    caller who may create gets the (empty) list, others a 401/403.
     """
 
     shareable = True
@@ -811,9 +816,10 @@ class ShareableResource(Resource):
             if context.has_permission(principals, permission, None):
                 return True
             if permission in ("read", "write"):
-                # Objects shared one by one: the list is filtered down to them.
+                # Objects shared one by one: the list is filtered down to them. A caller with
+                # none of them, who may not create any either, is refused (401/403, as Kinto).
                 context.shared_ids = context.accessible_ids(principals, permission)
-                return True
+                return bool(context.shared_ids) or cls._may_create(context, principals)
             return False
         uri = context.object_uri()
         if context.has_permission(principals, permission, uri):

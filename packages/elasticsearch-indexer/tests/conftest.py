@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import webtest
+from indexing_helpers import BASE_SETTINGS
+from kinto.core.testing import make_app
 
 from kinto_elasticsearch.dsl import SearchLimits
 from kinto_elasticsearch.elasticsearch import ElasticsearchIndexer, build_client
@@ -91,3 +94,41 @@ def indexer(backend_name: str, request: pytest.FixtureRequest) -> IndexerBase:
     if backend_name == "embedded":
         return EmbeddedIndexer(TEST_LIMITS)
     return request.getfixturevalue("make_es_indexer")()
+
+
+@pytest.fixture
+def app_settings(backend_name: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings of a test application indexing with each backend."""
+    if backend_name == "embedded":
+        return {**BASE_SETTINGS, "kinto.indexing_backend": "kinto_elasticsearch.embedded"}
+    server = request.getfixturevalue("elasticsearch_server")
+    return {
+        **BASE_SETTINGS,
+        "kinto.indexing_backend": "kinto_elasticsearch.elasticsearch",
+        "kinto_elasticsearch.hosts": server["url"],
+        "kinto_elasticsearch.compatibility_headers": str(server["compatibility_headers"]),
+        "kinto_elasticsearch.index_prefix": server["prefix"],
+        "kinto_elasticsearch.refresh_enabled": "true",
+        "kinto_elasticsearch.max_retries": "0",
+    }
+
+
+@pytest.fixture
+def make_search_app(app_settings: dict[str, Any]) -> Iterator[Callable[..., webtest.TestApp]]:
+    """Build the test application (``indexing_app``'s resources) with extra settings."""
+    built: list[webtest.TestApp] = []
+
+    def make(**settings: Any) -> webtest.TestApp:
+        app = make_app({**app_settings, **settings}, ["indexing_app", "kinto_elasticsearch"])
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        with contextlib.suppress(IndexerUnavailable):
+            app.app.registry.indexer.flush()
+
+
+@pytest.fixture
+def app(make_search_app: Callable[..., webtest.TestApp]) -> webtest.TestApp:
+    return make_search_app()

@@ -2,80 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import webtest
-from kinto.core.authentication import hmac_digest
-from kinto.core.testing import basic_auth_header, make_app
-
-SECRET = "search-tests-secret"
-ALICE, BOB, CAROL = (basic_auth_header(name) for name in ("alice", "bob", "carol"))
-
-
-def userid(name: str) -> str:
-    return "basicauth:" + hmac_digest(SECRET, f"{name}:secret")
-
-
-BASE_SETTINGS = {
-    "multiauth.policies": "basicauth",
-    "userid_hmac_secret": SECRET,
-    "bulletin_read_principals": "system.Authenticated",
-    "bulletin_write_principals": "system.Authenticated",
-    "bulletin_create_principals": "system.Authenticated",
-}
-
-
-@pytest.fixture
-def app_settings(backend_name: str, request: pytest.FixtureRequest) -> dict[str, Any]:
-    if backend_name == "embedded":
-        return {**BASE_SETTINGS, "kinto.indexing_backend": "kinto_elasticsearch.embedded"}
-    server = request.getfixturevalue("elasticsearch_server")
-    return {
-        **BASE_SETTINGS,
-        "kinto.indexing_backend": "kinto_elasticsearch.elasticsearch",
-        "kinto_elasticsearch.hosts": server["url"],
-        "kinto_elasticsearch.compatibility_headers": str(server["compatibility_headers"]),
-        "kinto_elasticsearch.index_prefix": server["prefix"],
-        "kinto_elasticsearch.refresh_enabled": "true",
-        "kinto_elasticsearch.max_retries": "0",
-    }
-
-
-@pytest.fixture
-def make_search_app(app_settings: dict[str, Any]) -> Iterator[Callable[..., webtest.TestApp]]:
-    built: list[webtest.TestApp] = []
-
-    def make(**settings: Any) -> webtest.TestApp:
-        app = make_app({**app_settings, **settings}, ["search_app", "kinto_elasticsearch"])
-        built.append(app)
-        return app
-
-    yield make
-    for app in built:
-        indexer = app.app.registry.indexer
-        if hasattr(indexer, "client"):
-            indexer.flush()
-
-
-@pytest.fixture
-def app(make_search_app: Callable[..., webtest.TestApp]) -> webtest.TestApp:
-    return make_search_app()
-
-
-def post_article(app: webtest.TestApp, title: str, headers: dict[str, str], **permissions: list[str]) -> str:
-    body: dict[str, Any] = {"data": {"title": title}}
-    if permissions:
-        body["permissions"] = permissions
-    return app.post_json("/v1/articles", body, headers=headers, status=201).json["data"]["id"]
-
-
-def titles(app: webtest.TestApp, headers: dict[str, str] | None = None, body: Any = None, path: str = "articles",
-           status: int = 200) -> list[str]:
-    response = app.post_json(f"/v1/search/{path}/", body if body is not None else {}, headers=headers or {},
-                             status=status)
-    return sorted(hit["_source"]["title"] for hit in response.json["hits"]["hits"])
+from indexing_helpers import ALICE, BOB, CAROL, post_article, titles, userid
 
 
 def test_the_root_url_announces_search(app: webtest.TestApp) -> None:

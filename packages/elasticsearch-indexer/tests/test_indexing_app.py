@@ -148,6 +148,11 @@ def test_the_querystring_is_a_search_too(app: webtest.TestApp) -> None:
     assert [hit["_source"]["title"] for hit in response["hits"]["hits"]] == ["hello world"]
 
 
+def test_a_bad_querystring_answers_400(app: webtest.TestApp) -> None:
+    error = app.post("/v1/search/articles/?size=ten", headers=ALICE, status=400).json
+    assert error["details"][0] == {"location": "querystring", "name": "size", "description": "expected an integer"}
+
+
 def test_a_rolled_back_write_is_not_indexed(app: webtest.TestApp) -> None:
     app.post_json("/v1/articles", {"data": {"n": 1}}, headers=ALICE, status=400)
     assert titles(app, ALICE, {"query": {"match_all": {}}}) == []

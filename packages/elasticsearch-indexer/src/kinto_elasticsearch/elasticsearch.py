@@ -83,7 +83,13 @@ def _translated(action: str) -> Iterator[None]:
     try:
         yield
     except elasticsearch.ApiError as error:
-        if error.meta.status >= 500 or error.meta.status in (408, 429):
+        status = error.meta.status
+        if status == 406:  # the server refuses the client's media types: a configuration problem, not the client's
+            raise IndexerUnavailable(
+                f"Elasticsearch refused the media type to {action} ({_reason(error)}); for OpenSearch and other "
+                "compatible servers, set kinto_elasticsearch.compatibility_headers = false"
+            ) from error
+        if status >= 500 or status in (401, 403, 408, 429):
             raise IndexerUnavailable(f"Elasticsearch failed to {action}: {_reason(error)}") from error
         raise SearchError(_reason(error)) from error
     except elasticsearch.TransportError as error:
@@ -229,7 +235,11 @@ class ElasticsearchIndexer(IndexerBase):
         result = BulkResult()
         if not operations:
             return result
-        self._ensure_template()
+        try:
+            self._ensure_template()
+        except (IndexerUnavailable, SearchError):
+            self.stats.add(failures=len(operations))
+            raise
         refresh = self.refresh_enabled if refresh is None else refresh
         for start in range(0, len(operations), _BULK_CHUNK):
             self._bulk_chunk(operations[start : start + _BULK_CHUNK], refresh, result)

@@ -27,7 +27,7 @@ from typing import Any
 from kinto.core.events import ACTIONS, AfterResourceChanged
 from kinto.core.storage import ObjectNotFoundError
 
-from kinto_elasticsearch.indexer import RESERVED_FIELD, BulkOperation, IndexerBase, index_key
+from kinto_elasticsearch.indexer import RESERVED_FIELD, BulkOperation, IndexerBase, IndexerUnavailable, index_key
 from kinto_elasticsearch.permissions import PrincipalHasher, record_metadata
 from kinto_elasticsearch.resources import IndexedResource, indexed_resources, server_records
 
@@ -176,6 +176,11 @@ class IndexingListener:
         for step in _merge_bulks(steps):
             try:
                 self._run(request.registry, indexer, step)
+            except IndexerUnavailable as error:
+                logger.error("Indexing failed: %s: %s (the change is committed; reindex to repair)",
+                             step.describe(), error)
+                if step.kind != "bulk":
+                    indexer.stats.add(failures=1)
             except Exception:
                 logger.exception("Indexing failed: %s (the change is committed; reindex to repair)",
                                  step.describe())

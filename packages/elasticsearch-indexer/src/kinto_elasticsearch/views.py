@@ -43,7 +43,15 @@ def _indexer(request: Any) -> IndexerBase:
 def _body(request: Any) -> Any:
     if request.body:
         return request.json_body
-    return parse_uri_search(request_GET(request))
+    try:
+        return parse_uri_search(request_GET(request))
+    except SearchError as error:
+        raise _bad_request(error) from None
+
+
+def _bad_request(error: SearchError) -> Exception:
+    return http_error(httpexceptions.HTTPBadRequest(), errno=ERRORS.INVALID_PARAMETERS,
+                      message=error.message, details=error.details)
 
 
 def run_search(request: Any, resource: IndexedResource, collection_id: str, bucket_id: str | None,
@@ -54,8 +62,7 @@ def run_search(request: Any, resource: IndexedResource, collection_id: str, buck
     try:
         return _indexer(request).search(collection_id, body, bucket_id, filters=filters)
     except SearchError as error:
-        raise http_error(httpexceptions.HTTPBadRequest(), errno=ERRORS.INVALID_PARAMETERS,
-                         message=error.message, details=error.details) from None
+        raise _bad_request(error) from None
     except IndexerUnavailable as error:
         raise http_error(httpexceptions.HTTPServiceUnavailable(), errno=ERRORS.BACKEND,
                          message=f"Search is unavailable: {error}") from None

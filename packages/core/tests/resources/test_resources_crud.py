@@ -157,11 +157,19 @@ def test_an_id_with_a_nul_character_is_a_400(app):
 def test_methods_not_offered_are_405_with_allow(app):
     response = app.put_json("/v1/tags/abc", {"data": {}}, headers=ALICE, status=405)
     assert_error(response, 405, 115)
-    assert response.headers["Allow"] == "GET"
+    assert sorted(response.headers["Allow"].split(", ")) == ["GET", "HEAD"]
     response = app.delete("/v1/tags", headers=ALICE, status=405)
-    assert sorted(response.headers["Allow"].split(", ")) == ["GET", "POST"]
+    assert sorted(response.headers["Allow"].split(", ")) == ["GET", "HEAD", "POST"]
     response = app.patch_json("/v1/things", {"data": {}}, headers=ALICE, status=405)
     assert sorted(response.headers["Allow"].split(", ")) == ["DELETE", "GET", "HEAD", "POST"]
+
+
+def test_head_is_served_wherever_get_is(app):
+    tag = app.post_json("/v1/tags", {"data": {"label": "x"}}, headers=ALICE).json["data"]
+    listing = app.head("/v1/tags", headers=ALICE, status=200)
+    assert listing.body == b"" and listing.headers["Total-Objects"] == "1"
+    single = app.head(f"/v1/tags/{tag['id']}", headers=ALICE, status=200)
+    assert single.body == b"" and single.headers["ETag"] == f'"{tag["last_modified"]}"'
 
 
 def test_a_body_that_is_not_json_is_a_415(app):
@@ -212,6 +220,14 @@ def test_bodies_of_the_wrong_shape_are_a_400(app, body):
     assert_error(post_raw(app, "/v1/things", body, 400), 400)
     assert_error(post_raw(app, f"/v1/things/{new_id()}", body, 400, method="put"), 400)
     assert app.get("/v1/things", headers=ALICE).json["data"] == []
+
+
+@pytest.mark.xfail(strict=True, reason="kinto.core.initialization._json_body accepts NaN/Infinity (not JSON): "
+                                       "stored as is, or a 503 on PostgreSQL")
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_numbers_json_lacks_are_a_400(app, number):
+    response = post_raw(app, "/v1/things", '{"data": {"x": ' + number + '}}', 400)
+    assert_error(response, 400)
 
 
 def test_a_body_larger_than_the_setting_is_a_413(app):

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ __all__ = [
 _OPERATORS = {op.name.lower(): op for op in COMPARISON}
 _FILTER_PATTERN = re.compile(r"^(" + "|".join(sorted(_OPERATORS, key=len, reverse=True)) + r")_([\w.\-]+)$")
 _FIELD_PATTERN = re.compile(r"^[\w\-]+(\.[\w\-]+)*$")
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 RESERVED = frozenset({"_since", "_before", "_to", "_sort", "_limit", "_token", "_fields"})
 
 
@@ -57,6 +59,8 @@ def native_value(value: str) -> Any:
         return value
     if isinstance(decoded, (dict, list)):
         return value
+    if isinstance(decoded, float) and not math.isfinite(decoded):
+        return value  # NaN, Infinity, 1e400: not JSON numbers, and no backend compares them alike
     return decoded
 
 
@@ -72,9 +76,14 @@ def _list_value(value: str) -> list[Any]:
     return [native_value(item) for item in value.split(",")]
 
 
+def _is_timestamp(value: Any) -> bool:
+    """An integer a 64-bit column holds (larger ones make SQL backends fail)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
 def _timestamp(name: str, value: str) -> int:
     cleaned = value.strip('"')
-    if not cleaned.lstrip("-").isdigit():
+    if not _INTEGER.fullmatch(cleaned) or not _is_timestamp(int(cleaned)):
         raise InvalidQuery(name, f"Invalid value for {name}: {value!r} is not a timestamp")
     return int(cleaned)
 
@@ -136,7 +145,7 @@ def _build_filter(name: str, field: str, operator: COMPARISON, value: str, id_fi
         raise InvalidQuery(name, f"Field {field!r} is not an array")
     if field == modified_field and operator not in (COMPARISON.HAS,):
         values = parsed if isinstance(parsed, list) else [parsed]
-        if not all(isinstance(item, int) and not isinstance(item, bool) for item in values):
+        if not all(_is_timestamp(item) for item in values):
             raise InvalidQuery(name, f"Invalid value for {name}: timestamps are integers")
     if field == id_field and operator in (COMPARISON.IN, COMPARISON.EXCLUDE):
         parsed = [str(item) for item in parsed]
@@ -174,7 +183,7 @@ def parse_fields(value: str | None) -> list[str] | None:
 def parse_limit(value: str | None, maximum: int | None) -> int | None:
     if value is None:
         return maximum
-    if not value.isdigit() or int(value) <= 0:
+    if not _INTEGER.fullmatch(value) or int(value) <= 0:
         raise InvalidQuery("_limit", "_limit must be a positive integer")
     limit = int(value)
     return min(limit, maximum) if maximum else limit

@@ -119,6 +119,9 @@ def register_resource(
         route_factory = factory or _context_factory(resource_class, endpoint)
         config.add_route(route, path, factory=route_factory)
         allowed = tuple(m for m in methods if m in views)
+        if "GET" in allowed and "HEAD" not in allowed:
+            # Pyramid hands HEAD to GET views: serve it (headers of a GET, no body), never a KeyError.
+            allowed = (*allowed, "HEAD")
         config.add_view(
             _view(resource_class, {m: views[m] for m in allowed}),
             route_name=route,

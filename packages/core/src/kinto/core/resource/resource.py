@@ -51,7 +51,7 @@ from pyramid.authorization import Authenticated
 
 __all__ = ["Resource", "ShareableResource", "UserResource"]
 
-_ETAG = re.compile(r'^"(\d+)"$')
+_ETAG = re.compile(r'^"([0-9]+)"$')
 _MERGE_TYPES = ("application/json", "application/merge-patch+json")
 _JSON_PATCH = "application/json-patch+json"
 _PERMISSION_PATH = re.compile(r"^/permissions/([^/]+)(?:/(.+))?$")

@@ -120,6 +120,36 @@ def test_client_timestamps_are_never_older_than_the_collection(app, create):
     assert replaced.json["data"]["last_modified"] > obj["last_modified"]
 
 
+def test_a_newer_client_timestamp_is_kept(app, create):
+    obj = create("/v1/things", {"a": 1})
+    wanted = obj["last_modified"] + 1000
+    replaced = app.put_json(f"/v1/things/{obj['id']}", {"data": {"last_modified": wanted}}, headers=ALICE)
+    assert replaced.json["data"]["last_modified"] == wanted
+    patched = app.patch_json(f"/v1/things/{obj['id']}", {"data": {"a": 2, "last_modified": wanted + 5}},
+                             headers=ALICE)
+    assert patched.json["data"]["last_modified"] == wanted + 5
+
+
+@pytest.mark.parametrize("value", ["abc", 1.5, True, None, [1], {"a": 1}])
+def test_client_timestamps_that_are_not_integers_are_ignored(app, create, value):
+    obj = create("/v1/things", {"a": 1})
+    created = app.post_json("/v1/things", {"data": {"last_modified": value}}, headers=ALICE, status=201)
+    assert created.json["data"]["last_modified"] > obj["last_modified"]
+    replaced = app.put_json(f"/v1/things/{obj['id']}", {"data": {"last_modified": value}}, headers=ALICE)
+    assert isinstance(replaced.json["data"]["last_modified"], int)
+
+
+@pytest.mark.parametrize("value", [-5, 2**62, 10**30])
+def test_client_timestamps_out_of_range_are_a_400(app, create, value):
+    obj = create("/v1/things", {"a": 1})
+    body = {"data": {"last_modified": value}}
+    assert_error(app.post_json("/v1/things", body, headers=ALICE, status=400), 400, 109)
+    assert_error(app.put_json(f"/v1/things/{new_id()}", body, headers=ALICE, status=400), 400, 109)
+    assert_error(app.put_json(f"/v1/things/{obj['id']}", body, headers=ALICE, status=400), 400, 109)
+    assert_error(app.patch_json(f"/v1/things/{obj['id']}", body, headers=ALICE, status=400), 400, 109)
+    assert app.get("/v1/things", headers=ALICE).json["data"] == [obj]
+
+
 # --- ids ------------------------------------------------------------------------------------------
 
 

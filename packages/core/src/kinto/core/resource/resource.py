@@ -87,6 +87,20 @@ def _parse_etags(request: Any, header: str) -> list[int] | str | None:
     return values
 
 
+#: The latest timestamp a client may give: 9999-12-31T23:59:59.999Z (HTTP dates and 64-bit columns hold it).
+MAX_CLIENT_TIMESTAMP = 253402300799999
+
+
+def _client_timestamp(value: Any) -> int | None:
+    """A ``last_modified`` sent by a client: kept if an integer (Kinto drops anything else), 400 if out of range."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if not 0 <= value <= MAX_CLIENT_TIMESTAMP:
+        raise _invalid("body", "data.last_modified", f"Should be a timestamp between 0 and {MAX_CLIENT_TIMESTAMP}",
+                       ERRORS.INVALID_POSTED_DATA)
+    return value
+
+
 def _http_date(timestamp_ms: int) -> str:
     return formatdate(timestamp_ms / 1000.0, usegmt=True)
 
@@ -295,6 +309,10 @@ class Resource:
                 name = f"data.{failure.field}" if failure.field else "data"
                 raise _invalid("body", name, failure.description, ERRORS.INVALID_POSTED_DATA) from None
             new = {**validated, **{key: new[key] for key in reserved if key in new}}
+        if self.modified_field in new:
+            requested = _client_timestamp(new.pop(self.modified_field))
+            if requested is not None:
+                new[self.modified_field] = requested
         return new
 
     def _timestamp(self) -> int:
@@ -616,8 +634,9 @@ class Resource:
                 if field in existing and field not in data:
                     data[field] = existing[field]
         new = self._validate(data, existing)
-        if self.modified_field in body.get("data", {}):
-            new[self.modified_field] = body["data"][self.modified_field]
+        requested = _client_timestamp((body.get("data") or {}).get(self.modified_field))
+        if requested is not None:
+            new[self.modified_field] = requested
         if self.shareable:
             new[self.model.permissions_field] = body.get("permissions", {})
         try:
@@ -661,7 +680,8 @@ class Resource:
         if changes.get(self.id_field, object_id) != object_id:
             raise _invalid("body", "data.id", "Cannot be modified", ERRORS.INVALID_RESOURCE_ID)
         changes[self.id_field] = object_id
-        requested_modified = (body.get("data") or {}).get(self.modified_field) if "patch" not in body else None
+        requested_modified = _client_timestamp((body.get("data") or {}).get(self.modified_field)) \
+            if "patch" not in body else None
         changes[self.modified_field] = present.get(self.modified_field)
         new = self._validate(changes, present)
         unchanged = new == present and (permissions is None or _same_permissions(permissions, current_permissions))

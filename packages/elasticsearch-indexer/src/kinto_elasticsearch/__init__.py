@@ -15,10 +15,13 @@ from typing import Any
 
 import kinto.core
 from kinto.core.events import AfterResourceChanged
+from pyramid.config import Configurator
+from pyramid.events import ApplicationCreated
 from pyramid.exceptions import ConfigurationError
 
 from kinto_elasticsearch.indexer import IndexerBase
 from kinto_elasticsearch.listener import IndexingListener
+from kinto_elasticsearch.resources import server_records
 from kinto_elasticsearch.settings import DEFAULT_SETTINGS
 
 __all__ = ["DEFAULT_BACKEND", "DEFAULT_SETTINGS", "get_indexer", "includeme"]
@@ -66,14 +69,25 @@ def includeme(config: Any) -> None:
     config.add_migration("kinto_elasticsearch",
                          lambda registry, dry_run=False: get_indexer(registry).initialize_schema(dry_run=dry_run))
     config.scan("kinto_elasticsearch.views")
-    # The server's resources may be registered after this include (kinto.includes runs first):
-    # decide once the configuration is committed.
-    config.action(("kinto_elasticsearch", "collection-search"), lambda: _add_server_search(config), order=1)
+    if server_records(config.registry) is not None:
+        _add_server_search(config)
+    else:
+        # The Kinto server registers its resources after kinto.includes ran: look again once the
+        # application is built.
+        config.add_subscriber(_add_server_search_late, ApplicationCreated)
 
 
 def _add_server_search(config: Any) -> None:
-    from kinto_elasticsearch.resources import server_records
     from kinto_elasticsearch.views import collection_search_service
 
-    if server_records(config.registry) is not None:
-        config.add_cornice_service(collection_search_service())
+    config.add_cornice_service(collection_search_service())
+
+
+def _add_server_search_late(event: Any) -> None:
+    registry = event.app.registry
+    if server_records(registry) is None:
+        return
+    prefix = "v" + str(registry.settings["http_api_version"]).split(".")[0]  # the core's /v<major> prefix
+    config = Configurator(registry=registry, route_prefix=prefix)
+    _add_server_search(config)
+    config.commit()

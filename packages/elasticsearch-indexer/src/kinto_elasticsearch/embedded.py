@@ -264,15 +264,19 @@ class EmbeddedIndexer(IndexerBase):
         with self._write() as db:
             touched: dict[IndexKey, _Index] = {}
             for operation in operations:
-                index = touched.get(operation.key) or self._ensure(db, operation.key)
-                touched[operation.key] = index
                 if operation.action == "delete":
-                    index.documents.pop(operation.record_id, None)
+                    # As Elasticsearch does, deleting never creates an index.
+                    index = touched.get(operation.key) or self._sync(operation.key)
+                    if index is not None:
+                        touched[operation.key] = index
+                        index.documents.pop(operation.record_id, None)
                     if db is not None:
                         db.execute("DELETE FROM kinto_search_documents WHERE key = ? AND id = ?",
                                    (_db_key(operation.key), operation.record_id))
                     deleted += 1
                 else:
+                    index = touched.get(operation.key) or self._ensure(db, operation.key)
+                    touched[operation.key] = index
                     source = json.loads(json.dumps(operation.document or {}))
                     index.put(operation.record_id, source)
                     if db is not None:

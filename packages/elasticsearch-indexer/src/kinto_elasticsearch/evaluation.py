@@ -770,7 +770,11 @@ def _eval_query_string(evaluator: Evaluator, node: tuple[Any, ...], document: Do
         return _eval_qs_bool(evaluator, node[1], document, fields, operator, field)
     if kind == "field":
         return _eval_query_string(evaluator, node[2], document, fields, operator, node[1])
-    targets = [(node[1] or field, 1.0)] if (node[1] or field) else evaluator._expand_fields(fields, document)
+    if node[0] == "word" and node[1] == "*" and node[2] == "*":
+        return 1.0  # Lucene's *:* matches every document
+    named = node[1] or field
+    targets = [(named, 1.0)] if named and "*" not in named else evaluator._expand_fields(
+        [named] if named else fields, document)
     best: Score = None
     for path, boost in targets:
         score = _eval_qs_leaf(evaluator, node, path, document)

@@ -17,7 +17,6 @@ import pytest
 import webtest
 from kinto.core.authentication import hmac_digest
 from kinto.core.testing import basic_auth_header
-
 from kinto.server import main
 
 SECRET = "search-server-secret"

@@ -97,6 +97,18 @@ def test_pages_cover_the_list_exactly_for_every_sort(app, registry, sort):
     assert len(pages) == 14
 
 
+def test_pages_of_changes_include_tombstones_once(app, registry):
+    stored = seed(registry, [{"n": n} for n in range(30)])
+    for obj in stored[::3]:
+        app.delete(f"/v1/things/{obj['id']}", headers=ALICE)
+    pages = walk(app, f"/v1/things?_since={stored[0]['last_modified'] - 1}&_limit=7")
+    listed = [obj for page in pages for obj in page]
+    assert sorted(obj["id"] for obj in listed) == sorted(obj["id"] for obj in stored)
+    assert sum(1 for obj in listed if obj.get("deleted")) == 10
+    stamps = [obj["last_modified"] for obj in listed]
+    assert stamps == sorted(stamps, reverse=True)
+
+
 def test_filters_and_fields_are_kept_across_pages(app, registry):
     seed(registry, [{"n": n, "even": n % 2 == 0, "extra": "x"} for n in range(40)])
     pages = walk(app, "/v1/things?even=true&_sort=n&_limit=7&_fields=n")

@@ -72,7 +72,8 @@ class Model:
         self.parent_id = parent_id
         self.current_principal = current_principal
         self.prefixed_principals = prefixed_principals or []
-        self.explicit_permissions = explicit_permissions
+        # ``explicit_perm`` is Kinto's name of the same option.
+        self.explicit_permissions = bool(kwargs.get("explicit_perm", explicit_permissions))
         self.get_permission_object_id: Callable[[str], str] = lambda object_id: object_id
 
     # --- reads --------------------------------------------------------------------------------
@@ -178,7 +179,8 @@ class ShareableModel(Model):
 
     Objects given to ``create``/``update`` may hold their permissions under
     ``permissions_field``; the objects returned hold them there too. The
-    creator (``current_principal``) always keeps ``write``.
+    writer (``current_principal``) always keeps ``write``, unless the
+    ``explicit_permissions`` setting is false (then only inheritance grants it).
     """
 
     permissions_field = "__permissions__"
@@ -194,7 +196,7 @@ class ShareableModel(Model):
         current = {} if replace else {k: set(v) for k, v in self.permission.get_object_permissions(uri).items()}
         wanted = {k: set(v) for k, v in (permissions or {}).items()}
         merged = {**current, **wanted}
-        if self.current_principal:
+        if self.current_principal and self.explicit_permissions:
             merged.setdefault("write", set()).add(self.current_principal)
         changes = {perm: principals for perm, principals in merged.items()}
         # Permissions that disappear must be emptied explicitly.

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from kinto.core.authentication import hmac_digest
 from kinto.core.database import REGISTRY_KEY
-from kinto.core.events import ResourceChanged
+from kinto.core.events import ResourceChanged, ResourceRead
 from kinto.core.testing import basic_auth_header, make_app
 
 from . import resources_for_tests
@@ -121,11 +121,13 @@ def backend_settings(backend, tmp_path_factory):
     }
 
 
-def build_app(settings, recorder=None):
+def build_app(settings, recorder=None, read_recorder=None):
     def include(config):
         config.include(resources_for_tests.__name__)
         if recorder is not None:
             config.add_subscriber(recorder, ResourceChanged)
+        if read_recorder is not None:
+            config.add_subscriber(read_recorder, ResourceRead)
 
     app = make_app({**BASE_SETTINGS, **settings}, [include])
     registry = app.app.registry
@@ -160,30 +162,44 @@ def recorder():
 
 
 @pytest.fixture(scope="module")
+def read_recorder():
+    return EventRecorder()
+
+
+@pytest.fixture(scope="module")
 def extra_settings():
     """Settings a test module adds to every backend's application (override in the module)."""
     return {}
 
 
 @pytest.fixture(scope="module")
-def shared_app(backend, recorder, extra_settings, tmp_path_factory):
-    app = build_app({**backend_settings(backend, tmp_path_factory), **extra_settings}, recorder)
+def shared_app(backend, recorder, read_recorder, extra_settings, tmp_path_factory):
+    app = build_app({**backend_settings(backend, tmp_path_factory), **extra_settings}, recorder, read_recorder)
     yield app
     close_clients(app)
 
 
 @pytest.fixture
-def app(shared_app, recorder):
+def app(shared_app, recorder, read_recorder):
     """The backend's application, emptied, with no event recorded yet."""
     flush(shared_app)
     recorder.clear()
+    read_recorder.clear()
     yield shared_app
     recorder.clear()
+    read_recorder.clear()
 
 
 @pytest.fixture
 def events(app, recorder):
+    """``ResourceChanged`` and ``AfterResourceChanged`` events delivered."""
     return recorder
+
+
+@pytest.fixture
+def reads(app, read_recorder):
+    """``ResourceRead`` events delivered."""
+    return read_recorder
 
 
 @pytest.fixture

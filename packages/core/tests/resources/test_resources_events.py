@@ -138,3 +138,19 @@ def test_a_failing_resource_changed_subscriber_rolls_the_request_back(app, event
     assert [type(event).__name__ for event in events.events] == ["ResourceChanged"]
     events.clear()
     assert app.get("/v1/things", headers=ALICE).json["data"] == []
+
+
+def test_reads_are_announced_with_what_was_read(app, reads, create):
+    objects = [create("/v1/things", {"n": n}) for n in range(3)]
+    reads.clear()
+    app.get("/v1/things?_sort=n&_limit=2", headers=ALICE)
+    (event,) = reads.events
+    assert event.payload["action"] == "read" and event.payload["uri"] == "/things"
+    assert event.payload["resource_name"] == "thing" and event.payload["user_id"] == userid("alice")
+    assert event.read_objects == objects[:2]
+    reads.clear()
+    app.get(f"/v1/things/{objects[0]['id']}", headers=BOB)
+    (event,) = reads.events
+    assert event.payload["uri"] == f"/things/{objects[0]['id']}"
+    assert event.payload["thing_id"] == objects[0]["id"]
+    assert event.read_objects == [objects[0]]

@@ -395,11 +395,11 @@ class Resource:
         stamps = [obj.get(self.modified_field, 0) for obj in objects if isinstance(obj, dict)]
         return max(stamps) if stamps else self._timestamp()
 
-    def _read_event(self, objects: list[dict[str, Any]]) -> None:
+    def _read_event(self, objects: list[dict[str, Any]], object_id: str | None = None) -> None:
         registry = self.request.registry
         if getattr(registry, "has_listeners", False):
             notify_resource_read(self.request, objects, resource_name=self.name,
-                                 resource_data=self._event_data())
+                                 resource_data=self._event_data(object_id))
 
     def _lock(self) -> None:
         self.model.storage.lock_for_write(self.name, self.model.parent_id)
@@ -596,11 +596,11 @@ class Resource:
         response = self.request.response
         self._set_etag(response, timestamp)
         self._cache_headers(response)
-        self._read_event([self._present(obj)])
         try:
             fields = qs.parse_fields(self._params().get("_fields"))
         except qs.InvalidQuery as invalid:
             raise _invalid("querystring", invalid.name, invalid.description) from None
+        self._read_event([self._present(obj)], object_id)
         body = self._object_body(obj)
         if fields is not None:
             body["data"] = qs.keep_fields(body["data"], fields, (self.id_field, self.modified_field))

@@ -126,12 +126,18 @@ class ElasticsearchIndexer(IndexerBase):
         self.indexing_timeout = indexing_timeout
         self.search_timeout = search_timeout
         self._template_ready = False
+        self._write_client: elasticsearch.Elasticsearch | None = None
+        self._read_client: elasticsearch.Elasticsearch | None = None
 
     def _writer(self) -> elasticsearch.Elasticsearch:
-        return self.client.options(request_timeout=self.indexing_timeout)
+        if self._write_client is None:
+            self._write_client = self.client.options(request_timeout=self.indexing_timeout)
+        return self._write_client
 
     def _reader(self) -> elasticsearch.Elasticsearch:
-        return self.client.options(request_timeout=self.search_timeout)
+        if self._read_client is None:
+            self._read_client = self.client.options(request_timeout=self.search_timeout)
+        return self._read_client
 
     def name(self, collection_id: str, bucket_id: str | None = None) -> str:
         """The index name of a collection."""

@@ -10,8 +10,8 @@ It follows Elasticsearch's behaviour where clients notice it:
 * Scores are BM25 (k1 = 1.2, b = 0.75) per field, summed over ``bool`` clauses
   as Elasticsearch does, so relevance ordering is alike (not identical).
 * ``query_string`` and ``simple_query_string`` support words, ``"phrases"``,
-  ``field:value``, ``field:>n`` (``>``, ``>=``, ``<``, ``<=``), ``*``/``?``
-  wildcards, ``AND``/``OR``/``NOT``, ``+``/``-`` and parentheses.
+  ``field:value``, ``field:>n``, wildcards, ``AND``/``OR``/``NOT``, ``+``/``-``
+  and parentheses (:mod:`kinto_elasticsearch.query_string`).
 
 Anything outside this subset raises :class:`~kinto_elasticsearch.indexer.SearchError`.
 """
@@ -45,7 +45,7 @@ def _unsupported(what: str) -> SearchError:
     return SearchError(message, [{"location": "body", "name": None, "description": message}])
 
 
-def _invalid(message: str) -> SearchError:
+def invalid(message: str) -> SearchError:
     return SearchError(message, [{"location": "body", "name": None, "description": message}])
 
 
@@ -225,9 +225,6 @@ def _comparable(value: Any, operand: Any) -> bool:
     )
 
 
-_TYPE_RANK = {bool: 2, int: 1, float: 1, str: 0}
-
-
 def _sort_value_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, bool):
         return (2, value)
@@ -252,7 +249,7 @@ def _fuzziness(value: Any, word: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise _invalid(f"invalid fuzziness {value!r}") from None
+        raise invalid(f"invalid fuzziness {value!r}") from None
 
 
 # --- the evaluator -------------------------------------------------------------------------------
@@ -350,7 +347,7 @@ class Evaluator:
     def _q_nested(self, body: Mapping[str, Any], document: Document) -> Score:
         path = body.get("path")
         if not isinstance(path, str):
-            raise _invalid("nested: path is required")
+            raise invalid("nested: path is required")
         best: Score = None
         for element in document.raw_values(path):
             if not isinstance(element, Mapping):
@@ -376,8 +373,7 @@ class Evaluator:
         path, params = _field_params(body, "query")
         return self.match_field(path, params, document)
 
-    def match_field(self, path: str, params: Mapping[str, Any], document: Document,
-                    *, lenient: bool = False) -> Score:
+    def match_field(self, path: str, params: Mapping[str, Any], document: Document) -> Score:
         field = self.field(path)
         operand = params.get("query")
         boost = float(params.get("boost", 1.0))
@@ -438,16 +434,16 @@ class Evaluator:
 
     def _q_multi_match(self, body: Mapping[str, Any], document: Document) -> Score:
         if not isinstance(body, Mapping) or "query" not in body:
-            raise _invalid("multi_match: query is required")
+            raise invalid("multi_match: query is required")
         kind = body.get("type", "best_fields")
         phrase = kind in ("phrase", "phrase_prefix")
         if kind not in ("best_fields", "most_fields", "phrase", "phrase_prefix", "cross_fields"):
             raise _unsupported(f"multi_match type {kind!r}")
         scores = []
-        for path, boost in self._expand_fields(body.get("fields"), document):
+        for path, boost in self.expand_fields(body.get("fields"), document):
             params = {**body, "boost": boost}
             score = (self.phrase_field(path, params, document, prefix=kind == "phrase_prefix") if phrase
-                     else self.match_field(path, params, document, lenient=True))
+                     else self.match_field(path, params, document))
             if score is not None:
                 scores.append(score)
         if not scores:
@@ -457,7 +453,7 @@ class Evaluator:
 
     _q_combined_fields = _q_multi_match
 
-    def _expand_fields(self, fields: Any, document: Document) -> list[tuple[str, float]]:
+    def expand_fields(self, fields: Any, document: Document) -> list[tuple[str, float]]:
         patterns = fields if isinstance(fields, list) else ([fields] if isinstance(fields, str) else ["*"])
         expanded: list[tuple[str, float]] = []
         paths = None
@@ -497,15 +493,15 @@ class Evaluator:
     def _q_terms(self, body: Mapping[str, Any], document: Document) -> Score:
         fields = [(name, value) for name, value in body.items() if name not in ("boost", "_name")]
         if len(fields) != 1 or not isinstance(fields[0][1], list):
-            raise _invalid("terms: expected one field with a list of values")
+            raise invalid("terms: expected one field with a list of values")
         path, operands = fields[0]
         boost = float(body.get("boost", 1.0))
         return boost if any(self.term_field(path, operand, document) is not None for operand in operands) else None
 
-    def _q_range(self, body: Mapping[str, Any], document: Document) -> Score:
+    def range_query(self, body: Mapping[str, Any], document: Document) -> Score:
         path, params = _field_params(body, None)
         if not isinstance(params, Mapping):
-            raise _invalid(f"range: expected an object of bounds for {path!r}")
+            raise invalid(f"range: expected an object of bounds for {path!r}")
         bounds = {op: params[op] for op in ("gt", "gte", "lt", "lte") if params.get(op) is not None}
         for legacy, op in (("from", "gte"), ("to", "lte")):
             if params.get(legacy) is not None:
@@ -517,23 +513,25 @@ class Evaluator:
                 return float(params.get("boost", 1.0))
         return None
 
+    _q_range = range_query
+
     def _q_exists(self, body: Mapping[str, Any], document: Document) -> Score:
         path = body.get("field") if isinstance(body, Mapping) else None
         if not isinstance(path, str):
-            raise _invalid("exists: field is required")
-        return 1.0 if self._has_value(path, document) else None
+            raise invalid("exists: field is required")
+        return 1.0 if self.has_value(path, document) else None
 
-    def _has_value(self, path: str, document: Document) -> bool:
+    def has_value(self, path: str, document: Document) -> bool:
         return bool(self.field(path).values(document)) or bool(
             [p for p in document.leaf_paths() if p.startswith(path + ".")]
         )
 
-    def _string_query(self, body: Mapping[str, Any], document: Document,
+    def string_query(self, body: Mapping[str, Any], document: Document,
                       test: Callable[[str, str], bool]) -> Score:
         path, params = _field_params(body, "value")
         operand = params.get("value")
         if not isinstance(operand, str):
-            raise _invalid(f"expected a string value for {path!r}")
+            raise invalid(f"expected a string value for {path!r}")
         insensitive = bool(params.get("case_insensitive", False))
         field = self.field(path)
         for value in field.values(document):
@@ -547,24 +545,24 @@ class Evaluator:
         return None
 
     def _q_prefix(self, body: Mapping[str, Any], document: Document) -> Score:
-        return self._string_query(body, document, lambda value, operand: value.startswith(operand))
+        return self.string_query(body, document, lambda value, operand: value.startswith(operand))
 
     def _q_wildcard(self, body: Mapping[str, Any], document: Document) -> Score:
-        return self._string_query(body, document, _wildcard_match)
+        return self.string_query(body, document, wildcard_match)
 
     def _q_regexp(self, body: Mapping[str, Any], document: Document) -> Score:
         def test(value: str, operand: str) -> bool:
             try:
                 return re.fullmatch(operand, value) is not None
             except re.error as error:
-                raise _invalid(f"regexp: {error}") from None
+                raise invalid(f"regexp: {error}") from None
 
-        return self._string_query(body, document, test)
+        return self.string_query(body, document, test)
 
     def _q_fuzzy(self, body: Mapping[str, Any], document: Document) -> Score:
         path, params = _field_params(body, "value")
         distance = _fuzziness(params.get("fuzziness"), str(params.get("value", "")))
-        return self._string_query(
+        return self.string_query(
             {path: params}, document, lambda value, operand: _levenshtein(value, operand) <= distance
         )
 
@@ -576,11 +574,12 @@ class Evaluator:
 
     def _run_query_string(self, body: Mapping[str, Any], document: Document, *, simple: bool) -> Score:
         if not isinstance(body, Mapping) or not isinstance(body.get("query"), str):
-            raise _invalid("query_string: query is required")
+            raise invalid("query_string: query is required")
         fields = body.get("fields") or ([body["default_field"]] if body.get("default_field") else ["*"])
         operator = str(body.get("default_operator", "or")).lower()
-        tree = _QueryStringParser(body["query"], simple=simple).parse()
-        return _eval_query_string(self, tree, document, fields, operator)
+        from kinto_elasticsearch import query_string
+
+        return query_string.evaluate(self, body["query"], document, fields, operator, simple=simple)
 
 
 # --- query helpers -------------------------------------------------------------------------------
@@ -588,16 +587,16 @@ class Evaluator:
 
 def _field_params(body: Any, shorthand: str | None) -> tuple[str, Any]:
     if not isinstance(body, Mapping):
-        raise _invalid("expected an object naming a field")
+        raise invalid("expected an object naming a field")
     fields = [(name, value) for name, value in body.items() if name not in ("boost", "_name")]
     if len(fields) != 1:
-        raise _invalid("expected exactly one field")
+        raise invalid("expected exactly one field")
     path, params = fields[0]
     if shorthand is None:
         return path, params
     if isinstance(params, Mapping):
         if shorthand not in params and not (shorthand == "value" and "term" in params):
-            raise _invalid(f"{path}: {shorthand} is required")
+            raise invalid(f"{path}: {shorthand} is required")
         return path, {**params, shorthand: params.get(shorthand, params.get("term"))}
     return path, {shorthand: params}
 
@@ -615,7 +614,7 @@ def _minimum_should_match(value: Any, count: int, default: int) -> int:
             number = int(text)
             number = count + number if number < 0 else number
     except ValueError:
-        raise _invalid(f"invalid minimum_should_match {value!r}") from None
+        raise invalid(f"invalid minimum_should_match {value!r}") from None
     return max(0, min(number, count))
 
 
@@ -626,7 +625,7 @@ def _compare(value: Any, op: str, operand: Any) -> bool:
     return {"gt": value > operand, "gte": value >= operand, "lt": value < operand, "lte": value <= operand}[op]
 
 
-def _wildcard_match(value: str, pattern: str) -> bool:
+def wildcard_match(value: str, pattern: str) -> bool:
     regex = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
     return re.fullmatch(regex, value, re.DOTALL) is not None
 
@@ -656,174 +655,6 @@ def _replace_path(source: Mapping[str, Any], parts: list[str], element: Any) -> 
     child = source.get(parts[0])
     copy[parts[0]] = _replace_path(child if isinstance(child, Mapping) else {}, parts[1:], element)
     return copy
-
-
-# --- query string syntax -------------------------------------------------------------------------
-
-_QS_TOKEN = re.compile(r'\s*(?:(?P<open>\()|(?P<close>\))|(?P<phrase>"(?:[^"\\]|\\.)*")|(?P<word>(?:[^\s()"\\]|\\.)+))')
-
-
-class _QueryStringParser:
-    """Parses the query string syntax into ``("bool", [(occur, node)])``, ``("word", field, text)``,
-    ``("phrase", field, text)`` and ``("range", field, op, value)`` nodes."""
-
-    def __init__(self, text: str, simple: bool) -> None:
-        self.tokens = self._tokenize(text)
-        self.position = 0
-        self.simple = simple
-
-    @staticmethod
-    def _tokenize(text: str) -> list[tuple[str, str]]:
-        tokens = []
-        position = 0
-        while position < len(text):
-            match = _QS_TOKEN.match(text, position)
-            if not match or match.end() == position:
-                if text[position:].strip():
-                    raise _invalid(f"query_string: cannot parse {text[position:]!r}")
-                break
-            kind = match.lastgroup or ""
-            tokens.append((kind, match.group(kind)))
-            position = match.end()
-        return tokens
-
-    def parse(self) -> tuple[Any, ...]:
-        node = self._clauses()
-        if self.position < len(self.tokens):
-            raise _invalid("query_string: unbalanced parentheses")
-        return node
-
-    def _clauses(self) -> tuple[Any, ...]:
-        clauses: list[list[Any]] = []
-        conjunction = None
-        while self.position < len(self.tokens):
-            kind, text = self.tokens[self.position]
-            if kind == "close":
-                break
-            if kind == "word" and text in ("AND", "&&", "OR", "||") and not self.simple or (
-                self.simple and kind == "word" and text in ("|", "+")
-            ):
-                conjunction = "and" if text in ("AND", "&&", "+") else "or"
-                self.position += 1
-                continue
-            occur = None
-            if kind == "word" and text in ("NOT", "!") and not self.simple:
-                occur = "must_not"
-                self.position += 1
-                kind, text = self.tokens[self.position] if self.position < len(self.tokens) else ("", "")
-            elif kind == "word" and text[0] in "+-!" and len(text) > 1:
-                occur = "must_not" if text[0] in "-!" else "must"
-                text = text[1:]
-                self.tokens[self.position] = (kind, text)
-            node = self._clause()
-            if node is None:
-                break
-            if conjunction == "and" and clauses and clauses[-1][0] is None:
-                clauses[-1][0] = "must"
-            if occur is None and conjunction == "and":
-                occur = "must"
-            if conjunction == "or" and clauses and clauses[-1][0] == "must" and clauses[-1][2]:
-                clauses[-1][0] = None
-            clauses.append([occur, node, conjunction == "and"])
-            conjunction = None
-        return ("bool", [(occur, node) for occur, node, _ in clauses])
-
-    def _clause(self) -> tuple[Any, ...] | None:
-        if self.position >= len(self.tokens):
-            return None
-        kind, text = self.tokens[self.position]
-        self.position += 1
-        if kind == "open":
-            node = self._clauses()
-            if self.position >= len(self.tokens) or self.tokens[self.position][0] != "close":
-                raise _invalid("query_string: unbalanced parentheses")
-            self.position += 1
-            return node
-        if kind == "phrase":
-            return ("phrase", None, _unescape(text[1:-1]))
-        field, value = None, text
-        match = re.match(r"((?:[^:\\]|\\.)+):(.*)$", text) if not self.simple else None
-        if match:
-            field, value = _unescape(match.group(1)), match.group(2)
-            if not value and self.position < len(self.tokens):
-                kind, value = self.tokens[self.position]
-                self.position += 1
-                if kind == "phrase":
-                    return ("phrase", field, _unescape(value[1:-1]))
-                if kind == "open":
-                    self.position -= 1
-                    return ("field", field, self._clause())
-        comparison = re.match(r"(>=|<=|>|<)(.+)$", value)
-        if field and comparison:
-            return ("range", field, comparison.group(1), _unescape(comparison.group(2)))
-        return ("word", field, value)
-
-
-def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-def _eval_query_string(evaluator: Evaluator, node: tuple[Any, ...], document: Document, fields: list[str],
-                       operator: str, field: str | None = None) -> Score:
-    kind = node[0]
-    if kind == "bool":
-        return _eval_qs_bool(evaluator, node[1], document, fields, operator, field)
-    if kind == "field":
-        return _eval_query_string(evaluator, node[2], document, fields, operator, node[1])
-    if node[0] == "word" and node[1] == "*" and node[2] == "*":
-        return 1.0  # Lucene's *:* matches every document
-    named = node[1] or field
-    targets = [(named, 1.0)] if named and "*" not in named else evaluator._expand_fields(
-        [named] if named else fields, document)
-    best: Score = None
-    for path, boost in targets:
-        score = _eval_qs_leaf(evaluator, node, path, document)
-        if score is not None and (best is None or score * boost > best):
-            best = score * boost
-    return best
-
-
-def _eval_qs_bool(evaluator: Evaluator, clauses: list[tuple[str | None, Any]], document: Document,
-                  fields: list[str], operator: str, field: str | None) -> Score:
-    default = "must" if operator == "and" else "should"
-    total, should_count, should_hit, positive = 0.0, 0, 0, False
-    for occur, child in clauses:
-        occur = occur or default
-        score = _eval_query_string(evaluator, child, document, fields, operator, field)
-        if occur == "must_not":
-            if score is not None:
-                return None
-            continue
-        positive = True
-        if occur == "must":
-            if score is None:
-                return None
-            total += score
-        else:
-            should_count += 1
-            if score is not None:
-                should_hit += 1
-                total += score
-    has_must = any((occur or default) == "must" for occur, _ in clauses)
-    if should_count and not has_must and not should_hit:
-        return None
-    return total if positive else 1.0
-
-
-def _eval_qs_leaf(evaluator: Evaluator, node: tuple[Any, ...], path: str, document: Document) -> Score:
-    if node[0] == "phrase":
-        return evaluator.phrase_field(path, {"query": node[2]}, document)
-    if node[0] == "range":
-        op = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}[node[2]]
-        return evaluator._q_range({path: {op: node[3]}}, document)
-    text = _unescape(node[2])
-    if text == "*":
-        return 1.0 if evaluator._has_value(path, document) else None
-    if "*" in text or "?" in text:
-        field = evaluator.field(path)
-        pattern = text.lower() if field.kind != "keyword" else text
-        return evaluator._string_query({path: {"value": pattern}}, document, _wildcard_match)
-    return evaluator.match_field(path, {"query": text}, document, lenient=True)
 
 
 # --- sorting and source filtering ----------------------------------------------------------------
@@ -863,7 +694,7 @@ def sort_values(evaluator: Evaluator, specs: list[tuple[str, str, str]], documen
             spec = evaluator.field(field)
             candidates = [value for value in spec.values(document) if not isinstance(value, (Mapping, list))]
             if any(spec.is_text(value) for value in candidates):
-                raise _invalid(
+                raise invalid(
                     f"cannot sort on the text field {field!r}: sort on {field}.keyword or map it as a keyword"
                 )
             if not candidates:

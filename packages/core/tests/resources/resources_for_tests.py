@@ -5,6 +5,7 @@
 * ``Tag`` (``/tags``): a custom id generator and a reduced set of methods;
 * ``Thing`` (``/things``): schemaless, open to authenticated users (queries, pagination, caching);
 * ``Memo`` (``/memos``): shareable, creation restricted by the ``memo_create_principals`` setting;
+* ``Book`` (``/books``) and ``Legacy`` (``/legacys``, when colander is installed): other schema kinds;
 * ``Indexed`` (``/indexed``): the seed example #6 (``IndexedModel``/``IndexedResource``) as written;
 * ``Journaled`` / ``Renamed``: models overriding the seed method names / the newer ones;
 * ``Fragile`` (``/fragiles``): its model fails after writing, so the request rolls back.
@@ -66,6 +67,40 @@ class Thing(resource.Resource):
 @resource.register()
 class Memo(resource.ShareableResource):
     pass
+
+
+class BookSchema(resource.ResourceSchema):
+    schema: ClassVar[dict] = {
+        "type": "object",
+        "properties": {"isbn": {"type": "string", "pattern": "^[0-9-]+$"}, "title": {"type": "string"}},
+        "required": ["isbn"],
+        "additionalProperties": False,
+    }
+
+
+@resource.register()
+class Book(resource.Resource):
+    """Validated by a ``ResourceSchema`` subclass holding a JSON Schema."""
+
+    schema = BookSchema
+
+
+try:
+    import colander
+except ImportError:  # colander is the application's choice, not a core dependency
+    colander = None
+
+if colander is not None:
+
+    class LegacySchema(colander.MappingSchema):
+        title = colander.SchemaNode(colander.String())
+        pages = colander.SchemaNode(colander.Integer(), missing=colander.drop)
+
+    @resource.register()
+    class Legacy(resource.Resource):
+        """Validated by a colander schema, the way Kinto applications wrote them."""
+
+        schema = LegacySchema
 
 
 # --- the seed example #6, exactly as documented -------------------------------------------------

@@ -307,6 +307,26 @@ def test_schema_applies_to_put_and_patch(app, create):
     assert app.get(url, headers=ALICE).json["data"] == article
 
 
+def test_a_resource_schema_class_validates(app, create):
+    book = create("/v1/books", {"isbn": "978-3", "title": "t"})
+    app.patch_json(f"/v1/books/{book['id']}", {"data": {"title": "u"}}, headers=ALICE, status=200)
+    response = app.post_json("/v1/books", {"data": {"isbn": "x"}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.isbn"
+    response = app.patch_json(f"/v1/books/{book['id']}", {"data": {"extra": 1}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.extra"
+
+
+def test_a_colander_schema_validates_and_deserializes(app, create):
+    pytest.importorskip("colander", reason="colander schemas need colander, which applications bring")
+    legacy = create("/v1/legacys", {"title": "t", "pages": "12"})
+    assert legacy["pages"] == 12
+    response = app.post_json("/v1/legacys", {"data": {"pages": 3}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.title"
+    response = app.post_json("/v1/legacys", {"data": {"title": "t", "pages": "many"}}, headers=ALICE, status=400)
+    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.pages"
+    assert app.get("/v1/legacys", headers=ALICE).json["data"] == [legacy]
+
+
 def test_readonly_fields_are_set_by_the_server_only(app, create):
     response = app.post_json("/v1/articles", {"data": {"title": "t", "author": "me"}}, headers=ALICE, status=400)
     assert assert_error(response, 400, 109)["details"][0]["name"] == "author"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from kinto_elasticsearch.elasticsearch import ElasticsearchIndexer
 from kinto_elasticsearch.embedded import EmbeddedIndexer
-from kinto_elasticsearch.indexer import BulkOperation, IndexerBase
+from kinto_elasticsearch.indexer import BulkOperation, IndexerBase, SearchError
 
 SCHEMA = {"properties": {"tag": {"type": "keyword"}, "n": {"type": "integer"}, "title": {"type": "text"}}}
 WORDS = ["red", "green", "blue", "fox", "dog"]
@@ -76,3 +76,45 @@ def test_random_queries_select_the_same_records(make_es_indexer: Callable[..., E
         assert [hit["_id"] for hit in embedded.search("c", body, "b")["hits"]["hits"]] == expected
 
     same()
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False, width=16) | st.sampled_from(
+        ["title", "tag", "n", "a", "*", "red", "asc", "desc", "and", "AUTO", "_score", "1", "title:red", "-"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["query", "bool", "must", "should", "filter", "must_not", "match", "term", "terms", "range",
+                         "gte", "lt", "sort", "size", "from", "title", "tag", "n", "order", "query_string",
+                         "minimum_should_match", "fields", "multi_match", "exists", "field", "prefix", "_source",
+                         "search_after", "match_phrase", "operator", "value", "boost", "ids", "values"]),
+        children, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON)
+def test_any_body_is_answered_or_refused_never_crashes(body: Any) -> None:
+    indexer = EmbeddedIndexer()
+    fill(indexer)
+    try:
+        result = indexer.search("c", body, "b")
+    except SearchError:
+        return
+    assert isinstance(result["hits"]["hits"], list)
+
+
+@pytest.mark.elasticsearch
+def test_any_body_sent_to_a_server_is_answered_or_refused(make_es_indexer: Callable[..., ElasticsearchIndexer]) -> None:
+    remote = make_es_indexer()
+    fill(remote)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(JSON)
+    def answered(body: Any) -> None:
+        try:
+            result = remote.search("c", body, "b")
+        except SearchError:
+            return
+        assert isinstance(result["hits"]["hits"], list)
+
+    answered()

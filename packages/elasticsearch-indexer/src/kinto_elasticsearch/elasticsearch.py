@@ -152,13 +152,18 @@ class ElasticsearchIndexer(IndexerBase):
             return
         with _translated("install the index template"):
             self._writer().indices.put_index_template(
-                name=f"{self.prefix}-kinto-records",
+                name=self._template_name(),
                 index_patterns=[f"{self.prefix}-*"],
-                priority=200,
+                # Elasticsearch refuses overlapping patterns of equal priority ("kinto-*" and
+                # "kinto-staging-*"): the longer, more specific prefix wins.
+                priority=100 + len(self.prefix),
                 template={"mappings": {"properties": BASE_PROPERTIES}},
                 meta={"description": "kinto_elasticsearch: reserved fields of indexed records"},
             )
         self._template_ready = True
+
+    def _template_name(self) -> str:
+        return f"{self.prefix}-kinto-records"
 
     def _ensure_template(self) -> None:
         if not self._template_ready:
@@ -174,6 +179,13 @@ class ElasticsearchIndexer(IndexerBase):
 
     def flush(self) -> None:
         self._delete_names([index_name(self.prefix, key) for key in self.list_indexes()])
+        try:
+            with _translated("delete the index template"):
+                self._writer().indices.delete_index_template(name=self._template_name())
+        except SearchError as error:
+            if "not_found" not in error.message and "missing" not in error.message:
+                raise
+        self._template_ready = False
 
     # --- indexes ---
 

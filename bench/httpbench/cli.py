@@ -214,9 +214,7 @@ def measure(
     script = loadgen.write_script(workload, folder)
 
     def one_run(seconds: float) -> loadgen.RunResult:
-        script_args = workload.prepare(client, folder) if workload.prepare else []
-        if workload.prepare:
-            script_args.append(str(load.threads))
+        script_args = workload.prepare(client, folder) + [str(load.threads)] if workload.prepare else []
         return loadgen.run_wrk(wrk, running.url, script, script_args, seconds, load, running.pid, running.cpu)
 
     if load.warmup > 0:

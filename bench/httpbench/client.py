@@ -43,18 +43,25 @@ class Client:
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             all_headers["Content-Type"] = "application/json"
         try:
-            self._connection.request(method, path, body=payload, headers=all_headers)
-            answer = self._connection.getresponse()
-        except (http.client.HTTPException, OSError):
-            self._connection.close()
-            self._connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-            raise
+            answer = self._send(method, path, payload, all_headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed the idle keep-alive connection: the request never reached it, send it again.
+            answer = self._send(method, path, payload, all_headers)
         raw = answer.read()
         response_headers = {name.lower(): value for name, value in answer.getheaders()}
         decoded: Any = raw
         if "json" in response_headers.get("content-type", ""):
             decoded = json.loads(raw)
         return Response(answer.status, response_headers, decoded)
+
+    def _send(self, method: str, path: str, payload: bytes | None, headers: dict[str, str]) -> http.client.HTTPResponse:
+        try:
+            self._connection.request(method, path, body=payload, headers=headers)
+            return self._connection.getresponse()
+        except (http.client.HTTPException, OSError):
+            self._connection.close()
+            self._connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            raise
 
     def expect(
         self, status: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None

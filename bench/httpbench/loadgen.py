@@ -100,8 +100,7 @@ def write_script(workload: Workload, folder: Path) -> Path:
     lines.append(f"params = {{{params}}}")
     lines.append(f"count_statuses = {'true' if workload.count_statuses else 'false'}")
     parts = ["\n".join(lines)]
-    if workload.lua:
-        parts.append((LUA / workload.lua).read_text())
+    parts += [(LUA / name).read_text() for name in workload.lua]
     parts.append((LUA / "report.lua").read_text())
     script = folder / f"{workload.name}.lua"
     script.write_text("\n\n".join(parts) + "\n")

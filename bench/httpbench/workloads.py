@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ PATCHED = "patched"  # the PATCH pool
 PATCH_POOL = 64
 SINCE_COUNT = 10
 BATCH_SIZE = 25
+FRESH = "__COLLECTION__"  # replaced by lua/fresh_collection.lua with a collection created for the run
 ID_TEMPLATE = "r%07d"
 BUCKET_PATH = f"/v1/buckets/{BUCKET}"
 
@@ -102,7 +104,7 @@ class Workload:
     probe: Probe
     body: str | None = None
     authenticated: bool = True
-    lua: str | None = None  # a script of bench/lua/ that builds each request; None: the fixed request above
+    lua: tuple[str, ...] = ()  # scripts of bench/lua/ that build each request; none: the fixed request above
     count_statuses: bool = False  # have wrk read every answer and count statuses (writes: failures have causes)
     params: dict[str, str | int] = field(default_factory=dict)
     prepare: Prepare | None = None  # writes a data file for the script just before each wrk run
@@ -168,6 +170,13 @@ def _prepare_patch(client: Client, folder: Path) -> list[str]:
     return [str(pool)]
 
 
+def _prepare_fresh_collection(client: Client, folder: Path) -> list[str]:
+    """Create an empty collection for one run's writes; its name is the script's argument."""
+    name = f"w{time.time_ns()}"
+    client.expect(201, "PUT", f"{BUCKET_PATH}/collections/{name}", {"data": {}})
+    return [name]
+
+
 def _probe_batch(client: Client, dataset: Dataset) -> None:
     answer = client.expect(200, "POST", "/v1/batch", json.loads(BATCH_BODY))
     statuses = [response["status"] for response in answer["responses"]]
@@ -203,11 +212,13 @@ def build_workloads(dataset: Dataset) -> list[Workload]:
     return [
         Workload(
             "create",
-            "POST one record (server-assigned id)",
+            "POST one record (server-assigned id) into a collection created empty for the run",
             "POST",
-            collection_path(CREATED),
+            collection_path(FRESH),
             _probe_create,
             body=json.dumps({"data": CREATED_DATA}),
+            lua=("fresh_collection.lua",),
+            prepare=_prepare_fresh_collection,
             database_operation=("insert", 1),
             count_statuses=True,
         ),
@@ -217,7 +228,7 @@ def build_workloads(dataset: Dataset) -> list[Workload]:
             "GET",
             collection_path(ITEMS),
             _probe_get,
-            lua="random_get.lua",
+            lua=("random_get.lua",),
             params=random_get,
             database_operation=("select", 1),
         ),
@@ -241,7 +252,7 @@ def build_workloads(dataset: Dataset) -> list[Workload]:
             "PATCH",
             collection_path(PATCHED),
             _probe_patch,
-            lua="patch.lua",
+            lua=("patch.lua",),
             params={"prefix": collection_path(PATCHED) + "/", "missing_id": "p-missing"},
             prepare=_prepare_patch,
             database_operation=("insert", 1),
@@ -256,12 +267,13 @@ def build_workloads(dataset: Dataset) -> list[Workload]:
         ),
         Workload(
             "batch",
-            f"POST /v1/batch of {BATCH_SIZE} record creations",
+            f"POST /v1/batch of {BATCH_SIZE} record creations, into a collection created empty for the run",
             "POST",
             "/v1/batch",
             _probe_batch,
-            body=BATCH_BODY,
-            lua="batch.lua",
+            body=BATCH_BODY.replace(f"/collections/{BATCHED}/", f"/collections/{FRESH}/"),
+            prepare=_prepare_fresh_collection,
+            lua=("fresh_collection.lua", "batch.lua"),
             database_operation=("insert", BATCH_SIZE),
             count_statuses=True,
         ),
@@ -272,7 +284,7 @@ def build_workloads(dataset: Dataset) -> list[Workload]:
             collection_path(ITEMS),
             _probe_anonymous,
             authenticated=False,
-            lua="random_get.lua",
+            lua=("random_get.lua",),
             params=random_get,
             database_operation=("select", 1),
         ),

@@ -108,6 +108,21 @@ def test_pages_of_a_filtered_list_hold_only_readable_objects(app, create):
     assert seen == [obj["id"] for obj in sorted(readable, key=lambda obj: obj["title"])]
 
 
+def test_sharing_between_pages_does_not_break_the_walk(app, create):
+    readable = [create("/v1/articles", {"title": f"r{n}"}, permissions={"read": [userid("bob")]}) for n in range(7)]
+    seen, url, late = [], "/v1/articles?_limit=3&_sort=title", []
+    while url:
+        response = app.get(url, headers=BOB)
+        seen += [obj["id"] for obj in response.json["data"]]
+        url = response.headers.get("Next-Page")
+        url = url[url.index("/v1/"):] if url else None
+        # Between pages, bob gets another object to read, and creates one.
+        late.append(create("/v1/articles", {"title": f"s{len(late)}"}, permissions={"read": [userid("bob")]}))
+        late.append(create("/v1/articles", {"title": f"b{len(late)}"}, headers=BOB))
+    assert len(seen) == len(set(seen))
+    assert {obj["id"] for obj in readable} <= set(seen) <= {obj["id"] for obj in readable + late}
+
+
 def test_plural_delete_removes_only_writable_objects(app, create, article):
     readable = create("/v1/articles", {"title": "readable"}, permissions={"read": [userid("bob")]})
     writable = create("/v1/articles", {"title": "writable"}, permissions={"write": [userid("bob")]})

@@ -428,12 +428,14 @@ class Resource:
             raise _invalid("querystring", invalid.name, invalid.description) from None
         if for_delete:
             include_deleted = False
+        if not any(sort.field == self.id_field for sort in sorting):
+            sorting.append(Sort(self.id_field, sorting[-1].direction if sorting else -1))
+        # Tokens are bound to the client's query, not to what it may read: objects shared
+        # between two pages must not invalidate the walk (the filter below applies anyway).
+        digest = qs.query_digest(filters, sorting)
         shared = getattr(self.context, "shared_ids", None)
         if shared is not None:
             filters.append(Filter(self.id_field, list(shared), COMPARISON.IN))
-        if not any(sort.field == self.id_field for sort in sorting):
-            sorting.append(Sort(self.id_field, sorting[-1].direction if sorting else -1))
-        digest = qs.query_digest(filters, sorting)
         rules = None
         token = params.get("_token")
         if token:

@@ -55,3 +55,24 @@ def test_a_named_backend_is_the_one_loaded(tmp_path):
     app = make_app({"storage_backend": "sqlite", "storage_url": f"sqlite:///{tmp_path / 'data.sqlite'}"})
     assert type(app.app.registry.storage).__module__ == "kinto.core.storage.sqlite"
     assert app.get("/v1/__heartbeat__").json["storage"] is True
+
+
+def test_migrate_on_startup_creates_the_tables_of_a_new_database(tmp_path):
+    from kinto.core.testing import basic_auth_header, make_app
+
+    url = f"sqlite:///{tmp_path}/new.sqlite"
+    settings = {
+        "storage_backend": "kinto.core.storage.sqlite",
+        "storage_url": url,
+        "permission_backend": "kinto.core.permission.sqlite",
+        "permission_url": url,
+        "multiauth.policies": "basicauth",
+        "userid_hmac_secret": "migrate-tests",
+    }
+    without = make_app(settings)
+    assert without.get("/v1/", headers=basic_auth_header(), status="*").status_int == 503  # no tables yet
+
+    with_migration = make_app({**settings, "migrate_on_startup": "true"})
+    body = with_migration.get("/v1/", headers=basic_auth_header()).json
+    assert body["user"]["id"].startswith("basicauth:")
+    assert with_migration.get("/v1/__heartbeat__").json["storage"] is True

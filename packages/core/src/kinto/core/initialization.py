@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pyramid import httpexceptions
+from pyramid.events import ApplicationCreated
 from pyramid.exceptions import ConfigurationError
 from pyramid.renderers import JSON
 from pyramid.tweens import EXCVIEW, INGRESS, MAIN
@@ -459,6 +460,12 @@ def includeme(config: Any) -> None:
     config.scan("kinto.core.views", ignore=["kinto.core.views.errors"])
 
 
+def _migrate_on_startup(event: Any) -> None:
+    """``kinto.migrate_on_startup``: run the migrations once every include is configured."""
+    done = migrate(event.app.registry)
+    logger.info("Migrated on start-up: %s", ", ".join(done) or "nothing")
+
+
 def initialize(
     config: Any,
     version: str | None = None,
@@ -485,4 +492,6 @@ def initialize(
     config.route_prefix = api_prefix(settings)
     for name in as_list(settings["includes"]):
         config.include(name)
+    if settings["migrate_on_startup"]:
+        config.add_subscriber(_migrate_on_startup, ApplicationCreated)
     config.commit()

@@ -50,6 +50,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "http_host": None,
     "includes": [],
     "readonly": False,
+    # Create or upgrade the backends' tables (and run plugin migrations) when the app is created.
+    "migrate_on_startup": False,
     # Backends (dotted module or entry-point short name); empty = memory, with a warning.
     "storage_backend": "",
     "storage_url": "",

@@ -1,8 +1,9 @@
 import pytest
+from pyramid.config import Configurator
+
 from kinto.core.cache.memory import Cache, load_from_config
 from kinto.core.testing.cache import CacheContract
 from kinto.core.testing.plugin import BackendFactory
-from pyramid.config import Configurator
 
 
 class TestMemoryCache(CacheContract):

@@ -1,4 +1,5 @@
 import pytest
+
 from kinto.core.testing.cache import CacheContract
 from kinto.core.testing.plugin import BackendFactory
 from kinto.core.testing.storage import postgresql_test_url

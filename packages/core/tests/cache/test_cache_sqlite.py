@@ -1,8 +1,9 @@
 import pytest
+from pyramid.config import Configurator
+
 from kinto.core.cache.sqlite import Cache, load_from_config
 from kinto.core.testing.cache import CacheContract
 from kinto.core.testing.plugin import BackendFactory
-from pyramid.config import Configurator
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 import threading
 
 import pytest
+from pyramid.config import Configurator
+
 from kinto.core.database.postgresql import (
     PostgreSQLClient,
     client_from_config,
@@ -9,7 +11,6 @@ from kinto.core.database.postgresql import (
 )
 from kinto.core.storage.exceptions import BackendError
 from kinto.core.testing.storage import postgresql_test_url
-from pyramid.config import Configurator
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 import threading
 
 import pytest
+from pyramid.config import Configurator
+
 from kinto.core.database.sqlite import SQLiteClient, client_from_config, path_from_url
 from kinto.core.storage.exceptions import BackendError
-from pyramid.config import Configurator
 
 
 @pytest.fixture

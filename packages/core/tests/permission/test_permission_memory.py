@@ -1,4 +1,5 @@
 import pytest
+
 from kinto.core.permission.memory import Permission
 from kinto.core.testing.permission import PermissionContract
 from kinto.core.testing.plugin import BackendFactory

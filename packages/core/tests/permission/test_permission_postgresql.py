@@ -1,4 +1,5 @@
 import pytest
+
 from kinto.core.testing.permission import PermissionContract
 from kinto.core.testing.plugin import BackendFactory
 from kinto.core.testing.storage import postgresql_test_url

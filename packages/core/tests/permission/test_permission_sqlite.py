@@ -1,8 +1,9 @@
 import pytest
+from pyramid.config import Configurator
+
 from kinto.core.permission.sqlite import Permission, load_from_config
 from kinto.core.testing.permission import PermissionContract
 from kinto.core.testing.plugin import BackendFactory
-from pyramid.config import Configurator
 
 
 @pytest.fixture(scope="module")

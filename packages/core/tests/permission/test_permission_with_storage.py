@@ -1,9 +1,10 @@
 """Permissions and objects of one request commit or roll back together when they share a database."""
 
 import pytest
+from pyramid.config import Configurator
+
 from kinto.core.backends import load_backend
 from kinto.core.testing.storage import postgresql_test_url
-from pyramid.config import Configurator
 
 
 def backends_on(url, name):

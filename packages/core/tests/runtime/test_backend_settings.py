@@ -4,8 +4,9 @@ application with a message naming the setting; an empty one means memory."""
 import logging
 
 import pytest
-from kinto.core.testing import make_app, make_wsgi_app
 from pyramid.exceptions import ConfigurationError
+
+from kinto.core.testing import make_app, make_wsgi_app
 
 
 @pytest.mark.parametrize(

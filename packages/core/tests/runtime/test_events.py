@@ -3,7 +3,12 @@
 import pytest
 
 from kinto.core import Service
-from kinto.core.events import ACTIONS, AfterResourceChanged, ResourceChanged, notify_resource_event
+from kinto.core.events import (
+    ACTIONS,
+    AfterResourceChanged,
+    ResourceChanged,
+    notify_resource_event,
+)
 from kinto.core.testing import make_app
 
 from . import listeners_for_tests
@@ -143,7 +148,7 @@ def test_listeners_from_settings_with_filters():
 def test_listener_without_use_fails_start_up_naming_the_setting():
     from pyramid.exceptions import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match="event_listeners.x.use"):
+    with pytest.raises(ConfigurationError, match=r"event_listeners\.x\.use"):
         make_app({"event_listeners": "x"})
 
 

@@ -10,6 +10,7 @@ import math
 import uuid
 
 import pytest
+
 from kinto.core.logs import ClassicLogRenderer, JsonLogRenderer
 from kinto.core.testing.renderer import request_summary
 

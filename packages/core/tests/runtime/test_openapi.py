@@ -2,9 +2,10 @@
 
 import jsonschema
 import pytest
+from openapi_spec_validator import validate
+
 from kinto.core import Service
 from kinto.core.testing import basic_auth_header, make_app
-from openapi_spec_validator import validate
 
 from . import resources_for_openapi
 

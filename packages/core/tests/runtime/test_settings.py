@@ -49,12 +49,12 @@ def test_both_spellings_with_different_values_is_an_error_naming_the_setting():
 
 def test_integers_are_coerced_and_invalid_ones_name_the_setting():
     assert apply({"batch_max_requests": "7"})["batch_max_requests"] == 7
-    with pytest.raises(ConfigurationError, match="batch_max_requests.*not an integer"):
+    with pytest.raises(ConfigurationError, match=r"batch_max_requests.*not an integer"):
         apply({"batch_max_requests": "seven"})
 
 
 def test_invalid_boolean_names_the_setting():
-    with pytest.raises(ConfigurationError, match="readonly.*not a boolean"):
+    with pytest.raises(ConfigurationError, match=r"readonly.*not a boolean"):
         apply({"kinto.readonly": "maybe"})
 
 
@@ -127,7 +127,7 @@ def test_initialize_fails_on_invalid_typed_value_naming_the_setting():
 
 def test_initialize_fails_on_unknown_renderer_naming_the_setting():
     config = Configurator(settings={"kinto.logging_renderer": "nowhere.Renderer"})
-    with pytest.raises(ConfigurationError, match="kinto.logging_renderer"):
+    with pytest.raises(ConfigurationError, match=r"kinto\.logging_renderer"):
         kinto.core.initialize(config, "1.0")
 
 

@@ -1,4 +1,5 @@
 import pytest
+
 from kinto.core.testing.plugin import BackendFactory
 from kinto.core.testing.storage import StorageContract, backend_selected
 

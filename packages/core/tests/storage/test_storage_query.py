@@ -3,6 +3,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from kinto.core.storage import COMPARISON, MISSING, Filter, Sort
 from kinto.core.storage import query as q
 from kinto.core.storage.exceptions import InvalidValueError

@@ -1,9 +1,10 @@
 import sqlite3
 
 import pytest
+from pyramid.config import Configurator
+
 from kinto.core.storage import sqlite
 from kinto.core.storage.exceptions import ReadonlyError
-from pyramid.config import Configurator
 
 
 def load(path, **extra):

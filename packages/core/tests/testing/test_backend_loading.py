@@ -2,6 +2,9 @@ import sys
 import types
 
 import pytest
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+
 from kinto.core.backends import KINDS, contract_for, kind_of, load_backend, mask_url, resolve_backend_module
 from kinto.core.cache import CacheBase
 from kinto.core.cache.memory import Cache
@@ -9,8 +12,6 @@ from kinto.core.permission import PermissionBase
 from kinto.core.permission.memory import Permission
 from kinto.core.storage import StorageBase
 from kinto.core.storage.exceptions import BackendError
-from pyramid.config import Configurator
-from pyramid.exceptions import ConfigurationError
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import pytest
+
 from kinto.core.logs import ClassicLogRenderer, JsonLogRenderer, build_renderer
 from kinto.core.testing.renderer import RendererContract
 

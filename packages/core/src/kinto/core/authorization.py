@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kinto.core.authentication import Identity, identify
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.security import NO_PERMISSION_REQUIRED, Allowed, Denied
+
+from kinto.core.authentication import Identity, identify
 
 __all__ = ["AUTHENTICATED", "EVERYONE", "SecurityPolicy", "groupfinder"]
 

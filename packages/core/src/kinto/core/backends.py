@@ -16,15 +16,17 @@ from importlib import metadata
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from kinto.core.database import read_setting
-from kinto.core.storage.exceptions import BackendError
 from pyramid.exceptions import ConfigurationError
 
+from kinto.core.database import read_setting
+from kinto.core.storage.exceptions import BackendError
+
 if TYPE_CHECKING:
+    from pyramid.config import Configurator
+
     from kinto.core.cache import CacheBase
     from kinto.core.permission import PermissionBase
     from kinto.core.storage import StorageBase
-    from pyramid.config import Configurator
 
 __all__ = ["KINDS", "contract_for", "kind_of", "load_backend", "mask_url", "read_setting", "resolve_backend_module"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from pyramid import httpexceptions
 from pyramid.httpexceptions import HTTPException
 
-__all__ = ["ERRORS", "http_error", "json_error_body", "raise_invalid", "send_alert", "request_GET"]
+__all__ = ["ERRORS", "http_error", "json_error_body", "raise_invalid", "request_GET", "send_alert"]
 
 
 class ERRORS(enum.IntEnum):

@@ -31,13 +31,13 @@ from kinto.core.settings import as_list
 
 __all__ = [
     "ACTIONS",
-    "ResourceRead",
-    "ResourceChanged",
     "AfterResourceChanged",
+    "ResourceChanged",
+    "ResourceRead",
+    "emit_after_commit",
+    "emit_changes",
     "notify_resource_event",
     "notify_resource_read",
-    "emit_changes",
-    "emit_after_commit",
     "setup_listeners",
 ]
 

@@ -23,7 +23,7 @@ from kinto.core.authentication import build_policies
 from kinto.core.authorization import SecurityPolicy, setup_request_identity
 from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults, as_list
 
-__all__ = ["initialize", "includeme", "load_default_settings", "api_capabilities", "heartbeats", "migrations"]
+__all__ = ["api_capabilities", "heartbeats", "includeme", "initialize", "load_default_settings", "migrations"]
 
 logger = logging.getLogger(__name__)
 

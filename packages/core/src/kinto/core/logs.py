@@ -77,7 +77,7 @@ def _safe_str(value: Any) -> str:
     """``str(value)``, or the best text we can get when that raises."""
     try:
         return str(value)
-    except Exception:  # noqa: BLE001 - a raising __str__, an int over the digit limit, a too deep repr
+    except Exception:
         return _fallback_text(value)
 
 
@@ -86,7 +86,7 @@ def _fallback_text(value: Any) -> str:
         return f"<int of {value.bit_length()} bits>"
     try:
         return repr(value)
-    except Exception:  # noqa: BLE001 - a log line must be written whatever the value
+    except Exception:
         return f"<unprintable {type(value).__name__}>"
 
 
@@ -110,7 +110,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, BaseException):
         try:
             return repr(value)
-        except Exception:  # noqa: BLE001 - fall back to str()
+        except Exception:
             return _safe_str(value)
     return _safe_str(value)
 
@@ -163,7 +163,7 @@ def _dumps(value: Any, allow_nan: bool = True) -> str:
         pass
     try:
         return json.dumps(_sanitised(value), default=_json_default, separators=(",", ":"), allow_nan=allow_nan)
-    except Exception:  # noqa: BLE001 - a Mapping whose items() raises, and the like
+    except Exception:
         return json.dumps(f"<unrenderable {type(value).__name__}>")
 
 
@@ -284,7 +284,7 @@ class SafeRenderer:
             if isinstance(line, (str, bytes)):
                 return line if isinstance(line, str) else line.decode("utf-8", "replace")
             raise TypeError(f"renderer returned {type(line).__name__}, not str")
-        except Exception as error:  # noqa: BLE001 - a broken renderer must never break a request
+        except Exception as error:
             with self._lock:
                 self.failures += 1
                 first = self.failures == 1

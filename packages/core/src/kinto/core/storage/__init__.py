@@ -170,7 +170,7 @@ class StorageBase(abc.ABC):
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def initialize_schema(self, dry_run: bool = False) -> None:
+    def initialize_schema(self, dry_run: bool = False) -> None:  # noqa: B027 -- optional, no-op by default
         """Create or migrate what the backend needs (tables, indexes), idempotently.
 
         Run by ``kinto migrate``. With ``dry_run`` nothing changes; the steps
@@ -193,7 +193,7 @@ class StorageBase(abc.ABC):
         """
         return contextlib.nullcontext()
 
-    def lock_for_write(self, resource_name: str, parent_id: str) -> None:
+    def lock_for_write(self, resource_name: str, parent_id: str) -> None:  # noqa: B027 -- optional hook
         """Inside a write transaction, make other writers of this collection wait for its end.
 
         Called before a read-then-write (If-Match, PATCH, merge) so that the

@@ -44,8 +44,9 @@ def make_wsgi_app(
     project_name: str = "testapp",
 ) -> Any:
     """A WSGI application set up with ``kinto.core.initialize`` and ``includes``."""
-    import kinto.core
     from pyramid.config import Configurator
+
+    import kinto.core
 
     config = Configurator(settings=dict(settings or {}))
     kinto.core.initialize(config, version, project_name=project_name)

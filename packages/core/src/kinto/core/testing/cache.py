@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kinto.core.cache import CacheBase
 from kinto.core.testing.plugin import (
     CONTRACT_HEALTH_CHECKS,

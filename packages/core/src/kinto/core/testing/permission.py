@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kinto.core.permission import PermissionBase
 from kinto.core.testing.plugin import CONTRACT_HEALTH_CHECKS, build_unflushed, require_flag, run_in_processes
 

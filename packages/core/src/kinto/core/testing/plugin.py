@@ -30,9 +30,10 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck
-from kinto.core.backends import kind_of, load_backend
 from pyramid.config import Configurator
 from pyramid.path import DottedNameResolver
+
+from kinto.core.backends import kind_of, load_backend
 
 __all__ = [
     "CONTRACT_HEALTH_CHECKS",

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kinto.core.logs import REQUEST_SUMMARY_EVENT
 from kinto.core.testing.plugin import CONTRACT_HEALTH_CHECKS
 

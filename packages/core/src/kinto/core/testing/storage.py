@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kinto.core.storage import COMPARISON, Filter, Sort, StorageBase, generators
 from kinto.core.storage import query as reference
 from kinto.core.storage.exceptions import (
@@ -553,7 +554,7 @@ class StorageContract:
                     with storage.transaction():
                         stamps.append(storage.create(RESOURCE, PARENT, {"id": f"t{number}-{i}"})["last_modified"])
                 per_thread[number] = stamps
-            except BaseException as error:  # noqa: BLE001 - re-raised by the test thread
+            except BaseException as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
@@ -671,7 +672,7 @@ class StorageContract:
                         storage.lock_for_write(RESOURCE, PARENT)
                         counter = storage.get(RESOURCE, PARENT, "counter")
                         storage.update(RESOURCE, PARENT, "counter", {"value": counter["value"] + 1})
-            except BaseException as error:  # noqa: BLE001 - re-raised by the test thread
+            except BaseException as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=incrementer) for _ in range(4)]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pyramid.interfaces import IRoutesMapper
+from pyramid.security import NO_PERMISSION_REQUIRED
+
 from kinto.core.initialization import api_prefix
 from kinto.core.resource.registration import registered_resources
 from kinto.core.service import Service
 from kinto.core.settings import as_list
 from kinto.core.views import batch as batch_views
-from pyramid.interfaces import IRoutesMapper
-from pyramid.security import NO_PERMISSION_REQUIRED
 
 __all__ = ["build_openapi", "openapi"]
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from psycopg.types.json import Jsonb
+
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
 from kinto.core.storage import query as q
 from kinto.core.storage.postgresql.schema import MIGRATIONS
 from kinto.core.storage.relational import RelationalStorage
 from kinto.core.storage.sql import Dialect, QueryBuilder, escape_like
 from kinto.core.storage.timestamps import now_ms
-from psycopg.types.json import Jsonb
 
 __all__ = ["PostgreSQLDialect", "Storage", "load_from_config"]
 

@@ -12,6 +12,7 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
 from kinto.core.authentication import hmac_digest
 from kinto.core.database import REGISTRY_KEY
 from kinto.core.events import ResourceChanged, ResourceRead

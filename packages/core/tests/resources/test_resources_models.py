@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+
 from kinto.core.resource import registered_resources
 
 from .conftest import ALICE, BOB

@@ -7,6 +7,7 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+
 from kinto.core.resource import querystring
 
 from .conftest import ALICE, assert_error

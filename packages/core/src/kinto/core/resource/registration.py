@@ -15,11 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 import venusian
+from pyramid import httpexceptions
+from pyramid.response import Response
+
 from kinto.core.errors import http_error
 from kinto.core.resource.context import DYNAMIC, ResourceContext
 from kinto.core.storage.generators import Generator
-from pyramid import httpexceptions
-from pyramid.response import Response
 
 __all__ = ["ResourceInfo", "register", "register_resource", "registered_resources"]
 

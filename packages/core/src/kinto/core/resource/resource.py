@@ -28,6 +28,9 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import jsonpatch
+from pyramid import httpexceptions
+from pyramid.authorization import Authenticated
+
 from kinto.core import errors
 from kinto.core.errors import ERRORS, http_error
 from kinto.core.events import ACTIONS, notify_resource_event, notify_resource_read
@@ -46,8 +49,6 @@ from kinto.core.storage import (
     UnicityError,
 )
 from kinto.core.storage.generators import UUID4, Generator
-from pyramid import httpexceptions
-from pyramid.authorization import Authenticated
 
 __all__ = ["Resource", "ShareableResource", "UserResource"]
 

@@ -221,6 +221,13 @@ def create(app):
     return create_object
 
 
+def known_bug_on(request, backends, reason):
+    """Mark the running test as an expected failure on ``backends`` (strict: it fails once fixed)."""
+    backend = request.getfixturevalue("backend")
+    if backend in backends:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
 def assert_error(response, code, errno=None):
     """``response`` is a Kinto JSON error with ``code`` (and ``errno``); return its body."""
     assert response.status_code == code, response.text

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from .conftest import ALICE, MAX_BODY_BYTES, assert_error, userid
+from .conftest import ALICE, MAX_BODY_BYTES, assert_error, known_bug_on, userid
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -276,6 +276,20 @@ def test_nul_characters_in_fields_and_values_are_a_400(app, create):
     response = app.post_json("/v1/memos", {"data": {}, "permissions": {"read": ["a\x00"]}}, headers=ALICE, status=400)
     assert_error(response, 400)
     assert app.get("/v1/things", headers=ALICE).json["data"] == [obj]
+
+
+@pytest.mark.parametrize("body", ['{"data": {"a": "\\ud800"}}', '{"data": {"\\udfff": 1}}',
+                                  '{"data": {"a": ["x", {"b": "\\ud83d"}]}}'])
+def test_lone_surrogates_in_bodies_are_a_400(app, request, body):
+    known_bug_on(request, ["memory", "sqlite", "postgresql"], "kinto.core.initialization._json_body accepts lone "
+                 "surrogates: memory stores them, SQLite and PostgreSQL fail to encode them (500)")
+    assert_error(post_raw(app, "/v1/things", body, 400), 400)
+    assert app.get("/v1/things", headers=ALICE).json["data"] == []
+
+
+def test_lone_surrogates_in_principals_are_a_400(app):
+    body = '{"data": {"title": "t"}, "permissions": {"read": ["\\ud800"]}}'
+    assert_error(post_raw(app, "/v1/articles", body, 400), 400, 109)
 
 
 # --- schemas and read-only fields -------------------------------------------------------------------

@@ -88,9 +88,20 @@ def _timestamp(name: str, value: str) -> int:
     return int(cleaned)
 
 
+def is_valid_text(text: str) -> bool:
+    """No NUL, no lone surrogate (JSON escapes like ``"\\ud800"`` give some): what every backend stores."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_text(name: str, value: Any) -> None:
-    if "\x00" in name or (isinstance(value, str) and "\x00" in value):
-        raise InvalidQuery(name, "Invalid character 0x00")
+    if not is_valid_text(name) or (isinstance(value, str) and not is_valid_text(value)):
+        raise InvalidQuery(name, "Invalid character (NUL or lone surrogate)")
     if isinstance(value, list):
         for item in value:
             _check_text(name, item)
@@ -123,7 +134,9 @@ def parse_filters(
             raise InvalidQuery(name, f"Invalid field name {field!r}")
         if is_known_field is not None and not is_known_field(field):
             raise InvalidQuery(name, f"Unknown filter field {field!r}")
-        filters.append(_build_filter(name, field, operator, value, id_field, modified_field))
+        built = _build_filter(name, field, operator, value, id_field, modified_field)
+        _check_text(name, built.value)  # decoded JSON strings may hold what the raw text escaped
+        filters.append(built)
     return filters, include_deleted
 
 

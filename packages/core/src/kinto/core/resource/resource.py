@@ -285,8 +285,8 @@ class Resource:
             if not isinstance(principals, list) or not all(isinstance(p, str) and p for p in principals):
                 raise _invalid("body", f"permissions.{permission}", "Should be a list of principals",
                                ERRORS.INVALID_POSTED_DATA)
-            if any("\x00" in principal for principal in principals):
-                raise _invalid("body", f"permissions.{permission}", "Invalid character 0x00",
+            if not all(qs.is_valid_text(principal) for principal in principals):
+                raise _invalid("body", f"permissions.{permission}", "Invalid character (NUL or lone surrogate)",
                                ERRORS.INVALID_POSTED_DATA)
             cleaned[permission] = sorted(set(principals))
         return cleaned

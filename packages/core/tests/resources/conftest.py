@@ -40,6 +40,7 @@ BASE_SETTINGS = {
     "max_request_body_bytes": MAX_BODY_BYTES,
     "thing_cache_expires_seconds": 3600,
     "memo_create_principals": userid("alice"),
+    "tag_read_principals": "system.Everyone",
 }
 
 

@@ -154,3 +154,21 @@ def test_reads_are_announced_with_what_was_read(app, reads, create):
     assert event.payload["uri"] == f"/things/{objects[0]['id']}"
     assert event.payload["thing_id"] == objects[0]["id"]
     assert event.read_objects == [objects[0]]
+
+
+def test_a_batch_announces_its_changes_once_after_commit(app, events, create):
+    obj = create("/v1/things", {"n": 0})
+    events.clear()
+    requests = [
+        {"method": "POST", "path": "/things", "body": {"data": {"n": 1}}},
+        {"method": "POST", "path": "/things", "body": {"data": {"n": 2}}},
+        {"method": "PATCH", "path": f"/things/{obj['id']}", "body": {"data": {"n": 3}}},
+    ]
+    responses = app.post_json("/v1/batch", {"requests": requests}, headers=ALICE).json["responses"]
+    assert [response["status"] for response in responses] == [201, 201, 200]
+    summary = [(type(event).__name__, event.payload["action"], len(event.impacted_objects)) for event in events.events]
+    assert sorted(summary) == sorted([("ResourceChanged", "create", 2), ("ResourceChanged", "update", 1),
+                                      ("AfterResourceChanged", "create", 2), ("AfterResourceChanged", "update", 1)])
+    created = next(event for event in events.events if event.payload["action"] == "create")
+    assert [entry["new"] for entry in created.impacted_objects] == [responses[0]["body"]["data"],
+                                                                     responses[1]["body"]["data"]]

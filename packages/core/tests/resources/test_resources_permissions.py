@@ -255,3 +255,11 @@ def test_plain_resources_need_an_authenticated_user(app, create):
     assert_error(app.get(f"/v1/things/{thing['id']}", status=401), 401)
     assert_error(app.post_json("/v1/things", {"data": {}}, status=401), 401)
     assert app.get(f"/v1/things/{thing['id']}", headers=BOB).json["data"] == thing
+
+
+def test_plain_resources_take_their_principals_from_the_settings(app, create):
+    # tag_read_principals = system.Everyone; writing keeps the default (authenticated users).
+    tag = create("/v1/tags", {"label": "x"})
+    assert app.get("/v1/tags").json["data"] == [tag]
+    assert app.get(f"/v1/tags/{tag['id']}").json["data"] == tag
+    assert_error(app.post_json("/v1/tags", {"data": {"label": "y"}}, status=401), 401, 104)

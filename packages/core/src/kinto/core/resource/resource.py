@@ -329,7 +329,7 @@ class Resource:
         if if_match is not None:
             ok = exists if if_match == "*" else (exists and current in if_match)
             if not ok:
-                self._raise_412(exists)
+                self._raise_412(exists, current)
         if if_none_match is not None:
             matches = exists if if_none_match == "*" else (exists and current in if_none_match)
             if matches:
@@ -338,18 +338,20 @@ class Resource:
                     self._set_etag(response, current)
                     self._cache_headers(response)
                     raise response
-                self._raise_412(exists)
+                self._raise_412(exists, current)
 
-    def _raise_412(self, exists: bool) -> None:
+    def _raise_412(self, exists: bool, current: int | None) -> None:
         details = None
         if exists and getattr(self, "_current", None) is not None:
             details = {"existing": self._present(self._current)}
-        raise http_error(
+        error = http_error(
             httpexceptions.HTTPPreconditionFailed(),
             errno=ERRORS.MODIFIED_MEANWHILE,
             message="Resource was modified meanwhile" if exists else "Resource does not exist",
             details=details,
         )
+        self._set_etag(error, current)  # the version to retry against
+        raise error
 
     def _set_etag(self, response: Any, timestamp: int | None) -> None:
         if timestamp is None:

@@ -85,6 +85,7 @@ def matches(obj, field, operator, operand):
     if operator == "exclude":
         return not matches(obj, field, "in", operand)
     if operator in ("lt", "gt", "min", "max"):
+        # Same type only; every backend compares null with null (min_/max_ match, lt_/gt_ do not).
         if value is MISSING or type_rank(value) != type_rank(operand) or type_rank(value) in (4, 5):
             return False
         result = compare(value, operand)

@@ -42,6 +42,8 @@ __all__ = ["CommandError", "main"]
 logger = logging.getLogger("kinto.server.cli")
 
 PLUGIN_GROUP = "kinto.commands"
+KINDS = ("storage", "permission", "cache")
+DATABASE_CONNECT_TIMEOUT = 5
 #: Backends whose tables need no administrator: ``kinto start`` creates them itself.
 EMBEDDED_MODULES = frozenset(
     f"kinto.core.{kind}.{engine}" for kind in ("storage", "permission", "cache") for engine in ("sqlite", "memory")
@@ -101,12 +103,42 @@ def _ini_target(ini: configuration.IniFile) -> Target:
     return Target(ini=ini, settings=dict(ini.settings))
 
 
+def check_databases(settings: dict[str, Any]) -> None:
+    """Connect once to each PostgreSQL database the settings name (environment overrides applied).
+
+    Fails fast, in one line, when a server is down or refuses the credentials,
+    instead of a connection pool retrying in the background for its whole timeout.
+    """
+    from kinto.core.backends import mask_url
+    from kinto.core.settings import apply_defaults
+
+    effective = dict(settings)
+    apply_defaults(effective, {f"{kind}_{key}": "" for kind in KINDS for key in ("backend", "url")})
+    checked = set()
+    for kind in KINDS:
+        backend, url = str(effective[f"{kind}_backend"] or ""), str(effective[f"{kind}_url"] or "")
+        if "postgresql" not in backend or not url or url in checked:
+            continue
+        checked.add(url)
+        try:
+            import psycopg
+            from kinto.core.database.postgresql import normalize_url
+        except ImportError:
+            raise CommandError("PostgreSQL support is not installed: pip install 'kinto-server[postgresql]'") from None
+        try:
+            psycopg.connect(normalize_url(url), connect_timeout=DATABASE_CONNECT_TIMEOUT).close()
+        except psycopg.Error as error:
+            raise CommandError(f"cannot connect to the {kind} database at {mask_url(url)}: "
+                               f"{_one_line(str(error))}") from None
+
+
 def load_app(target: Target) -> Any:
     """Build the application; a configuration problem becomes a ``CommandError`` naming its cause."""
     from pyramid.exceptions import ConfigurationError, ConfigurationExecutionError
 
     from kinto.server import main as make_app
 
+    check_databases(target.settings)
     try:
         return make_app({}, **target.settings)
     except ConfigurationExecutionError as error:
@@ -291,7 +323,8 @@ def _under_reloader() -> bool:
 def _start_reloader(args: argparse.Namespace) -> int:
     import hupper
 
-    hupper.start_reloader("kinto.server.cli.main", worker_kwargs={"argv": args.argv}, verbose=0)
+    # Time for the server to stop its own worker processes before hupper kills it.
+    hupper.start_reloader("kinto.server.cli.main", worker_kwargs={"argv": args.argv}, verbose=0, shutdown_interval=10)
     return 0  # pragma: no cover - start_reloader never returns in the monitoring process
 
 
@@ -314,11 +347,22 @@ def command_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_ready_app(target: Target) -> Any:
+    """``load_app``, then the embedded backends' tables created and the others checked."""
+    app = load_app(target)
+    try:
+        prepare_backends(app, target)
+    except CommandError:
+        close_app(app)
+        raise
+    return app
+
+
 def command_purge_deleted(args: argparse.Namespace) -> int:
     if args.max_retained < 0:
         raise CommandError("MAX_RETAINED must be 0 or more")
     target = resolve_target(args.ini)
-    app = load_app(target)
+    app = load_ready_app(target)
     storage = app.registry.storage
     total = 0
     try:
@@ -334,7 +378,7 @@ def command_purge_deleted(args: argparse.Namespace) -> int:
 
 def command_flush_cache(args: argparse.Namespace) -> int:
     target = resolve_target(args.ini)
-    app = load_app(target)
+    app = load_ready_app(target)
     try:
         app.registry.cache.flush()
     except Exception as error:
@@ -355,7 +399,7 @@ def _plugin_runner(name: str, command: Callable[..., Any]) -> Callable[[argparse
         from pyramid.scripting import prepare
 
         target = resolve_target(args.ini)
-        app = load_app(target)
+        app = load_ready_app(target)
         env = prepare(registry=app.registry)
         try:
             result = command({**env, "app": app, "settings": app.registry.settings}, args)

@@ -43,6 +43,7 @@ DATA_FOLDER = "data"
 SECRET_FILE = "userid_hmac_secret"
 POSTGRESQL_URL = "postgresql://postgres:postgres@localhost/postgres"
 
+PASTE_DEFAULTS = ("here", "__file__", "http_port")
 #: The backend choices of ``kinto init --backend`` and ``--cache-backend``.
 BACKENDS = ("sqlite", "postgresql", "memory")
 
@@ -69,7 +70,9 @@ def default_ini_path() -> pathlib.Path:
 
 def _parser(path: pathlib.Path) -> configparser.ConfigParser:
     here = str(path.resolve().parent)
-    parser = configparser.ConfigParser(defaults={"here": here, "__file__": str(path.resolve())})
+    # The names PasteDeploy defines; Kinto's own ini writes ``port = %(http_port)s``.
+    defaults = {"here": here, "__file__": str(path.resolve()), "http_port": str(DEFAULT_PORT)}
+    parser = configparser.ConfigParser(defaults=defaults)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # setting names keep their case
     try:
         with path.open(encoding="utf-8") as stream:
@@ -101,7 +104,7 @@ def read_ini(path: str | os.PathLike[str]) -> IniFile:
     if not parser.has_section("app:main"):
         raise ConfigurationFileError(f"{path}: no [app:main] section (the server's settings go there)")
     settings = {key: value for key, value in _section(parser, path, "app:main").items()
-                if key not in ("use", "here", "__file__")}
+                if key not in ("use", *PASTE_DEFAULTS)}
     ini = IniFile(path=path, settings=settings, has_logging=parser.has_section("loggers"))
     if parser.has_section("server:main"):
         server = _section(parser, path, "server:main")

@@ -20,7 +20,9 @@ __all__ = ["SERVERS", "PortInUseError", "ServeOptions", "ensure_port_free", "ser
 logger = logging.getLogger(__name__)
 
 SERVERS = ("granian", "gunicorn", "waitress")
-APP_FACTORY = "kinto.server.wsgi:load_app"
+APP_FACTORY = "kinto.server.wsgi:load_worker_app"
+#: Seconds granian waits for a worker to stop before killing it (a safety net for Ctrl-C).
+WORKERS_KILL_TIMEOUT = 5
 
 
 class PortInUseError(Exception):
@@ -89,6 +91,7 @@ def _serve_granian(options: ServeOptions) -> None:
         workers=options.workers,
         blocking_threads=options.threads,
         backpressure=options.threads * 2,
+        workers_kill_timeout=WORKERS_KILL_TIMEOUT,
         log_level=levels.get(options.log_level, LogLevels.error),
         # The core writes one summary line per request; granian's own lines go to stderr beside it.
         log_dictconfig={

@@ -14,7 +14,7 @@ from typing import Any
 
 from kinto.server import configuration
 
-__all__ = ["DATA_FOLDER_VARIABLE", "INI_VARIABLE", "load_app", "settings_from_environment"]
+__all__ = ["DATA_FOLDER_VARIABLE", "INI_VARIABLE", "load_app", "load_worker_app", "settings_from_environment"]
 
 INI_VARIABLE = "KINTO_INI"
 DATA_FOLDER_VARIABLE = "KINTO_DATA_FOLDER"
@@ -34,3 +34,16 @@ def load_app() -> Any:
     from kinto.server import main
 
     return main({}, **settings_from_environment())
+
+
+def load_worker_app() -> Any:
+    """``load_app`` for a granian worker process: the worker leaves the terminal's process group.
+
+    A Ctrl-C in a terminal interrupts the whole foreground process group;
+    granian (2.8) then waits for workers that the same keystroke interrupted,
+    until its kill timeout. Out of the group, only the main process is
+    interrupted, and it stops its workers at once. Workers still exit when
+    the main process dies.
+    """
+    os.setpgid(0, 0)
+    return load_app()

@@ -1,0 +1,318 @@
+"""The ``kinto`` command, run as users run it (a subprocess), against real servers and databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import textwrap
+import urllib.request
+from base64 import b64encode
+
+import pytest
+
+from kinto.server.testing import LiveServer, free_port, run_kinto
+
+from .conftest import _with_database, postgresql_url
+
+AUTH = "Basic " + b64encode(b"alice:secret").decode()
+
+
+def request(method, url, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    prepared = urllib.request.Request(url, data=data, method=method,
+                                      headers={"Authorization": AUTH, "Content-Type": "application/json"})
+    with urllib.request.urlopen(prepared, timeout=10) as response:
+        return response.status, json.loads(response.read() or b"null")
+
+
+def test_version_prints_the_package_version():
+    from kinto.server import __version__
+
+    result = run_kinto("version")
+    assert (result.returncode, result.stdout.strip()) == (0, __version__)
+
+
+def test_help_lists_the_commands():
+    result = run_kinto("--help")
+    assert result.returncode == 0
+    for command in ("init", "start", "migrate", "purge-deleted", "flush-cache", "version"):
+        assert command in result.stdout
+
+
+def test_init_writes_a_commented_sqlite_ini_readable_by_its_owner_only(tmp_path):
+    result = run_kinto("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ini = tmp_path / "config" / "kinto.ini"
+    text = ini.read_text()
+    assert "kinto.storage_backend = kinto.core.storage.sqlite" in text
+    assert "multiauth.policies = basicauth" in text
+    assert "kinto.bucket_create_principals = system.Authenticated" in text
+    assert "# " in text
+    assert oct(ini.stat().st_mode & 0o777) == "0o600"
+    assert "kinto start --ini config/kinto.ini" in result.stdout
+
+
+def test_init_refuses_to_overwrite(tmp_path):
+    assert run_kinto("init", cwd=tmp_path).returncode == 0
+    result = run_kinto("init", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "already exists" in result.stderr
+
+
+@pytest.mark.parametrize(("backend", "module"), [("postgresql", "kinto.core.storage.postgresql"),
+                                                  ("memory", "kinto.core.storage.memory")])
+def test_init_chooses_the_backend(tmp_path, backend, module):
+    result = run_kinto("init", "--ini", "k.ini", "--backend", backend, "--host", "0.0.0.0", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "k.ini").read_text()
+    assert f"kinto.storage_backend = {module}" in text
+    assert "host = 0.0.0.0" in text
+
+
+def test_an_unknown_backend_is_a_usage_error(tmp_path):
+    result = run_kinto("init", "--backend", "mongodb", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_init_then_start_serves_and_keeps_data_across_restarts(tmp_path):
+    assert run_kinto("init", cwd=tmp_path).returncode == 0
+    with LiveServer(ini="config/kinto.ini", cwd=tmp_path) as server:
+        status, hello = request("GET", server.url + "/")
+        assert (status, hello["project_name"], hello["http_api_version"]) == (200, "kinto", "1.23")
+        assert request("PUT", server.url + "/buckets/kept", {"data": {"n": 1}})[0] == 201
+    assert (tmp_path / "data" / "kinto.sqlite").exists()
+    with LiveServer(ini="config/kinto.ini", cwd=tmp_path) as server:
+        assert request("GET", server.url + "/buckets/kept")[1]["data"]["n"] == 1
+
+
+def test_start_without_ini_serves_sqlite_in_the_data_folder(tmp_path):
+    with LiveServer(cwd=tmp_path) as server:
+        user = request("GET", server.url + "/")[1]["user"]["id"]
+        request("PUT", server.url + "/buckets/b1", {"data": {}})
+    assert sorted(path.name for path in (tmp_path / "data").iterdir() if not path.name.endswith(("-wal", "-shm"))) \
+        == ["cache.sqlite", "kinto.sqlite", "userid_hmac_secret"]
+    with LiveServer(cwd=tmp_path) as server:
+        # The HMAC secret was kept: the same credentials are the same user, who still owns the bucket.
+        assert request("GET", server.url + "/")[1]["user"]["id"] == user
+        assert request("GET", server.url + "/buckets/b1")[0] == 200
+
+
+def test_start_uses_config_kinto_ini_when_present(tmp_path):
+    assert run_kinto("init", "--backend", "memory", cwd=tmp_path).returncode == 0
+    with LiveServer(cwd=tmp_path) as server:
+        request("GET", server.url + "/")
+        assert "config/kinto.ini" in server.output
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("server_name", ["waitress", "gunicorn"])
+def test_start_runs_the_other_wsgi_servers(tmp_path, server_name):
+    with LiveServer(cwd=tmp_path, args=["--server", server_name, "--workers", "1"]) as server:
+        assert request("GET", server.url + "/")[0] == 200
+
+
+def test_start_runs_several_granian_workers(tmp_path):
+    with LiveServer(cwd=tmp_path, args=["--workers", "2"]) as server:
+        for index in range(6):
+            assert request("PUT", f"{server.url}/buckets/b{index}", {"data": {}})[0] == 201
+        assert len(request("GET", server.url + "/buckets")[1]["data"]) == 6
+
+
+def test_start_reads_host_and_port_from_the_ini(tmp_path):
+    port = free_port()
+    run_kinto("init", "--backend", "memory", cwd=tmp_path)
+    ini = tmp_path / "config" / "kinto.ini"
+    ini.write_text(ini.read_text().replace("port = 8888", f"port = {port}"))
+    server = LiveServer(cwd=tmp_path, port=port)
+    server.command = lambda: [*LiveServer.command(server)[:4], "--ini", "config/kinto.ini"]  # no --port
+    with server:
+        assert request("GET", f"http://127.0.0.1:{port}/v1/")[0] == 200
+
+
+def test_start_with_reload_serves(tmp_path):
+    with LiveServer(cwd=tmp_path, args=["--reload"]) as server:
+        assert request("GET", server.url + "/")[0] == 200
+
+
+def test_a_port_in_use_is_refused_clearly(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_kinto("start", "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"port {port} is already in use" in result.stderr
+
+
+def test_a_missing_ini_is_refused_clearly(tmp_path):
+    result = run_kinto("start", "--ini", "nowhere.ini", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "nowhere.ini: no such file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[app:main\nkinto.x = 1\n", "not a valid ini file"),
+        ("[server:main]\nport = 1\n", "no [app:main] section"),
+        ("[app:main]\nkinto.storage_backend = no.such.module\n", "kinto.storage_backend = no.such.module"),
+        ("[app:main]\nkinto.batch_max_requests = many\n", "batch_max_requests"),
+        ("[app:main]\nkinto.includes = no_such_plugin\n", "no_such_plugin"),
+        ("[app:main]\nmultiauth.policies = ghost\n", "multiauth.policy.ghost.use"),
+        ("[app:main]\nkinto.x = %(undefined)s\n", "undefined"),
+    ],
+)
+def test_a_bad_ini_is_refused_with_a_message_naming_the_problem(tmp_path, content, expected):
+    (tmp_path / "bad.ini").write_text(content)
+    result = run_kinto("start", "--ini", "bad.ini", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_is_refused_quickly_and_clearly(tmp_path):
+    (tmp_path / "pg.ini").write_text(textwrap.dedent(f"""\
+        [app:main]
+        kinto.storage_backend = kinto.core.storage.postgresql
+        kinto.storage_url = postgresql://postgres:hunter2@127.0.0.1:{free_port()}/kinto
+        """))
+    result = run_kinto("start", "--ini", "pg.ini", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "cannot connect to the storage database" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_an_ini_written_for_kinto_serves_unchanged(tmp_path):
+    (tmp_path / "kinto.ini").write_text(textwrap.dedent("""\
+        [server:main]
+        use = egg:waitress#main
+        host = 127.0.0.1
+        port = %(http_port)s
+
+        [app:main]
+        use = egg:kinto
+        kinto.storage_backend = kinto.core.storage.memory
+        kinto.permission_backend = kinto.core.permission.memory
+        kinto.cache_backend = kinto.core.cache.memory
+        kinto.userid_hmac_secret = 4d1d8e1b
+        multiauth.policies = basicauth
+        kinto.experimental_permissions_endpoint = true
+
+        [loggers]
+        keys = root, kinto
+
+        [handlers]
+        keys = console
+
+        [formatters]
+        keys = color
+
+        [logger_root]
+        level = INFO
+        handlers = console
+
+        [logger_kinto]
+        level = DEBUG
+        handlers = console
+        qualname = kinto
+        propagate = 0
+
+        [handler_console]
+        class = kinto.core.StreamHandlerWithRequestID
+        args = (sys.stderr,)
+        level = NOTSET
+        formatter = color
+
+        [formatter_color]
+        class = logging_color_formatter.ColorFormatter
+        """))
+    with LiveServer(ini="kinto.ini", cwd=tmp_path) as server:
+        assert request("PUT", server.url + "/buckets/b1", {"data": {}})[0] == 201
+        assert "Ignoring the logging sections" in server.output
+
+
+@pytest.fixture
+def postgresql_ini(tmp_path):
+    """An ini on a fresh database of its own (dropped and created again)."""
+    import psycopg
+    from kinto.core.database.postgresql import normalize_url
+    from psycopg import sql
+
+    server = postgresql_url()
+    database = "kinto_server_cli_test"
+    with psycopg.connect(normalize_url(server), autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    url = _with_database(server, database)
+    assert run_kinto("init", "--backend", "postgresql", "--ini", "pg.ini", cwd=tmp_path).returncode == 0
+    ini = tmp_path / "pg.ini"
+    ini.write_text(ini.read_text().replace("postgresql://postgres:postgres@localhost/postgres", url))
+    return ini
+
+
+def test_migrate_creates_the_postgresql_tables_then_start_serves(tmp_path, postgresql_ini):
+    result = run_kinto("start", "--ini", str(postgresql_ini), "--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "kinto migrate" in result.stderr
+    dry = run_kinto("migrate", "--ini", str(postgresql_ini), "--dry-run", cwd=tmp_path)
+    expected = "Dry run, nothing changed; would migrate: storage, permission, cache."
+    assert (dry.returncode, dry.stdout.strip()) == (0, expected)
+    result = run_kinto("migrate", "--ini", str(postgresql_ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout.strip()) == (0, "Migrated: storage, permission, cache.")
+    assert run_kinto("migrate", "--ini", str(postgresql_ini), cwd=tmp_path).returncode == 0
+    with LiveServer(ini=postgresql_ini, cwd=tmp_path) as server:
+        assert request("PUT", server.url + "/buckets/b1", {"data": {}})[0] == 201
+
+
+def test_purge_deleted_keeps_the_newest_tombstones(tmp_path):
+    run_kinto("init", cwd=tmp_path)
+    with LiveServer(ini="config/kinto.ini", cwd=tmp_path) as server:
+        request("PUT", server.url + "/buckets/b1", {"data": {}})
+        request("PUT", server.url + "/buckets/b1/collections/c1", {"data": {}})
+        for index in range(5):
+            request("PUT", f"{server.url}/buckets/b1/collections/c1/records/r{index}", {"data": {}})
+            request("DELETE", f"{server.url}/buckets/b1/collections/c1/records/r{index}")
+    result = run_kinto("purge-deleted", "record", "2", cwd=tmp_path)
+    assert (result.returncode, result.stdout.strip()) == (0, "3 tombstone(s) deleted (kept at most 2 per collection).")
+    result = run_kinto("purge-deleted", "record", "collection", "0", cwd=tmp_path)
+    assert result.stdout.startswith("2 tombstone(s) deleted")
+
+
+def test_purge_deleted_needs_a_count(tmp_path):
+    assert run_kinto("purge-deleted", "record", cwd=tmp_path).returncode == 2
+
+
+def test_flush_cache_empties_the_cache(tmp_path):
+    result = run_kinto("flush-cache", cwd=tmp_path)
+    assert (result.returncode, result.stdout.strip()) == (0, "Cache flushed.")
+
+
+def test_quiet_commands_print_nothing(tmp_path):
+    result = run_kinto("flush-cache", "-q", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_plugins_add_commands_through_entry_points(tmp_path):
+    plugin = tmp_path / "plugin"
+    (plugin / "kinto_hello_plugin-1.0.dist-info").mkdir(parents=True)
+    (plugin / "kinto_hello_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: kinto-hello-plugin\nVersion: 1.0\n")
+    (plugin / "kinto_hello_plugin-1.0.dist-info" / "entry_points.txt").write_text(
+        "[kinto.commands]\nhello = kinto_hello_plugin:hello\nbroken = kinto_hello_plugin:missing\n")
+    (plugin / "kinto_hello_plugin.py").write_text(textwrap.dedent('''\
+        def hello(env, args):
+            """Greet someone, with the application loaded."""
+            print(f"hello {args.name} from {env['settings']['project_name']}")
+            return 3
+
+        hello.add_arguments = lambda parser: parser.add_argument("--name", default="world")
+        '''))
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin), os.environ.get("PYTHONPATH")]))}
+    assert "Greet someone" in run_kinto("--help", cwd=tmp_path, env=env).stdout
+    result = run_kinto("hello", "--name", "you", cwd=tmp_path, env=env)
+    assert (result.returncode, result.stdout.strip()) == (3, "hello you from kinto")
+    broken = run_kinto("broken", cwd=tmp_path, env=env)
+    assert broken.returncode == 1
+    assert "the plugin command 'broken' cannot be loaded" in broken.stderr

@@ -2,9 +2,7 @@
 
 The server runs with ``kinto.includes = kinto_fxa`` against the plugin's OAuth
 stand-in (``kinto_fxa.testing.OAuthStandIn``, an authlib server on a free port
-of 127.0.0.1), or against the server of ``FXA_OAUTH_URI`` for the verification
-endpoints when that variable is set (tokens still come from the stand-in, so
-the stand-in is what these tests use in practice).
+of 127.0.0.1), which issues the users' tokens.
 """
 
 from __future__ import annotations

@@ -244,6 +244,32 @@ class Fragile(resource.Resource):
     default_model = FragileModel
 
 
+@resource.register(name="folder")
+class Folder(resource.ShareableResource):
+    """A parent: its permissions are inherited by its docs."""
+
+    id_generator = SlugGenerator
+
+
+@resource.register(name="doc", plural_path="/folders/{{folder_id}}/docs", object_path="/folders/{{folder_id}}/docs/{{id}}")
+class Doc(resource.ShareableResource):
+    """A child whose read/write/create come from its folder too."""
+
+    permission_inheritance = {
+        "read": {"folder": ["read", "write"], resource.SELF: ["read", "write"]},
+        "write": {"folder": ["write"], resource.SELF: ["write"]},
+        "create": {"folder": ["write"]},
+    }
+    default_principals = {}
+
+    @classmethod
+    def permission_parents(cls, matchdict):
+        return {"folder": f"/folders/{matchdict['folder_id']}"}
+
+    def get_parent_id(self, request):
+        return f"/folders/{request.matchdict['folder_id']}"
+
+
 def includeme(config):
     """Scan the resources and give the registry what the seed-style resources expect."""
     config.registry.indexer = RecordingIndexer()

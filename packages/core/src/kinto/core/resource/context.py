@@ -54,6 +54,8 @@ class ResourceContext:
         #: On plural reads by a caller without read on the whole list: the ids it may read.
         self.shared_ids: list[str] | None = None
         self._object_exists: bool | None = None
+        #: Object permissions read during this request, by URI (shared with the model).
+        self.acls: dict[str, dict[str, set[str]]] = {}
 
     # --- URIs ---------------------------------------------------------------------------------
 
@@ -101,7 +103,20 @@ class ResourceContext:
         bound = self.bound_permissions(permission, object_uri)
         if not bound or backend is None:
             return False
+        if object_uri is not None and all(uri == object_uri for uri, _ in bound):
+            # Only the object's own permissions count: read its whole ACL once per request
+            # (the model reuses it to answer the object's permissions).
+            acl = self.object_permissions(object_uri)
+            held = set(principals)
+            return any(held & set(acl.get(granted, ())) for _, granted in bound)
         return backend.check_permission(principals, bound)
+
+    def object_permissions(self, uri: str) -> dict[str, set[str]]:
+        """The object's permissions, read once per request."""
+        acl = self.acls.get(uri)
+        if acl is None:
+            acl = self.acls[uri] = self.request.registry.permission.get_object_permissions(uri)
+        return acl
 
     def accessible_ids(self, principals: list[str], permission: str = "read") -> list[str]:
         """Ids of the objects of this list the principals may ``permission`` one by one."""

@@ -184,6 +184,22 @@ class ShareableModel(Model):
     """
 
     permissions_field = "__permissions__"
+    #: Object permissions already read in this request, by URI (the route context's); None: no cache.
+    permissions_cache: dict[str, dict[str, set[str]]] | None = None
+
+    def _object_permissions(self, uri: str) -> dict[str, set[str]]:
+        cache = self.permissions_cache
+        if cache is None:
+            return self.permission.get_object_permissions(uri)
+        acl = cache.get(uri)
+        if acl is None:
+            acl = cache[uri] = self.permission.get_object_permissions(uri)
+        return acl
+
+    def _forget_permissions(self, *uris: str) -> None:
+        if self.permissions_cache is not None:
+            for uri in uris:
+                self.permissions_cache.pop(uri, None)
 
     def _split(self, obj: KintoObject) -> tuple[KintoObject, dict[str, list[str]] | None]:
         obj = dict(obj)
@@ -193,7 +209,7 @@ class ShareableModel(Model):
     def _save_permissions(self, object_id: str, permissions: dict[str, list[str]] | None,
                           replace: bool) -> dict[str, list[str]]:
         uri = self.get_permission_object_id(object_id)
-        current = {} if replace else {k: set(v) for k, v in self.permission.get_object_permissions(uri).items()}
+        current = {} if replace else {k: set(v) for k, v in self._object_permissions(uri).items()}
         wanted = {k: set(v) for k, v in (permissions or {}).items()}
         merged = {**current, **wanted}
         if self.current_principal and self.explicit_permissions:
@@ -203,11 +219,12 @@ class ShareableModel(Model):
         for perm in current:
             changes.setdefault(perm, set())
         self.permission.replace_object_permissions(uri, changes)
+        self._forget_permissions(uri)
         return {perm: sorted(principals) for perm, principals in merged.items() if principals}
 
     def _with_permissions(self, obj: KintoObject) -> KintoObject:
         uri = self.get_permission_object_id(obj[self.id_field])
-        permissions = self.permission.get_object_permissions(uri)
+        permissions = self._object_permissions(uri)
         return {**obj, self.permissions_field: {k: sorted(v) for k, v in permissions.items() if v}}
 
     def get_record(self, record_id: str, parent_id: str | None = None) -> KintoObject:
@@ -228,7 +245,9 @@ class ShareableModel(Model):
     def delete_record(self, record: KintoObject, parent_id: str | None = None,
                       last_modified: int | None = None) -> KintoObject:
         tombstone = super().delete_record(record, parent_id=parent_id, last_modified=last_modified)
-        self.permission.delete_object_permissions(self.get_permission_object_id(record[self.id_field]))
+        uri = self.get_permission_object_id(record[self.id_field])
+        self.permission.delete_object_permissions(uri)
+        self._forget_permissions(uri)
         return tombstone
 
     def delete_records(self, *args: Any, **kwargs: Any) -> list[KintoObject]:
@@ -236,4 +255,5 @@ class ShareableModel(Model):
         uris = [self.get_permission_object_id(obj[self.id_field]) for obj in tombstones]
         if uris:
             self.permission.delete_object_permissions(*uris)
+            self._forget_permissions(*uris)
         return tombstones

@@ -161,6 +161,9 @@ class Resource:
             explicit_permissions=bool(self.settings.get("explicit_permissions", True)),
         )
         self.model.get_permission_object_id = self.permission_object_id
+        acls = getattr(context, "acls", None)
+        if acls is not None and hasattr(self.model, "permissions_cache"):
+            self.model.permissions_cache = acls
 
     # --- class-level hooks ---------------------------------------------------------------------
 
@@ -852,7 +855,18 @@ class ShareableResource(Resource):
         if method == "PUT" and cls._may_create(context, principals):
             context.allowed_by_create = True
             return True
+        cls._not_found_if_parent_readable(context, principals)
         return False
+
+    @classmethod
+    def _not_found_if_parent_readable(cls, context: Any, principals: list[str]) -> None:
+        """A caller who may read the parent learns that a missing object is missing (404, as Kinto)."""
+        if not context.has_permission(principals, "read", None):
+            return
+        resource = cls(context.request, context=context)
+        object_id = resource._object_id()  # an invalid id is a 400
+        if resource._get_or_none(object_id) is None:
+            raise resource._not_found()
 
     @classmethod
     def _may_create(cls, context: Any, principals: list[str]) -> bool:

@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import pytest
 
-from .conftest import ALICE, assert_error, known_bug_on
+from .conftest import ALICE, assert_error
 from .reference import sort_objects
 
 # Values of several JSON types under the same fields: comparisons must respect types.
@@ -297,9 +297,7 @@ def test_numbers_json_lacks_are_compared_as_strings(app, create):
     assert [obj["n"] for obj in app.get("/v1/things?in_s=NaN,Infinity&_sort=n", headers=ALICE).json["data"]] == [1, 2]
 
 
-def test_integers_beyond_64_bits_are_answered(app, request, create):
-    known_bug_on(request, ["sqlite"], "kinto.core.storage.sqlite binds Python ints to INTEGER: OverflowError "
-                 "beyond 64 bits (500)")
+def test_integers_beyond_64_bits_are_answered(app, create):
     create("/v1/things", {"n": 10**30})
     assert len(app.get("/v1/things?n=1000000000000000000000000000000", headers=ALICE).json["data"]) == 1
     assert app.get("/v1/things?gt_n=99999999999999999999999999999999", headers=ALICE).json["data"] == []

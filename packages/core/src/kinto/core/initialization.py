@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -178,11 +180,49 @@ def _bound_data(request: Any) -> dict[str, Any]:
     return {}
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is out of the range of numbers this server stores")
+    return value
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _check_no_lone_surrogate(value: Any) -> None:
+    """Strings must encode to UTF-8 (``"\\ud800"`` alone is valid JSON but no text)."""
+    if isinstance(value, str):
+        value.encode("utf-8")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key.encode("utf-8")
+            _check_no_lone_surrogate(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_no_lone_surrogate(item)
+
+
 def _json_body(request: Any) -> Any:
-    """``request.json_body`` answering 400 (never 500) for invalid or absurdly nested JSON."""
+    """``request.json_body`` answering 400 (never 500) for invalid or absurdly nested JSON,
+    for NaN/Infinity and numbers out of range, and for strings that are not text."""
+    body = request.body
     try:
-        return json.loads(request.body.decode(request.charset or "utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
+        value = json.loads(body.decode(request.charset or "utf-8"), parse_constant=_reject_constant,
+                           parse_float=_finite_float)
+        if _ESCAPED_SURROGATE.search(body):
+            _check_no_lone_surrogate(value)
+        return value
+    except UnicodeEncodeError:
+        raise errors.http_error(
+            httpexceptions.HTTPBadRequest(), errno=errors.ERRORS.BADJSON,
+            message="Invalid JSON: strings must be Unicode text (a lone surrogate escape was found)",
+        ) from None
+    except (ValueError, UnicodeError) as error:
         raise errors.http_error(
             httpexceptions.HTTPBadRequest(), errno=errors.ERRORS.BADJSON, message=f"Invalid JSON: {error}"
         ) from None

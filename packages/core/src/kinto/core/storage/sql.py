@@ -39,6 +39,10 @@ def like_pattern(operand: str) -> str:
 class Dialect(abc.ABC):
     """How one database reads JSON documents stored in a ``data`` column."""
 
+    def adapt(self, value: Any) -> Any:
+        """A bound value as the driver should receive it (identity by default)."""
+        return value
+
     @abc.abstractmethod
     def placeholder(self, name: str) -> str:
         """The marker of the named parameter ``name``."""
@@ -100,7 +104,7 @@ class QueryBuilder:
     def add(self, value: Any) -> str:
         """Bind ``value`` and return its placeholder."""
         name = f"p{len(self.params)}"
-        self.params[name] = value
+        self.params[name] = self.dialect.adapt(value)
         return self.dialect.placeholder(name)
 
     # --- filters= -------------------------------------------------------------------------------

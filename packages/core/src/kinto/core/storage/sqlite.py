@@ -47,6 +47,12 @@ def _register_functions(connection: sqlite3.Connection) -> None:
 class SQLiteDialect(Dialect):
     """JSON1 functions over a TEXT ``data`` column."""
 
+    def adapt(self, value: Any) -> Any:
+        # SQLite integers are 64-bit; JSON numbers beyond are REAL inside json_extract() anyway.
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            return float(value)
+        return value
+
     def placeholder(self, name: str) -> str:
         return f":{name}"
 

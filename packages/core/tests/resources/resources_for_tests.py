@@ -102,6 +102,16 @@ if colander is not None:
 
         schema = LegacySchema
 
+    class KintoStyleSchema(resource.ResourceSchema):
+        title = colander.SchemaNode(colander.String())
+        pages = colander.SchemaNode(colander.Integer(), missing=colander.drop)
+
+    @resource.register(name="kintostyle")
+    class KintoStyle(resource.Resource):
+        """A ``ResourceSchema`` subclass holding colander nodes, as Kinto's own resources do."""
+
+        schema = KintoStyleSchema
+
 
 # --- the seed example #6, exactly as documented -------------------------------------------------
 

@@ -327,6 +327,15 @@ def test_a_resource_schema_class_validates(app, create):
     assert assert_error(response, 400, 109)["details"][0]["name"] == "data.extra"
 
 
+def test_colander_nodes_on_a_resource_schema_validate(app, create):
+    pytest.importorskip("colander", reason="colander schemas need colander, which applications bring")
+    obj = create("/v1/kintostyles", {"title": "t", "pages": "3", "extra": True})
+    assert obj["pages"] == 3 and obj["extra"] is True
+    response = app.post_json("/v1/kintostyles", {"data": {"pages": 3}}, headers=ALICE, status=400)
+    assert assert_error(response, 400)["details"][0]["name"] == "data.title"
+    assert app.get("/v1/kintostyles", headers=ALICE).json["data"] == [obj]
+
+
 def test_a_colander_schema_validates_and_deserializes(app, create):
     pytest.importorskip("colander", reason="colander schemas need colander, which applications bring")
     legacy = create("/v1/legacys", {"title": "t", "pages": "12"})

@@ -50,7 +50,7 @@ def validate_data(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
     if schema is None:
         return data
     if isinstance(schema, type) and issubclass(schema, ResourceSchema):
-        schema = schema.schema
+        schema = _colander_fields(schema) or schema.schema
     if hasattr(schema, "deserialize"):
         return _validate_colander(schema, data)
     validator = schema_validator(schema)
@@ -64,6 +64,27 @@ def validate_data(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
     if error.validator == "additionalProperties" and field is None:
         field = error.message.split("'")[1] if "'" in error.message else None
     return _raise(field, error.message)
+
+
+@lru_cache(maxsize=64)
+def _colander_fields(schema_class: type) -> Any:
+    """A Kinto-style ``ResourceSchema`` holding colander nodes as attributes: their mapping schema.
+
+    Unknown fields are kept, as Kinto's resource schemas do. None when the
+    class holds no colander node (its ``schema`` JSON Schema applies).
+    """
+    nodes = {name: value for klass in reversed(schema_class.__mro__) for name, value in vars(klass).items()
+             if not name.startswith("_") and hasattr(value, "deserialize") and hasattr(value, "typ")}
+    if not nodes:
+        return None
+    import colander
+
+    mapping = colander.SchemaNode(colander.Mapping(unknown="preserve"))
+    for name, node in nodes.items():
+        child = node.clone()
+        child.name = name
+        mapping.add(child)
+    return mapping
 
 
 def _raise(field: str | None, description: str) -> Any:

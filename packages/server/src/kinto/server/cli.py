@@ -30,6 +30,7 @@ import logging
 import os
 import pathlib
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -527,6 +528,8 @@ def build_parser(commands: Sequence[_Command]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Pyramid imports pkg_resources, which recent setuptools flag on every start: noise for users.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     parser = build_parser([*BUILTIN_COMMANDS, *plugin_commands()])
     args = parser.parse_args(argv)
     args.argv = argv

@@ -29,7 +29,6 @@ class Collection(HierarchicalResource):
     }
     permissions: ClassVar[tuple[str, ...]] = ("read", "write", "record:create")
     parent_resource = "bucket"
-    parent_read_inheritance: ClassVar[dict[str, list[str]]] = {"bucket": ["write", "read"]}
     permission_inheritance: ClassVar[dict[str, dict[str, list[str]]]] = {
         "read": {"bucket": ["write", "read"], "collection": ["write", "read", "record:create"]},
         "write": {"bucket": ["write"], "collection": ["write"]},

@@ -74,7 +74,6 @@ class Group(HierarchicalResource):
     }
     default_model = GroupModel
     parent_resource = "bucket"
-    parent_read_inheritance: ClassVar[dict[str, list[str]]] = {"bucket": ["write", "read"]}
     permission_inheritance: ClassVar[dict[str, dict[str, list[str]]]] = {
         "read": {"bucket": ["write", "read"], "group": ["write", "read"]},
         "write": {"bucket": ["write"], "group": ["write"]},

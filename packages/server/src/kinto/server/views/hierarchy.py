@@ -6,15 +6,17 @@ Each object's permission URI is its path without ``/v1`` (``/buckets/b1``,
 (``""`` for buckets). Permissions are inherited downwards along each
 class's ``permission_inheritance``.
 
-Kinto behaviours kept here, on top of kinto.core's ``ShareableResource``:
+kinto.core's ``ShareableResource`` already answers as Kinto does for lists a
+caller cannot read as a whole (the objects shared one by one; 401/403 when
+there are none and the caller may not create) and for missing objects (404 to
+a caller who may read the parent). Kinto behaviours added here:
 
 * nobody may create an object unless the settings or a parent allow it (no
   default ``create`` principals);
-* a plural endpoint the caller cannot read as a whole lists the objects shared
-  with the caller; when none is, only a caller who may create there gets the
-  (empty) list, others get 403 (401 when anonymous);
-* ``PATCH``/``DELETE`` of a missing object answer 404, not 403, to a caller
-  who may read its parent (clients deleting what is already gone expect it);
+* ``PUT`` of a missing object by a caller who may read the parent but not
+  create is a 403 (creating needs ``create``), not a 404;
+* ids that no object can have (``-x``, a NUL) are answered before any
+  backend sees them: 400 for the object's id, 404 for a parent's;
 * the parent of a request must exist (404 naming it), checked after the
   permission, so that nothing leaks to callers without access.
 """
@@ -26,7 +28,6 @@ from typing import Any, ClassVar
 
 from kinto.core.errors import ERRORS, http_error
 from kinto.core.resource import ShareableResource
-from kinto.core.settings import as_list
 from kinto.core.storage import ObjectNotFoundError
 from pyramid import httpexceptions
 
@@ -61,8 +62,6 @@ class HierarchicalResource(ShareableResource):
     default_principals: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: The storage resource name of the parent (``bucket``, ``collection``), ``None`` for buckets.
     parent_resource: ClassVar[str | None] = None
-    #: ``{resource_name: [permissions]}`` granting read on the parent (PATCH/DELETE of a missing object).
-    parent_read_inheritance: ClassVar[dict[str, list[str]]] = {}
 
     # --- URIs ----------------------------------------------------------------------------------
 
@@ -103,14 +102,15 @@ class HierarchicalResource(ShareableResource):
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:
         cls._check_ids(dict(context.request.matchdict or {}))
-        allowed = super().check_permission(context, principals, permission)
-        if context.endpoint == "plural":
-            if allowed and context.shared_ids == []:
-                return cls._may_create(context, principals)
-            return allowed
-        if not allowed and permission == "write" and context.request.method in ("PATCH", "DELETE"):
-            return cls._may_read_parent(context, principals) and not cls._object_exists(context)
-        return allowed
+        return super().check_permission(context, principals, permission)
+
+    @classmethod
+    def _not_found_if_parent_readable(cls, context: Any, principals: list[str]) -> None:
+        # Creating with PUT needs the create permission: a reader of the parent who may not create
+        # gets 403, as in Kinto (clients report "not allowed to create"), not the core's 404.
+        if context.request.method == "PUT":
+            return
+        super()._not_found_if_parent_readable(context, principals)
 
     @classmethod
     def _check_ids(cls, matchdict: dict[str, Any]) -> None:
@@ -126,28 +126,3 @@ class HierarchicalResource(ShareableResource):
                 message="id in path: Invalid object id",
                 details=[{"location": "path", "name": "id", "description": "Invalid object id"}],
             )
-
-    @classmethod
-    def _may_read_parent(cls, context: Any, principals: list[str]) -> bool:
-        if cls.parent_resource is None:
-            return False
-        settings = context.request.registry.settings
-        key = f"{cls.parent_resource}_read_principals"
-        if set(principals) & set(as_list(settings.get(key) or settings.get("kinto." + key))):
-            return True
-        parents = cls.permission_parents(dict(context.request.matchdict or {}))
-        bound = [(parents[name], granted) for name, grants in cls.parent_read_inheritance.items()
-                 for granted in grants if name in parents]
-        backend = context.request.registry.permission
-        return bool(bound) and backend is not None and backend.check_permission(principals, bound)
-
-    @classmethod
-    def _object_exists(cls, context: Any) -> bool:
-        matchdict = dict(context.request.matchdict or {})
-        if not _NAME.match(matchdict.get("id", "")):
-            return False
-        try:
-            context.request.registry.storage.get(cls.name, cls.storage_parent_id(matchdict), matchdict["id"])
-        except ObjectNotFoundError:
-            return False
-        return True

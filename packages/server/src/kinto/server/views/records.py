@@ -21,10 +21,6 @@ class Record(HierarchicalResource):
     """
 
     parent_resource = "collection"
-    parent_read_inheritance: ClassVar[dict[str, list[str]]] = {
-        "bucket": ["write", "read"],
-        "collection": ["write", "read"],
-    }
     permission_inheritance: ClassVar[dict[str, dict[str, list[str]]]] = {
         "read": {"bucket": ["write", "read"], "collection": ["write", "read"], "record": ["write", "read"]},
         "write": {"bucket": ["write"], "collection": ["write"], "record": ["write"]},

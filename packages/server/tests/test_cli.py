@@ -316,3 +316,12 @@ def test_plugins_add_commands_through_entry_points(tmp_path):
     broken = run_kinto("broken", cwd=tmp_path, env=env)
     assert broken.returncode == 1
     assert "the plugin command 'broken' cannot be loaded" in broken.stderr
+
+
+def test_the_pastedeploy_factory_loads_an_ini_written_by_init(tmp_path):
+    import webtest
+    from paste.deploy import loadapp
+
+    assert run_kinto("init", "--backend", "memory", cwd=tmp_path).returncode == 0
+    app = webtest.TestApp(loadapp(f"config:{tmp_path / 'config' / 'kinto.ini'}"))
+    assert app.get("/v1/").json["project_name"] == "kinto"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
-from kinto.core.permission.patterns import id_matcher
+from kinto.core.permission.patterns import id_matcher, is_pattern
 
 __all__ = ["Permission", "load_from_config"]
 
@@ -29,6 +29,49 @@ class _UndoLog:
         self.saved: dict[tuple[str, _Key], set[str] | None] = {}
 
 
+class _AceTable(dict):
+    """``{(object_id, permission): principals}`` that also knows each object's permission names.
+
+    The index keeps reads of one object's permissions (every resource read)
+    independent of how many objects the backend holds.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.permissions_of: dict[str, set[str]] = {}
+
+    def __setitem__(self, key: _Key, value: set[str]) -> None:
+        super().__setitem__(key, value)
+        self.permissions_of.setdefault(key[0], set()).add(key[1])
+
+    def __delitem__(self, key: _Key) -> None:
+        super().__delitem__(key)
+        self._unindex(key)
+
+    def setdefault(self, key: _Key, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key: _Key, *default: Any) -> Any:
+        if key in self:
+            value = super().pop(key)
+            self._unindex(key)
+            return value
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        super().clear()
+        self.permissions_of.clear()
+
+    def _unindex(self, key: _Key) -> None:
+        names = self.permissions_of.get(key[0])
+        if names is not None:
+            names.discard(key[1])
+            if not names:
+                del self.permissions_of[key[0]]
+
+
 class Permission(PermissionBase):
     """Principals and access control entries held in dicts of this process."""
 
@@ -37,7 +80,8 @@ class Permission(PermissionBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lock = threading.RLock()
-        self._tables: dict[str, dict[_Key, set[str]]] = {"users": {}, "aces": {}}
+        self._aces = _AceTable()
+        self._tables: dict[str, dict[_Key, set[str]]] = {"users": {}, "aces": self._aces}
         self._undo: contextvars.ContextVar[_UndoLog | None] = contextvars.ContextVar(
             f"kinto.permission.memory.{id(self)}", default=None
         )
@@ -121,13 +165,14 @@ class Permission(PermissionBase):
         self, objects_ids: Sequence[str], permissions: Iterable[str] | None = None
     ) -> list[dict[str, set[str]]]:
         wanted = None if permissions is None else set(permissions)
-        by_object: dict[str, dict[str, set[str]]] = {object_id: {} for object_id in objects_ids}
+        aces = self._aces
+        result = []
         with self._lock:
-            for (object_id, permission), members in self._tables["aces"].items():
-                found = by_object.get(object_id)
-                if found is not None and (wanted is None or permission in wanted):
-                    found[permission] = set(members)
-        return [{perm: set(members) for perm, members in by_object[object_id].items()} for object_id in objects_ids]
+            for object_id in objects_ids:
+                names = aces.permissions_of.get(object_id, ())
+                result.append({perm: set(aces[(object_id, perm)]) for perm in names
+                               if wanted is None or perm in wanted})
+        return result
 
     def replace_object_permissions(
         self, object_id: str, permissions: Mapping[str, Iterable[str]]
@@ -147,10 +192,14 @@ class Permission(PermissionBase):
     def delete_object_permissions(self, *object_id_list: str) -> None:
         if not object_id_list:
             return
-        matchers = [id_matcher(pattern) for pattern in object_id_list]
-        aces = self._tables["aces"]
+        aces = self._aces
+        exact = [object_id for object_id in object_id_list if not is_pattern(object_id)]
+        matchers = [id_matcher(pattern) for pattern in object_id_list if is_pattern(pattern)]
         with self._lock:
-            for key in [key for key in aces if any(match(key[0]) for match in matchers)]:
+            keys = [(object_id, perm) for object_id in exact for perm in aces.permissions_of.get(object_id, ())]
+            if matchers:
+                keys += [key for key in aces if any(match(key[0]) for match in matchers)]
+            for key in dict.fromkeys(keys):
                 self._save("aces", key)
                 del aces[key]
 

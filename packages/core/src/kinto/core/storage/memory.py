@@ -92,6 +92,8 @@ class Storage(StorageBase):
         self._live: dict[Collection, dict[str, KintoObject]] = {}
         self._tombstones: dict[Collection, dict[str, KintoObject]] = {}
         self._timestamps: dict[Collection, int] = {}
+        #: ids of the object dicts whose order a rollback disturbed (see _by_timestamp).
+        self._unordered: set[int] = set()
 
     # --- transactions and the undo log ------------------------------------------------------------
 
@@ -128,11 +130,14 @@ class Storage(StorageBase):
                 mapping.pop(key, None)
             else:
                 mapping[key] = previous
+                self._unordered.add(id(mapping))  # an older object is back, at the end
 
         state.undo.append(undo)
 
     def _set(self, mapping: dict[Any, Any], key: Any, value: Any) -> None:
         self._record(mapping, key)
+        # Re-inserted at the end: a collection's dicts stay in timestamp order (see _by_timestamp).
+        mapping.pop(key, None)
         mapping[key] = value
 
     def _pop(self, mapping: dict[Any, Any], key: Any) -> Any:
@@ -163,6 +168,7 @@ class Storage(StorageBase):
         with self._lock:
             self._live.clear()
             self._tombstones.clear()
+            self._unordered.clear()
             self._timestamps.clear()
 
     def resource_timestamp(self, resource_name: str, parent_id: str) -> int:
@@ -323,11 +329,95 @@ class Storage(StorageBase):
                         continue
                     yield collection, obj
 
+    def _by_timestamp(
+        self,
+        collection: Collection,
+        descending: bool,
+        filters: list[Filter] | None,
+        pagination_rules: list[list[Filter]] | None,
+        limit: int | None,
+        include_deleted: bool,
+        id_field: str,
+        modified_field: str,
+    ) -> list[KintoObject] | None:
+        """Objects of one collection sorted by timestamp, walking them in stored order.
+
+        Writes re-insert objects at the end of their collection's dict and take the
+        collection's newest, unique timestamp: dict order is timestamp order, and a
+        page costs what it returns rather than the collection's size (the newest
+        changes for ``_since``, the default ``-last_modified`` sort). None when the
+        order does not hold (after a rollback restored older objects): the caller
+        sorts instead, and the collection is put back in order for next time.
+        """
+        filters = [q.normalize_filter(f, id_field, modified_field) for f in filters or []]
+        rules = [[q.normalize_filter(f, id_field, modified_field) for f in rule] for rule in pagination_rules or []]
+        buckets = [self._live.get(collection, {})]
+        if include_deleted:
+            buckets.append(self._tombstones.get(collection, {}))
+        for bucket in buckets:
+            if not self._in_timestamp_order(bucket, modified_field):
+                self._restore_timestamp_order(bucket, modified_field)
+                return None
+        streams = [reversed(bucket.values()) if descending else iter(bucket.values()) for bucket in buckets]
+        merged = streams[0] if len(streams) == 1 else heapq.merge(
+            *streams, key=lambda obj: obj[modified_field], reverse=descending
+        )
+        found: list[KintoObject] = []
+        for obj in merged:
+            if filters and not q.matches_all(obj, filters):
+                continue
+            if rules and not q.matches_any_rule(obj, rules):
+                continue
+            found.append(obj)
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+    def _in_timestamp_order(self, bucket: dict[str, KintoObject], modified_field: str) -> bool:
+        # Every write goes through _set (re-insertion at the end, with the newest timestamp);
+        # only a rollback restores an older object at the end, and it says so in _unordered.
+        if id(bucket) in self._unordered:
+            return False
+        if bucket:
+            newest = next(reversed(bucket.values())).get(modified_field)
+            oldest = next(iter(bucket.values())).get(modified_field)
+            if not isinstance(newest, int) or not isinstance(oldest, int) or oldest > newest:
+                return False
+        return True
+
+    def _restore_timestamp_order(self, bucket: dict[str, KintoObject], modified_field: str) -> None:
+        if all(isinstance(obj.get(modified_field), int) for obj in bucket.values()):
+            ordered = sorted(bucket.items(), key=lambda item: item[1][modified_field])
+            bucket.clear()
+            bucket.update(ordered)
+            self._unordered.discard(id(bucket))
+
     @staticmethod
     def _ordered(
-        rows: Iterator[tuple[Collection, KintoObject]], sorting: list[Sort] | None, limit: int | None, id_field: str
+        rows: Iterator[tuple[Collection, KintoObject]],
+        sorting: list[Sort] | None,
+        limit: int | None,
+        id_field: str,
+        modified_field: str | None = None,
+        single_collection: bool = False,
     ) -> list[tuple[Collection, KintoObject]]:
         keys = q.sorting_with_tie_breaker(sorting, id_field)
+        if single_collection and len({direction for _, direction in keys}) == 1 and all(
+            field in (id_field, modified_field) for field, _ in keys
+        ):
+            # Ids (strings) and timestamps (integers) are always present and of one type: the
+            # builtin comparison gives the contract's order, much faster than the general keys.
+            fields = [field for field, _ in keys]
+
+            def plain_key(row: tuple[Collection, KintoObject]) -> tuple[Any, ...]:
+                obj = row[1]
+                return tuple(obj[field] for field in fields)
+
+            descending = keys[0][1] < 0
+            if limit is not None:
+                pick = heapq.nlargest if descending else heapq.nsmallest
+                return pick(max(0, int(limit)), rows, key=plain_key)
+            return sorted(rows, key=plain_key, reverse=descending)
 
         def row_key(row: tuple[Collection, KintoObject]) -> tuple[Any, ...]:
             obj = row[1]
@@ -358,10 +448,18 @@ class Storage(StorageBase):
         auth: Any = None,
     ) -> list[KintoObject]:
         with self._lock:
+            if "*" not in parent_id and sorting and sorting[0].field == modified_field:
+                found = self._by_timestamp(
+                    (parent_id, resource_name), sorting[0].direction < 0, filters, pagination_rules, limit,
+                    include_deleted, id_field, modified_field,
+                )
+                if found is not None:
+                    return [copy_json(obj) for obj in found]
             rows = self._select(
                 resource_name, parent_id, filters, pagination_rules, include_deleted, id_field, modified_field
             )
-            return [copy_json(obj) for _, obj in self._ordered(rows, sorting, limit, id_field)]
+            ordered = self._ordered(rows, sorting, limit, id_field, modified_field, "*" not in parent_id)
+            return [copy_json(obj) for _, obj in ordered]
 
     def count_all(
         self,

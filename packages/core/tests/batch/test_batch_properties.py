@@ -131,7 +131,9 @@ def test_no_payload_makes_the_batch_crash(memory_app, payload):
     response = memory_app.post_json("/v1/batch", payload, expect_errors=True)
     assert response.status_code in (200, 400), response.text
     body = response.json
-    if response.status_code == 400:
+    if response.status_code == 400 and "Infinity" in response.request.body.decode():
+        assert body["errno"] == 106  # not JSON: refused before the batch reads it
+    elif response.status_code == 400:
         assert body["errno"] == 107 and body["details"]
     else:
         RESPONSES.validate(body)

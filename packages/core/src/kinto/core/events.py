@@ -164,12 +164,26 @@ def pending_events(request: Any) -> list[tuple[dict[str, Any], list[dict[str, An
     return list(_bound_data(request).get(EVENTS_KEY, {}).values())
 
 
+_MAX_CASCADE_ROUNDS = 16
+
+
 def emit_changes(request: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Announce ``ResourceChanged`` for the request's gathered changes (inside
     the transaction: exceptions propagate and roll the request back)."""
-    gathered = pending_events(request)
-    for payload, impacted in gathered:
-        request.registry.notify(ResourceChanged(payload, impacted, request))
+    gathered: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    events = _bound_data(request).setdefault(EVENTS_KEY, {})
+    # Subscribers may change more objects (cascades): their events are announced in turn.
+    for _ in range(_MAX_CASCADE_ROUNDS):
+        if not events:
+            break
+        batch = list(events.values())
+        events.clear()
+        for payload, impacted in batch:
+            request.registry.notify(ResourceChanged(payload, impacted, request))
+        gathered.extend(batch)
+    else:
+        if events:
+            raise RuntimeError(f"ResourceChanged subscribers kept changing objects after {_MAX_CASCADE_ROUNDS} rounds")
     return gathered
 
 

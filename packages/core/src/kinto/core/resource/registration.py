@@ -96,8 +96,8 @@ def register_resource(
         resource_class=resource_class,
         plural_path=plural,
         object_path=obj,
-        plural_methods=tuple(m.upper() for m in (plural_methods or collection_methods or DEFAULT_PLURAL_METHODS)),
-        object_methods=tuple(m.upper() for m in (object_methods or record_methods or DEFAULT_OBJECT_METHODS)),
+        plural_methods=_methods(plural_methods, collection_methods, DEFAULT_PLURAL_METHODS),
+        object_methods=_methods(object_methods, record_methods, DEFAULT_OBJECT_METHODS),
     )
     resource_class.name = name
     resource_class.plural_path = plural
@@ -131,6 +131,13 @@ def register_resource(
         )
         config.add_view(_method_not_allowed(allowed), route_name=route, permission="__no_permission_required__")
     return info
+
+
+def _methods(given: tuple[str, ...] | None, former: tuple[str, ...] | None,
+             default: tuple[str, ...]) -> tuple[str, ...]:
+    """The methods asked for (an empty tuple: no such endpoint), or the default."""
+    chosen = given if given is not None else former if former is not None else default
+    return tuple(method.upper() for method in chosen)
 
 
 def _resolve_id_generator(config: Any, resource_class: type) -> None:

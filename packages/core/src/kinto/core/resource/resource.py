@@ -339,14 +339,14 @@ class Resource:
                 if self.request.method in ("GET", "HEAD"):
                     response = httpexceptions.HTTPNotModified()
                     self._set_etag(response, current)
-                    self._cache_headers(response)
+                    self.cache_headers(response)
                     raise response
                 self._raise_412(exists, current)
 
     def _raise_412(self, exists: bool, current: int | None) -> None:
         details = None
         if exists and getattr(self, "_current", None) is not None:
-            details = {"existing": self._present(self._current)}
+            details = {"existing": self.present(self._current)}
         error = http_error(
             httpexceptions.HTTPPreconditionFailed(),
             errno=ERRORS.MODIFIED_MEANWHILE,
@@ -362,12 +362,13 @@ class Resource:
         response.headers["ETag"] = f'"{timestamp}"'
         response.headers["Last-Modified"] = _http_date(timestamp)
 
-    def _cache_headers(self, response: Any) -> None:
+    def cache_headers(self, response: Any) -> None:
+        """Hook: set ``Cache-Control``/``Expires`` on a read (``<name>_cache_expires_seconds``)."""
         seconds = self._setting("cache_expires_seconds")
         if seconds is not None and seconds != "":
             response.cache_expires(int(seconds))
 
-    def _present(self, obj: dict[str, Any]) -> dict[str, Any]:
+    def present(self, obj: dict[str, Any]) -> dict[str, Any]:
         """The object as clients see it (without the permissions field)."""
         field = getattr(self.model, "permissions_field", None)
         if field and field in obj:
@@ -375,7 +376,7 @@ class Resource:
         return obj
 
     def _object_body(self, obj: dict[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {"data": self._present(obj)}
+        body: dict[str, Any] = {"data": self.present(obj)}
         if self.shareable:
             body["permissions"] = obj.get(self.model.permissions_field, {})
         return body
@@ -504,7 +505,7 @@ class Resource:
         response = self.request.response
         self._precondition(timestamp, exists=True)
         self._set_etag(response, timestamp)
-        self._cache_headers(response)
+        self.cache_headers(response)
         if head:
             try:
                 total = self.model.count_objects(filters=query["filters"])
@@ -514,7 +515,7 @@ class Resource:
         objects, has_more = self._fetch(query, query["include_deleted"])
         if has_more:
             response.headers["Next-Page"] = self._next_page(query, objects[-1])
-        objects = [self._present(obj) for obj in objects]
+        objects = [self.present(obj) for obj in objects]
         self._read_event(objects)
         if query["fields"] is not None:
             always = (self.id_field, self.modified_field, self.model.deleted_field)
@@ -552,7 +553,7 @@ class Resource:
             raise _invalid("body", "data", str(error), ERRORS.INVALID_POSTED_DATA) from None
         self.request.response.status_code = 201
         self._set_etag(self.request.response, created[self.modified_field])
-        self._notify(ACTIONS.CREATE, self._present(created), object_id=created[self.id_field])
+        self._notify(ACTIONS.CREATE, self.present(created), object_id=created[self.id_field])
         return self._object_body(created)
 
     def _existing_on_post(self, existing: dict[str, Any]) -> Any:
@@ -579,7 +580,7 @@ class Resource:
         tombstones = call_model(self.model, "delete_many", filters=[Filter(self.id_field, ids, COMPARISON.IN)])
         by_id = {obj[self.id_field]: obj for obj in tombstones}
         ordered = [by_id[i] for i in ids if i in by_id]
-        old = [self._present(obj) for obj in objects if obj[self.id_field] in by_id]
+        old = [self.present(obj) for obj in objects if obj[self.id_field] in by_id]
         self._notify(ACTIONS.DELETE, ordered, old=old)
         if query["fields"] is not None:
             always = (self.id_field, self.modified_field, self.model.deleted_field)
@@ -603,12 +604,12 @@ class Resource:
         self._precondition(timestamp, exists=True)
         response = self.request.response
         self._set_etag(response, timestamp)
-        self._cache_headers(response)
+        self.cache_headers(response)
         try:
             fields = qs.parse_fields(self._params().get("_fields"))
         except qs.InvalidQuery as invalid:
             raise _invalid("querystring", invalid.name, invalid.description) from None
-        self._read_event([self._present(obj)], object_id)
+        self._read_event([self.present(obj)], object_id)
         body = self._object_body(obj)
         if fields is not None:
             body["data"] = qs.keep_fields(body["data"], fields, (self.id_field, self.modified_field))
@@ -660,7 +661,7 @@ class Resource:
         response.status_code = 200 if existing is not None else 201
         self._set_etag(response, stored[self.modified_field])
         action = ACTIONS.UPDATE if existing is not None else ACTIONS.CREATE
-        self._notify(action, self._present(stored), old=self._present(existing) if existing else None,
+        self._notify(action, self.present(stored), old=self.present(existing) if existing else None,
                      object_id=object_id)
         return self._object_body(stored)
 
@@ -676,7 +677,7 @@ class Resource:
             raise self._not_found()
         current_permissions = existing.get(getattr(self.model, "permissions_field", ""), {}) if self.shareable \
             else {}
-        present = self._present(existing)
+        present = self.present(existing)
         if "patch" in body:
             changes, permissions = self._apply_json_patch(present, current_permissions, body["patch"])
         else:
@@ -706,7 +707,7 @@ class Resource:
                 stored = call_model(self.model, "update", new)
             except InvalidValueError as error:
                 raise _invalid("body", "data", str(error), ERRORS.INVALID_POSTED_DATA) from None
-            self._notify(ACTIONS.UPDATE, self._present(stored), old=present, object_id=object_id)
+            self._notify(ACTIONS.UPDATE, self.present(stored), old=present, object_id=object_id)
         response = self.request.response
         self._set_etag(response, stored[self.modified_field])
         result = self._object_body(stored)
@@ -772,7 +773,7 @@ class Resource:
             raise self._not_found()
         tombstone = call_model(self.model, "delete", existing)
         self._set_etag(self.request.response, tombstone[self.modified_field])
-        self._notify(ACTIONS.DELETE, tombstone, old=self._present(existing), object_id=object_id)
+        self._notify(ACTIONS.DELETE, tombstone, old=self.present(existing), object_id=object_id)
         return {"data": tombstone}
 
     # Kinto's former view names.
@@ -832,6 +833,9 @@ class ShareableResource(Resource):
         key = f"{cls.name}_{permission}_principals"
         configured = settings.get(key, settings.get("kinto." + key))
         if configured is None:
+            if cls.permission_inheritance.get(permission) and "default_principals" not in cls.__dict__:
+                # Inherited from parents (a collection's record:create): no blanket default.
+                return set()
             return set(cls.default_principals.get(permission, ()))
         return set(as_list(configured))
 
@@ -849,18 +853,23 @@ class ShareableResource(Resource):
                 context.shared_ids = context.accessible_ids(principals, permission)
                 return bool(context.shared_ids) or cls._may_create(context, principals)
             return False
+        object_id = context.request.matchdict.get("id")
+        if object_id is not None and not cls._generator().match(object_id):
+            # Before any lookup: such ids never reach a backend (a NUL would upset PostgreSQL).
+            raise _invalid("path", "id", "Invalid object id", errno=ERRORS.INVALID_RESOURCE_ID)
         uri = context.object_uri()
         if context.has_permission(principals, permission, uri):
             return True
         if method == "PUT" and cls._may_create(context, principals):
             context.allowed_by_create = True
             return True
-        cls._not_found_if_parent_readable(context, principals)
+        if method != "PUT":  # creating where one may not: 403, as Kinto, even on a missing object
+            cls.not_found_if_parent_readable(context, principals)
         return False
 
     @classmethod
-    def _not_found_if_parent_readable(cls, context: Any, principals: list[str]) -> None:
-        """A caller who may read the parent learns that a missing object is missing (404, as Kinto)."""
+    def not_found_if_parent_readable(cls, context: Any, principals: list[str]) -> None:
+        """Hook: a caller who may read the parent learns that a missing object is missing (404, as Kinto)."""
         if not context.has_permission(principals, "read", None):
             return
         resource = cls(context.request, context=context)

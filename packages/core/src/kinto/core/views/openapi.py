@@ -65,8 +65,10 @@ def build_openapi(registry: Any) -> dict[str, Any]:
         name, cls = info.name, info.resource_class
         schema = _resource_schema(cls)
         plural, obj = _openapi_path(info.plural_path), _openapi_path(info.object_path)
-        paths[plural] = _plural_operations(name, cls, plural, schema, info.plural_methods)
-        paths[obj] = _object_operations(name, cls, obj, schema, info.object_methods)
+        if info.plural_methods:
+            paths[plural] = _plural_operations(name, cls, plural, schema, info.plural_methods)
+        if info.object_methods:
+            paths[obj] = _object_operations(name, cls, obj, schema, info.object_methods)
         covered |= {info.plural_route, info.object_route}
 
     paths[batch_views.BATCH_PATH] = {

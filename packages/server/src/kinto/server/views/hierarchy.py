@@ -105,14 +105,6 @@ class HierarchicalResource(ShareableResource):
         return super().check_permission(context, principals, permission)
 
     @classmethod
-    def _not_found_if_parent_readable(cls, context: Any, principals: list[str]) -> None:
-        # Creating with PUT needs the create permission: a reader of the parent who may not create
-        # gets 403, as in Kinto (clients report "not allowed to create"), not the core's 404.
-        if context.request.method == "PUT":
-            return
-        super()._not_found_if_parent_readable(context, principals)
-
-    @classmethod
     def _check_ids(cls, matchdict: dict[str, Any]) -> None:
         """Ids that no object can have are answered before any backend sees them (a NUL would 503 there)."""
         for key in ("bucket_id", "collection_id"):

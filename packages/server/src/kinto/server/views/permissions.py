@@ -136,6 +136,6 @@ class Permissions(Resource):
     def get(self) -> Any:
         raise missing_object("permissions", self.request.matchdict.get("id", ""))
 
-    def _present(self, obj: dict[str, Any]) -> dict[str, Any]:
+    def present(self, obj: dict[str, Any]) -> dict[str, Any]:
         # The throw-away storage stamps entries; Kinto's entries carry no timestamp.
         return {key: value for key, value in obj.items() if key != "last_modified"}

@@ -30,9 +30,9 @@ class Record(HierarchicalResource):
     def process_object(self, new: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
         return validate_record(self, new, self.parent_object or {})
 
-    def _cache_headers(self, response: Any) -> None:
+    def cache_headers(self, response: Any) -> None:
         """Anonymous reads get the collection's ``cache_expires`` (if any) as cache headers."""
-        super()._cache_headers(response)
+        super().cache_headers(response)
         seconds = (self.parent_object or {}).get("cache_expires")
         if self.request.prefixed_userid is None and isinstance(seconds, int):
             response.cache_expires(seconds)

@@ -103,20 +103,31 @@ class ResourceContext:
         bound = self.bound_permissions(permission, object_uri)
         if not bound or backend is None:
             return False
-        if object_uri is not None and all(uri == object_uri for uri, _ in bound):
-            # Only the object's own permissions count: read its whole ACL once per request
-            # (the model reuses it to answer the object's permissions).
-            acl = self.object_permissions(object_uri)
-            held = set(principals)
-            return any(held & set(acl.get(granted, ())) for _, granted in bound)
-        return backend.check_permission(principals, bound)
+        if any("*" in uri for uri, _ in bound):
+            return backend.check_permission(principals, bound)
+        # The ACLs of the object and of its ancestors are read together, once per request, and
+        # every check of the request is answered from them (the model reuses the object's own).
+        self._prefetch([uri for uri, _ in bound])
+        held = set(principals)
+        return any(held & set(self.acls[uri].get(granted, ())) for uri, granted in bound)
+
+    def _prefetch(self, uris: list[str]) -> None:
+        wanted = list(dict.fromkeys(uri for uri in uris if uri not in self.acls))
+        if self.endpoint == "object" and wanted:
+            # Whatever the first check, the others of this request need the rest of the family.
+            family = [self.object_uri(), *self.parent_uris().values()]
+            wanted = list(dict.fromkeys(wanted + [uri for uri in family if uri not in self.acls and "*" not in uri]))
+        if not wanted:
+            return
+        found = self.request.registry.permission.get_objects_permissions(wanted)
+        for uri, acl in zip(wanted, found, strict=True):
+            self.acls[uri] = acl
 
     def object_permissions(self, uri: str) -> dict[str, set[str]]:
         """The object's permissions, read once per request."""
-        acl = self.acls.get(uri)
-        if acl is None:
-            acl = self.acls[uri] = self.request.registry.permission.get_object_permissions(uri)
-        return acl
+        if uri not in self.acls:
+            self._prefetch([uri])
+        return self.acls[uri]
 
     def accessible_ids(self, principals: list[str], permission: str = "read") -> list[str]:
         """Ids of the objects of this list the principals may ``permission`` one by one."""

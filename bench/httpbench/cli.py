@@ -9,6 +9,7 @@ other CPU. Medians go to bench/results/<date>-<backend>.md and to stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -214,7 +215,7 @@ def measure(
     script = loadgen.write_script(workload, folder)
 
     def one_run(seconds: float) -> loadgen.RunResult:
-        script_args = workload.prepare(client, folder) + [str(load.threads)] if workload.prepare else []
+        script_args = [*workload.prepare(client, folder), str(load.threads)] if workload.prepare else []
         return loadgen.run_wrk(wrk, running.url, script, script_args, seconds, load, running.pid, running.cpu)
 
     if load.warmup > 0:
@@ -278,7 +279,7 @@ def new_report(
         + "; ".join(column.label for column in columns)
         + ("" if len(columns) > 1 else " (our server is not there yet)"),
         (
-            f"granian {version('granian')} WSGI, {args.workers} worker(s) × {args.threads} threads, pinned to CPU "
+            f"granian {version('granian')} WSGI, {args.workers} worker(s) x {args.threads} threads, pinned to CPU "
             f"{args.server_cpu}, logging at WARNING; the same for every server and ceiling app"
         ),
         (
@@ -432,14 +433,18 @@ def run_profile(args: argparse.Namespace, backend: str, wrk: str) -> Path:
             collapsed = output_folder / f"{stem}.collapsed"
             sampler = profiling.record(running.pid, args.duration, collapsed)
             time.sleep(0.5)
-            result = measure(
-                workload,
-                running,
-                client,
-                loadgen.LoadSettings(args.duration, 0, load.connections, load.threads, load.cpu),
-                wrk,
-                folder,
+            queries = (
+                profiling.ActiveQuerySampler(args.postgresql_url, databases.prefix) if backend == "postgresql" else None
             )
+            with queries or contextlib.nullcontext():
+                result = measure(
+                    workload,
+                    running,
+                    client,
+                    loadgen.LoadSettings(args.duration, 0, load.connections, load.threads, load.cpu),
+                    wrk,
+                    folder,
+                )
             sampler_output = sampler.communicate()[0]
             if not collapsed.exists():
                 raise SystemExit(f"py-spy wrote nothing:\n{sampler_output}")
@@ -448,7 +453,8 @@ def run_profile(args: argparse.Namespace, backend: str, wrk: str) -> Path:
                 f"({result.rate:,.0f} req/s under py-spy, p50 {result.p50_ms:.2f} ms)"
             )
             summary = output_folder / f"{stem}.md"
-            summary.write_text(profiling.summarize(collapsed.read_text(), title))
+            text = profiling.summarize(collapsed.read_text(), title)
+            summary.write_text(text + ("\n" + queries.summary() if queries else ""))
             client.close()
             return summary
         finally:

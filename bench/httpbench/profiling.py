@@ -57,6 +57,9 @@ def short_file(path: str) -> str:
 
 def package_of(path: str) -> str:
     parts = short_file(path).split("/")
+    if parts[0] in ("core", "server") and len(parts) > 1:
+        # py-spy names editable sources from below the namespace: core/x.py is kinto/core/x.py.
+        parts = ["kinto", *parts]
     if parts[0] == "kinto" and len(parts) > 2:
         return "/".join(parts[:3]).removesuffix(".py")
     if parts[0] == "stdlib" and len(parts) > 1:
@@ -104,3 +107,58 @@ def summarize(text: str, title: str, top: int = 25) -> str:
     lines += ["## By function, self time", "", "| share | function |", "|--:|---|", *rows(own), ""]
     lines += ["## By function, inclusive time", "", "| share | function |", "|--:|---|", *rows(inclusive), ""]
     return "\n".join(lines)
+
+
+class ActiveQuerySampler:
+    """Samples ``pg_stat_activity`` for the queries running in the databases of a run: where PostgreSQL's time goes.
+
+    py-spy only sees Python; a query that runs long shows up here in proportion to the time it is active.
+    """
+
+    def __init__(self, admin_url: str, database_prefix: str, interval: float = 0.005) -> None:
+        import threading
+
+        self.admin_url = admin_url
+        self.database_prefix = database_prefix
+        self.interval = interval
+        self.samples: Counter[str] = Counter()
+        self.rounds = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ActiveQuerySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psycopg
+
+        statement = (
+            "SELECT query FROM pg_stat_activity WHERE state = 'active' AND datname LIKE %s AND pid <> pg_backend_pid()"
+        )
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            while not self._stop.wait(self.interval):
+                rows = connection.execute(statement, (self.database_prefix + "%",)).fetchall()
+                self.rounds += 1
+                for (query,) in rows:
+                    self.samples[" ".join(query.split())[:400]] += 1
+
+    def summary(self, top: int = 15) -> str:
+        """Markdown: the queries seen active most often, with the share of samples where each was running."""
+        lines = [
+            "## PostgreSQL: queries seen running (pg_stat_activity)",
+            "",
+            f"{self.rounds:,} samples every {self.interval * 1000:.0f} ms; share: how often the query was running "
+            "(several may run at once).",
+            "",
+            "| share | query |",
+            "|--:|---|",
+        ]
+        for query, count in self.samples.most_common(top):
+            escaped = query.replace("|", "\\|")
+            lines.append(f"| {count * 100 / max(1, self.rounds):.1f}% | `{escaped}` |")
+        return "\n".join(lines) + "\n"

@@ -105,18 +105,18 @@ class BackendReport:
 
 def number(value: float | None) -> str:
     if value is None:
-        return "–"
+        return "-"
     return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
 
 
 def milliseconds(value: float | None) -> str:
     if value is None:
-        return "–"
+        return "-"
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
 def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
+    return "-" if value is None else f"{value * 100:.0f}%"
 
 
 def table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -149,11 +149,11 @@ def main_table(report: BackendReport) -> list[str]:
             ]
         if compared:
             first, second = summaries[0], summaries[1]
-            row.append(f"{second.rate / first.rate:.2f}×" if first and second and first.rate else "–")
+            row.append(f"{second.rate / first.rate:.2f}x" if first and second and first.rate else "-")
         ceiling = report.ceiling(workload)
-        row.append(f"{number(ceiling[0])} ({ceiling[1]})" if ceiling else "–")
+        row.append(f"{number(ceiling[0])} ({ceiling[1]})" if ceiling else "-")
         for summary in summaries:
-            row.append(percent(summary.rate / ceiling[0]) if summary and ceiling else "–")
+            row.append(percent(summary.rate / ceiling[0]) if summary and ceiling else "-")
         rows.append(row)
     return table(headers, rows)
 
@@ -181,9 +181,9 @@ def ceiling_table(report: BackendReport) -> list[str]:
                     number(report.database_rate(operation)),
                     milliseconds(statistics.median(run[operation]["p50_ms"] for run in report.database)),
                     milliseconds(statistics.median(run[operation]["p99_ms"] for run in report.database)),
-                    "–",
-                    "–",
-                    "–",
+                    "-",
+                    "-",
+                    "-",
                 ]
             )
     return table(
@@ -194,7 +194,7 @@ def ceiling_table(report: BackendReport) -> list[str]:
 def describe_statuses(statuses: dict[int, int]) -> str:
     if not statuses:
         return ""
-    return " (" + ", ".join(f"{count}× {status}" for status, count in statuses.items()) + ")"
+    return " (" + ", ".join(f"{count}x {status}" for status, count in statuses.items()) + ")"
 
 
 def details_table(report: BackendReport) -> list[str]:
@@ -216,7 +216,7 @@ def details_table(report: BackendReport) -> list[str]:
         for server in report.servers:
             summary = report.summary(server.key, workload.name)
             if summary is None:
-                row += ["–"] * (6 if with_database else 5)
+                row += ["-"] * (6 if with_database else 5)
                 continue
             errors = summary.status_errors + summary.socket_errors
             row.append(percent(summary.server_cpu))
@@ -247,7 +247,7 @@ def generator_check(report: BackendReport) -> str:
         raw_rate = summarize(raw[1]).rate
         text += (
             f"; against the raw WSGI callable it drove {number(raw_rate)} req/s, "
-            f"{raw_rate / fastest_server:.1f}× the fastest server line"
+            f"{raw_rate / fastest_server:.1f}x the fastest server line"
             if fastest_server
             else ""
         )

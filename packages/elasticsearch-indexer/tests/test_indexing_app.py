@@ -102,7 +102,7 @@ def test_no_body_removes_the_permission_filter(app: webtest.TestApp, crafted: di
 ])
 def test_refused_bodies_answer_400_in_kinto_format(app: webtest.TestApp, body: Any) -> None:
     error = app.post_json("/v1/search/articles/", body, headers=ALICE, status=400).json
-    assert error["code"] == 400 and error["errno"] == 107 and error["error"] == "Bad Request"
+    assert error["code"] == 400 and error["errno"] == 107 and error["error"] == "Invalid parameters"
     assert error["message"]
 
 

@@ -35,7 +35,7 @@ def test_valid_records_are_stamped_with_the_schema_version(app, collection):
 )
 def test_invalid_records_are_refused_naming_the_field(app, collection, data, field):
     response = app.post_json(RECORDS, {"data": data}, headers=ALICE, status=400)
-    assert response.json["errno"] == 109
+    assert response.json["errno"] == 107
     assert response.json["details"][0]["name"] == field
 
 
@@ -64,7 +64,7 @@ def test_changing_the_schema_applies_to_later_writes(app, collection, put):
 def test_an_invalid_collection_schema_is_refused(app, put, schema):
     put("/buckets/b1")
     response = app.put_json("/v1/buckets/b1/collections/c1", {"data": {"schema": schema}}, headers=ALICE, status=400)
-    assert response.json["errno"] == 109
+    assert response.json["errno"] == 107
     assert response.json["details"][0]["name"] == "data.schema"
 
 

@@ -12,7 +12,7 @@ def post_invalid(app, payload, status=400):
     body = response.json
     assert body["code"] == status
     assert body["errno"] == 107
-    assert body["error"] == "Bad Request"
+    assert body["error"] == "Invalid parameters"
     return body
 
 

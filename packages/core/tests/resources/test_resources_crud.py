@@ -143,10 +143,10 @@ def test_client_timestamps_that_are_not_integers_are_ignored(app, create, value)
 def test_client_timestamps_out_of_range_are_a_400(app, create, value):
     obj = create("/v1/things", {"a": 1})
     body = {"data": {"last_modified": value}}
-    assert_error(app.post_json("/v1/things", body, headers=ALICE, status=400), 400, 109)
-    assert_error(app.put_json(f"/v1/things/{new_id()}", body, headers=ALICE, status=400), 400, 109)
-    assert_error(app.put_json(f"/v1/things/{obj['id']}", body, headers=ALICE, status=400), 400, 109)
-    assert_error(app.patch_json(f"/v1/things/{obj['id']}", body, headers=ALICE, status=400), 400, 109)
+    assert_error(app.post_json("/v1/things", body, headers=ALICE, status=400), 400, 107)
+    assert_error(app.put_json(f"/v1/things/{new_id()}", body, headers=ALICE, status=400), 400, 107)
+    assert_error(app.put_json(f"/v1/things/{obj['id']}", body, headers=ALICE, status=400), 400, 107)
+    assert_error(app.patch_json(f"/v1/things/{obj['id']}", body, headers=ALICE, status=400), 400, 107)
     assert app.get("/v1/things", headers=ALICE).json["data"] == [obj]
 
 
@@ -294,15 +294,15 @@ def test_lone_surrogates_in_principals_are_a_400(app):
 
 def test_schema_errors_name_the_field(app):
     response = app.post_json("/v1/articles", {"data": {"rank": 1}}, headers=ALICE, status=400)
-    body = assert_error(response, 400, 109)
+    body = assert_error(response, 400, 107)
     assert body["details"][0]["name"] == "data.title"
     assert body["details"][0]["location"] == "body"
     response = app.post_json("/v1/articles", {"data": {"title": "t", "rank": "high"}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.rank"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.rank"
     response = app.post_json("/v1/articles", {"data": {"title": "t", "tags": ["a", 2]}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.tags.1"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.tags.1"
     response = app.post_json("/v1/tags", {"data": {"label": "x", "color": "red"}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.color"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.color"
     assert app.get("/v1/articles", headers=ALICE).json["data"] == []
 
 
@@ -310,11 +310,11 @@ def test_schema_applies_to_put_and_patch(app, create):
     article = create("/v1/articles", {"title": "t"})
     url = f"/v1/articles/{article['id']}"
     response = app.patch_json(url, {"data": {"status": "gone"}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.status"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.status"
     response = app.patch_json(url, {"data": {"title": None}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.title"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.title"
     response = app.put_json(url, {"data": {"status": "draft"}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.title"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.title"
     assert app.get(url, headers=ALICE).json["data"] == article
 
 
@@ -322,9 +322,9 @@ def test_a_resource_schema_class_validates(app, create):
     book = create("/v1/books", {"isbn": "978-3", "title": "t"})
     app.patch_json(f"/v1/books/{book['id']}", {"data": {"title": "u"}}, headers=ALICE, status=200)
     response = app.post_json("/v1/books", {"data": {"isbn": "x"}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.isbn"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.isbn"
     response = app.patch_json(f"/v1/books/{book['id']}", {"data": {"extra": 1}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.extra"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.extra"
 
 
 def test_colander_nodes_on_a_resource_schema_validate(app, create):
@@ -341,20 +341,20 @@ def test_a_colander_schema_validates_and_deserializes(app, create):
     legacy = create("/v1/legacys", {"title": "t", "pages": "12"})
     assert legacy["pages"] == 12
     response = app.post_json("/v1/legacys", {"data": {"pages": 3}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.title"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.title"
     response = app.post_json("/v1/legacys", {"data": {"title": "t", "pages": "many"}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "data.pages"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "data.pages"
     assert app.get("/v1/legacys", headers=ALICE).json["data"] == [legacy]
 
 
 def test_readonly_fields_are_set_by_the_server_only(app, create):
     response = app.post_json("/v1/articles", {"data": {"title": "t", "author": "me"}}, headers=ALICE, status=400)
-    assert assert_error(response, 400, 109)["details"][0]["name"] == "author"
+    assert assert_error(response, 400, 107)["details"][0]["name"] == "author"
     article = create("/v1/articles", {"title": "t"})
     assert article["author"] == userid("alice")
     url = f"/v1/articles/{article['id']}"
     response = app.patch_json(url, {"data": {"author": "me"}}, headers=ALICE, status=400)
-    assert_error(response, 400, 109)
+    assert_error(response, 400, 107)
     patched = app.patch_json(url, {"data": {"title": "u"}}, headers=ALICE).json["data"]
     assert patched["author"] == userid("alice")
     replaced = app.put_json(url, {"data": {"title": "v"}}, headers=ALICE).json["data"]

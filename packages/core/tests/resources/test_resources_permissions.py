@@ -197,10 +197,10 @@ def test_create_principals_come_from_the_setting(app, create):
 def test_permissions_in_bodies_are_validated(app, url):
     for permissions in ({"admin": ["x"]}, {"read": "x"}, {"read": [1]}, {"read": [""]}, ["read"]):
         response = app.patch_json(url, {"permissions": permissions}, headers=ALICE, status=400)
-        assert_error(response, 400, 109)
+        assert_error(response, 400, 107)
         response = app.post_json("/v1/articles", {"data": {"title": "t"}, "permissions": permissions},
                                  headers=ALICE, status=400)
-        assert_error(response, 400, 109)
+        assert_error(response, 400, 107)
     assert_error(app.post_json("/v1/things", {"data": {}, "permissions": {}}, headers=ALICE, status=400), 400)
 
 

@@ -169,7 +169,7 @@ def test_authenticated_but_not_allowed_is_a_403(app):
 
 def test_plain_cornice_validation_errors_are_reformatted(app):
     response = app.post_json("/v1/plain", {}, status=400)
-    body = assert_error(response, 400, ERRORS.INVALID_POSTED_DATA)
+    body = assert_error(response, 400, ERRORS.INVALID_PARAMETERS)
     assert body["details"][0]["name"] == "title"
     assert "title is required" in body["message"]
 

@@ -101,7 +101,7 @@ def http_error(
     body = json_error_body(
         code,
         errno,
-        error or httpexception.title,
+        error or ("Invalid parameters" if code == 400 and errno == ERRORS.INVALID_PARAMETERS else httpexception.title),
         message if message is not None else (httpexception.detail or None),
         info,
         details,

@@ -26,7 +26,7 @@ def json_error_handler(request: Any) -> httpexceptions.HTTPException:
     location = first.get("location", "body")
     description = first.get("description", "Invalid request")
     message = f"{name} in {location}: {description}" if name else str(description)
-    errno = ERRORS.INVALID_PARAMETERS if location in ("querystring", "path", "header") else ERRORS.INVALID_POSTED_DATA
+    errno = ERRORS.INVALID_PARAMETERS  # Kinto answers every validation error with 107
     if name == "Content-Type" or status == 415:
         return http_error(httpexceptions.HTTPUnsupportedMediaType(), message=message, details=errors)
     exception = httpexceptions.status_map.get(status, httpexceptions.HTTPBadRequest)()

@@ -98,7 +98,7 @@ def _client_timestamp(value: Any) -> int | None:
         return None
     if not 0 <= value <= MAX_CLIENT_TIMESTAMP:
         raise _invalid("body", "data.last_modified", f"Should be a timestamp between 0 and {MAX_CLIENT_TIMESTAMP}",
-                       ERRORS.INVALID_POSTED_DATA)
+                       ERRORS.INVALID_PARAMETERS)
     return value
 
 
@@ -264,12 +264,12 @@ class Resource:
         body = request.json_body
         if content_type == _JSON_PATCH:
             if not isinstance(body, list):
-                raise _invalid("body", None, "A JSON Patch is a list of operations", ERRORS.INVALID_POSTED_DATA)
+                raise _invalid("body", None, "A JSON Patch is a list of operations", ERRORS.INVALID_PARAMETERS)
             return {"patch": body}
         if not isinstance(body, dict):
-            raise _invalid("body", None, "The body must be a JSON object", ERRORS.INVALID_POSTED_DATA)
+            raise _invalid("body", None, "The body must be a JSON object", ERRORS.INVALID_PARAMETERS)
         if "data" in body and not isinstance(body["data"], dict):
-            raise _invalid("body", "data", "Should be an object", ERRORS.INVALID_POSTED_DATA)
+            raise _invalid("body", "data", "Should be an object", ERRORS.INVALID_PARAMETERS)
         if "permissions" in body:
             body["permissions"] = self._permissions_from(body["permissions"])
         return body
@@ -277,20 +277,20 @@ class Resource:
     def _permissions_from(self, permissions: Any) -> dict[str, list[str]]:
         if not self.shareable:
             raise _invalid("body", "permissions", "This resource has no object permissions",
-                           ERRORS.INVALID_POSTED_DATA)
+                           ERRORS.INVALID_PARAMETERS)
         if not isinstance(permissions, dict):
-            raise _invalid("body", "permissions", "Should be an object", ERRORS.INVALID_POSTED_DATA)
+            raise _invalid("body", "permissions", "Should be an object", ERRORS.INVALID_PARAMETERS)
         cleaned = {}
         for permission, principals in permissions.items():
             if permission not in self.permissions:
                 raise _invalid("body", f"permissions.{permission}", f"Unknown permission {permission!r}",
-                               ERRORS.INVALID_POSTED_DATA)
+                               ERRORS.INVALID_PARAMETERS)
             if not isinstance(principals, list) or not all(isinstance(p, str) and p for p in principals):
                 raise _invalid("body", f"permissions.{permission}", "Should be a list of principals",
-                               ERRORS.INVALID_POSTED_DATA)
+                               ERRORS.INVALID_PARAMETERS)
             if not all(qs.is_valid_text(principal) for principal in principals):
                 raise _invalid("body", f"permissions.{permission}", "Invalid character (NUL or lone surrogate)",
-                               ERRORS.INVALID_POSTED_DATA)
+                               ERRORS.INVALID_PARAMETERS)
             cleaned[permission] = sorted(set(principals))
         return cleaned
 
@@ -300,9 +300,9 @@ class Resource:
             if field in (self.id_field, self.modified_field):
                 continue
             if old is None and field in new:
-                raise _invalid("body", field, "Cannot be set (read-only field)", ERRORS.INVALID_POSTED_DATA)
+                raise _invalid("body", field, "Cannot be set (read-only field)", ERRORS.INVALID_PARAMETERS)
             if old is not None and new.get(field) != old.get(field):
-                raise _invalid("body", field, "Cannot be modified (read-only field)", ERRORS.INVALID_POSTED_DATA)
+                raise _invalid("body", field, "Cannot be modified (read-only field)", ERRORS.INVALID_PARAMETERS)
         new = self.process_object(new, old=old)
         if self.schema is not None:
             reserved = (self.id_field, self.modified_field, self.model.deleted_field, *self.readonly_fields)
@@ -311,7 +311,7 @@ class Resource:
                 validated = validate_data(self.schema, data)
             except ValidationFailure as failure:
                 name = f"data.{failure.field}" if failure.field else "data"
-                raise _invalid("body", name, failure.description, ERRORS.INVALID_POSTED_DATA) from None
+                raise _invalid("body", name, failure.description, ERRORS.INVALID_PARAMETERS) from None
             new = {**validated, **{key: new[key] for key in reserved if key in new}}
         if self.modified_field in new:
             requested = _client_timestamp(new.pop(self.modified_field))
@@ -550,7 +550,7 @@ class Resource:
                 return self._existing_on_post(self._get_or_none(conflict.existing[self.id_field]) or conflict.existing)
             raise http_error(httpexceptions.HTTPConflict(), message="Object exists already") from None
         except InvalidValueError as error:
-            raise _invalid("body", "data", str(error), ERRORS.INVALID_POSTED_DATA) from None
+            raise _invalid("body", "data", str(error), ERRORS.INVALID_PARAMETERS) from None
         self.request.response.status_code = 201
         self._set_etag(self.request.response, created[self.modified_field])
         self._notify(ACTIONS.CREATE, self.present(created), object_id=created[self.id_field])
@@ -656,7 +656,7 @@ class Resource:
         except UnicityError:
             raise http_error(httpexceptions.HTTPConflict(), message="Object was created meanwhile") from None
         except InvalidValueError as error:
-            raise _invalid("body", "data", str(error), ERRORS.INVALID_POSTED_DATA) from None
+            raise _invalid("body", "data", str(error), ERRORS.INVALID_PARAMETERS) from None
         response = self.request.response
         response.status_code = 200 if existing is not None else 201
         self._set_etag(response, stored[self.modified_field])
@@ -706,7 +706,7 @@ class Resource:
             try:
                 stored = call_model(self.model, "update", new)
             except InvalidValueError as error:
-                raise _invalid("body", "data", str(error), ERRORS.INVALID_POSTED_DATA) from None
+                raise _invalid("body", "data", str(error), ERRORS.INVALID_PARAMETERS) from None
             self._notify(ACTIONS.UPDATE, self.present(stored), old=present, object_id=object_id)
         response = self.request.response
         self._set_etag(response, stored[self.modified_field])
@@ -732,28 +732,28 @@ class Resource:
         touches_permissions = False
         for index, operation in enumerate(operations):
             if not isinstance(operation, dict) or not isinstance(operation.get("path"), str):
-                raise _invalid("body", str(index), "Each operation needs an op and a path", ERRORS.INVALID_POSTED_DATA)
+                raise _invalid("body", str(index), "Each operation needs an op and a path", ERRORS.INVALID_PARAMETERS)
             path = operation["path"]
             if path.startswith("/permissions"):
                 if not self.shareable:
                     raise _invalid("body", path, "This resource has no object permissions",
-                                   ERRORS.INVALID_POSTED_DATA)
+                                   ERRORS.INVALID_PARAMETERS)
                 match = _PERMISSION_PATH.match(path)
                 if match is None or match.group(1) not in self.permissions:
-                    raise _invalid("body", path, "Invalid permission path", ERRORS.INVALID_POSTED_DATA)
+                    raise _invalid("body", path, "Invalid permission path", ERRORS.INVALID_PARAMETERS)
                 touches_permissions = True
                 if operation.get("op") == "add" and match.group(2):
                     operation = {**operation, "value": True}
             elif not (path == "/data" or path.startswith("/data/")):
-                raise _invalid("body", path, "Paths start with /data or /permissions", ERRORS.INVALID_POSTED_DATA)
+                raise _invalid("body", path, "Paths start with /data or /permissions", ERRORS.INVALID_PARAMETERS)
             operations[index] = operation
         try:
             patched = jsonpatch.JsonPatch(operations).apply(document)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as error:
-            raise _invalid("body", None, f"Invalid JSON Patch: {error}", ERRORS.INVALID_POSTED_DATA) from None
+            raise _invalid("body", None, f"Invalid JSON Patch: {error}", ERRORS.INVALID_PARAMETERS) from None
         new_data = patched.get("data")
         if not isinstance(new_data, dict):
-            raise _invalid("body", "data", "Should stay an object", ERRORS.INVALID_POSTED_DATA)
+            raise _invalid("body", "data", "Should stay an object", ERRORS.INVALID_PARAMETERS)
         if not touches_permissions:
             return new_data, None
         new_permissions: dict[str, Any] = {}

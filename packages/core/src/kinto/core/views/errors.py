@@ -143,7 +143,7 @@ def cornice_error_subscriber(event: Any) -> None:
     description = first.get("description", "Invalid request")
     message = f"{name} in {location}: {description}" if name else str(description)
     code = response.status_code
-    errno = ERRORS.INVALID_PARAMETERS if location != "body" else ERRORS.INVALID_POSTED_DATA
+    errno = ERRORS.INVALID_PARAMETERS
     new = json_error_body(code, DEFAULT_ERRNOS.get(code, errno) if code != 400 else errno, response.status.split(" ", 1)[-1], message,
                           event.request.registry.settings.get("error_info_link") or None, details)
     response.text = json.dumps(new)

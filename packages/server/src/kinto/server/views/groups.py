@@ -88,6 +88,6 @@ class Group(HierarchicalResource):
                 if isinstance(member, str) and (member.startswith("/buckets/") or member == "system.Everyone"):
                     raise_invalid(self.request, name=f"data.members.{index}",
                                   description=f"{member!r} is not a user id (groups cannot contain groups "
-                                              "nor system.Everyone)", errno=ERRORS.INVALID_POSTED_DATA)
+                                              "nor system.Everyone)", errno=ERRORS.INVALID_PARAMETERS)
         validate_from_bucket(self, new, "group")
         return new

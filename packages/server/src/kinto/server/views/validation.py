@@ -25,7 +25,7 @@ RECORD_SCHEMA_FIELD = "schema"
 
 
 def _invalid(request: Any, name: str | None, description: str) -> NoReturn:
-    raise_invalid(request, location="body", name=name, description=description, errno=ERRORS.INVALID_POSTED_DATA)
+    raise_invalid(request, location="body", name=name, description=description, errno=ERRORS.INVALID_PARAMETERS)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -132,3 +132,11 @@ def make_search_app(app_settings: dict[str, Any]) -> Iterator[Callable[..., webt
 @pytest.fixture
 def app(make_search_app: Callable[..., webtest.TestApp]) -> webtest.TestApp:
     return make_search_app()
+
+
+# Loaded machines (CI shares two cores) make data generation slow: speed is not what these tests check.
+from hypothesis import HealthCheck as _HealthCheck
+from hypothesis import settings as _hypothesis_settings
+
+_hypothesis_settings.register_profile("kinto", deadline=None, suppress_health_check=[_HealthCheck.too_slow])
+_hypothesis_settings.load_profile("kinto")

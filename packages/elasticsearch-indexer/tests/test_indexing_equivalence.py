@@ -68,7 +68,7 @@ def test_random_queries_select_the_same_records(make_es_indexer: Callable[..., E
     fill(embedded)
     fill(remote)
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(QUERIES)
     def same(query: dict[str, Any]) -> None:
         body = {"query": query, "size": 50, "sort": ["id"]}
@@ -108,7 +108,7 @@ def test_any_body_sent_to_a_server_is_answered_or_refused(make_es_indexer: Calla
     remote = make_es_indexer()
     fill(remote)
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(JSON)
     def answered(body: Any) -> None:
         try:

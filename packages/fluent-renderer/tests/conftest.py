@@ -77,3 +77,11 @@ def make_renderer() -> Iterator[Callable[..., FluentRenderer]]:
     yield make
     for renderer in built:
         renderer.close(timeout=1)
+
+
+# Loaded machines (CI shares two cores) make data generation slow: speed is not what these tests check.
+from hypothesis import HealthCheck as _HealthCheck  # noqa: E402
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("kinto", deadline=None, suppress_health_check=[_HealthCheck.too_slow])
+_hypothesis_settings.load_profile("kinto")

@@ -88,7 +88,7 @@ def expected_ids(stored, chosen_filters, sorting):
     return [obj["id"] for obj in sort_objects(selected, sorting or [("last_modified", -1)])]
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(chosen_filters=st.lists(filters(), max_size=3), sorting=sorts)
 def test_filters_and_sorts_match_the_reference(dataset, chosen_filters, sorting):
     app, stored = dataset
@@ -99,7 +99,7 @@ def test_filters_and_sorts_match_the_reference(dataset, chosen_filters, sorting)
     assert int(count) == len(response.json["data"])
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(chosen_filters=st.lists(filters(), max_size=1), sorting=sorts, limit=st.integers(1, 25))
 def test_pages_match_the_reference(dataset, chosen_filters, sorting, limit):
     app, stored = dataset
@@ -127,7 +127,7 @@ json_objects = st.dictionaries(json_keys.filter(lambda key: key not in ("id", "l
                                max_size=5)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=json_objects)
 def test_what_is_written_is_read_back(dataset, data):
     app, _ = dataset

@@ -191,12 +191,19 @@ class Resource:
 
     @classmethod
     def allowed_principals(cls, context: Any, permission: str) -> set[str]:
+        """Principals granted ``permission`` on every object: the setting, else ``default_principals``.
+
+        A permission inherited from parents (a collection's ``record:create``) gets no blanket
+        default unless the class itself declares one.
+        """
         settings = context.request.registry.settings
         key = f"{cls.name}_{permission}_principals"
         configured = settings.get(key, settings.get("kinto." + key))
-        if configured is None:
-            return set(cls.default_principals.get(permission, ()))
-        return set(as_list(configured))
+        if configured is not None:
+            return set(as_list(configured))
+        if cls.permission_inheritance.get(permission) and "default_principals" not in cls.__dict__:
+            return set()
+        return set(cls.default_principals.get(permission, ()))
 
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:
@@ -826,18 +833,6 @@ class ShareableResource(Resource):
         "write": {SELF: ["write"]},
         "create": {},
     }
-
-    @classmethod
-    def allowed_principals(cls, context: Any, permission: str) -> set[str]:
-        settings = context.request.registry.settings
-        key = f"{cls.name}_{permission}_principals"
-        configured = settings.get(key, settings.get("kinto." + key))
-        if configured is None:
-            if cls.permission_inheritance.get(permission) and "default_principals" not in cls.__dict__:
-                # Inherited from parents (a collection's record:create): no blanket default.
-                return set()
-            return set(cls.default_principals.get(permission, ()))
-        return set(as_list(configured))
 
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:

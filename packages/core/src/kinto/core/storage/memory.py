@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from kinto.core.storage import (
+    COMPARISON,
     DEFAULT_DELETED_FIELD,
     DEFAULT_ID_FIELD,
     DEFAULT_MODIFIED_FIELD,
@@ -75,6 +76,21 @@ class _Descending:
 class _Transaction:
     write: bool
     undo: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+
+
+def _timestamp_bounds(filters: list[Filter], modified_field: str) -> tuple[int | None, int | None]:
+    """The lowest and highest timestamps ``filters`` let through (None: unbounded)."""
+    lowest = highest = None
+    for f in filters:
+        if f.field != modified_field or not isinstance(f.value, int) or isinstance(f.value, bool):
+            continue
+        if f.operator in (COMPARISON.GT, COMPARISON.MIN):
+            bound = f.value + 1 if f.operator is COMPARISON.GT else f.value
+            lowest = bound if lowest is None else max(lowest, bound)
+        elif f.operator in (COMPARISON.LT, COMPARISON.MAX):
+            bound = f.value - 1 if f.operator is COMPARISON.LT else f.value
+            highest = bound if highest is None else min(highest, bound)
+    return lowest, highest
 
 
 class Storage(StorageBase):
@@ -362,8 +378,15 @@ class Storage(StorageBase):
         merged = streams[0] if len(streams) == 1 else heapq.merge(
             *streams, key=lambda obj: obj[modified_field], reverse=descending
         )
+        # Bounds on the timestamp end the walk early: ``_since`` reads only what changed since.
+        lowest, highest = _timestamp_bounds(filters, modified_field)
         found: list[KintoObject] = []
         for obj in merged:
+            stamp = obj[modified_field]
+            if descending and lowest is not None and stamp < lowest:
+                break
+            if not descending and highest is not None and stamp > highest:
+                break
             if filters and not q.matches_all(obj, filters):
                 continue
             if rules and not q.matches_any_rule(obj, rules):

@@ -188,8 +188,12 @@ def deploy(
     folder: Path,
     settings: ServeSettings,
     ceilings: bool,
+    deployment: Deployment,
 ) -> Deployment:
-    deployment = Deployment([], {}, {}, {}, [])
+    """Start and seed every server (one that fails is left out, with a note), then the ceiling apps.
+
+    Whatever started is in ``deployment.running`` at once, so that the caller stops it even on failure.
+    """
     for server in servers:
         try:
             start_and_seed(server, backend, args, databases, folder, settings, deployment)
@@ -246,9 +250,9 @@ def run_backend(backend: str, servers: list[ServerUnderTest], args: argparse.Nam
         databases = Databases(args.postgresql_url, folder, f"{os.getpid()}_{backend}")
         if backend == "postgresql":
             load = dataclasses.replace(load, database_marker=databases.prefix)
-        deployment = None
+        deployment = Deployment([], {}, {}, {}, [])
         try:
-            deployment = deploy(servers, backend, args, databases, folder, settings, not args.no_ceilings)
+            deploy(servers, backend, args, databases, folder, settings, not args.no_ceilings, deployment)
             report = new_report(backend, deployment, args, wrk, names)
             measure_workloads(report, deployment, names, load, wrk, folder, args.repeat)
             if not args.no_ceilings:
@@ -257,7 +261,7 @@ def run_backend(backend: str, servers: list[ServerUnderTest], args: argparse.Nam
                     measure_database(report, databases, args)
             return report
         finally:
-            for running in deployment.running.values() if deployment else []:
+            for running in deployment.running.values():
                 running.stop()
             databases.drop_all()
 
@@ -414,9 +418,11 @@ def run_profile(args: argparse.Namespace, backend: str, wrk: str) -> Path:
     with tempfile.TemporaryDirectory(prefix="kinto-bench-profile-") as temporary:
         folder = Path(temporary)
         databases = Databases(args.postgresql_url, folder, f"{os.getpid()}_profile")
-        deployment = None
+        deployment = Deployment([], {}, {}, {}, [])
         try:
-            deployment = deploy([server], backend, args, databases, folder, settings, ceilings=False)
+            deploy([server], backend, args, databases, folder, settings, False, deployment)
+            if server.key not in deployment.running:
+                raise SystemExit("; ".join(deployment.notes))
             running = deployment.running[server.key]
             workload = {w.name: w for w in build_workloads(deployment.datasets[server.key])}[args.profile]
             client = Client(running.port)
@@ -458,7 +464,7 @@ def run_profile(args: argparse.Namespace, backend: str, wrk: str) -> Path:
             client.close()
             return summary
         finally:
-            for running_server in deployment.running.values() if deployment else []:
+            for running_server in deployment.running.values():
                 running_server.stop()
             databases.drop_all()
 

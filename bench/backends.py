@@ -22,8 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kinto.core.storage import COMPARISON, Filter, Sort, StorageBase
 from pyramid.config import Configurator
+
+from kinto.core.storage import COMPARISON, Filter, Sort, StorageBase
 
 RESOURCE = "record"
 PARENT = "/buckets/bench/collections/objects"

@@ -34,4 +34,11 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (parent_id, resource_name)
         )""",
     ],
+    [
+        # Version 2: the listing order is (last_modified DESC, id DESC): with the id in the index,
+        # a page is read from the index instead of sorting the whole collection first.
+        """CREATE INDEX IF NOT EXISTS idx_objects_collection_last_modified_id
+            ON objects (parent_id, resource_name, last_modified DESC, id DESC)""",
+        """DROP INDEX IF EXISTS idx_objects_collection_last_modified""",
+    ],
 ]

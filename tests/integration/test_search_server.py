@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import webtest
+
 from kinto.core.authentication import hmac_digest
 from kinto.core.testing import basic_auth_header
 from kinto.server import main

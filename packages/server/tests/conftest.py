@@ -9,7 +9,6 @@ the reason when nothing answers there.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -53,30 +52,20 @@ def _with_database(url: str, database: str) -> str:
 
 def postgresql_url() -> str:
     """Our own database on the test server (created once), or fail/skip as the module docstring says."""
-    server = os.environ.get("KINTO_TEST_POSTGRESQL_URL")
-    required = bool(server)
-    server = server or DEFAULT_SERVER_URL
-    try:
-        import psycopg
-        from psycopg import sql
-    except ImportError:
-        if required:
-            pytest.fail("KINTO_TEST_POSTGRESQL_URL is set but psycopg is not installed")
-        pytest.skip("PostgreSQL tests need psycopg (pip install 'kinto-server[postgresql]')")
-    from kinto.core.database.postgresql import normalize_url
+    from kinto.core.testing.storage import postgresql_test_url
 
-    try:
-        with psycopg.connect(normalize_url(server), connect_timeout=2, autocommit=True) as connection:
-            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
-            if not exists:
-                try:
-                    connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-                except psycopg.errors.DuplicateDatabase:
-                    pass
-    except psycopg.Error as error:
-        if required:
-            pytest.fail(f"KINTO_TEST_POSTGRESQL_URL={server} is set but unusable: {error}")
-        pytest.skip(f"no PostgreSQL server answers at {server} (set KINTO_TEST_POSTGRESQL_URL to require one)")
+    server = postgresql_test_url(default=DEFAULT_SERVER_URL)  # fails or skips when unusable
+    import psycopg  # there when the call above returned
+    from kinto.core.database.postgresql import normalize_url
+    from psycopg import sql
+
+    with psycopg.connect(normalize_url(server), connect_timeout=2, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        if not exists:
+            try:
+                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+            except psycopg.errors.DuplicateDatabase:
+                pass
     return _with_database(server, DATABASE)
 
 

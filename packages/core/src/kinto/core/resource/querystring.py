@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kinto.core.storage import COMPARISON, MISSING, Filter, Sort
+from kinto.core.storage.query import field_value
 
 __all__ = [
     "InvalidQuery",
@@ -200,15 +201,6 @@ def parse_limit(value: str | None, maximum: int | None) -> int | None:
         raise InvalidQuery("_limit", "_limit must be a positive integer")
     limit = int(value)
     return min(limit, maximum) if maximum else limit
-
-
-def field_value(obj: Mapping[str, Any], field: str) -> Any:
-    current: Any = obj
-    for part in field.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return MISSING
-        current = current[part]
-    return current
 
 
 def keep_fields(obj: dict[str, Any], fields: list[str], always: tuple[str, ...]) -> dict[str, Any]:

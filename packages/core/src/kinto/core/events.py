@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pyramid.exceptions import ConfigurationError
+from zope.interface import implementedBy
 
 from kinto.core.settings import as_list
 
@@ -138,6 +139,19 @@ def notify_resource_event(
         return
     payload = _payload(request, action, resource_name, timestamp, resource_data)
     events[key] = (payload, impacted)
+
+
+def has_subscribers(registry: Any, event_class: type) -> bool:
+    """Whether anything subscribed to ``event_class`` (or to what it implements) on ``registry``.
+
+    Pyramid's ``registry.has_listeners`` is true as soon as any subscriber exists; this asks the
+    adapter registry (a cached lookup) for this event's subscribers, so a read announces nothing,
+    and builds no payload, when nobody listens to reads.
+    """
+    adapters = getattr(registry, "adapters", None)
+    if adapters is None:
+        return bool(getattr(registry, "has_listeners", False))
+    return bool(adapters.subscriptions((implementedBy(event_class),), None))
 
 
 def notify_resource_read(request: Any, read_objects: list[dict[str, Any]], resource_name: str = "",

@@ -17,6 +17,7 @@ from typing import Any
 from pyramid import httpexceptions
 from pyramid.events import ApplicationCreated
 from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import IRequestFactory
 from pyramid.renderers import JSON
 from pyramid.tweens import EXCVIEW, INGRESS, MAIN
 
@@ -240,6 +241,8 @@ def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Calla
     end-of-service, read-only mode, and the request summary log line."""
     settings = registry.settings
     summary_logger = logs.get_logger("kinto.core.request")
+    # What the summary's structlog chain checks first (filter_by_level), asked before the line is built.
+    summary_enabled = logging.getLogger("kinto.core.request").isEnabledFor
     cors = _CorsPolicy(settings)
     max_body = int(settings["max_request_body_bytes"] or 0)
     readonly = bool(settings["readonly"])
@@ -268,7 +271,7 @@ def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Calla
         if response.status_code in (429, 503) and "Retry-After" not in response.headers:
             response.headers["Retry-After"] = retry_after
         cors.decorate(request, response)
-        if getattr(request, "parent", None) is None:
+        if getattr(request, "parent", None) is None and summary_enabled(logging.INFO):
             _log_summary(summary_logger, request, response, start)
         return response
 
@@ -466,6 +469,28 @@ def setup_version_redirect(config: Any) -> None:
     config.add_view(redirect, route_name="redirect_to_version", permission="__no_permission_required__")
 
 
+def _bake_request_extensions(event: Any) -> None:
+    """Give every request its reified properties through one class, made once.
+
+    Pyramid applies ``add_request_method(..., reify=True)`` properties by creating a new class for
+    each request (``InstancePropertyHelper``): a cost paid per request, sub-requests included, and
+    one more cyclic object for the garbage collector each time. Once the application is made, with
+    every include's properties known, they go on one subclass of the request factory instead, which
+    becomes the factory; Pyramid then has nothing left to apply. A factory that is not a class (a
+    function) is left to Pyramid's way.
+    """
+    router = event.app
+    extensions = getattr(router, "request_extensions", None)
+    factory = getattr(router, "request_factory", None)
+    if extensions is None or not extensions.descriptors or not isinstance(factory, type):
+        return
+    attributes = {"__module__": factory.__module__, **extensions.descriptors}
+    baked = type(factory.__name__, (factory,), attributes)
+    router.request_factory = baked
+    router.registry.registerUtility(baked, IRequestFactory)
+    extensions.descriptors = {}
+
+
 def includeme(config: Any) -> None:
     """Set the core up on ``config`` (``initialize`` calls this; so may ``config.include``)."""
     settings = _apply_core_settings(config)
@@ -481,6 +506,7 @@ def includeme(config: Any) -> None:
     config.add_request_method(_bound_data, "bound_data", reify=True)
     config.add_request_method(_json_body, "json_body", reify=True)
     config.add_request_method(_json_body, "json", reify=True)
+    config.add_subscriber(_bake_request_extensions, ApplicationCreated)
 
     setup_logging(config)
     setup_security(config)

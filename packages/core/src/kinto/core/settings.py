@@ -140,6 +140,25 @@ def as_list(value: Any) -> list[str]:
     return [item for item in str(value).replace(",", " ").split() if item]
 
 
+_PRINCIPAL_SETTINGS: dict[str, frozenset[str]] = {}
+
+
+def principals_of(value: Any) -> frozenset[str]:
+    """The principals a ``*_principals`` setting lists, parsed once per distinct text.
+
+    Permission checks read these settings on every request; the text stays in the settings (so a
+    changed setting takes effect) and only its parsing is remembered.
+    """
+    if not isinstance(value, str):
+        return frozenset(as_list(value))
+    parsed = _PRINCIPAL_SETTINGS.get(value)
+    if parsed is None:
+        if len(_PRINCIPAL_SETTINGS) > 1024:
+            _PRINCIPAL_SETTINGS.clear()
+        parsed = _PRINCIPAL_SETTINGS[value] = frozenset(as_list(value))
+    return parsed
+
+
 def coerce(key: str, value: Any, default: Any) -> Any:
     """Coerce ``value`` to the type of ``default``; ConfigurationError naming ``key`` if impossible."""
     if default is None or isinstance(default, str):

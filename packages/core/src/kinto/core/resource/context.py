@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kinto.core.settings import as_list
+from kinto.core.settings import principals_of
 
 __all__ = ["DYNAMIC", "SELF", "ResourceContext"]
 
@@ -56,17 +56,26 @@ class ResourceContext:
         self._object_exists: bool | None = None
         #: Object permissions read during this request, by URI (shared with the model).
         self.acls: dict[str, dict[str, set[str]]] = {}
+        self._object_uri: str | None = None
+        self._parent_uris: dict[str, str] | None = None
 
     # --- URIs ---------------------------------------------------------------------------------
 
     def object_uri(self, object_id: str | None = None) -> str:
+        if object_id is None and self._object_uri is not None:
+            return self._object_uri
         matchdict = dict(self.request.matchdict or {})
         if object_id is not None:
             matchdict["id"] = object_id
-        return self.resource_class.object_uri(self.request, matchdict)
+        uri = self.resource_class.object_uri(self.request, matchdict)
+        if object_id is None:
+            self._object_uri = uri
+        return uri
 
     def parent_uris(self) -> dict[str, str]:
-        return self.resource_class.permission_parents(dict(self.request.matchdict or {}))
+        if self._parent_uris is None:
+            self._parent_uris = self.resource_class.permission_parents(dict(self.request.matchdict or {}))
+        return dict(self._parent_uris)
 
     # --- permission -------------------------------------------------------------------------
 
@@ -88,7 +97,7 @@ class ResourceContext:
     def global_principals(self, permission: str) -> set[str]:
         settings = self.request.registry.settings
         key = f"{self.resource_name}_{permission}_principals"
-        return set(as_list(settings.get(key) or settings.get("kinto." + key)))
+        return set(principals_of(settings.get(key) or settings.get("kinto." + key)))
 
     def check_permission(self, principals: list[str], permission: str) -> bool:
         """Pyramid asks here (through the security policy) whether the request may proceed."""

@@ -10,7 +10,6 @@ Kinto-style paths such as ``"/{resource_name}s/{{id}}"`` work.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ import venusian
 from pyramid import httpexceptions
 from pyramid.response import Response
 
+from kinto.core import jsontext
 from kinto.core.errors import http_error
 from kinto.core.resource.context import DYNAMIC, ResourceContext
 from kinto.core.storage.generators import Generator
@@ -175,7 +175,7 @@ def _view(resource_class: type, attributes: dict[str, str]) -> Callable[[Any, An
         if request.method == "HEAD":
             response.body = b""
         else:
-            response.body = json.dumps(result, separators=(",", ":")).encode()
+            response.body = jsontext.compact(result)
         return response
 
     view.__name__ = f"{resource_class.__name__}_view"

@@ -33,12 +33,12 @@ from pyramid.authorization import Authenticated
 
 from kinto.core import errors
 from kinto.core.errors import ERRORS, http_error
-from kinto.core.events import ACTIONS, notify_resource_event, notify_resource_read
+from kinto.core.events import ACTIONS, ResourceRead, has_subscribers, notify_resource_event, notify_resource_read
 from kinto.core.resource import querystring as qs
 from kinto.core.resource.context import SELF
 from kinto.core.resource.model import Model, ShareableModel, call_model
 from kinto.core.resource.schema import ValidationFailure, validate_data
-from kinto.core.settings import as_list
+from kinto.core.settings import principals_of
 from kinto.core.storage import (
     COMPARISON,
     Filter,
@@ -200,7 +200,7 @@ class Resource:
         key = f"{cls.name}_{permission}_principals"
         configured = settings.get(key, settings.get("kinto." + key))
         if configured is not None:
-            return set(as_list(configured))
+            return set(principals_of(configured))
         if cls.permission_inheritance.get(permission) and "default_principals" not in cls.__dict__:
             return set()
         return set(cls.default_principals.get(permission, ()))
@@ -411,7 +411,7 @@ class Resource:
 
     def _read_event(self, objects: list[dict[str, Any]], object_id: str | None = None) -> None:
         registry = self.request.registry
-        if getattr(registry, "has_listeners", False):
+        if has_subscribers(registry, ResourceRead):
             notify_resource_read(self.request, objects, resource_name=self.name,
                                  resource_data=self._event_data(object_id))
 

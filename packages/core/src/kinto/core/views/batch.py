@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from pyramid import httpexceptions
+from pyramid.interfaces import IRequestFactory
 from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 
@@ -303,7 +304,8 @@ def _build_subrequest(parent: Any, spec: SubRequestSpec, path: str) -> Any:
         if not any(name.lower() == "content-type" for name in spec.headers):
             headers["Content-Type"] = "application/json; charset=utf-8"
     environ = {"REMOTE_ADDR": parent.remote_addr} if parent.remote_addr else {}
-    subrequest = Request.blank(
+    factory = parent.registry.queryUtility(IRequestFactory, default=Request)
+    subrequest = factory.blank(
         quote(path, safe=_PATH_SAFE),
         environ=environ,
         base_url=parent.application_url,

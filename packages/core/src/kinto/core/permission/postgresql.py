@@ -215,7 +215,8 @@ class Permission(PermissionBase):
             return permissions
         names = list(permissions)
         pairs = [(name, principal) for name in names for principal in set(permissions[name])]
-        with self.client.connect() as connection:
+        with self.client.connect() as connection, connection.pipeline():
+            # One round trip for the three statements (pipelined; errors surface when the block ends).
             # Concurrent replacements of one object must not merge: the second waits for the first.
             connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"kinto.permission:{object_id}",))
             connection.execute(

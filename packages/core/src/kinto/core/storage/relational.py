@@ -109,20 +109,42 @@ class RelationalStorage(StorageBase):
         obj[modified_field] = last_modified
         return obj
 
-    def _bump(self, connection: Any, resource_name: str, parent_id: str, requested: int | None = None) -> int:
-        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+    def _bump_statement(self, b: QueryBuilder, resource_name: str, parent_id: str, requested: int | None) -> str:
+        """The upsert taking the collection's next timestamp (``RETURNING last_modified``)."""
         now = now_ms()
         parent, resource = b.add(parent_id), b.add(resource_name)
         initial = self._integer(b.add(requested if requested is not None else now))
         wanted, current = self._integer(b.add(requested)), self._integer(b.add(now))
-        sql = (
+        return (
             f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {initial}) "
             "ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = CASE "
             f"WHEN {wanted} IS NOT NULL AND {wanted} > timestamps.last_modified THEN {wanted} "
             f"ELSE {self.dialect_greatest(current, 'timestamps.last_modified + 1')} END "
             "RETURNING last_modified"
         )
+
+    def _bump(self, connection: Any, resource_name: str, parent_id: str, requested: int | None = None) -> int:
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        sql = self._bump_statement(b, resource_name, parent_id, requested)
         return int(connection.execute(sql, b.params).fetchone()[0])
+
+    def _stamp_and_store(
+        self,
+        connection: Any,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        requested: int | None,
+        text: str,
+        deleted: bool = False,
+    ) -> int:
+        """Take the collection's next timestamp and write the object with it; the timestamp.
+
+        Two statements here; a dialect that can chain them in one (PostgreSQL) saves a round trip.
+        """
+        stamp = self._bump(connection, resource_name, parent_id, requested)
+        self._store(connection, resource_name, parent_id, object_id, stamp, text, deleted)
+        return stamp
 
     def dialect_greatest(self, left: str, right: str) -> str:
         return f"MAX({left}, {right})"
@@ -271,8 +293,9 @@ class RelationalStorage(StorageBase):
             if row is not None and not row[2]:
                 existing = self._to_object(row, id_field, modified_field, DEFAULT_DELETED_FIELD)
                 raise UnicityError(id_field, existing)
-            stamp = self._bump(connection, resource_name, parent_id, self._requested(obj, modified_field))
-            self._store(connection, resource_name, parent_id, object_id, stamp, text)
+            stamp = self._stamp_and_store(
+                connection, resource_name, parent_id, object_id, self._requested(obj, modified_field), text
+            )
         return {**data, id_field: object_id, modified_field: stamp}
 
     def get(
@@ -307,8 +330,9 @@ class RelationalStorage(StorageBase):
         object_id = self._check_id(object_id, id_field)
         data, text = self._serialize(obj, id_field, modified_field)
         with self.client.connect() as connection:
-            stamp = self._bump(connection, resource_name, parent_id, self._requested(obj, modified_field))
-            self._store(connection, resource_name, parent_id, object_id, stamp, text)
+            stamp = self._stamp_and_store(
+                connection, resource_name, parent_id, object_id, self._requested(obj, modified_field), text
+            )
         return {**data, id_field: object_id, modified_field: stamp}
 
     def _delete_row(
@@ -321,11 +345,12 @@ class RelationalStorage(StorageBase):
         last_modified: int | None,
         deleted_field: str,
     ) -> int:
-        stamp = self._bump(connection, resource_name, parent_id, last_modified)
         if with_deleted:
             tombstone = q.canonical_json({deleted_field: True})
-            self._store(connection, resource_name, parent_id, object_id, stamp, tombstone, deleted=True)
-            return stamp
+            return self._stamp_and_store(
+                connection, resource_name, parent_id, object_id, last_modified, tombstone, deleted=True
+            )
+        stamp = self._bump(connection, resource_name, parent_id, last_modified)
         b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
         connection.execute(
             f"DELETE FROM objects WHERE parent_id = {b.add(parent_id)} AND resource_name = {b.add(resource_name)} "

@@ -130,7 +130,8 @@ class Storage(RelationalStorage):
         b = self._builder("id", "last_modified")
         parent, resource = b.add(parent_id), b.add(resource_name)
         now = self._integer(b.add(now_ms()))
-        with self.client.connect() as connection:
+        with self.client.connect() as connection, connection.pipeline():
+            # Pipelined: both statements go in one round trip (errors surface when the block ends).
             connection.execute(
                 f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {now}) "
                 "ON CONFLICT (parent_id, resource_name) DO NOTHING",
@@ -141,6 +142,31 @@ class Storage(RelationalStorage):
                 "FOR UPDATE",
                 b.params,
             )
+
+    def _stamp_and_store(
+        self,
+        connection: Any,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        requested: int | None,
+        text: str,
+        deleted: bool = False,
+    ) -> int:
+        # One statement: the timestamp upsert feeds the object's upsert (a data-modifying CTE).
+        b = self._builder("id", "last_modified")
+        stamp = self._bump_statement(b, resource_name, parent_id, requested)
+        data = self._json_input(b.add(text))
+        flag = "TRUE" if deleted else "FALSE"
+        sql = (
+            f"WITH stamp AS ({stamp}) "
+            "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) "
+            f"SELECT {b.add(parent_id)}, {b.add(resource_name)}, {b.add(object_id)}, stamp.last_modified, {flag}, {data} "
+            "FROM stamp ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET "
+            "last_modified = excluded.last_modified, deleted = excluded.deleted, data = excluded.data "
+            "RETURNING last_modified"
+        )
+        return int(connection.execute(sql, b.params).fetchone()[0])
 
 
 def load_from_config(config: Any) -> Storage:

@@ -41,4 +41,14 @@ MIGRATIONS: list[list[str]] = [
             ON objects (parent_id, resource_name, last_modified DESC, id DESC)""",
         """DROP INDEX IF EXISTS idx_objects_collection_last_modified""",
     ],
+    [
+        # Version 3: back to (parent_id, resource_name, last_modified DESC). Timestamps are unique
+        # within a collection, so a page comes from this index in order (an incremental sort only
+        # orders equal timestamps by id, and there are none). With the id as a fourth column, the
+        # planner sometimes took that index for single-object lookups on stale statistics and
+        # walked the whole collection instead of using the primary key (1-6 ms instead of 0.03 ms).
+        """CREATE INDEX IF NOT EXISTS idx_objects_collection_timestamp
+            ON objects (parent_id, resource_name, last_modified DESC)""",
+        """DROP INDEX IF EXISTS idx_objects_collection_last_modified_id""",
+    ],
 ]

@@ -128,6 +128,12 @@ class PostgreSQLClient:
             return
         connection = self._checkout()
         state = _Transaction(connection=connection, write=write)
+        if not write:
+            # A read runs each statement on its own: under READ COMMITTED (PostgreSQL's default)
+            # every statement takes a fresh snapshot anyway, and BEGIN and COMMIT would cost two
+            # more round trips per request. A write slipped into a read (an empty collection's
+            # first timestamp) is one statement, atomic by itself.
+            connection.autocommit = True
         token = self._current.set(state)
         try:
             yield
@@ -137,7 +143,7 @@ class PostgreSQLClient:
                 connection.rollback()
             except psycopg.Error:
                 logger.warning("Rollback failed", exc_info=True)
-            self._checkin(connection)
+            self._release(connection)
             raise
         self._current.reset(token)
         try:
@@ -148,7 +154,16 @@ class PostgreSQLClient:
                 raise BackendError(state.failed, f"Transaction rolled back after an error: {state.failed}")
             self._finish(connection, commit=True)
         finally:
-            self._checkin(connection)
+            self._release(connection)
+
+    def _release(self, connection: Any) -> None:
+        """Back to the pool in the mode every checkout expects (transactions, not autocommit)."""
+        if connection.autocommit:
+            try:
+                connection.autocommit = False
+            except psycopg.Error:  # broken: the pool discards it
+                logger.debug("Could not leave autocommit", exc_info=True)
+        self._checkin(connection)
 
     @contextmanager
     def connect(self, *, readonly: bool = False) -> Iterator[Any]:

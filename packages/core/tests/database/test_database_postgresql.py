@@ -135,3 +135,31 @@ def test_clients_are_shared_per_url_through_the_registry(url):
     assert client_from_config(config, "permission") is storage_client
     assert storage_client.pool_size == 2
     storage_client.close()
+
+
+def test_read_transactions_leave_pooled_connections_transactional(client):
+    # Reads run without BEGIN/COMMIT; the connection must come back to the pool in
+    # transaction mode, or a later write request would commit statement by statement.
+    for _ in range(client.pool_size + 1):
+        with client.transaction(write=False):
+            with client.connect(readonly=True) as connection:
+                assert connection.autocommit
+                connection.execute("SELECT 1")
+    with pytest.raises(RuntimeError):
+        with client.transaction():
+            with client.connect() as connection:
+                assert not connection.autocommit
+                insert(connection, "a")
+            with client.connect() as connection:
+                insert(connection, "b")
+            raise RuntimeError("roll back")
+    assert names(client) == []
+
+
+def test_a_failed_read_still_rolls_back_and_raises(client):
+    with pytest.raises(BackendError):
+        with client.transaction(write=False):
+            with client.connect(readonly=True) as connection:
+                connection.execute("SELECT * FROM no_such_table")
+    with client.transaction(write=False):
+        assert names(client) == []

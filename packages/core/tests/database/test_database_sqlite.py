@@ -141,3 +141,46 @@ def test_clients_are_shared_per_file_through_the_registry(tmp_path):
 def test_a_missing_url_setting_is_a_clear_error():
     with pytest.raises(ValueError, match="storage_url"):
         client_from_config(Configurator(settings={}), "storage")
+
+
+def test_writers_of_one_process_take_turns_and_lose_nothing(client):
+    def writer(prefix):
+        for index in range(40):
+            with client.transaction():
+                with client.connect() as connection:
+                    connection.execute("INSERT INTO items VALUES (?)", (f"{prefix}{index:02d}",))
+
+    threads = [threading.Thread(target=writer, args=(prefix,)) for prefix in "abc"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert names(client) == sorted(f"{prefix}{index:02d}" for prefix in "abc" for index in range(40))
+
+
+def test_a_writer_waiting_past_the_timeout_gets_a_backend_error(tmp_path):
+    client = SQLiteClient(str(tmp_path / "db.sqlite"), timeout=0.2)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        with client.transaction():
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold_the_write_lock)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(BackendError, match="locked"):
+            with client.transaction():
+                pass
+        # Readers are not held up by a writer.
+        with client.transaction(write=False):
+            with client.connect(readonly=True) as connection:
+                assert connection.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        release.set()
+        thread.join()
+    with client.transaction():  # the lock was released
+        pass
+    client.close()

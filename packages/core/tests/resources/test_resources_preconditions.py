@@ -1,9 +1,13 @@
 """``ETag``/``Last-Modified``, ``If-Match``/``If-None-Match`` on every endpoint, and cache headers."""
 
 import time
-from email.utils import parsedate_to_datetime
+from email.utils import formatdate, parsedate_to_datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kinto.core.resource.resource import _http_date
 
 from .conftest import ALICE, assert_error
 
@@ -246,3 +250,8 @@ def test_resources_without_the_setting_send_no_expiry(app, create):
         response = app.get(path, headers=ALICE)
         assert "max-age=3600" not in response.headers.get("Cache-Control", "")
         assert "Expires" not in response.headers
+
+
+@given(st.integers(min_value=0, max_value=253402300799999))
+def test_last_modified_dates_are_the_imf_fixdate_of_the_timestamp(timestamp_ms):
+    assert _http_date(timestamp_ms) == formatdate(timestamp_ms / 1000.0, usegmt=True)

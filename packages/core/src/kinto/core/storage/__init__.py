@@ -187,7 +187,10 @@ class StorageBase(abc.ABC):
         The core opens one per HTTP request (``write=False`` for GET, HEAD and
         OPTIONS) around the storage and permission backends. Re-entrant: a
         nested call joins the outer transaction. A read transaction may still
-        write (e.g. the first ``resource_timestamp`` of an empty collection).
+        write (e.g. the first ``resource_timestamp`` of an empty collection); a
+        backend may run a read transaction's statements one by one when that
+        reads the same (PostgreSQL does: under READ COMMITTED each statement
+        takes its own snapshot anyway), so such a write must be one statement.
         The default does nothing: each call is then its own transaction;
         backends that roll back for real set ``supports_transactions``.
         """

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import webtest
@@ -45,28 +44,11 @@ ALICE, BOB, CAROL = (basic_auth_header(name) for name in ("alice", "bob", "carol
 # --- PostgreSQL ------------------------------------------------------------------------------------
 
 
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
-
-
 def postgresql_url() -> str:
     """Our own database on the test server (created once), or fail/skip as the module docstring says."""
-    from kinto.core.testing.storage import postgresql_test_url
+    from kinto.core.testing.storage import postgresql_test_database
 
-    server = postgresql_test_url(default=DEFAULT_SERVER_URL)  # fails or skips when unusable
-    import psycopg  # there when the call above returned
-    from kinto.core.database.postgresql import normalize_url
-    from psycopg import sql
-
-    with psycopg.connect(normalize_url(server), connect_timeout=2, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
-        if not exists:
-            try:
-                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-            except psycopg.errors.DuplicateDatabase:
-                pass
-    return _with_database(server, DATABASE)
+    return postgresql_test_database(DATABASE, default=DEFAULT_SERVER_URL)
 
 
 def backend_settings(backend: str, folder: Any) -> dict[str, str]:

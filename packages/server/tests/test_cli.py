@@ -10,10 +10,11 @@ import urllib.request
 from base64 import b64encode
 
 import pytest
+from kinto.core.testing.storage import postgresql_test_database
 
 from kinto.server.testing import LiveServer, free_port, run_kinto
 
-from .conftest import _with_database, postgresql_url
+from .conftest import DEFAULT_SERVER_URL
 
 AUTH = "Basic " + b64encode(b"alice:secret").decode()
 
@@ -236,16 +237,7 @@ def test_an_ini_written_for_kinto_serves_unchanged(tmp_path):
 @pytest.fixture
 def postgresql_ini(tmp_path):
     """An ini on a fresh database of its own (dropped and created again)."""
-    import psycopg
-    from kinto.core.database.postgresql import normalize_url
-    from psycopg import sql
-
-    server = postgresql_url()
-    database = "kinto_server_cli_test"
-    with psycopg.connect(normalize_url(server), autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    url = _with_database(server, database)
+    url = postgresql_test_database("kinto_server_cli_test", default=DEFAULT_SERVER_URL, fresh=True)
     assert run_kinto("init", "--backend", "postgresql", "--ini", "pg.ini", cwd=tmp_path).returncode == 0
     ini = tmp_path / "pg.ini"
     ini.write_text(ini.read_text().replace("postgresql://postgres:postgres@localhost/postgres", url))

@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from kinto.core.testing.storage import postgresql_test_database
 from kinto_http import Client, KintoException
 
 from kinto.server.testing import LiveServer, run_kinto
 
-from .conftest import _with_database, postgresql_url
+from .conftest import DEFAULT_SERVER_URL
 
 pytestmark = pytest.mark.e2e
 
@@ -20,15 +21,7 @@ BOB = ("bob", "bob-password")
 
 def _postgresql_database(name: str) -> str:
     """A fresh database ``name`` on the test server; its URL."""
-    import psycopg
-    from kinto.core.database.postgresql import normalize_url
-    from psycopg import sql
-
-    server = postgresql_url()
-    with psycopg.connect(normalize_url(server), autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return _with_database(server, name)
+    return postgresql_test_database(name, default=DEFAULT_SERVER_URL, fresh=True)
 
 
 def write_ini(folder, backend: str, database: str = "kinto_server_e2e_test") -> str:

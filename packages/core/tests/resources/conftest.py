@@ -9,7 +9,6 @@ with the reason when nothing answers there.
 
 import importlib.util
 import os
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -72,29 +71,11 @@ def _require_module(module, backend):
     pytest.skip(f"{module} is not available in this installation")
 
 
-def _with_database(url, database):
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
-
-
 def postgresql_url():
     """Our own database on the test server (created once), or fail/skip as the module docstring says."""
-    from kinto.core.testing.storage import postgresql_test_url
+    from kinto.core.testing.storage import postgresql_test_database
 
-    server = postgresql_test_url(default=DEFAULT_SERVER_URL)  # fails or skips when unusable
-    import psycopg  # there when the call above returned
-    from psycopg import sql
-
-    from kinto.core.database.postgresql import normalize_url
-
-    with psycopg.connect(normalize_url(server), connect_timeout=2, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
-        if not exists:
-            try:
-                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-            except psycopg.errors.DuplicateDatabase:
-                pass
-    return _with_database(server, DATABASE)
+    return postgresql_test_database(DATABASE, default=DEFAULT_SERVER_URL)
 
 
 def backend_settings(backend, tmp_path_factory):

@@ -157,14 +157,11 @@ def json_equal(left: Any, right: Any) -> bool:
     return bool(left == right)
 
 
+_ORDERING = {COMPARISON.LT: op.lt, COMPARISON.MAX: op.le, COMPARISON.MIN: op.ge, COMPARISON.GT: op.gt}
+
+
 def _compare(operator: COMPARISON, left: Any, right: Any) -> bool:
-    if operator == COMPARISON.LT:
-        return bool(left < right)
-    if operator == COMPARISON.MAX:
-        return bool(left <= right)
-    if operator == COMPARISON.MIN:
-        return bool(left >= right)
-    return bool(left > right)
+    return bool(_ORDERING[operator](left, right))
 
 
 def _array_holds(array: list[Any], wanted: Any) -> bool:
@@ -210,19 +207,12 @@ def matches_pagination(obj: dict[str, Any], filter_: Filter) -> bool:
     return _compare(operator, left, right)
 
 
-def matches_all(obj: dict[str, Any], filters: Iterable[Filter]) -> bool:
-    """Whether ``obj`` satisfies every filter."""
-    return all(matches(obj, f) for f in filters)
-
-
 def matches_any_rule(obj: dict[str, Any], rules: Iterable[Iterable[Filter]]) -> bool:
     """Whether ``obj`` satisfies every filter of at least one pagination rule."""
     return any(all(matches_pagination(obj, f) for f in rule) for rule in rules)
 
 
 Predicate = Callable[[dict[str, Any]], bool]
-
-_ORDERING = {COMPARISON.LT: op.lt, COMPARISON.MAX: op.le, COMPARISON.MIN: op.ge, COMPARISON.GT: op.gt}
 _SCALAR_TYPES = {RANK_STRING: (str,), RANK_NUMBER: (int, float), RANK_BOOLEAN: (bool,)}
 
 
@@ -293,8 +283,8 @@ def compile_filter(filter_: Filter) -> Predicate:
             return lambda obj: not member(obj)
     elif operator == COMPARISON.HAS:
         return lambda obj: (get(obj) is not MISSING) == operand
-    elif operator in _ORDERING and _scalar_rank(operand) is not None:
-        kinds = _SCALAR_TYPES[_scalar_rank(operand)]
+    elif operator in _ORDERING and (rank := _scalar_rank(operand)) is not None:
+        kinds = _SCALAR_TYPES[rank]
         compare = _ORDERING[operator]
 
         def ordered(obj: dict[str, Any]) -> bool:

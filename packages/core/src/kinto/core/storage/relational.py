@@ -39,6 +39,12 @@ __all__ = ["RelationalStorage"]
 logger = logging.getLogger(__name__)
 
 _COLUMNS = "id, last_modified, deleted, data, parent_id, resource_name"
+#: Writes an object's row (``rows``: VALUES or a SELECT of ``_object_row``), replacing the one stored.
+OBJECT_UPSERT = (
+    "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) {rows} "
+    "ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET last_modified = excluded.last_modified, "
+    "deleted = excluded.deleted, data = excluded.data"
+)
 
 
 class RelationalStorage(StorageBase):
@@ -263,15 +269,23 @@ class RelationalStorage(StorageBase):
         deleted: bool = False,
     ) -> None:
         b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        row = self._object_row(b, resource_name, parent_id, object_id, b.add(stamp), text, deleted)
+        connection.execute(OBJECT_UPSERT.format(rows=f"VALUES ({row})"), b.params)
+
+    def _object_row(
+        self,
+        b: QueryBuilder,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        stamp: str,
+        text: str,
+        deleted: bool,
+    ) -> str:
+        """The values of an object's row, in ``OBJECT_UPSERT``'s column order (``stamp`` is SQL)."""
         data = self._json_input(b.add(text))
-        deleted = "TRUE" if deleted else "FALSE"
-        values = f"{b.add(parent_id)}, {b.add(resource_name)}, {b.add(object_id)}, {b.add(stamp)}, {deleted}, {data}"
-        connection.execute(
-            f"INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) VALUES ({values}) "
-            "ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET last_modified = excluded.last_modified, "
-            "deleted = excluded.deleted, data = excluded.data",
-            b.params,
-        )
+        flag = "TRUE" if deleted else "FALSE"
+        return f"{b.add(parent_id)}, {b.add(resource_name)}, {b.add(object_id)}, {stamp}, {flag}, {data}"
 
     def create(
         self,

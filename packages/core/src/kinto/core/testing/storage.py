@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from hypothesis import given, settings
@@ -99,6 +100,31 @@ def postgresql_test_url(default: str = DEFAULT_POSTGRESQL_TEST_URL) -> str:
             pytest.fail(f"KINTO_TEST_POSTGRESQL_URL={url} is set but unreachable: {error}")
         pytest.skip(f"no PostgreSQL server answers at {url} (set KINTO_TEST_POSTGRESQL_URL to require one)")
     return url
+
+
+def postgresql_test_database(name: str, default: str = DEFAULT_POSTGRESQL_TEST_URL, fresh: bool = False) -> str:
+    """The URL of database ``name`` on the test server (see :func:`postgresql_test_url`), created if missing.
+
+    A suite that migrates and flushes its own schema uses a database of its own, so that suites run in
+    parallel do not empty each other's tables. ``fresh``: dropped first (its sessions closed), so the
+    caller starts from an empty database.
+    """
+    import psycopg
+    from psycopg import sql
+
+    from kinto.core.database.postgresql import normalize_url
+
+    server = postgresql_test_url(default=default)  # fails or skips when unusable
+    with psycopg.connect(normalize_url(server), connect_timeout=2, autocommit=True) as connection:
+        if fresh:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            try:
+                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except psycopg.errors.DuplicateDatabase:
+                pass
+    parts = urlsplit(server)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 def backend_selected(name: str) -> bool:

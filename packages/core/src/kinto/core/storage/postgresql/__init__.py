@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
 from kinto.core.storage import query as q
 from kinto.core.storage.postgresql.schema import MIGRATIONS
-from kinto.core.storage.relational import RelationalStorage
+from kinto.core.storage.relational import OBJECT_UPSERT, RelationalStorage
 from kinto.core.storage.sql import Dialect, QueryBuilder, escape_like
 from kinto.core.storage.timestamps import now_ms
 
@@ -156,16 +156,9 @@ class Storage(RelationalStorage):
         # One statement: the timestamp upsert feeds the object's upsert (a data-modifying CTE).
         b = self._builder("id", "last_modified")
         stamp = self._bump_statement(b, resource_name, parent_id, requested)
-        data = self._json_input(b.add(text))
-        flag = "TRUE" if deleted else "FALSE"
-        sql = (
-            f"WITH stamp AS ({stamp}) "
-            "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) "
-            f"SELECT {b.add(parent_id)}, {b.add(resource_name)}, {b.add(object_id)}, stamp.last_modified, {flag}, {data} "
-            "FROM stamp ON CONFLICT (parent_id, resource_name, id) DO UPDATE SET "
-            "last_modified = excluded.last_modified, deleted = excluded.deleted, data = excluded.data "
-            "RETURNING last_modified"
-        )
+        row = self._object_row(b, resource_name, parent_id, object_id, "stamp.last_modified", text, deleted)
+        upsert = OBJECT_UPSERT.format(rows=f"SELECT {row} FROM stamp")
+        sql = f"WITH stamp AS ({stamp}) {upsert} RETURNING last_modified"
         return int(connection.execute(sql, b.params).fetchone()[0])
 
 

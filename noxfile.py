@@ -8,6 +8,8 @@ Sessions:
   contract-<backend>    the contract suite against one in-tree backend (memory, sqlite, postgresql)
   contract              all of them
   integration           tests needing several packages together (tests/integration/)
+  security              the security regression tests (tests/security/) and a schemathesis run against
+                        the live server's /v1/__api__
   examples              the example microservice (examples/myproject), end to end
   lint                  ruff
   build                 sdist + wheel of every package, each installed alone in a fresh venv
@@ -114,6 +116,13 @@ def integration(session: nox.Session) -> None:
         session.skip("no integration tests yet (tests/integration/ is empty)")
     _install(session, *_package_folders())
     _pytest(session, "tests/integration")
+
+
+@nox.session
+def security(session: nox.Session) -> None:
+    """Security regression tests (one module per hole closed) and schemathesis against a live server."""
+    _install(session, *_package_folders())
+    _pytest(session, "tests/security")
 
 
 @nox.session

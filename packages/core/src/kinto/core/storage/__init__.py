@@ -30,7 +30,8 @@ Filters (``filters=``, combined with AND)
     ``like`` matches strings only, case-insensitively, ``*`` standing for any
     sequence; without ``*`` the operand may appear anywhere. ``contains``
     (every listed value is in the array) and ``contains_any`` (at least one is)
-    match array fields only. A value holding a NUL character raises
+    match array fields only, an element being the value exactly as ``eq``
+    compares (an object holding more keys, or an array more elements, is not). A value holding a NUL character raises
     :class:`~kinto.core.storage.exceptions.InvalidValueError`.
 
 Sorting
@@ -160,6 +161,8 @@ class StorageBase(abc.ABC):
     supports_transactions: ClassVar[bool] = False
     #: Several processes may use one store at once (same file or server).
     supports_concurrent_processes: ClassVar[bool] = False
+    #: The backend's ``savepoint()`` really undoes its block's writes.
+    supports_savepoints: ClassVar[bool] = False
 
     id_generator: generators.Generator = generators.UUID4()
     id_field: str = DEFAULT_ID_FIELD
@@ -193,6 +196,21 @@ class StorageBase(abc.ABC):
         takes its own snapshot anyway), so such a write must be one statement.
         The default does nothing: each call is then its own transaction;
         backends that roll back for real set ``supports_transactions``.
+        """
+        return contextlib.nullcontext()
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Inside a write transaction, make the block undoable on its own.
+
+        An exception leaving the block undoes the writes made in it, and only
+        those (objects, tombstones, collection timestamps), then propagates; the
+        transaction stays open with its earlier writes. Normal exit keeps the
+        block's writes, which then commit or roll back with the transaction.
+        Savepoints nest. Outside a write transaction the block simply runs. The
+        core gives each batch sub-request one, rolled back when it answers an
+        error. The default does nothing (a sub-request answering an error then
+        keeps what it wrote); backends that undo for real set
+        ``supports_savepoints``.
         """
         return contextlib.nullcontext()
 

@@ -709,6 +709,77 @@ class StorageContract:
         assert errors == []
         assert storage.get(RESOURCE, PARENT, "counter")["value"] == 40
 
+    # --- savepoints ---------------------------------------------------------------------------------
+
+    def test_savepoint_is_a_context_manager_even_without_support(self, storage):
+        assert isinstance(type(storage).supports_savepoints, bool)
+        with storage.savepoint():
+            storage.create(RESOURCE, PARENT, {"id": "outside"})
+        with storage.transaction(), storage.savepoint():
+            storage.create(RESOURCE, PARENT, {"id": "inside"})
+        assert _ids(storage.list_all(RESOURCE, PARENT, sorting=[Sort("id", 1)])) == ["inside", "outside"]
+
+    def test_a_failed_savepoint_undoes_its_block_only(self, storage):
+        self.require(storage, "supports_savepoints")
+        storage.create(RESOURCE, PARENT, {"id": "kept", "v": 1})
+        storage.create(RESOURCE, PARENT, {"id": "doomed", "v": 1})
+        storage.create(RESOURCE, PARENT, {"id": "tomb"})
+        storage.delete(RESOURCE, PARENT, "tomb")
+        with storage.transaction():
+            storage.create(RESOURCE, PARENT, {"id": "before"})
+            before = storage.list_all(RESOURCE, PARENT, include_deleted=True, sorting=[Sort("id", 1)])
+            stamp = storage.resource_timestamp(RESOURCE, PARENT)
+            with pytest.raises(RuntimeError), storage.savepoint():
+                storage.create(RESOURCE, PARENT, {"id": "new"})
+                storage.update(RESOURCE, PARENT, "kept", {"v": 2})
+                storage.delete(RESOURCE, PARENT, "doomed")
+                storage.create(RESOURCE, PARENT, {"id": "tomb"})
+                storage.purge_deleted(RESOURCE, PARENT)
+                storage.create(RESOURCE, OTHER_PARENT, {"id": "elsewhere"})
+                raise RuntimeError("the sub-request failed")
+            assert storage.list_all(RESOURCE, PARENT, include_deleted=True, sorting=[Sort("id", 1)]) == before
+            assert storage.resource_timestamp(RESOURCE, PARENT) == stamp
+            after = storage.create(RESOURCE, PARENT, {"id": "after"})
+        assert after["last_modified"] > stamp
+        assert _ids(storage.list_all(RESOURCE, PARENT, sorting=[Sort("id", 1)])) == ["after", "before", "doomed", "kept"]
+        assert storage.get(RESOURCE, PARENT, "kept")["v"] == 1
+        assert storage.list_all(RESOURCE, OTHER_PARENT, include_deleted=True) == []
+        listed = storage.list_all(RESOURCE, PARENT, sorting=[Sort("last_modified", -1)], include_deleted=True)
+        assert [o["last_modified"] for o in listed] == sorted((o["last_modified"] for o in listed), reverse=True)
+
+    def test_a_savepoint_left_normally_commits_with_the_transaction(self, storage):
+        self.require(storage, "supports_savepoints")
+        with storage.transaction():
+            with storage.savepoint():
+                storage.create(RESOURCE, PARENT, {"id": "inside"})
+            storage.create(RESOURCE, PARENT, {"id": "outside"})
+        assert _ids(storage.list_all(RESOURCE, PARENT, sorting=[Sort("id", 1)])) == ["inside", "outside"]
+
+    def test_a_savepoint_left_normally_rolls_back_with_the_transaction(self, storage):
+        self.require(storage, "supports_savepoints")
+        with pytest.raises(RuntimeError), storage.transaction():
+            with storage.savepoint():
+                storage.create(RESOURCE, PARENT, {"id": "inside"})
+            raise RuntimeError("the request failed")
+        assert storage.list_all(RESOURCE, PARENT) == []
+
+    def test_savepoints_nest(self, storage):
+        self.require(storage, "supports_savepoints")
+        with storage.transaction():
+            with storage.savepoint():
+                storage.create(RESOURCE, PARENT, {"id": "outer"})
+                with pytest.raises(RuntimeError), storage.savepoint():
+                    storage.create(RESOURCE, PARENT, {"id": "inner"})
+                    storage.delete(RESOURCE, PARENT, "outer")
+                    raise RuntimeError("inner fails")
+                assert _ids(storage.list_all(RESOURCE, PARENT)) == ["outer"]
+            with pytest.raises(RuntimeError), storage.savepoint():
+                storage.create(RESOURCE, PARENT, {"id": "second"})
+                with storage.savepoint():
+                    storage.create(RESOURCE, PARENT, {"id": "released-inside-a-failed-one"})
+                raise RuntimeError("outer fails after its inner one was released")
+        assert _ids(storage.list_all(RESOURCE, PARENT)) == ["outer"]
+
     def test_lock_for_write_outside_a_transaction_is_harmless(self, storage):
         storage.lock_for_write(RESOURCE, PARENT)
         storage.create(RESOURCE, PARENT, {"id": "a"})
@@ -958,6 +1029,34 @@ class StorageContract:
         tombstones = typed.delete_all(RESOURCE, PARENT, filters=[Filter("v", 0, C.GT)])
         assert {t["id"] for t in tombstones} == {"n1", "n2", "n10"}
         assert typed.count_all(RESOURCE, PARENT) == len(ALL_TYPED) - 3
+
+    def test_contains_compares_whole_elements(self, storage):
+        # One semantics on every backend: an element equals a listed value as
+        # ``eq`` does; an object element holding more keys is another value.
+        storage.create(RESOURCE, PARENT, {"id": "exact", "tags": [{"k": "v"}, [1, 2]]})
+        storage.create(RESOURCE, PARENT, {"id": "larger", "tags": [{"k": "v", "owner": "x"}, [1, 2, 3]]})
+        storage.create(RESOURCE, PARENT, {"id": "nested", "tags": [[{"k": "v"}]]})
+        cases = [
+            (Filter("tags", [{"k": "v"}], C.CONTAINS), {"exact"}),
+            (Filter("tags", [[1, 2]], C.CONTAINS), {"exact"}),
+            (Filter("tags", [{"k": "v"}, [1, 2]], C.CONTAINS), {"exact"}),
+            (Filter("tags", [{"k": "v", "owner": "x"}], C.CONTAINS), {"larger"}),
+            (Filter("tags", [{}], C.CONTAINS), set()),
+            (Filter("tags", [[]], C.CONTAINS), set()),
+            (Filter("tags", [{"k": "v"}], C.CONTAINS_ANY), {"exact"}),
+            (Filter("tags", [[1, 2], "other"], C.CONTAINS_ANY), {"exact"}),
+            (Filter("tags", [[{"k": "v"}]], C.CONTAINS_ANY), {"nested"}),
+        ]
+        for filter_, expected in cases:
+            assert set(_ids(storage.list_all(RESOURCE, PARENT, filters=[filter_]))) == expected, filter_
+            assert storage.count_all(RESOURCE, PARENT, filters=[filter_]) == len(expected), filter_
+
+    def test_delete_all_with_contains_deletes_only_exact_elements(self, storage):
+        storage.create(RESOURCE, PARENT, {"id": "exact", "tags": [{"k": "v"}]})
+        storage.create(RESOURCE, PARENT, {"id": "larger", "tags": [{"k": "v", "owner": "x"}]})
+        tombstones = storage.delete_all(RESOURCE, PARENT, filters=[Filter("tags", [{"k": "v"}], C.CONTAINS)])
+        assert [t["id"] for t in tombstones] == ["exact"]
+        assert _ids(storage.list_all(RESOURCE, PARENT)) == ["larger"]
 
     def test_delete_all_with_sorting_and_limit(self, storage):
         for i in range(6):

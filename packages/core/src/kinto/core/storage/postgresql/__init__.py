@@ -49,6 +49,10 @@ def _nest(field: str, value: Any) -> dict[str, Any]:
     return value
 
 
+def _is_scalar(value: Any) -> bool:
+    return q.type_rank(value) not in (q.RANK_ARRAY, q.RANK_OBJECT)
+
+
 class PostgreSQLDialect(Dialect):
     """jsonb operators over a JSONB ``data`` column."""
 
@@ -84,13 +88,28 @@ class PostgreSQLDialect(Dialect):
         return f"(data @> {builder.add(q.canonical_json(_nest(field, value)))}::jsonb)"
 
     def array_has(self, builder: QueryBuilder, field: str, values: list[Any], every: bool) -> str:
-        if every:
-            return f"(data @> {builder.add(q.canonical_json(_nest(field, list(values))))}::jsonb)"
+        # Containment is exact for scalar elements only: ``[{"k": 1, "o": 2}] @> [{"k": 1}]``
+        # holds, so object and array elements are compared with jsonb equality instead.
         path = builder.add(self.path(field))
+        if every:
+            containment = f"(data @> {builder.add(q.canonical_json(_nest(field, list(values))))}::jsonb)"
+            exact = [self._element_in(builder, path, v) for v in values if not _is_scalar(v)]
+            return "(" + " AND ".join([containment, *exact]) + ")"
         alternatives = " OR ".join(
-            f"(data #> {path}::text[]) @> {builder.add(q.canonical_json([v]))}::jsonb" for v in values
+            f"(data #> {path}::text[]) @> {builder.add(q.canonical_json([v]))}::jsonb" if _is_scalar(v)
+            else self._element_in(builder, path, v)
+            for v in values
         )
         return f"({self.kind(path)} = 'array' AND ({alternatives}))"
+
+    def _element_in(self, builder: QueryBuilder, path: str, value: Any) -> str:
+        """Whether the array at ``path`` holds an element equal to ``value`` (CASE guards the set function)."""
+        elements = f"jsonb_array_elements(data #> {path}::text[])"
+        wanted = builder.add(q.canonical_json(value))
+        return (
+            f"(CASE WHEN {self.kind(path)} = 'array' "
+            f"THEN EXISTS (SELECT 1 FROM {elements} AS element WHERE element = {wanted}::jsonb) ELSE FALSE END)"
+        )
 
 
 class Storage(RelationalStorage):

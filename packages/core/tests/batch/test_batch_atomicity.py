@@ -1,5 +1,6 @@
-"""One transaction per batch: a 5xx rolls everything back, 4xx are reported and the rest commits,
-events are announced once, after the commit, and never for a rolled-back batch."""
+"""One transaction per batch: a 5xx rolls everything back, a 4xx undoes its own sub-request (a
+savepoint) and the rest commits, events are announced once, after the commit, and never for what
+was rolled back."""
 
 import threading
 
@@ -137,18 +138,51 @@ def test_a_failed_batch_leaves_no_broken_connection(app, stored, how):
     assert stored() == sorted(f"ok{n}" for n in range(12))
 
 
-def test_a_database_error_hidden_by_a_view_never_commits_half_a_batch(app, stored, backend):
-    """The view answers 409 after a failed statement: on SQL backends the transaction
-    cannot commit, so the batch fails as a whole instead of silently losing writes."""
-    response = app.post_json(URL, {"requests": [put("a"), fail("swallowed-sql"), put("b")]}, status=(200, 503))
-    if backend in SQL_BACKENDS:
-        assert response.status_code == 503
-        assert stored() == []
-    else:
-        assert [r["status"] for r in response.json["responses"]] == [200, 409, 200]
-        assert "a" in stored() and "b" in stored()
+def test_a_database_error_hidden_by_a_view_is_undone_with_its_sub_request(app, stored, events):
+    """The view answers 409 after a failed statement: its savepoint is rolled back, which on
+    SQL backends also clears the failed statement, so the other sub-requests commit."""
+    response = app.post_json(URL, {"requests": [put("a"), fail("swallowed-sql"), put("b")]})
+    assert [r["status"] for r in response.json["responses"]] == [200, 409, 200]
+    assert stored() == ["a", "b"]
+    assert "doomed-swallowed-sql" not in {i for _, _, ids in events.summary() for i in ids}
     assert app.post_json(URL, {"requests": [put("c")]}).status_code == 200
     assert "c" in stored()
+
+
+def test_a_sub_request_answering_4xx_after_writing_leaves_nothing_behind(app, stored, events):
+    app.put_json("/v1/items/kept", {"data": {"v": 1}})
+    events.clear()
+    requests = [put("a"), put("kept", v=2), fail("client-error"), delete("a"), put("b")]
+    response = app.post_json(URL, {"requests": requests})
+    assert [r["status"] for r in response.json["responses"]] == [200, 200, 400, 200, 200]
+    assert stored() == ["b", "kept"]
+    assert stored_data(app)["kept"]["v"] == 2
+    assert events.summary() == [
+        ("ResourceChanged", "create", ["a", "b"]),
+        ("ResourceChanged", "update", ["kept"]),
+        ("ResourceChanged", "delete", ["a"]),
+        ("AfterResourceChanged", "create", ["a", "b"]),
+        ("AfterResourceChanged", "update", ["kept"]),
+        ("AfterResourceChanged", "delete", ["a"]),
+    ]
+
+
+def test_an_undone_sub_request_leaves_earlier_events_of_the_same_kind_intact(app, stored, events):
+    """Changes of one action and resource are merged into one event: undoing a
+    sub-request removes its objects from it, and its timestamp."""
+    response = app.post_json(URL, {"requests": [put("a"), fail("client-error")]})
+    assert [r["status"] for r in response.json["responses"]] == [200, 400]
+    created = events.events[0]
+    assert [change["new"]["id"] for change in created.impacted_objects] == ["a"]
+    assert created.payload["timestamp"] == created.impacted_objects[0]["new"]["last_modified"]
+    assert stored() == ["a"]
+
+
+def test_many_undone_sub_requests_in_a_row(app, stored):
+    requests = [fail("client-error") if n % 2 else put(f"k{n}") for n in range(10)]
+    response = app.post_json(URL, {"requests": requests})
+    assert [r["status"] for r in response.json["responses"]] == [200, 400] * 5
+    assert stored() == ["k0", "k2", "k4", "k6", "k8"]
 
 
 def test_concurrent_batches_do_not_mix(app, stored, backend):

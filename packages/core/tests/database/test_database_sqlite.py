@@ -95,6 +95,64 @@ def test_a_swallowed_driver_error_rolls_the_transaction_back(client):
             pass
     assert names(client) == []
 
+def test_a_savepoint_undoes_its_block_only(client):
+    with client.transaction():
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES (?)", ("before",))
+        with pytest.raises(RuntimeError), client.savepoint():
+            with client.connect() as connection:
+                connection.execute("INSERT INTO items VALUES (?)", ("inside",))
+            raise RuntimeError("the sub-request failed")
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES (?)", ("after",))
+    assert names(client) == ["after", "before"]
+
+
+def test_a_failed_statement_rolled_back_to_its_savepoint_no_longer_condemns_the_transaction(client):
+    with client.transaction():
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES (?)", ("kept",))
+        with pytest.raises(BackendError), client.savepoint(), client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES (?)", ("kept",))
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES (?)", ("after",))
+    assert names(client) == ["after", "kept"]
+
+
+def test_a_failed_statement_before_a_savepoint_still_condemns_the_transaction(client):
+    with pytest.raises(BackendError), client.transaction():
+        with client.connect() as connection:
+            connection.execute("INSERT INTO items VALUES (?)", ("kept",))
+        try:
+            with client.connect() as connection:
+                connection.execute("INSERT INTO items VALUES (?)", ("kept",))
+        except BackendError:
+            pass
+        try:
+            with client.savepoint():
+                raise RuntimeError("the sub-request failed")
+        except (RuntimeError, BackendError):
+            pass
+    assert names(client) == []
+
+
+def test_savepoints_nest_and_release_into_the_transaction(client):
+    with client.transaction():
+        with client.savepoint():
+            with client.connect() as connection:
+                connection.execute("INSERT INTO items VALUES (?)", ("outer",))
+            with pytest.raises(RuntimeError), client.savepoint():
+                with client.connect() as connection:
+                    connection.execute("INSERT INTO items VALUES (?)", ("inner",))
+                raise RuntimeError("inner fails")
+    assert names(client) == ["outer"]
+
+
+def test_a_savepoint_outside_a_transaction_just_runs_its_block(client):
+    with client.savepoint(), client.connect() as connection:
+        connection.execute("INSERT INTO items VALUES (?)", ("alone",))
+    assert names(client) == ["alone"]
+
 
 def test_threads_have_their_own_transactions(client):
     seen = {}

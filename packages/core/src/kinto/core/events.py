@@ -39,6 +39,7 @@ __all__ = [
     "emit_changes",
     "notify_resource_event",
     "notify_resource_read",
+    "savepoint",
     "setup_listeners",
 ]
 
@@ -176,6 +177,31 @@ def _payload(request: Any, action: ACTIONS, resource_name: str, timestamp: int |
 
 def pending_events(request: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     return list(_bound_data(request).get(EVENTS_KEY, {}).values())
+
+
+def savepoint(request: Any) -> Callable[[], None]:
+    """Remember the changes gathered so far; the function returned forgets those gathered since.
+
+    A batch sub-request rolled back to its storage savepoint calls it: nothing is
+    announced, neither ``ResourceChanged`` nor ``AfterResourceChanged``, for what it
+    undid. Events merged into one gathered earlier lose the objects added since.
+    """
+    saved = {key: (dict(payload), len(impacted))
+             for key, (payload, impacted) in _bound_data(request).get(EVENTS_KEY, {}).items()}
+
+    def forget_since() -> None:
+        gathered = _bound_data(request).get(EVENTS_KEY, {})
+        for key in list(gathered):
+            if key not in saved:
+                del gathered[key]
+                continue
+            payload, impacted = gathered[key]
+            previous_payload, count = saved[key]
+            payload.clear()
+            payload.update(previous_payload)
+            del impacted[count:]
+
+    return forget_since
 
 
 _MAX_CASCADE_ROUNDS = 16

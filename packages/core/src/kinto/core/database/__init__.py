@@ -5,12 +5,19 @@ same database share one client (see ``client_from_config`` in each module), henc
 one connection and one transaction per request: a request that fails rolls back
 its objects and its permissions together.
 
-Both clients offer the same two context managers:
+Both clients offer the same three context managers:
 
 ``transaction(write=True)``
     Opens a transaction bound to the current execution context (thread or
     asyncio task, through :mod:`contextvars`). Nested calls join the outer one.
     Normal exit commits, an exception rolls back.
+
+``savepoint()``
+    Inside a write transaction, makes the block undoable on its own: an
+    exception leaving it rolls back to where it started (``SAVEPOINT``/``ROLLBACK
+    TO``) and propagates, the transaction staying open; normal exit keeps the
+    block's statements (``RELEASE``). Savepoints nest. Outside a write
+    transaction the block simply runs.
 
 ``connect(readonly=False)``
     Yields a DB-API connection. Inside a ``transaction()`` it is that

@@ -46,6 +46,7 @@ class _Transaction:
     connection: Any
     write: bool
     failed: BaseException | None = None
+    savepoints: int = 0
 
 
 class PostgreSQLClient:
@@ -189,6 +190,44 @@ class PostgreSQLClient:
             self._finish(connection, commit=True)
         finally:
             self._checkin(connection)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a write transaction, undo the block's statements (only them) when an exception leaves it.
+
+        The transaction goes on: a statement that failed inside the block (an
+        aborted transaction, for PostgreSQL) is forgiven once rolled back to the
+        savepoint. A savepoint that cannot be rolled back condemns the whole
+        transaction instead. Outside a write transaction (reads run statement by
+        statement) the block simply runs.
+        """
+        state = self._current.get()
+        if state is None or not state.write:
+            yield
+            return
+        state.savepoints += 1
+        name = f"kinto_savepoint_{state.savepoints}"
+        failed_before = state.failed
+        self._savepoint_statement(state, f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            try:
+                self._savepoint_statement(state, f"ROLLBACK TO SAVEPOINT {name}")
+                self._savepoint_statement(state, f"RELEASE SAVEPOINT {name}")
+                state.failed = failed_before
+            except BackendError:
+                logger.warning("Rollback to a savepoint failed: the transaction will roll back", exc_info=True)
+            raise
+        self._savepoint_statement(state, f"RELEASE SAVEPOINT {name}")
+
+    @staticmethod
+    def _savepoint_statement(state: _Transaction, statement: str) -> None:
+        try:
+            state.connection.execute(statement)
+        except psycopg.Error as error:
+            state.failed = error
+            raise BackendError(error) from error
 
     def in_transaction(self) -> bool:
         """Whether a ``transaction()`` is open in the current context."""

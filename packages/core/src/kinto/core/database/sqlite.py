@@ -45,6 +45,7 @@ class _Transaction:
     connection: sqlite3.Connection
     write: bool
     failed: BaseException | None = None
+    savepoints: int = 0
 
 
 class SQLiteClient:
@@ -188,6 +189,43 @@ class SQLiteClient:
                 self._end(connection, commit=False)
                 raise
             self._end(connection, commit=True)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a write transaction, undo the block's statements (only them) when an exception leaves it.
+
+        The transaction goes on: a statement that failed inside the block no longer
+        condemns it once rolled back to the savepoint. A savepoint that cannot be
+        rolled back condemns the whole transaction instead. Outside a write
+        transaction the block simply runs.
+        """
+        state = self._current.get()
+        if state is None or not state.write:
+            yield
+            return
+        state.savepoints += 1
+        name = f"kinto_savepoint_{state.savepoints}"
+        failed_before = state.failed
+        self._savepoint_statement(state, f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            try:
+                self._savepoint_statement(state, f"ROLLBACK TO {name}")
+                self._savepoint_statement(state, f"RELEASE {name}")
+                state.failed = failed_before
+            except BackendError:
+                logger.warning("Rollback to a savepoint failed: the transaction will roll back", exc_info=True)
+            raise
+        self._savepoint_statement(state, f"RELEASE {name}")
+
+    @staticmethod
+    def _savepoint_statement(state: _Transaction, statement: str) -> None:
+        try:
+            state.connection.execute(statement)
+        except sqlite3.Error as error:
+            state.failed = error
+            raise BackendError(error) from error
 
     def in_transaction(self) -> bool:
         """Whether a ``transaction()`` is open in the current context."""

@@ -64,6 +64,8 @@ class PermissionBase(abc.ABC):
     supports_transactions: ClassVar[bool] = False
     #: Whether several processes may use one store at once without losing writes.
     supports_concurrent_processes: ClassVar[bool] = False
+    #: Whether ``savepoint()`` really undoes its block's changes (else it is a no-op).
+    supports_savepoints: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: B027 -- Kinto's keyword-tolerant constructor
         pass
@@ -85,6 +87,19 @@ class PermissionBase(abc.ABC):
         only reads (a backend may then take fewer locks). The default is a
         no-op context (``supports_transactions = False``): each call is then
         applied on its own.
+        """
+        return contextlib.nullcontext()
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Return a context manager making its block undoable on its own, inside a write transaction.
+
+        When an exception leaves the block, the changes made in it (user
+        principals and access control entries), and only those, are undone and
+        the exception propagates; the transaction stays open with its earlier
+        changes. Normal exit keeps the block's changes, which then commit or
+        roll back with the transaction. Savepoints nest. Outside a write
+        transaction the block simply runs. The default is a no-op context
+        (``supports_savepoints = False``).
         """
         return contextlib.nullcontext()
 

@@ -3,7 +3,8 @@ permission contract.
 
 Nothing persists and nothing is shared between processes. Write transactions
 are serialised by a lock held until they end, and undone from a log of the
-entries they changed when they fail.
+entries they changed when they fail; each savepoint keeps a log of its own on
+top of the transaction's.
 """
 
 from __future__ import annotations
@@ -76,31 +77,45 @@ class Permission(PermissionBase):
     """Principals and access control entries held in dicts of this process."""
 
     supports_transactions: ClassVar[bool] = True
+    supports_savepoints: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lock = threading.RLock()
         self._aces = _AceTable()
         self._tables: dict[str, dict[_Key, set[str]]] = {"users": {}, "aces": self._aces}
-        self._undo: contextvars.ContextVar[_UndoLog | None] = contextvars.ContextVar(
-            f"kinto.permission.memory.{id(self)}", default=None
+        # The transaction's log, then one per open savepoint (innermost last).
+        self._undo: contextvars.ContextVar[tuple[_UndoLog, ...]] = contextvars.ContextVar(
+            f"kinto.permission.memory.{id(self)}", default=()
         )
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[None]:
-        if not write or self._undo.get() is not None:
+        if not write or self._undo.get():
             yield  # reads need no isolation here; a nested transaction joins the outer one
             return
         with self._lock:
-            log = _UndoLog()
-            token = self._undo.set(log)
-            try:
-                yield
-            except BaseException:
-                self._roll_back(log)
-                raise
-            finally:
-                self._undo.reset(token)
+            yield from self._logged()
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        if not self._undo.get():
+            yield  # outside a write transaction: nothing to undo
+            return
+        with self._lock:
+            yield from self._logged()
+
+    def _logged(self) -> Iterator[None]:
+        """Run the block with one more undo log, replayed if an exception leaves it."""
+        log = _UndoLog()
+        token = self._undo.set((*self._undo.get(), log))
+        try:
+            yield
+        except BaseException:
+            self._roll_back(log)
+            raise
+        finally:
+            self._undo.reset(token)
 
     def flush(self) -> None:
         with self._lock:
@@ -209,11 +224,12 @@ class Permission(PermissionBase):
     # Mutations go through the helpers below, so that the undo log sees them all.
 
     def _save(self, table: str, key: _Key) -> None:
-        log = self._undo.get()
-        if log is None or (table, key) in log.saved:
-            return
+        # Every open log keeps the entry as it was when that log started: the
+        # first change since then is the one to remember.
         current = self._tables[table].get(key)
-        log.saved[(table, key)] = None if current is None else set(current)
+        for log in self._undo.get():
+            if (table, key) not in log.saved:
+                log.saved[(table, key)] = None if current is None else set(current)
 
     def _add(self, table: str, key: _Key, member: str) -> None:
         with self._lock:

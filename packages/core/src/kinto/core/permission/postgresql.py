@@ -63,6 +63,7 @@ class Permission(PermissionBase):
 
     supports_transactions: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
+    supports_savepoints: ClassVar[bool] = True
 
     def __init__(self, client: PostgreSQLClient, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -97,6 +98,9 @@ class Permission(PermissionBase):
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
         return self.client.transaction(write=write)
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self.client.savepoint()
 
     def _rows(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.client.connect(readonly=True) as connection:

@@ -55,6 +55,7 @@ class Permission(PermissionBase):
 
     supports_transactions: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
+    supports_savepoints: ClassVar[bool] = True
 
     def __init__(self, client: SQLiteClient, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,6 +87,9 @@ class Permission(PermissionBase):
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
         return self.client.transaction(write=write)
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self.client.savepoint()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

@@ -683,6 +683,10 @@ class Resource:
 
     def patch(self) -> Any:
         self._check_accept()
+        # Every part of the request is checked before anything is written.
+        behavior = (self.request.headers.get("Response-Behavior") or "full").lower()
+        if behavior not in ("full", "light", "diff"):
+            raise _invalid("header", "Response-Behavior", "Should be one of full, light, diff")
         object_id = self._object_id()
         body = self._body(content_types=(*_MERGE_TYPES, _JSON_PATCH))
         self._lock()
@@ -727,15 +731,12 @@ class Resource:
         response = self.request.response
         self._set_etag(response, stored[self.modified_field])
         result = self._object_body(stored)
-        behavior = (self.request.headers.get("Response-Behavior") or "full").lower()
         sent = body.get("data") if "patch" not in body else None
         if behavior == "light" and isinstance(sent, dict):
             result["data"] = {key: result["data"].get(key) for key in sent if key in result["data"]}
         elif behavior == "diff" and isinstance(sent, dict):
             result["data"] = {key: value for key, value in result["data"].items()
                               if key in sent and sent[key] != value}
-        elif behavior not in ("full", "light", "diff"):
-            raise _invalid("header", "Response-Behavior", "Should be one of full, light, diff")
         return result
 
     def _apply_json_patch(self, data: dict[str, Any], permissions: dict[str, list[str]],

@@ -1,8 +1,9 @@
 """In-memory storage: the reference implementation of the contract (tests, development).
 
 Nothing persists across restarts. Write transactions are serialised by one
-lock and undone from an undo log on rollback; reads wait for a running write
-transaction of another thread, so they never see uncommitted writes.
+lock and undone from an undo log on rollback (a savepoint is a position in that
+log); reads wait for a running write transaction of another thread, so they
+never see uncommitted writes.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class Storage(StorageBase):
 
     supports_transactions: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = False
+    supports_savepoints: ClassVar[bool] = True
 
     def __init__(self, *args: Any, readonly: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, readonly=readonly, **kwargs)
@@ -145,6 +147,21 @@ class Storage(StorageBase):
             self._current.reset(token)
             if write:
                 self._lock.release()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        state = self._current.get()
+        if state is None or not state.write:
+            yield
+            return
+        mark = len(state.undo)
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                while len(state.undo) > mark:
+                    state.undo.pop()()
+            raise
 
     def _record(self, mapping: dict[Any, Any], key: Any) -> None:
         state = self._current.get()

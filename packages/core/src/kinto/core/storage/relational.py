@@ -52,6 +52,7 @@ class RelationalStorage(StorageBase):
 
     supports_transactions: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
+    supports_savepoints: ClassVar[bool] = True
 
     dialect: Dialect
     #: Statements creating schema version N from N - 1 (index 0 creates version 1).
@@ -213,6 +214,9 @@ class RelationalStorage(StorageBase):
 
     def transaction(self, *, write: bool = True) -> Any:
         return self.client.transaction(write=write)
+
+    def savepoint(self) -> Any:
+        return self.client.savepoint()
 
     # --- timestamps --------------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ Subclass ``PermissionContract`` in a test module and provide a
 ``backend_factory`` fixture: a callable returning a fresh, flushed
 ``PermissionBase`` (the plugin's default, or
 ``kinto.core.testing.plugin.BackendFactory``). Optional features follow the
-backend's flags ``supports_transactions`` and ``supports_concurrent_processes``.
+backend's flags ``supports_transactions``, ``supports_savepoints`` and
+``supports_concurrent_processes``.
 """
 
 from __future__ import annotations
@@ -680,6 +681,75 @@ class PermissionContract:
         with permission.transaction():
             permission.add_user_principal("alice", "kept")
         assert permission.get_user_principals("alice") == {"kept"}
+
+    # -- savepoints ------------------------------------------------------------------
+
+    def test_savepoint_is_a_context_manager_even_without_support(self, permission):
+        assert isinstance(type(permission).supports_savepoints, bool)
+        with permission.savepoint():
+            permission.add_user_principal("alice", "outside")
+        with permission.transaction(), permission.savepoint():
+            permission.add_user_principal("alice", "inside")
+        assert permission.get_user_principals("alice") == {"outside", "inside"}
+
+    def test_a_failed_savepoint_undoes_its_block_only(self, permission):
+        require_flag(permission, "supports_savepoints")
+        permission.add_principal_to_ace(BUCKET, "read", "alice")
+        permission.add_user_principal("alice", "group")
+        with permission.transaction():
+            permission.add_principal_to_ace(COLLECTION, "read", "before")
+            with pytest.raises(Boom), permission.savepoint():
+                permission.add_principal_to_ace(COLLECTION, "read", "inside")
+                permission.add_principal_to_ace(RECORD, "write", "carol")
+                permission.remove_principal_from_ace(BUCKET, "read", "alice")
+                permission.replace_object_permissions(COLLECTION, {"write": ["dave"]})
+                permission.add_user_principal("alice", "other")
+                permission.remove_principal("group")
+                permission.delete_object_permissions("/buckets/*")
+                raise Boom()
+            assert permission.get_object_permission_principals(COLLECTION, "read") == {"before"}
+            permission.add_principal_to_ace(COLLECTION, "read", "after")
+        assert permission.get_objects_permissions([BUCKET, COLLECTION, RECORD]) == [
+            {"read": {"alice"}},
+            {"read": {"before", "after"}},
+            {},
+        ]
+        assert permission.get_user_principals("alice") == {"group"}
+
+    def test_a_savepoint_left_normally_commits_with_the_transaction(self, permission):
+        require_flag(permission, "supports_savepoints")
+        with permission.transaction():
+            with permission.savepoint():
+                permission.add_principal_to_ace(BUCKET, "read", "inside")
+            permission.add_principal_to_ace(BUCKET, "read", "outside")
+        assert permission.get_object_permission_principals(BUCKET, "read") == {"inside", "outside"}
+
+    def test_a_savepoint_left_normally_rolls_back_with_the_transaction(self, permission):
+        require_flag(permission, "supports_savepoints")
+        permission.add_principal_to_ace(BUCKET, "read", "kept")
+        with pytest.raises(Boom), permission.transaction():
+            with permission.savepoint():
+                permission.add_principal_to_ace(BUCKET, "read", "inside")
+                permission.remove_principal_from_ace(BUCKET, "read", "kept")
+            raise Boom()
+        assert permission.get_object_permission_principals(BUCKET, "read") == {"kept"}
+
+    def test_savepoints_nest(self, permission):
+        require_flag(permission, "supports_savepoints")
+        with permission.transaction():
+            with permission.savepoint():
+                permission.add_principal_to_ace(BUCKET, "read", "outer")
+                with pytest.raises(Boom), permission.savepoint():
+                    permission.add_principal_to_ace(BUCKET, "read", "inner")
+                    permission.remove_principal_from_ace(BUCKET, "read", "outer")
+                    raise Boom()
+                assert permission.get_object_permission_principals(BUCKET, "read") == {"outer"}
+            with pytest.raises(Boom), permission.savepoint():
+                permission.add_principal_to_ace(BUCKET, "read", "second")
+                with permission.savepoint():
+                    permission.add_principal_to_ace(BUCKET, "read", "kept-by-inner-only")
+                raise Boom()
+        assert permission.get_object_permission_principals(BUCKET, "read") == {"outer"}
 
     # -- concurrency -----------------------------------------------------------------
 

@@ -12,12 +12,18 @@ Atomicity (what a client may rely on):
   nothing of the batch is committed, and the batch itself answers that status
   in the core's error format, with ``details`` naming the failing
   sub-request (``index``, ``method``, ``path``, ``status``);
-* client errors (4xx) are reported in that sub-request's response, and the
-  other sub-requests are committed. A view answering 4xx is expected not to
-  have written anything (the core gives no per-sub-request savepoint);
+* each sub-request runs in a savepoint of that transaction (storage and
+  permission backends, see ``StorageBase.savepoint``): a sub-request answering
+  a client error (4xx) is rolled back to it, so it leaves nothing behind, not
+  even what it wrote before failing; the other sub-requests are committed (each
+  sub-request's success is independent, as in Kinto). A backend without
+  ``supports_savepoints`` cannot undo a failing sub-request's writes;
 * resource events of the whole batch are announced once: ``ResourceChanged``
   before the commit, ``AfterResourceChanged`` after it, nothing at all when the
-  batch is rolled back.
+  batch is rolled back, nor for a sub-request rolled back to its savepoint;
+* the cache backend is not transactional: what a sub-request writes there
+  stays, whatever its answer (unless the cache shares the storage's SQL
+  database, and so its transaction).
 
 Each sub-request goes through the tweens (so it is authenticated, authorized
 and CORS-decorated as itself) and is built from the batch request's headers
@@ -31,7 +37,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -41,6 +48,7 @@ from pyramid.interfaces import IRequestFactory
 from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from kinto.core import events
 from kinto.core.errors import ERRORS, http_error
 from kinto.core.initialization import api_prefix
 from kinto.core.service import Service
@@ -355,6 +363,40 @@ def _run(parent: Any, spec: SubRequestSpec, prefix: str) -> tuple[Any, Any]:
     return subrequest, response
 
 
+class _Undone(Exception):
+    """Leaves the sub-request's savepoints, rolling them back; carries its answer."""
+
+    def __init__(self, subrequest: Any, response: Any) -> None:
+        super().__init__(response.status)
+        self.subrequest = subrequest
+        self.response = response
+
+
+@contextmanager
+def _savepoints(registry: Any) -> Iterator[None]:
+    """One savepoint per transactional backend (those the transaction tween opens)."""
+    with ExitStack() as stack:
+        for kind in ("storage", "permission"):
+            backend = getattr(registry, kind, None)
+            savepoint = getattr(backend, "savepoint", None)
+            stack.enter_context(savepoint() if savepoint is not None else nullcontext())
+        yield
+
+
+def _run_undoable(parent: Any, spec: SubRequestSpec, prefix: str) -> tuple[Any, Any]:
+    """Run one sub-request in savepoints; an error answer rolls its writes and events back."""
+    forget_events = events.savepoint(parent)
+    try:
+        with _savepoints(parent.registry):
+            subrequest, response = _run(parent, spec, prefix)
+            if response.status_code >= 400:
+                raise _Undone(subrequest, response)
+    except _Undone as undone:
+        forget_events()
+        return undone.subrequest, undone.response
+    return subrequest, response
+
+
 def _response_body(subrequest: Any, response: Any) -> Any:
     if subrequest.method == "HEAD" or not response.body:
         return ""
@@ -396,7 +438,8 @@ def _batch_failure(index: int, subrequest: Any, response: Any) -> httpexceptions
 @batch.post(permission=NO_PERMISSION_REQUIRED, content_type=("application/json",))
 def post_batch(request: Any) -> dict[str, Any]:
     """Run the sub-requests in order, in the request's one transaction (see the module
-    docstring): the first 5xx sub-response fails and rolls back the whole batch."""
+    docstring): an error answer undoes its own sub-request; the first 5xx fails and
+    rolls back the whole batch."""
     if getattr(request, "parent", None) is not None:
         raise _bad_request([("requests", f"Recursive call on {BATCH_PATH} endpoint is forbidden.")])
     settings = request.registry.settings
@@ -411,7 +454,7 @@ def post_batch(request: Any) -> dict[str, Any]:
 
     responses = []
     for index, spec in enumerate(specs):
-        subrequest, response = _run(request, spec, prefix)
+        subrequest, response = _run_undoable(request, spec, prefix)
         logger.debug("Batch sub-request %s %s: %s", spec.method, subrequest.path, response.status_code)
         if response.status_code >= 500:
             # Raising makes the transaction tween roll the whole batch back and drop its events.

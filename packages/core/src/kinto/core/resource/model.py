@@ -178,9 +178,11 @@ class ShareableModel(Model):
     """A model whose objects carry permissions, kept in the permission backend.
 
     Objects given to ``create``/``update`` may hold their permissions under
-    ``permissions_field``; the objects returned hold them there too. The
-    writer (``current_principal``) always keeps ``write``, unless the
-    ``explicit_permissions`` setting is false (then only inheritance grants it).
+    ``permissions_field``: they replace the object's whole ACL (a permission
+    not named is revoked from everyone); without that field an update keeps
+    the ACL. The writer (``current_principal``) always gets ``write``, unless
+    the ``explicit_permissions`` setting is false (then only inheritance
+    grants it). The objects returned hold the ACL stored, under the same field.
     """
 
     permissions_field = "__permissions__"
@@ -207,20 +209,22 @@ class ShareableModel(Model):
         return obj, permissions
 
     def _save_permissions(self, object_id: str, permissions: dict[str, list[str]] | None,
-                          replace: bool) -> dict[str, list[str]]:
+                          created: bool) -> dict[str, list[str]]:
+        """Store the object's ACL (see the class docstring) and return it, empty permissions left out."""
         uri = self.get_permission_object_id(object_id)
-        current = {} if replace else {k: set(v) for k, v in self._object_permissions(uri).items()}
-        wanted = {k: set(v) for k, v in (permissions or {}).items()}
-        merged = {**current, **wanted}
+        # A new object has no ACL yet: its permissions were deleted with any former object of that id.
+        current = {} if created else {perm: set(principals) for perm, principals in self._object_permissions(uri).items()}
+        source = current if permissions is None else permissions
+        wanted = {perm: set(principals) for perm, principals in source.items()}
         if self.current_principal and self.explicit_permissions:
-            merged.setdefault("write", set()).add(self.current_principal)
-        changes = {perm: principals for perm, principals in merged.items()}
-        # Permissions that disappear must be emptied explicitly.
-        for perm in current:
-            changes.setdefault(perm, set())
-        self.permission.replace_object_permissions(uri, changes)
-        self._forget_permissions(uri)
-        return {perm: sorted(principals) for perm, principals in merged.items() if principals}
+            wanted.setdefault("write", set()).add(self.current_principal)
+        # The backend replaces the permissions it is given: the ones dropped are given empty.
+        changes = {perm: wanted.get(perm, set()) for perm in {*current, *wanted}}
+        changes = {perm: principals for perm, principals in changes.items() if principals != current.get(perm, set())}
+        if changes:
+            self.permission.replace_object_permissions(uri, changes)
+            self._forget_permissions(uri)
+        return {perm: sorted(principals) for perm, principals in wanted.items() if principals}
 
     def _with_permissions(self, obj: KintoObject) -> KintoObject:
         uri = self.get_permission_object_id(obj[self.id_field])
@@ -233,13 +237,13 @@ class ShareableModel(Model):
     def create_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
         data, permissions = self._split(record)
         created = super().create_record(data, parent_id=parent_id)
-        saved = self._save_permissions(created[self.id_field], permissions, replace=True)
+        saved = self._save_permissions(created[self.id_field], permissions, created=True)
         return {**created, self.permissions_field: saved}
 
     def update_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
         data, permissions = self._split(record)
         updated = super().update_record(data, parent_id=parent_id)
-        saved = self._save_permissions(updated[self.id_field], permissions, replace=permissions is not None)
+        saved = self._save_permissions(updated[self.id_field], permissions, created=False)
         return {**updated, self.permissions_field: saved}
 
     def delete_record(self, record: KintoObject, parent_id: str | None = None,

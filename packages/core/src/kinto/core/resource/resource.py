@@ -653,6 +653,9 @@ class Resource:
             raise http_error(httpexceptions.HTTPForbidden(), message="Not allowed to replace this object")
         self._current = existing
         self._precondition(existing[self.modified_field] if existing else None, exists=existing is not None)
+        if "data" not in body and existing is not None:
+            # As Kinto: a PUT of permissions alone keeps the data (kinto-http's setPermissions).
+            data = {key: value for key, value in self.present(existing).items() if key != self.modified_field}
         data[self.id_field] = object_id
         if existing is not None:
             for field in self.readonly_fields:
@@ -663,7 +666,8 @@ class Resource:
         if requested is not None:
             new[self.modified_field] = requested
         if self.shareable:
-            new[self.model.permissions_field] = body.get("permissions", {})
+            # Given permissions replace the whole ACL; none (or ``{}``, as Kinto) keep it.
+            new[self.model.permissions_field] = body.get("permissions") or None
         try:
             if existing is None:
                 stored = call_model(self.model, "create", new)

@@ -4,7 +4,8 @@
 
     kinto init     [--ini FILE] [--backend sqlite|postgresql|memory] [--cache-backend ...] [--host HOST]
     kinto start    [--ini FILE] [--server granian|gunicorn|waitress] [--host H] [--port P] [--bind H:P]
-                   [--workers N] [--threads N] [--reload]
+                   [--workers N] [--threads N] [--queue-size N] [--max-connections N]
+                   [--keep-alive-timeout S] [--body-timeout S] [--reload]
     kinto migrate  [--ini FILE] [--dry-run]
     kinto purge-deleted [--ini FILE] RESOURCE [RESOURCE...] MAX_RETAINED
     kinto flush-cache [--ini FILE]
@@ -26,6 +27,7 @@ command's own arguments, and the callable's docstring is its help.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import pathlib
@@ -265,12 +267,17 @@ def command_start(args: argparse.Namespace) -> int:
     host, port = _listen_address(args, target)
     options = serving.ServeOptions(
         server=args.server, host=host, port=port, workers=args.workers, threads=args.threads,
+        queue_size=args.queue_size, max_connections=args.max_connections,
+        keep_alive_timeout=args.keep_alive_timeout, body_timeout=args.body_timeout,
+        body_idle_timeout=min(args.keep_alive_timeout, args.body_timeout),
         log_level=args.verbosity or logging.INFO,
     )
     app = load_app(target)
     try:
         prepare_backends(app, target)
         options = _fit_to_backends(app, options)
+        options = dataclasses.replace(
+            options, max_body_bytes=int(app.registry.settings.get("max_request_body_bytes") or 0))
     finally:
         close_app(app)
     try:
@@ -452,6 +459,18 @@ def _start_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bind", default=None, metavar="HOST:PORT", help="listen on HOST:PORT (wins over the others)")
     parser.add_argument("--workers", type=_positive, default=1, help="worker processes (default: 1)")
     parser.add_argument("--threads", type=_positive, default=4, help="threads per worker process (default: 4)")
+    defaults = serving.ServeOptions()
+    parser.add_argument("--queue-size", type=_positive, default=defaults.queue_size,
+                        help="requests waiting for a thread, per worker, before the next get a 503 with Retry-After "
+                             f"(default: {defaults.queue_size})")
+    parser.add_argument("--max-connections", type=_positive, default=defaults.max_connections,
+                        help=f"open connections per worker, idle ones included (default: {defaults.max_connections})")
+    parser.add_argument("--keep-alive-timeout", type=_positive, default=defaults.keep_alive_timeout, metavar="SECONDS",
+                        help="idle keep-alive connections, and clients slow to send their headers, are closed after "
+                             f"this (default: {defaults.keep_alive_timeout})")
+    parser.add_argument("--body-timeout", type=_positive, default=defaults.body_timeout, metavar="SECONDS",
+                        help="a request body must arrive within this, with at most --keep-alive-timeout of silence "
+                             f"(default: {defaults.body_timeout})")
     parser.add_argument("--reload", action="store_true", help="restart when the code or the ini change (development)")
 
 

@@ -20,9 +20,11 @@ __all__ = ["SERVERS", "PortInUseError", "ServeOptions", "ensure_port_free", "ser
 logger = logging.getLogger(__name__)
 
 SERVERS = ("granian", "gunicorn", "waitress")
-APP_FACTORY = "kinto.server.wsgi:load_worker_app"
-#: Seconds granian waits for a worker to stop before killing it (a safety net for Ctrl-C).
-WORKERS_KILL_TIMEOUT = 5
+APP_FACTORY = "kinto.server.wsgi:load_worker_gateway"
+#: Seconds granian waits for a worker to stop (in-flight requests finishing) before killing it.
+WORKERS_KILL_TIMEOUT = 15
+#: File descriptors a worker needs beside its connections (logs, database files, pools...).
+SPARE_DESCRIPTORS = 256
 
 
 class PortInUseError(Exception):
@@ -38,6 +40,17 @@ class ServeOptions:
     port: int = 8888
     workers: int = 1
     threads: int = 4
+    #: Requests waiting for a thread, per worker, before new ones get a fast 503.
+    queue_size: int = 1024
+    #: Open connections per worker (idle keep-alive ones included).
+    max_connections: int = 4096
+    #: Seconds an idle keep-alive connection, or a client sending its headers, is given.
+    keep_alive_timeout: int = 10
+    #: Seconds a client is given to send its body (and at most ``body_idle_timeout`` of silence).
+    body_timeout: int = 60
+    body_idle_timeout: int = 10
+    #: The application's ``max_request_body_bytes`` (servers that buffer bodies refuse larger ones early).
+    max_body_bytes: int = 0
     log_level: int = logging.INFO
 
 
@@ -76,21 +89,40 @@ def serve(options: ServeOptions) -> None:
 
 
 def _serve_granian(options: ServeOptions) -> None:
+    import json
+    import os
+
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
+    from kinto.server.wsgi import GATEWAY_VARIABLE
+
+    max_connections = raise_descriptor_limit(options.workers, options.max_connections)
+    os.environ[GATEWAY_VARIABLE] = json.dumps({
+        "threads": options.threads,
+        "queue_size": options.queue_size,
+        "body_timeout": options.body_timeout,
+        "body_idle_timeout": options.body_idle_timeout,
+        "multiprocess": options.workers > 1,
+    })
     levels = {logging.DEBUG: LogLevels.debug, logging.INFO: LogLevels.info, logging.WARNING: LogLevels.warning}
     server = Granian(
         APP_FACTORY,
         address=options.host,
         port=options.port,
-        interface=Interfaces.WSGI,
+        # RSGI: the gateway (kinto.server.gateway) reads bodies on the event loop, then runs the WSGI
+        # application on its own threads; see that module for why granian's WSGI mode is not used.
+        interface=Interfaces.RSGI,
         factory=True,
         websockets=False,
         workers=options.workers,
-        blocking_threads=options.threads,
-        backpressure=options.threads * 2,
+        # Connections, not requests: granian holds one permit per open connection.
+        backpressure=max_connections,
+        backlog=max(1024, options.max_connections // 4),
+        # Applies while headers are awaited, including between requests of a keep-alive connection.
+        http1_settings=HTTP1Settings(header_read_timeout=options.keep_alive_timeout * 1000, keep_alive=True),
         workers_kill_timeout=WORKERS_KILL_TIMEOUT,
         log_level=levels.get(options.log_level, LogLevels.error),
         # The core writes one summary line per request; granian's own lines go to stderr beside it.
@@ -102,6 +134,33 @@ def _serve_granian(options: ServeOptions) -> None:
         },
     )
     server.serve()
+
+
+def raise_descriptor_limit(workers: int, max_connections: int) -> int:
+    """Raise this process's open-file limit for ``max_connections`` per worker; return what fits.
+
+    The soft limit is often 1,024 while the hard one is much higher: each
+    connection is a descriptor, so the soft limit is raised as far as needed
+    (never above the hard limit); when even that is short, fewer connections
+    are accepted per worker and a warning says so.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = workers * (max_connections + SPARE_DESCRIPTORS)
+    ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < ceiling:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+            soft = ceiling
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return max_connections
+    fitting = max(64, soft // workers - SPARE_DESCRIPTORS)
+    logger.warning("The open-file limit (%s) allows %s connections per worker, not %s: raise `ulimit -n`",
+                   soft, fitting, max_connections)
+    return fitting
 
 
 def _serve_gunicorn(options: ServeOptions) -> None:
@@ -116,6 +175,10 @@ def _serve_gunicorn(options: ServeOptions) -> None:
             self.cfg.set("workers", options.workers)
             self.cfg.set("threads", options.threads)
             self.cfg.set("worker_class", "gthread")
+            # Idle keep-alive connections wait in gunicorn's poller, not in a thread.
+            self.cfg.set("worker_connections", options.max_connections)
+            self.cfg.set("keepalive", options.keep_alive_timeout)
+            self.cfg.set("graceful_timeout", WORKERS_KILL_TIMEOUT)
             self.cfg.set("loglevel", logging.getLevelName(options.log_level).lower())
 
         def load(self) -> Any:
@@ -123,6 +186,7 @@ def _serve_gunicorn(options: ServeOptions) -> None:
 
             return load_app()
 
+    raise_descriptor_limit(options.workers, options.max_connections)
     KintoGunicorn().run()
 
 
@@ -133,7 +197,17 @@ def _serve_waitress(options: ServeOptions) -> None:
         raise RuntimeError("waitress is not installed: pip install 'kinto-server[waitress]'") from None
     from kinto.server.wsgi import load_app
 
-    waitress.serve(load_app(), listen=_bind_address(options.host, options.port), threads=options.threads)
+    raise_descriptor_limit(1, options.max_connections)
+    # waitress reads whole requests (headers and body) on its event loop before a thread runs them.
+    waitress.serve(
+        load_app(),
+        listen=_bind_address(options.host, options.port),
+        threads=options.threads,
+        connection_limit=options.max_connections,
+        channel_timeout=options.keep_alive_timeout,
+        max_request_body_size=options.max_body_bytes or 1073741824,
+        backlog=max(1024, options.max_connections // 4),
+    )
 
 
 def _bind_address(host: str, port: int) -> str:

@@ -14,10 +14,20 @@ from typing import Any
 
 from kinto.server import configuration
 
-__all__ = ["DATA_FOLDER_VARIABLE", "INI_VARIABLE", "load_app", "load_worker_app", "settings_from_environment"]
+__all__ = [
+    "DATA_FOLDER_VARIABLE",
+    "GATEWAY_VARIABLE",
+    "INI_VARIABLE",
+    "load_app",
+    "load_worker_app",
+    "load_worker_gateway",
+    "settings_from_environment",
+]
 
 INI_VARIABLE = "KINTO_INI"
 DATA_FOLDER_VARIABLE = "KINTO_DATA_FOLDER"
+#: The gateway's limits chosen by ``kinto start`` (JSON of ``GatewayLimits`` fields, see kinto.server.gateway).
+GATEWAY_VARIABLE = "KINTO_GATEWAY_LIMITS"
 
 
 def settings_from_environment() -> dict[str, Any]:
@@ -47,3 +57,27 @@ def load_worker_app() -> Any:
     """
     os.setpgid(0, 0)
     return load_app()
+
+
+def load_worker_gateway() -> Any:
+    """The RSGI gateway of a granian worker process around this process's application.
+
+    The body limit and ``Retry-After`` come from the application's settings
+    (``max_request_body_bytes``, ``retry_after_seconds``); threads, queue and
+    timeouts from ``KINTO_GATEWAY_LIMITS``.
+    """
+    import dataclasses
+    import json
+
+    from kinto.server.gateway import Gateway, GatewayLimits
+
+    app = load_worker_app()
+    settings = app.registry.settings
+    chosen = json.loads(os.environ.get(GATEWAY_VARIABLE) or "{}")
+    limits = dataclasses.replace(
+        GatewayLimits(),
+        max_body_bytes=int(settings.get("max_request_body_bytes") or 0),
+        retry_after_seconds=int(settings.get("retry_after_seconds") or 1),
+        **{name: value for name, value in chosen.items() if name in GatewayLimits.__dataclass_fields__},
+    )
+    return Gateway(app, limits, multiprocess=bool(chosen.get("multiprocess")))

@@ -296,8 +296,10 @@ def _guarded(request: Any, max_body: int, readonly: bool, eos: datetime | None) 
             ),
         )
     length = request.content_length
+    if max_body and length is None and _length_unknown(request.environ):
+        length = _buffer_bounded_body(request, max_body)
     if max_body and length is not None and length > max_body:
-        return _error_response(
+        response = _error_response(
             request,
             errors.http_error(
                 httpexceptions.HTTPRequestEntityTooLarge(),
@@ -305,12 +307,39 @@ def _guarded(request: Any, max_body: int, readonly: bool, eos: datetime | None) 
                 message=f"Request body larger than {max_body} bytes",
             ),
         )
+        response.headers["Connection"] = "close"  # the rest of the body is left unread
+        return response
     if readonly and request.method not in SAFE_METHODS:
         return _error_response(
             request,
             errors.http_error(httpexceptions.HTTPMethodNotAllowed(), message="The server is in read-only mode"),
         )
     return None
+
+
+def _length_unknown(environ: dict[str, Any]) -> bool:
+    """A body framed without ``Content-Length`` (chunked, or up to the end of the connection)."""
+    return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() or bool(environ.get("wsgi.input_terminated"))
+
+
+def _buffer_bounded_body(request: Any, max_body: int) -> int:
+    """Read a body of unknown length, never more than ``max_body + 1`` bytes; return how much was read.
+
+    Within the limit, the body is kept as ``request.body`` (with its length);
+    beyond it, reading stops and the caller refuses the request.
+    """
+    stream = request.environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while size <= max_body:
+        chunk = stream.read(min(65536, max_body + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size <= max_body:
+        request.body = b"".join(chunks)
+    return size
 
 
 def _error_response(request: Any, error: httpexceptions.HTTPException, cause: Exception | None = None) -> Any:

@@ -1,0 +1,398 @@
+"""The real ``kinto start`` process under real traffic: idle and active clients, slow ones, big bodies, signals.
+
+Every test starts the command as users run it (``python -m kinto.server start``,
+SQLite in a temporary folder) and talks to it over sockets: nothing here runs
+in-process. Each scenario runs against granian (the default) and against the
+optional servers, gunicorn and waitress, with the same options.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from kinto.server.testing import LiveServer
+
+pytestmark = pytest.mark.serving
+
+SERVERS = ("granian", "gunicorn", "waitress")
+AUTH = "Basic " + base64.b64encode(b"alice:secret").decode()
+#: Short timeouts so that the slow-client scenarios end quickly; the defaults are checked elsewhere.
+FAST_TIMEOUTS = ["--keep-alive-timeout", "2", "--body-timeout", "4"]
+MAX_BODY = 1024 * 1024
+
+
+def _start(tmp_path_factory: pytest.TempPathFactory, server: str, *args: str) -> LiveServer:
+    folder = tmp_path_factory.mktemp(f"serve-{server}")
+    env = {"KINTO_MAX_REQUEST_BODY_BYTES": str(MAX_BODY)}
+    return LiveServer(cwd=folder, args=["--server", server, *args], env=env).start()
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def live(server_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The server with its default options, collection ``b1/c1`` and a 1 MiB body limit."""
+    yield from _serving(tmp_path_factory, server_name)
+
+
+@pytest.fixture(scope="module")
+def impatient(server_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The same with short timeouts (2 s keep-alive and headers, 4 s for a body)."""
+    yield from _serving(tmp_path_factory, server_name, *FAST_TIMEOUTS)
+
+
+def _serving(tmp_path_factory: pytest.TempPathFactory, name: str, *args: str) -> Iterator[LiveServer]:
+    server = _start(tmp_path_factory, name, *args)
+    try:
+        for path in ("/v1/buckets/b1", "/v1/buckets/b1/collections/c1"):
+            assert _request(server, "PUT", path, {"data": {}})[0] in (200, 201)
+        yield server
+    finally:
+        server.stop()
+
+
+# --- small HTTP helpers over raw sockets -----------------------------------------------------------
+
+
+def _request(server: LiveServer, method: str, path: str, body: object = None,
+             timeout: float = 30) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": AUTH, "Content-Type": "application/json"}
+        connection.request(method, path, payload, headers)
+        response = connection.getresponse()
+        text = response.read()
+        return response.status, json.loads(text) if text else {}
+    finally:
+        connection.close()
+
+
+def _raw(port: int, data: bytes, timeout: float = 30) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(data)
+    return sock
+
+
+def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response (Content-Length framed) from ``sock``."""
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {buffer!r}")
+        buffer += chunk
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return status, headers, rest[:length]
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes ``sock`` (EOF or reset) within ``within`` seconds."""
+    sock.settimeout(within)
+    try:
+        while sock.recv(65536):
+            pass
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+
+
+def _heartbeat_request() -> bytes:
+    return b"GET /v1/__lbheartbeat__ HTTP/1.1\r\nHost: test\r\n\r\n"
+
+
+def _new_client_wait(port: int) -> float:
+    """Seconds a brand new client waits for its answer (raises if it gets none within 30 s)."""
+    start = time.monotonic()
+    sock = _raw(port, _heartbeat_request())
+    try:
+        status, _, _ = _read_response(sock)
+        assert status == 200
+        return time.monotonic() - start
+    finally:
+        sock.close()
+
+
+# --- idle and active clients -------------------------------------------------------------------------
+
+
+def test_two_thousand_idle_keep_alive_connections_leave_new_clients_answered(live):
+    idle = []
+    try:
+        for _ in range(2000):
+            sock = _raw(live.port, _heartbeat_request())
+            status, headers, _ = _read_response(sock)
+            assert status == 200
+            assert headers.get("connection", "").lower() != "close"
+            idle.append(sock)
+        waits = [_new_client_wait(live.port) for _ in range(20)]
+        # And the idle connections still work: they were kept, not dropped.
+        for sock in idle[-50:]:
+            sock.sendall(_heartbeat_request())
+            assert _read_response(sock)[0] == 200
+    finally:
+        for sock in idle:
+            sock.close()
+    assert len(waits) == 20
+
+
+def test_idle_keep_alive_connections_are_closed_after_the_timeout(impatient):
+    sock = _raw(impatient.port, _heartbeat_request())
+    try:
+        assert _read_response(sock)[0] == 200
+        assert _closed_by_server(sock, within=15)
+    finally:
+        sock.close()
+
+
+def test_256_simultaneous_clients_are_all_answered(live):
+    barrier = threading.Barrier(256)
+
+    def client(index: int) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", live.port, timeout=60)
+        try:
+            connection.connect()
+            barrier.wait(timeout=60)
+            body = json.dumps({"data": {"index": index}}).encode()
+            connection.request("POST", "/v1/buckets/b1/collections/c1/records", body,
+                               {"Authorization": AUTH, "Content-Type": "application/json"})
+            response = connection.getresponse()
+            payload = json.loads(response.read())
+            if response.status == 503:
+                assert response.getheader("Retry-After")
+                assert payload["code"] == 503
+            return response.status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(256) as pool:
+        statuses = list(pool.map(client, range(256)))
+    assert len(statuses) == 256
+    assert all(status in (201, 503) for status in statuses), sorted(set(statuses))
+    assert statuses.count(201) >= 1
+
+
+# --- slow clients ----------------------------------------------------------------------------------
+
+
+def _trickle(port: int, head: bytes, stop: threading.Event, closed: list[bool]) -> None:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        for byte in head:
+            if stop.is_set():
+                return
+            sock.sendall(bytes([byte]))
+            time.sleep(0.5)
+        closed.append(False)
+    except OSError:
+        closed.append(True)
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_slow_clients_hold_no_thread_and_are_cut(impatient, part):
+    live = impatient
+    if part == "headers":
+        head = b"GET /v1/__heartbeat__ HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
+        prefix = b""
+    else:
+        prefix = (b"PUT /v1/buckets/slow HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                  b"Authorization: " + AUTH.encode() + b"\r\nContent-Length: 300\r\n\r\n")
+        head = b'{"data": {}}' + b" " * 288
+    stop = threading.Event()
+    closed: list[bool] = []
+    slow = []
+    for _ in range(12):  # three times the threads of a worker
+        def run(prefix: bytes = prefix) -> None:
+            if prefix:
+                sock = _raw(live.port, prefix)
+                try:
+                    for byte in head:
+                        if stop.is_set():
+                            return
+                        sock.sendall(bytes([byte]))
+                        time.sleep(0.5)
+                    closed.append(False)
+                except OSError:
+                    closed.append(True)
+                finally:
+                    sock.close()
+            else:
+                _trickle(live.port, head, stop, closed)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        slow.append(thread)
+    try:
+        time.sleep(1)
+        waits = [_new_client_wait(live.port) for _ in range(5)]
+        assert len(waits) == 5
+        for thread in slow:
+            thread.join(timeout=30)
+        assert closed == [True] * 12
+    finally:
+        stop.set()
+    status, _ = _request(live, "GET", "/v1/buckets/slow")
+    assert status in (403, 404)  # nothing was stored from a body cut short
+
+
+# --- bodies over the limit ---------------------------------------------------------------------------
+
+
+def _send_chunked(port: int, path: str, total: int) -> tuple[int | None, bytes]:
+    """PUT ``total`` bytes of JSON-ish body, chunked; the status answered (None when cut without one)."""
+    sock = _raw(port, (f"PUT {path} HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
+                       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
+    chunk = b" " * 65536
+    sent = 0
+    try:
+        sock.sendall(b'%x\r\n{"data": {}}\r\n' % len(b'{"data": {}}'))
+        while sent < total:
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent += len(chunk)
+        sock.sendall(b"0\r\n\r\n")
+    except OSError:
+        pass  # the server stopped reading: its answer is waiting
+    try:
+        status, _, body = _read_response(sock)
+        return status, body
+    except OSError:
+        return None, b""
+    finally:
+        sock.close()
+
+
+def test_chunked_bodies_over_the_limit_are_413_and_store_nothing(live):
+    status, body = _send_chunked(live.port, "/v1/buckets/chunky", 4 * MAX_BODY)
+    assert status == 413
+    assert json.loads(body)["errno"] == 113
+    assert _request(live, "GET", "/v1/buckets/chunky")[0] in (403, 404)
+    # Under the limit, the same framing is accepted.
+    status, _ = _send_chunked(live.port, "/v1/buckets/chunked-ok", 1000)
+    assert status == 201
+
+
+def test_content_length_over_the_limit_is_413_without_reading_the_body(live):
+    sock = _raw(live.port, (f"PUT /v1/buckets/big HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
+                            f"Content-Type: application/json\r\nContent-Length: {20 * MAX_BODY}\r\n\r\n").encode())
+    try:
+        status, _, body = _read_response(sock)
+    finally:
+        sock.close()
+    assert status == 413
+    assert json.loads(body)["code"] == 413
+
+
+def test_http10_bytes_after_headers_without_length_are_never_a_body(live):
+    # A request has no close-delimited body (RFC 9112, 6.3): without Content-Length or chunked framing the
+    # request is body-less, and what follows is not read as its body, however long.
+    path = "/v1/buckets/b1/collections/c1/records/http10"
+    sock = _raw(live.port, (f"PUT {path} HTTP/1.0\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
+                            "Content-Type: application/json\r\n\r\n").encode())
+    try:
+        sock.sendall(b'{"data": {"leak": true}}')
+        sent = 0
+        while sent < 20 * MAX_BODY:
+            sock.sendall(b" " * 65536)
+            sent += 65536
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # the server answered the body-less request and closed: what it should do
+    finally:
+        sock.close()
+    status, body = _request(live, "GET", path)
+    assert status == 404 or "leak" not in body["data"]
+    assert _new_client_wait(live.port) >= 0
+
+
+def test_answers_to_unread_bodies_keep_the_connection_usable(live):
+    connection = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
+    body = json.dumps({"data": {"x": "y" * 2000}}).encode()
+    try:
+        for index in range(400):
+            # No /v1 prefix: answered 307 without the application reading the body.
+            connection.request("PUT", f"/buckets/r{index}", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 307 or response.getheader("Connection", "").lower() == "close"
+    finally:
+        connection.close()
+
+
+# --- signals -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_no_acknowledged_write_is_lost_when_the_server_is_stopped(tmp_path_factory, server, sig):
+    live = _start(tmp_path_factory, server)
+    folder = live.cwd
+    acknowledged: list[str] = []
+    stop = threading.Event()
+    try:
+        assert _request(live, "PUT", "/v1/buckets/b1", {"data": {}})[0] in (200, 201)
+        assert _request(live, "PUT", "/v1/buckets/b1/collections/c1", {"data": {}})[0] in (200, 201)
+
+        def writer(index: int) -> None:
+            number = 0
+            while not stop.is_set():
+                number += 1
+                record = f"w{index}-{number}"
+                try:
+                    status, _ = _request(live, "PUT", f"/v1/buckets/b1/collections/c1/records/{record}",
+                                         {"data": {"n": number}}, timeout=10)
+                except OSError:
+                    continue
+                if status == 201:
+                    acknowledged.append(record)
+
+        threads = [threading.Thread(target=writer, args=(index,), daemon=True) for index in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(2)
+        process = live.process
+        assert process is not None
+        process.send_signal(sig)
+        process.wait(timeout=40)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=20)
+    finally:
+        stop.set()
+        live.stop()
+    assert acknowledged
+    again = LiveServer(cwd=folder, args=["--server", server]).start()
+    try:
+        listing = _request(again, "GET", "/v1/buckets/b1/collections/c1/records?_limit=10000")[1]
+        stored = {record["id"] for record in listing["data"]}
+    finally:
+        again.stop()
+    assert set(acknowledged) <= stored

@@ -12,12 +12,12 @@ import contextvars
 import dataclasses
 import heapq
 import json
-import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from kinto.core.patterns import glob_matcher
 from kinto.core.storage import (
     COMPARISON,
     DEFAULT_DELETED_FIELD,
@@ -44,9 +44,9 @@ Collection = tuple[str, str]  # (parent_id, resource_name)
 _ABSENT = object()
 
 
-def parent_pattern(parent_id: str) -> re.Pattern[str]:
-    """A regexp for a parent id where ``*`` stands for any sequence."""
-    return re.compile(".*".join(re.escape(part) for part in parent_id.split("*")), re.DOTALL)
+def parent_matcher(parent_id: str) -> Callable[[str], bool]:
+    """Whether a parent id matches ``parent_id``, where ``*`` stands for any sequence."""
+    return glob_matcher(parent_id)
 
 
 def _check_location(resource_name: str, parent_id: str) -> None:
@@ -348,9 +348,9 @@ class Storage(StorageBase):
         if "*" not in parent_id:
             candidates = [(parent_id, resource_name)] if resource_name is not None else list(store)
             return [c for c in candidates if c in store and c[0] == parent_id]
-        pattern = parent_pattern(parent_id)
+        matches_parent = parent_matcher(parent_id)
         return [
-            c for c in store if (resource_name is None or c[1] == resource_name) and pattern.fullmatch(c[0]) is not None
+            c for c in store if (resource_name is None or c[1] == resource_name) and matches_parent(c[0])
         ]
 
     def _select(

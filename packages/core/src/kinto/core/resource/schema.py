@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import jsonschema
 from jsonschema import Draft7Validator
+from referencing import Registry
+from referencing.exceptions import NoSuchResource
 
-__all__ = ["ResourceSchema", "ValidationFailure", "schema_validator", "validate_data"]
+__all__ = ["OFFLINE_REGISTRY", "ResourceSchema", "ValidationFailure", "schema_validator", "validate_data"]
+
+
+def _refuse_retrieval(uri: str) -> NoReturn:
+    raise NoSuchResource(ref=uri)
+
+
+#: A ``referencing`` registry that retrieves nothing: validators built with it resolve references
+#: inside their schema (and the draft meta-schemas jsonschema ships) only, never over the network
+#: or from files, which jsonschema's default registry would do.
+OFFLINE_REGISTRY: Registry[Any] = Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
 
 
 class ValidationFailure(ValueError):
@@ -36,7 +48,7 @@ def _compiled(schema_json: str) -> Draft7Validator:
 
     schema = json.loads(schema_json)
     Draft7Validator.check_schema(schema)
-    return Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+    return Draft7Validator(schema, format_checker=jsonschema.FormatChecker(), registry=OFFLINE_REGISTRY)
 
 
 def schema_validator(schema: dict[str, Any]) -> Draft7Validator:

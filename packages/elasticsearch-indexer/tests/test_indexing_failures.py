@@ -67,13 +67,15 @@ def test_records_elasticsearch_refuses_are_reported_and_counted(
     assert indexer.stats.failures == 1
 
 
-def test_elasticsearch_errors_become_search_errors_with_the_reason(
-        make_es_indexer: Callable[..., ElasticsearchIndexer]) -> None:
+def test_search_errors_of_elasticsearch_are_generic_and_their_reason_is_logged(
+        make_es_indexer: Callable[..., ElasticsearchIndexer], caplog: pytest.LogCaptureFixture) -> None:
     indexer = make_es_indexer()
     indexer.index_record("c", {"id": "1", "title": "text"}, "b")
-    with pytest.raises(SearchError) as raised:
+    with caplog.at_level(logging.WARNING, logger="kinto_elasticsearch"), pytest.raises(SearchError) as raised:
         indexer.search("c", {"sort": ["title"]}, "b")
-    assert "title" in raised.value.message
+    assert indexer.name("c", "b") not in raised.value.message and indexer.prefix not in raised.value.message
+    assert "keyword" in raised.value.message
+    assert indexer.name("c", "b") in caplog.text
 
 
 def test_versioned_media_types_refused_by_the_server_mean_unavailable_with_a_hint(

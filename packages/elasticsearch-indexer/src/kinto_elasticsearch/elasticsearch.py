@@ -9,8 +9,16 @@ Elasticsearch creates on its own when a document arrives first.
 Timeouts are short for writes (``indexing_timeout_seconds``: they run on the
 request path, after the commit) and longer for searches
 (``request_timeout_seconds``). Connection failures and 5xx answers raise
-:class:`~kinto_elasticsearch.indexer.IndexerUnavailable`; 4xx answers to a search
-raise :class:`~kinto_elasticsearch.indexer.SearchError` with Elasticsearch's reason.
+:class:`~kinto_elasticsearch.indexer.IndexerUnavailable`; 4xx answers raise
+:class:`~kinto_elasticsearch.indexer.SearchError`, with Elasticsearch's reason
+except for searches: their reason names indexes and mappings, so it is logged
+and the client gets a generic message.
+
+Searches get the permission filter on the query and its sub-queries
+(:func:`~kinto_elasticsearch.dsl.with_filters`). Elasticsearch scores with term
+statistics of the whole index, records the caller may not read included: for
+a caller who may read part of the collection only, hits therefore all score
+1.0 unless ``kinto_elasticsearch.index_wide_scores`` is true.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from typing import Any
 import elasticsearch
 from elastic_transport import Transport
 
-from kinto_elasticsearch.dsl import SearchLimits, validate_search_body
+from kinto_elasticsearch.dsl import SearchLimits, validate_search_body, with_filters
 from kinto_elasticsearch.indexer import (
     BASE_PROPERTIES,
     RESERVED_FIELD,
@@ -47,6 +55,10 @@ logger = logging.getLogger(__name__)
 _SCHEMA_KEYS = ("properties", "dynamic", "dynamic_templates", "date_detection", "numeric_detection")
 _BULK_CHUNK = 500
 _DELETE_CHUNK = 50
+_SEARCH_REFUSED = (
+    "The search engine refused this search (a frequent cause: sorting or aggregating on a text field, "
+    "where its .keyword subfield is needed)"
+)
 _VERSIONED_MEDIA_TYPE = re.compile(r"application/vnd\.elasticsearch\+([a-z-]+)(?:;\s*compatible-with=\d+)?")
 
 
@@ -117,7 +129,8 @@ class ElasticsearchIndexer(IndexerBase):
 
     def __init__(self, client: elasticsearch.Elasticsearch, prefix: str = "kinto", *,
                  limits: SearchLimits | None = None, refresh: bool = False,
-                 indexing_timeout: float = 2.0, search_timeout: float = 5.0) -> None:
+                 indexing_timeout: float = 2.0, search_timeout: float = 5.0,
+                 index_wide_scores: bool = False) -> None:
         super().__init__()
         self.client = client
         self.prefix = prefix
@@ -125,6 +138,7 @@ class ElasticsearchIndexer(IndexerBase):
         self.refresh_enabled = refresh
         self.indexing_timeout = indexing_timeout
         self.search_timeout = search_timeout
+        self.index_wide_scores = index_wide_scores
         self._template_ready = False
         self._write_client: elasticsearch.Elasticsearch | None = None
         self._read_client: elasticsearch.Elasticsearch | None = None
@@ -299,13 +313,21 @@ class ElasticsearchIndexer(IndexerBase):
 
     def search(self, collection_id: str, query: Mapping[str, Any] | None, bucket_id: str | None = None,
                *, filters: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
-        body = validate_search_body(query, self.limits)
-        body["query"] = {"bool": {"must": [body.get("query") or {"match_all": {}}], "filter": list(filters)}}
-        with _translated("search"):
-            response = self._reader().search(
-                index=self.name(collection_id, bucket_id), body=body,
-                ignore_unavailable=True, allow_no_indices=True,
-            )
+        filters = list(filters)
+        body = with_filters(validate_search_body(query, self.limits), filters)
+        if filters and not self.index_wide_scores:
+            # Term statistics are the whole index's: scores of a partial reader would reflect records it
+            # may not read (how many hold a word). Constant scores tell nothing.
+            body["query"] = {"constant_score": {"filter": body["query"]}}
+        name = self.name(collection_id, bucket_id)
+        try:
+            with _translated("search"):
+                response = self._reader().search(index=name, body=body, ignore_unavailable=True,
+                                                 allow_no_indices=True)
+        except SearchError as error:
+            logger.warning("Elasticsearch refused a search of %s: %s", name, error.message)
+            raise SearchError(_SEARCH_REFUSED, [{"location": "body", "name": None,
+                                                 "description": _SEARCH_REFUSED}]) from None
         return _clean_response(dict(response))
 
 
@@ -362,4 +384,5 @@ def load_from_config(config: Any) -> ElasticsearchIndexer:
         refresh=bool(settings["kinto_elasticsearch.refresh_enabled"]),
         indexing_timeout=float(settings["kinto_elasticsearch.indexing_timeout_seconds"]),
         search_timeout=float(settings["kinto_elasticsearch.request_timeout_seconds"]),
+        index_wide_scores=bool(settings["kinto_elasticsearch.index_wide_scores"]),
     )

@@ -7,7 +7,8 @@ reloads an index when another one changed it); without it, the index lives
 in the process and is empty at start-up (``kinto reindex`` fills it).
 
 Searches scan the collection's documents, evaluating the query DSL subset of
-:mod:`kinto_elasticsearch.evaluation`: fine for development and for single-node
+:mod:`kinto_elasticsearch.evaluation` over the documents the caller may read
+(scores too are computed from those only): fine for development and for single-node
 collections of some tens of thousands of records, not a replacement for
 Elasticsearch at scale. Aggregations and highlighting are not supported.
 Changes are visible to searches immediately.
@@ -312,14 +313,25 @@ class EmbeddedIndexer(IndexerBase):
             raise SearchError(f"invalid search body: {error!r}") from None
 
 
+def _readable(documents: list[evaluation.Document], properties: dict[str, Any],
+              filters: list[Mapping[str, Any]]) -> list[evaluation.Document]:
+    if not filters:
+        return documents
+    gate = evaluation.Evaluator(documents, properties)
+    return [document for document in documents if all(gate.matches(clause, document) for clause in filters)]
+
+
 def _run_search(body: dict[str, Any], documents: list[evaluation.Document], properties: dict[str, Any],
                 filters: list[Mapping[str, Any]]) -> dict[str, Any]:
-    evaluator = evaluation.Evaluator(documents, properties)
-    query = {"bool": {"must": [body.get("query") or {"match_all": {}}], "filter": filters}}
+    # Scores are computed over the records the caller may read only (document frequencies, average
+    # lengths): nothing the caller may not read shows through a score.
+    readable = _readable(documents, properties, filters)
+    evaluator = evaluation.Evaluator(readable, properties)
+    query = body.get("query") or {"match_all": {}}
     post_filter = body.get("post_filter")
     min_score = body.get("min_score")
     hits: list[tuple[evaluation.Document, float]] = []
-    for document in documents:
+    for document in readable:
         score = evaluator.score(query, document)
         if score is None or (post_filter is not None and not evaluator.matches(post_filter, document)):
             continue

@@ -26,7 +26,6 @@ import hmac
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kinto.core.errors import ERRORS, http_error
 from kinto.core.resource import ResourceContext
 from pyramid import httpexceptions
 
@@ -62,39 +61,31 @@ def record_metadata(resource: IndexedResource, permissions: Mapping[str, Iterabl
     return {"principals": hasher(readers), "parent_id": parent_id if resource.per_user else ""}
 
 
-def _unauthorized() -> Exception:
-    return http_error(httpexceptions.HTTPUnauthorized(), errno=ERRORS.MISSING_AUTH_TOKEN,
-                      message="Please authenticate yourself to use this endpoint")
-
-
-def _forbidden() -> Exception:
-    return http_error(httpexceptions.HTTPForbidden(), errno=ERRORS.FORBIDDEN,
-                      message="Unauthorized to search this collection")
+def _denied() -> Exception:
+    """The core's forbidden view answers it as for any resource: 401 to anonymous callers, else 403."""
+    return httpexceptions.HTTPForbidden()
 
 
 def read_filters(request: Any, resource: IndexedResource, hasher: PrincipalHasher) -> list[dict[str, Any]]:
     """The filter clauses restricting a search to what the caller may read (``[]``: everything).
 
-    Raises 401/403 when the caller may not search at all (a ``UserResource``
-    without authentication, a resource without per-object permissions it
-    may not read).
+    Raises 401/403 when the caller may not search at all, exactly when the
+    resource's list (``GET`` of its plural endpoint) would answer them: a
+    ``UserResource`` without authentication, a resource without per-object
+    permissions it may not read, a shareable one of which it may read no
+    object (nor create any). So a search never tells more than the list about
+    what exists.
     """
     principals = list(request.prefixed_principals)
     resource_class = resource.resource_class
     context = ResourceContext(request, resource_class, "plural")
     if resource.per_user:
         userid = request.prefixed_userid
-        if not userid:
-            raise _unauthorized()
-        if not resource_class.check_permission(context, principals, "read"):
-            raise _forbidden()
+        if not userid or not resource_class.check_permission(context, principals, "read"):
+            raise _denied()
         return [{"term": {f"{RESERVED_FIELD}.parent_id": userid}}]
-    if not resource.shareable:
-        if resource_class.check_permission(context, principals, "read"):
-            return []
-        raise _unauthorized() if request.prefixed_userid is None else _forbidden()
-    if set(principals) & resource_class.allowed_principals(context, "read"):
-        return []
-    if context.has_permission(principals, "read", None):
-        return []
+    if not resource_class.check_permission(context, principals, "read"):
+        raise _denied()
+    if not resource.shareable or context.shared_ids is None:
+        return []  # read on the whole list
     return [{"terms": {f"{RESERVED_FIELD}.principals": hasher(principals)}}]

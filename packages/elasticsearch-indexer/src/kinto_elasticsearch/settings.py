@@ -36,6 +36,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "kinto_elasticsearch.max_size": 1000,
     "kinto_elasticsearch.max_result_window": 10000,
     "kinto_elasticsearch.max_clauses": 1024,
+    # Elasticsearch scores with the term statistics of the whole index: true lets callers who may read
+    # part of a collection only get those scores (they leak how many records hold a word); false
+    # (default) gives their hits a constant score.
+    "kinto_elasticsearch.index_wide_scores": False,
     # Which resources of a kinto.core application are indexed (empty: all of them).
     "kinto_elasticsearch.resources": [],
     # Key of the hashes under which read principals are indexed (empty: userid_hmac_secret).

@@ -10,16 +10,20 @@
 Both answer Elasticsearch's hits (``{"hits": {"total", "max_score", "hits":
 [{"_id", "_score", "_source"}]}}``) holding only what the caller may read
 (:mod:`kinto_elasticsearch.permissions`). A refused body answers 400 in Kinto's
-error format; an unreachable indexer 503 with ``Retry-After``.
+error format; an unreachable indexer 503 with ``Retry-After`` (what failed is
+logged, not told). Callers get the status and errno the list of records
+(``GET .../records``) would give them: 401/403 first when they may read
+nothing there, then 404 for a missing collection, so that a search tells
+nothing more about what exists.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from kinto.core import Service
 from kinto.core.errors import ERRORS, http_error, request_GET
-from kinto.core.settings import as_list
 from kinto.core.storage import ObjectNotFoundError
 from pyramid import httpexceptions
 
@@ -34,6 +38,7 @@ SERVER_SEARCH_PATH = "/buckets/{bucket_id}/collections/{collection_id}/search"
 
 search = Service(name="search", path="/search/{collection_id}/", description="Search")
 
+logger = logging.getLogger(__name__)
 
 
 def _indexer(request: Any) -> IndexerBase:
@@ -57,15 +62,27 @@ def _bad_request(error: SearchError) -> Exception:
 def run_search(request: Any, resource: IndexedResource, collection_id: str, bucket_id: str | None,
                body: Any) -> dict[str, Any]:
     """Search one collection for the caller: permission filter added, errors answered in Kinto's format."""
-    hasher = PrincipalHasher.from_settings(request.registry.settings)
-    filters = read_filters(request, resource, hasher)
+    return _search(request, collection_id, bucket_id, body, _filters(request, resource))
+
+
+def _filters(request: Any, resource: IndexedResource) -> list[dict[str, Any]]:
+    return read_filters(request, resource, PrincipalHasher.from_settings(request.registry.settings))
+
+
+def _search(request: Any, collection_id: str, bucket_id: str | None, body: Any,
+            filters: list[dict[str, Any]]) -> dict[str, Any]:
     try:
         return _indexer(request).search(collection_id, body, bucket_id, filters=filters)
     except SearchError as error:
         raise _bad_request(error) from None
     except IndexerUnavailable as error:
+        logger.error("Search of %s unavailable: %s", _where(collection_id, bucket_id), error)
         raise http_error(httpexceptions.HTTPServiceUnavailable(), errno=ERRORS.BACKEND,
-                         message=f"Search is unavailable: {error}") from None
+                         message="Search is unavailable") from None
+
+
+def _where(collection_id: str, bucket_id: str | None) -> str:
+    return f"/buckets/{bucket_id}/collections/{collection_id}" if bucket_id is not None else collection_id
 
 
 def _not_found(what: str, object_id: str) -> Exception:
@@ -96,12 +113,12 @@ def search_collection(request: Any) -> dict[str, Any]:
     bucket_id, collection_id = request.matchdict["bucket_id"], request.matchdict["collection_id"]
     if records is None:
         raise _not_found("collection", collection_id)
+    # As the list of records: permission first (401/403 to whoever may read nothing there, whether the
+    # collection exists or not), then existence (404 to those who may read the bucket).
+    filters = _filters(request, records)
     if not _collection_exists(request.registry, bucket_id, collection_id):
-        # As Kinto does: only those who may read the bucket learn that a collection does not exist.
-        if _may_read_bucket(request, bucket_id):
-            raise _not_found("collection", collection_id)
-        raise _denied(request)
-    return run_search(request, records, collection_id, bucket_id, _body(request))
+        raise _not_found("collection", collection_id)
+    return _search(request, collection_id, bucket_id, _body(request), filters)
 
 
 def _collection_exists(registry: Any, bucket_id: str, collection_id: str) -> bool:
@@ -110,21 +127,3 @@ def _collection_exists(registry: Any, bucket_id: str, collection_id: str) -> boo
     except ObjectNotFoundError:
         return False
     return True
-
-
-def _may_read_bucket(request: Any, bucket_id: str) -> bool:
-    principals = set(request.prefixed_principals)
-    settings = request.registry.settings
-    if principals & set(as_list(settings.get("bucket_read_principals") or settings.get("bucket_write_principals"))):
-        return True
-    backend = request.registry.permission
-    uri = f"/buckets/{bucket_id}"
-    return backend is not None and backend.check_permission(principals, [(uri, "read"), (uri, "write")])
-
-
-def _denied(request: Any) -> Exception:
-    if request.prefixed_userid is None:
-        return http_error(httpexceptions.HTTPUnauthorized(), errno=ERRORS.MISSING_AUTH_TOKEN,
-                          message="Please authenticate yourself to use this endpoint")
-    return http_error(httpexceptions.HTTPForbidden(), errno=ERRORS.FORBIDDEN,
-                      message="Unauthorized to search this collection")

@@ -30,7 +30,7 @@ def is_pattern(object_id: str) -> bool:
 @lru_cache(maxsize=512)
 def id_matcher(pattern: str, with_children: bool = True) -> Callable[[str], bool]:
     """Return a predicate telling whether an object id matches ``pattern``."""
-    if not with_children and pattern.find("*") == len(pattern) - 1:
+    if not with_children and pattern.endswith("*") and pattern.find("*") == len(pattern) - 1:
         # A plural endpoint's own pattern (``/buckets/b/collections/c/records/*``), checked
         # against every object shared with a user: two string tests per id.
         head, size = pattern[:-1], len(pattern) - 1

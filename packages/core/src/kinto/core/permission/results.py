@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from kinto.core.permission import BoundPermission
 from kinto.core.permission.patterns import id_matcher
@@ -18,12 +18,19 @@ def accessible_from_rows(
     Without children, SQL patterns select a superset (``*`` crosses ``/``
     there), so each row is kept only if a bound permission matches it.
     """
-    matchers = None
-    if bound_permissions is not None and not with_children:
-        matchers = [(id_matcher(pattern, False), permission) for pattern, permission in bound_permissions]
     accessible: dict[str, set[str]] = {}
+    if bound_permissions is None or with_children:
+        for object_id, permission in rows:
+            accessible.setdefault(object_id, set()).add(permission)
+        return accessible
+    # Rows come by the hundred thousand (every record shared with a user): one lookup
+    # per row finds the patterns of its permission.
+    matchers: dict[str, list[Callable[[str], bool]]] = {}
+    for pattern, permission in bound_permissions:
+        matchers.setdefault(permission, []).append(id_matcher(pattern, False))
     for object_id, permission in rows:
-        if matchers is None or any(perm == permission and match(object_id) for match, perm in matchers):
+        candidates = matchers.get(permission)
+        if candidates is not None and any(match(object_id) for match in candidates):
             accessible.setdefault(object_id, set()).add(permission)
     return accessible
 

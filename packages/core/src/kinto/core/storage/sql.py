@@ -83,6 +83,15 @@ class Dialect(abc.ABC):
     def array_has(self, builder: QueryBuilder, field: str, values: list[Any], every: bool) -> str:
         """SQL: the field is an array holding every (or any) of ``values``."""
 
+    @abc.abstractmethod
+    def column_in(self, builder: QueryBuilder, column: str, kind: str, values: list[Any]) -> str:
+        """SQL: the ``column`` (of ``kind`` string or number) equals one of ``values`` (of that kind).
+
+        ``values`` may hold hundreds of thousands of ids (the objects shared one by one
+        with a user): bind them as ONE parameter, never as a chain of ORs, which
+        databases refuse (SQLite: "Expression tree is too large") or plan slowly.
+        """
+
     def scalar_equals(self, builder: QueryBuilder, field: str, value: Any) -> str:
         """SQL: the field equals the scalar ``value`` (type-aware). Dialects may use an index-friendly form."""
         kind = _KIND_OF_RANK[q.type_rank(value)]
@@ -143,10 +152,9 @@ class QueryBuilder:
         if operator == C.NOT:
             return f"(NOT COALESCE({self._equals(field, operand)}, 1 = 0))"
         if operator == C.IN:
-            return "(" + (" OR ".join(self._equals(field, v) for v in operand) or "1 = 0") + ")"
+            return self._any_of(field, operand)
         if operator == C.EXCLUDE:
-            inside = " OR ".join(self._equals(field, v) for v in operand) or "1 = 0"
-            return f"(NOT COALESCE(({inside}), 1 = 0))"
+            return f"(NOT COALESCE({self._any_of(field, operand)}, 1 = 0))"
         if operator == C.HAS:
             return self._has(field, operand)
         if operator == C.LIKE:
@@ -160,6 +168,23 @@ class QueryBuilder:
         if operator in q.ORDERING_OPERATORS:
             return self._ordering(field, operand, operator)
         raise InvalidValueError(f"Unknown filter operator {operator!r}")
+
+    def _any_of(self, field: str, values: list[Any]) -> str:
+        column = self._column(field)
+        if column is None:
+            return "(" + (" OR ".join(self._equals(field, v) for v in values) or "1 = 0") + ")"
+        name, kind = column
+        # Values of another JSON type never equal the column's (as ``_equals`` says).
+        if kind == "string" and all(type(v) is str for v in values):
+            matching = values  # ids, the common case: skip the type test of each value
+        else:
+            matching = [v for v in values if _KIND_OF_RANK.get(q.type_rank(v)) == kind]
+        if kind == "number":
+            # Stamps are integers: 5.0 is 5, 5.5 is nothing stored.
+            matching = [int(v) for v in matching if isinstance(v, int) or v.is_integer()]
+        if not matching:
+            return "(1 = 0)"
+        return self.dialect.column_in(self, name, kind, list(dict.fromkeys(matching)))
 
     def _has(self, field: str, wanted: bool) -> str:
         if self._column(field) is not None:

@@ -812,6 +812,44 @@ class StorageContract:
         as_text = [Filter("last_modified", str(stamps[3]), C.MIN)]
         assert set(_ids(storage.list_all(RESOURCE, PARENT, filters=as_text))) == {"o3", "o4"}
 
+    def test_in_and_exclude_on_ids_take_a_hundred_thousand_values(self, storage):
+        # The ids shared one by one with a user become one ``in`` filter: as many values as
+        # the user has shared objects, far beyond any limit on expression depth or parameters.
+        for index in range(20):
+            storage.create(RESOURCE, PARENT, {"id": f"o{index:02d}"})
+        wanted = [f"o{index:02d}" for index in range(0, 20, 2)]
+        ids = [f"missing{index}" for index in range(100_000)] + wanted
+        listed = storage.list_all(RESOURCE, PARENT, filters=[Filter("id", ids, C.IN)], sorting=[Sort("id", 1)])
+        assert _ids(listed) == wanted
+        assert storage.count_all(RESOURCE, PARENT, filters=[Filter("id", ids, C.IN)]) == len(wanted)
+        paged = storage.list_all(
+            RESOURCE, PARENT, filters=[Filter("id", ids, C.IN)], sorting=[Sort("id", -1)],
+            pagination_rules=[[Filter("id", "o10", C.LT)]], limit=3,
+        )
+        assert _ids(paged) == ["o08", "o06", "o04"]
+        kept = storage.list_all(RESOURCE, PARENT, filters=[Filter("id", ids, C.EXCLUDE)], sorting=[Sort("id", 1)])
+        assert _ids(kept) == [f"o{index:02d}" for index in range(1, 20, 2)]
+        tombstones = storage.delete_all(RESOURCE, PARENT, filters=[Filter("id", ids, C.IN)])
+        assert sorted(_ids(tombstones)) == wanted
+        assert storage.count_all(RESOURCE, PARENT) == 10
+
+    def test_in_on_ids_takes_any_character(self, storage):
+        odd = ['a"b', "c\\d", "{e},f", "NULL", "", " g ", "h'i", "\u00e9\U0001f600"]
+        for object_id in odd:
+            storage.create(RESOURCE, PARENT, {"id": object_id})
+        storage.create(RESOURCE, PARENT, {"id": "other"})
+        listed = storage.list_all(RESOURCE, PARENT, filters=[Filter("id", odd, C.IN)])
+        assert sorted(_ids(listed)) == sorted(odd)
+        assert _ids(storage.list_all(RESOURCE, PARENT, filters=[Filter("id", odd, C.EXCLUDE)])) == ["other"]
+
+    def test_in_on_last_modified_compares_numbers(self, storage):
+        stamps = [storage.create(RESOURCE, PARENT, {"id": f"o{i}"})["last_modified"] for i in range(3)]
+        values = [float(stamps[0]), stamps[2], str(stamps[1] + 0.5), True, None, stamps[1] + 0.5]
+        listed = storage.list_all(RESOURCE, PARENT, filters=[Filter("last_modified", values, C.IN)])
+        assert set(_ids(listed)) == {"o0", "o2"}
+        excluded = storage.list_all(RESOURCE, PARENT, filters=[Filter("last_modified", values, C.EXCLUDE)])
+        assert _ids(excluded) == ["o1"]
+
     def test_since_with_tombstones_lists_deletions(self, storage):
         storage.create(RESOURCE, PARENT, {"id": "a"})
         stamp = storage.create(RESOURCE, PARENT, {"id": "b"})["last_modified"]

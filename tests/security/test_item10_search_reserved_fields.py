@@ -18,8 +18,14 @@ from typing import Any
 import pytest
 import webtest
 
+from . import search_fixtures
 from .conftest import ALICE, BOB, CAROL, assert_error, userid
-from .search_fixtures import indexer_settings, osmem, search, search_app  # noqa: F401 (fixtures)
+from .search_fixtures import search
+
+# The fixtures of search_fixtures, used by name in this module.
+indexer_settings = search_fixtures.indexer_settings
+osmem = search_fixtures.osmem
+search_app = search_fixtures.search_app
 
 
 @pytest.fixture

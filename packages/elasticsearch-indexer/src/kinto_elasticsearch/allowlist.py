@@ -38,15 +38,20 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "AGGREGATIONS",
+    "AGGREGATION_EXTRAS",
     "AGGREGATION_TYPES",
     "BODY",
+    "HIGHLIGHT",
     "QUERIES",
+    "SORT_OPTIONS",
+    "SOURCE",
     "AnyOf",
     "ByField",
     "ListOf",
     "MapOf",
     "Obj",
+    "Spec",
+    "describe",
 ]
 
 QUERY = "query"

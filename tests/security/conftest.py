@@ -20,6 +20,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,7 +32,8 @@ from kinto.core.testing import basic_auth_header
 
 from kinto.server import main
 
-DATABASE = "kinto_security_test"
+# KINTO_SECURITY_TEST_DATABASE lets runs in parallel on one server keep out of each other's way.
+DATABASE = os.environ.get("KINTO_SECURITY_TEST_DATABASE", "kinto_security_test")
 SECRET = "security-tests-secret"
 BACKENDS = ("memory", "sqlite", "postgresql")
 

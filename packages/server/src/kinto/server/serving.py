@@ -206,6 +206,8 @@ def _serve_waitress(options: ServeOptions) -> None:
         connection_limit=options.max_connections,
         channel_timeout=options.keep_alive_timeout,
         max_request_body_size=options.max_body_bytes or 1073741824,
+        # select() cannot watch descriptors above 1,024: poll() can.
+        asyncore_use_poll=True,
         backlog=max(1024, options.max_connections // 4),
     )
 

@@ -192,24 +192,36 @@ def _serve_gunicorn(options: ServeOptions) -> None:
 
 def _serve_waitress(options: ServeOptions) -> None:
     try:
-        import waitress
+        import waitress  # noqa: F401
     except ImportError:
         raise RuntimeError("waitress is not installed: pip install 'kinto-server[waitress]'") from None
+    from kinto.server.waitress_serving import SlowClientLimits, make_server
     from kinto.server.wsgi import load_app
 
     raise_descriptor_limit(1, options.max_connections)
     # waitress reads whole requests (headers and body) on its event loop before a thread runs them.
-    waitress.serve(
+    limits = SlowClientLimits(header_timeout=options.keep_alive_timeout, body_timeout=options.body_timeout)
+    server = make_server(
         load_app(),
+        limits,
         listen=_bind_address(options.host, options.port),
         threads=options.threads,
         connection_limit=options.max_connections,
         channel_timeout=options.keep_alive_timeout,
+        # How often idle and slow connections are looked for (waitress's default is 30 s).
+        cleanup_interval=1,
         max_request_body_size=options.max_body_bytes or 1073741824,
         # select() cannot watch descriptors above 1,024: poll() can.
         asyncore_use_poll=True,
         backlog=max(1024, options.max_connections // 4),
     )
+    server.print_listen("Serving on http://{}:{}")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 def _bind_address(host: str, port: int) -> str:

@@ -66,6 +66,19 @@ class _Refusal(Exception):
         self.body_unread = body_unread
 
 
+class _BodyStream:
+    """A request's body chunks: granian lets a protocol be iterated only once, however often it is read."""
+
+    def __init__(self, proto: Any) -> None:
+        self._proto = proto
+        self._iterator: Any = None
+
+    def chunks(self) -> Any:
+        if self._iterator is None:
+            self._iterator = self._proto.__aiter__()
+        return self._iterator
+
+
 class Gateway:
     """An RSGI application running ``wsgi_app`` under ``limits``."""
 
@@ -101,7 +114,16 @@ class Gateway:
         if scope.proto != "http":  # websockets are not served
             return
         try:
-            body = await self._read_body(scope, proto)
+            stream = _BodyStream(proto)
+            try:
+                body = await self._read_body(scope, stream)
+            except _Refusal as refusal:
+                if refusal.body_unread and scope.http_version == "2":
+                    # An HTTP/2 stream answered before its body ends is reset with the answer unseen:
+                    # read the rest (discarded, within the body deadlines) so the client gets the 413.
+                    await self._discard_rest(stream)
+                    refusal.body_unread = False
+                raise
             if self._admitted >= self._capacity:
                 raise _Refusal(503, "The server is at capacity: retry later", body_unread=False)
             status, headers, content = await self._run(self._environ(scope, body))
@@ -111,7 +133,7 @@ class Gateway:
 
     # --- the body ----------------------------------------------------------------------------------
 
-    async def _read_body(self, scope: Any, proto: Any) -> bytes:
+    async def _read_body(self, scope: Any, stream: _BodyStream) -> bytes:
         headers = scope.headers
         declared = headers.get("content-length")
         if declared is None and "transfer-encoding" not in headers and scope.http_version != "2":
@@ -123,17 +145,17 @@ class Gateway:
                 return b""
             if limit and length > limit:
                 raise _Refusal(413, f"Request body larger than {limit} bytes")
-        body = await self._receive(proto, limit)
+        body = await self._receive(stream, limit)
         if declared is not None and len(body) != length:
             # The client went away mid-body: a truncated body is never handed to the application.
             raise _Refusal(400, "The request body is shorter than its Content-Length")
         return body
 
-    async def _receive(self, proto: Any, limit: int) -> bytes:
+    async def _receive(self, stream: _BodyStream, limit: int, keep: bool = True) -> bytes:
         chunks: list[bytes] = []
         size = 0
         deadline = time.monotonic() + self.limits.body_timeout
-        iterator = proto.__aiter__()
+        iterator = stream.chunks()
         while True:
             wait = min(self.limits.body_idle_timeout, deadline - time.monotonic())
             if wait <= 0:
@@ -151,8 +173,16 @@ class Gateway:
             size += len(chunk)
             if limit and size > limit:
                 raise _Refusal(413, f"Request body larger than {limit} bytes")
-            chunks.append(chunk)
+            if keep:
+                chunks.append(chunk)
         return b"".join(chunks)
+
+    async def _discard_rest(self, stream: _BodyStream) -> None:
+        """Read what is left of a body without keeping it, until it ends or a body deadline passes."""
+        try:
+            await self._receive(stream, 0, keep=False)
+        except _Refusal:
+            pass  # too slow or broken: the stream ends with the refusal either way
 
     # --- the application ---------------------------------------------------------------------------
 

@@ -556,6 +556,10 @@ class Resource:
         self._precondition(existing[self.modified_field] if existing else None, exists=existing is not None)
         if answer is not None:
             return answer
+        if getattr(self.context, "allowed_to_read_only", False):
+            # Let in to read an object that was deleted since: creating needs ``create``.
+            raise http_error(httpexceptions.HTTPForbidden(), errno=ERRORS.FORBIDDEN,
+                             message="This user cannot access this resource.")
         new = self._validate(data, None)
         if self.shareable:
             new[self.model.permissions_field] = body.get("permissions", {})
@@ -573,14 +577,15 @@ class Resource:
         return self._object_body(created)
 
     def _existing_on_post(self, existing: dict[str, Any]) -> Any:
-        """POST of an id that exists: 200 with it when the caller may read it, 403 otherwise."""
+        """POST of an id that exists reads it: what a GET shows the caller, or the 403 of a read."""
         uri = self.permission_object_id(existing[self.id_field])
         principals = self.request.prefixed_principals
         if self.context is not None and not self.context.has_permission(principals, "read", uri) \
                 and self.shareable:
-            raise http_error(httpexceptions.HTTPForbidden(), message="Object exists and is not readable")
+            raise http_error(httpexceptions.HTTPForbidden(), errno=ERRORS.FORBIDDEN,
+                             message="This user cannot access this resource.")
         self._set_etag(self.request.response, existing[self.modified_field])
-        return self._object_body(existing)
+        return self._shown_body(existing)
 
     def plural_delete(self) -> Any:
         self._check_accept()
@@ -626,10 +631,15 @@ class Resource:
         except qs.InvalidQuery as invalid:
             raise _invalid("querystring", invalid.name, invalid.description) from None
         self._read_event([self.present(obj)], object_id)
-        body = self._object_body(obj)
+        body = self._shown_body(obj)
         if fields is not None:
             body["data"] = qs.keep_fields(body["data"], fields, (self.id_field, self.modified_field))
-        if self.shareable and not self._may_write(object_id):
+        return body
+
+    def _shown_body(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """The object as a read shows it to the caller: its ACL only to those who may write it."""
+        body = self._object_body(obj)
+        if self.shareable and not self._may_write(obj[self.id_field]):
             body.pop("permissions", None)
         return body
 
@@ -861,6 +871,8 @@ class ShareableResource(Resource):
                 # none of them, who may not create any either, is refused (401/403, as Kinto).
                 context.shared_ids = context.accessible_ids(principals, permission)
                 return bool(context.shared_ids) or cls._may_create(context, principals)
+            if method == "POST":
+                return cls._may_read_posted_object(context, principals)
             return False
         object_id = context.request.matchdict.get("id")
         if object_id is not None and not cls._generator().match(object_id):
@@ -885,6 +897,25 @@ class ShareableResource(Resource):
         object_id = resource._object_id()  # an invalid id is a 400
         if resource._get_or_none(object_id) is None:
             raise resource._not_found()
+
+    @classmethod
+    def _may_read_posted_object(cls, context: Any, principals: list[str]) -> bool:
+        """As Kinto: a POST naming an existing object reads it, so ``read`` on it suffices."""
+        request = context.request
+        try:
+            body = request.json_body if request.body else None
+        except httpexceptions.HTTPException:
+            return False  # refused as any caller who may not create; the body is not looked at further
+        data = body.get("data") if isinstance(body, dict) else None
+        object_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(object_id, str) or not cls._generator().match(object_id):
+            return False
+        if not context.has_permission(principals, "read", context.object_uri(object_id)):
+            return False
+        if cls(request, context=context)._get_or_none(object_id) is None:
+            return False
+        context.allowed_to_read_only = True
+        return True
 
     @classmethod
     def _may_create(cls, context: Any, principals: list[str]) -> bool:

@@ -36,6 +36,8 @@ ROOT = pathlib.Path(__file__).parent
 PACKAGES = ROOT / "packages"
 CORE = "packages/core"
 CONTRACT_BACKENDS = ("memory", "sqlite", "postgresql")
+#: Pinned: tests/security/test_schemathesis.py relies on its configuration keys and pytest integration.
+SCHEMATHESIS = "schemathesis==4.32.5"
 
 
 def _package_folders() -> list[str]:
@@ -122,6 +124,7 @@ def integration(session: nox.Session) -> None:
 def security(session: nox.Session) -> None:
     """Security regression tests (one module per hole closed) and schemathesis against a live server."""
     _install(session, *_package_folders())
+    session.install(SCHEMATHESIS)
     _pytest(session, "tests/security")
 
 

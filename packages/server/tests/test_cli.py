@@ -153,15 +153,20 @@ def test_a_missing_ini_is_refused_clearly(tmp_path):
     assert "nowhere.ini: no such file" in result.stderr
 
 
+# An [app:main] whose only problem is the one its case names: the secret is there.
+APP_MAIN = "[app:main]\nkinto.userid_hmac_secret = 5f0c7a2e\n"
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
         ("[app:main\nkinto.x = 1\n", "not a valid ini file"),
         ("[server:main]\nport = 1\n", "no [app:main] section"),
-        ("[app:main]\nkinto.storage_backend = no.such.module\n", "kinto.storage_backend = no.such.module"),
+        (f"{APP_MAIN}kinto.storage_backend = no.such.module\n", "kinto.storage_backend = no.such.module"),
         ("[app:main]\nkinto.batch_max_requests = many\n", "batch_max_requests"),
-        ("[app:main]\nkinto.includes = no_such_plugin\n", "no_such_plugin"),
-        ("[app:main]\nmultiauth.policies = ghost\n", "multiauth.policy.ghost.use"),
+        (f"{APP_MAIN}kinto.includes = no_such_plugin\n", "no_such_plugin"),
+        (f"{APP_MAIN}multiauth.policies = ghost\n", "multiauth.policy.ghost.use"),
+        ("[app:main]\nkinto.userid_hmac_secret =\n", "kinto.userid_hmac_secret"),
         ("[app:main]\nkinto.x = %(undefined)s\n", "undefined"),
     ],
 )

@@ -68,6 +68,8 @@ def packages(tmp_path, monkeypatch):
     (tmp_path / "myproject" / "__init__.py").write_text(textwrap.dedent(APP))
     (tmp_path / "myproject" / "views.py").write_text(textwrap.dedent(VIEWS))
     monkeypatch.syspath_prepend(str(tmp_path))
+    # The deployment's secret, as an ini or the environment gives it: no application starts without one.
+    monkeypatch.setenv("KINTO_USERID_HMAC_SECRET", "seed-examples-secret")
     yield tmp_path
     for name in list(sys.modules):
         if name.split(".")[0] in ("myplugin", "myproject"):

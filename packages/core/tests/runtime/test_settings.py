@@ -6,6 +6,7 @@ from pyramid.exceptions import ConfigurationError
 
 import kinto.core
 from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults, environment_names
+from kinto.core.testing import TEST_SECRET
 
 
 def apply(settings, defaults=None, environ=None, **kw):
@@ -113,7 +114,7 @@ def test_load_default_settings_for_a_plugin(monkeypatch):
 
 def test_plugin_defaults_do_not_undo_core_coercion(monkeypatch):
     monkeypatch.setenv("KINTO_READONLY", "true")
-    config = Configurator(settings={})
+    config = Configurator(settings={"kinto.userid_hmac_secret": TEST_SECRET})
     kinto.core.initialize(config, "1.0")
     kinto.core.load_default_settings(config, {"myplugin.x": 1})
     assert config.get_settings()["readonly"] is True
@@ -126,12 +127,12 @@ def test_initialize_fails_on_invalid_typed_value_naming_the_setting():
 
 
 def test_initialize_fails_on_unknown_renderer_naming_the_setting():
-    config = Configurator(settings={"kinto.logging_renderer": "nowhere.Renderer"})
+    config = Configurator(settings={"kinto.logging_renderer": "nowhere.Renderer", "kinto.userid_hmac_secret": TEST_SECRET})
     with pytest.raises(ConfigurationError, match=r"kinto\.logging_renderer"):
         kinto.core.initialize(config, "1.0")
 
 
 def test_initialize_fails_on_invalid_api_version():
-    config = Configurator(settings={"kinto.http_api_version": "x.y"})
+    config = Configurator(settings={"kinto.http_api_version": "x.y", "kinto.userid_hmac_secret": TEST_SECRET})
     with pytest.raises(ConfigurationError, match="http_api_version"):
         kinto.core.initialize(config, "1.0")

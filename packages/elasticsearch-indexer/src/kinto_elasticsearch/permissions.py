@@ -4,8 +4,10 @@ Each record is indexed with ``__kinto__ = {"principals": [...], "parent_id": ...
 
 * ``principals``: those holding ``read`` or ``write`` on the record itself,
   stored as keyed hashes (HMAC-SHA256 with ``kinto_elasticsearch.principals_secret``,
-  else ``userid_hmac_secret``), so that no full-text query can match a
-  principal's name;
+  else with the key ``kinto.core.secrets`` derives from ``userid_hmac_secret`` for
+  this purpose, never the secret itself nor a constant), so that no full-text query
+  can match a principal's name and no user-id HMAC answered by ``GET /v1/`` is
+  one of these hashes;
 * ``parent_id``: the owner of a ``UserResource`` object.
 
 Permissions inherited from the collection or bucket are *not* indexed: they
@@ -27,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kinto.core.resource import ResourceContext
+from kinto.core.secrets import SEARCH_PRINCIPALS, derived_key
 from pyramid import httpexceptions
 
 from kinto_elasticsearch.indexer import RESERVED_FIELD
@@ -34,19 +37,25 @@ from kinto_elasticsearch.resources import IndexedResource
 
 __all__ = ["PrincipalHasher", "read_filters", "record_metadata"]
 
-_DEFAULT_SECRET = "kinto_elasticsearch"
-
 
 class PrincipalHasher:
     """Turns principals into the opaque tokens stored in the index."""
 
-    def __init__(self, secret: str) -> None:
-        self._key = (secret or _DEFAULT_SECRET).encode("utf-8")
+    def __init__(self, key: bytes) -> None:
+        if not key:
+            raise ValueError("PrincipalHasher needs a non-empty key")
+        self._key = key
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> PrincipalHasher:
-        return cls(str(settings.get("kinto_elasticsearch.principals_secret") or settings.get("userid_hmac_secret")
-                       or ""))
+        """The hasher of ``kinto_elasticsearch.principals_secret``, else of the derived search key.
+
+        ``ConfigurationError`` (naming ``kinto.userid_hmac_secret``) when neither secret is set.
+        """
+        dedicated = str(settings.get("kinto_elasticsearch.principals_secret") or "")
+        if dedicated:
+            return cls(dedicated.encode("utf-8"))
+        return cls(derived_key(settings, SEARCH_PRINCIPALS))
 
     def __call__(self, principals: Iterable[str]) -> list[str]:
         return sorted({hmac.new(self._key, p.encode("utf-8"), hashlib.sha256).hexdigest()[:32] for p in principals})

@@ -42,7 +42,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "kinto_elasticsearch.index_wide_scores": False,
     # Which resources of a kinto.core application are indexed (empty: all of them).
     "kinto_elasticsearch.resources": [],
-    # Key of the hashes under which read principals are indexed (empty: userid_hmac_secret).
+    # Key of the hashes under which read principals are indexed (empty: a key derived from userid_hmac_secret).
     "kinto_elasticsearch.principals_secret": "",
     # Embedded indexer: sqlite:///path/to/search.sqlite to persist it (empty: memory).
     "kinto_elasticsearch.embedded_url": "",

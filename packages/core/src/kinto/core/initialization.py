@@ -24,6 +24,7 @@ from pyramid.tweens import EXCVIEW, INGRESS, MAIN
 from kinto.core import errors, events, logs
 from kinto.core.authentication import build_policies
 from kinto.core.authorization import SecurityPolicy, setup_request_identity
+from kinto.core.secrets import check_secret
 from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults, as_list
 
 __all__ = ["api_capabilities", "heartbeats", "includeme", "initialize", "load_default_settings", "migrations"]
@@ -60,6 +61,7 @@ def _apply_core_settings(config: Any, extra_defaults: dict[str, Any] | None = No
 
 
 def _validate_core_settings(settings: dict[str, Any]) -> None:
+    check_secret(settings)
     version = str(settings["http_api_version"])
     major = version.split(".")[0]
     if not major.isdigit():

@@ -240,26 +240,27 @@ def query_digest(filters: list[Filter], sorting: list[Sort]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def _sign(secret: str, payload: bytes) -> str:
-    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()[:32]
+def _sign(key: bytes, payload: bytes) -> str:
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()[:32]
 
 
-def encode_token(secret: str, last_values: list[Any], digest: str, ttl_seconds: int) -> str:
+def encode_token(key: bytes, last_values: list[Any], digest: str, ttl_seconds: int) -> str:
+    """A signed token for the page after ``last_values``; ``key`` is the pagination key (``kinto.core.secrets``)."""
     values = [{"m": True} if value is MISSING else {"v": value} for value in last_values]
     payload = json.dumps({"l": values, "q": digest, "e": int(time.time()) + ttl_seconds}, separators=(",", ":"))
     raw = payload.encode()
     token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    return f"{token}.{_sign(secret, raw)}"
+    return f"{token}.{_sign(key, raw)}"
 
 
-def decode_token(secret: str, token: str, digest: str, expected_length: int) -> list[Any]:
+def decode_token(key: bytes, token: str, digest: str, expected_length: int) -> list[Any]:
     """The last object's sort values, or ``InvalidQuery`` for any tampered, foreign or expired token."""
     try:
         encoded, signature = token.rsplit(".", 1)
         raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     except (ValueError, binascii.Error):
         raise InvalidQuery("_token", "Invalid pagination token") from None
-    if not hmac.compare_digest(_sign(secret, raw), signature):
+    if not hmac.compare_digest(_sign(key, raw), signature):
         raise InvalidQuery("_token", "Invalid pagination token")
     try:
         data = json.loads(raw)

@@ -38,6 +38,7 @@ from kinto.core.resource import querystring as qs
 from kinto.core.resource.context import SELF
 from kinto.core.resource.model import Model, ShareableModel, call_model
 from kinto.core.resource.schema import ValidationFailure, validate_data
+from kinto.core.secrets import PAGINATION_TOKENS, derived_key
 from kinto.core.settings import principals_of
 from kinto.core.storage import (
     COMPARISON,
@@ -477,12 +478,9 @@ class Resource:
             return min(int(paginate_by), max_fetch)
         return max_fetch
 
-    def _token_secret(self) -> str:
-        secret = self.settings.get("userid_hmac_secret") or ""
-        if not secret:
-            secret = "kinto-pagination:" + str(self.settings.get("project_name", "")) + str(
-                self.settings.get("storage_url", ""))
-        return secret
+    def _token_secret(self) -> bytes:
+        # Never the user-id key: GET /v1/ answers its HMAC of any text (see kinto.core.secrets).
+        return derived_key(self.settings, PAGINATION_TOKENS)
 
     def _next_page(self, query: dict[str, Any], last: dict[str, Any]) -> str:
         values = [qs.field_value(last, sort.field) for sort in query["sorting"]]

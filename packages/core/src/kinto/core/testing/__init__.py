@@ -1,7 +1,9 @@
 """Testing helpers shipped with kinto.core, for the core itself and for plugin authors.
 
 * ``make_app(settings, includes=())`` builds a kinto.core application and wraps it
-  in WebTest's ``TestApp`` (``kinto-core[testing]`` brings WebTest and pytest);
+  in WebTest's ``TestApp`` (``kinto-core[testing]`` brings WebTest and pytest), with
+  ``TEST_SECRET`` as ``userid_hmac_secret`` unless the settings give one
+  (applications refuse to start without a secret);
 * ``basic_auth_header(user, password)`` for authenticated requests;
 * the contract suites: ``kinto.core.testing.cache.CacheContract``,
   ``.storage.StorageContract``, ``.permission.PermissionContract``,
@@ -15,7 +17,10 @@ import base64
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["basic_auth_header", "make_app", "make_wsgi_app"]
+__all__ = ["TEST_SECRET", "basic_auth_header", "make_app", "make_wsgi_app"]
+
+#: The ``userid_hmac_secret`` of applications made here when the settings give none.
+TEST_SECRET = "kinto.core.testing secret, for tests only"
 
 #: The modules whose asserts pytest should rewrite: the contract suites live in
 #: the package, not in test files, and a plugin author running them deserves
@@ -48,7 +53,10 @@ def make_wsgi_app(
 
     import kinto.core
 
-    config = Configurator(settings=dict(settings or {}))
+    settings = dict(settings or {})
+    if "userid_hmac_secret" not in settings and "kinto.userid_hmac_secret" not in settings:
+        settings["userid_hmac_secret"] = TEST_SECRET
+    config = Configurator(settings=settings)
     kinto.core.initialize(config, version, project_name=project_name)
     for include in includes:
         config.include(include)

@@ -1,5 +1,7 @@
 """``GET /v1/__api__``: a valid OpenAPI 3.1 document, describing what the app answers."""
 
+import re
+
 import jsonschema
 import pytest
 from openapi_spec_validator import validate
@@ -118,3 +120,54 @@ def test_every_documented_parameterless_get_answers_a_documented_status(app, doc
             continue
         response = app.get("/v1" + path, headers=ALICE, status="*")
         assert str(response.status_int) in operations["get"]["responses"], path
+
+
+def _parameter(document, path, method, name):
+    return next(p for p in document["paths"][path][method]["parameters"] if p["name"] == name)
+
+
+def test_path_ids_carry_the_pattern_the_resource_accepts(app, document):
+    tag_id = _parameter(document, "/tags/{id}", "get", "id")["schema"]
+    assert tag_id == {"type": "string", "pattern": resources_for_openapi.SlugGenerator.regexp}
+    # An id outside the pattern is refused before any lookup, with a documented status.
+    assert not re.search(tag_id["pattern"], "Not_A_Slug")
+    response = app.get("/v1/tags/Not_A_Slug", headers=ALICE, status=400)
+    assert "400" in document["paths"]["/tags/{id}"]["get"]["responses"]
+    assert response.json["errno"] == 110
+
+
+@pytest.mark.parametrize("value", ['"12"', '"12", "13"', "*", '"abc"', "12", 'W/"12"', '"-1"', ""])
+def test_precondition_headers_are_documented_as_the_server_reads_them(app, document, value):
+    pattern = _parameter(document, "/articles/{id}", "get", "If-Match")["schema"]["pattern"]
+    created = app.post_json("/v1/articles", {"data": {"title": "etag"}}, headers=ALICE).json["data"]
+    response = app.get(f"/v1/articles/{created['id']}", headers={**ALICE, "If-Match": value}, status="*")
+    assert (response.status_int != 400) == bool(re.search(pattern, value)), response.text
+    assert str(response.status_int) in document["paths"]["/articles/{id}"]["get"]["responses"]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", str(2**63 - 1), str(2**63), str(-(2**63) - 1)])
+def test_timestamps_are_documented_with_the_range_the_server_accepts(app, document, value):
+    schema = _parameter(document, "/articles", "get", "_since")["schema"]
+    response = app.get(f"/v1/articles?_since={value}", headers=ALICE, status="*")
+    documented_valid = schema["minimum"] <= int(value) <= schema["maximum"]
+    assert (response.status_int == 200) == documented_valid, response.text
+
+
+def test_only_the_permissions_a_resource_knows_are_documented(app, document):
+    body = document["paths"]["/articles"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    unknown = {"data": {"title": "t"}, "permissions": {"delete": ["bob"]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(unknown, body)
+    app.post_json("/v1/articles", unknown, headers=ALICE, status=400)
+    jsonschema.validate({"data": {"title": "t"}, "permissions": {"read": ["bob"]}}, body)
+
+
+MISSING_ID = "5f1ae5a0-0000-4000-8000-000000000000"
+
+
+def test_an_unknown_object_is_answered_with_a_documented_status_on_every_method(app, document):
+    operations = document["paths"]["/articles/{id}"]
+    for method in ("get", "head", "patch", "delete"):
+        response = app.request(f"/v1/articles/{MISSING_ID}", method=method.upper(), headers=ALICE, status="*")
+        assert response.status_int in (403, 404)
+        assert str(response.status_int) in operations[method]["responses"], method

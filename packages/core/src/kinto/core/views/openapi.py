@@ -40,7 +40,18 @@ _ERROR_SCHEMA = {
         "details": {},
     },
 }
-_PERMISSIONS_SCHEMA = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+_PRINCIPALS_SCHEMA = {"type": "array", "items": {"type": "string", "minLength": 1}}
+#: What ``If-Match``/``If-None-Match`` accept: ``*`` or quoted timestamps (anything else is a 400).
+_ETAGS_PATTERN = r'^(\*|"[0-9]+"( *, *"[0-9]+")*)$'
+#: A field name as ``_sort`` and ``_fields`` take it (the server also accepts non-ASCII letters).
+_FIELD = r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*"
+#: Timestamps fit a signed 64-bit column; the server answers 400 beyond.
+_TIMESTAMP_SCHEMA = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+#: Statuses any resource operation may answer: bad input, no or wrong credentials, unknown object or
+#: parent, a failed precondition.
+_RESOURCE_ERRORS = ("400", "401", "403", "404", "412")
+#: And those of operations with a body: too large, or not JSON.
+_BODY_ERRORS = (*_RESOURCE_ERRORS, "413", "415")
 
 
 @openapi.get(permission=NO_PERMISSION_REQUIRED)
@@ -61,14 +72,17 @@ def build_openapi(registry: Any) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     covered: set[str] = set()
 
-    for info in registered_resources(registry).values():
+    resources = registered_resources(registry)
+    for info in resources.values():
         name, cls = info.name, info.resource_class
         schema = _resource_schema(cls)
         plural, obj = _openapi_path(info.plural_path), _openapi_path(info.object_path)
         if info.plural_methods:
-            paths[plural] = _plural_operations(name, cls, plural, schema, info.plural_methods)
+            parameters = _id_parameters(plural, cls, resources)
+            paths[plural] = _plural_operations(name, cls, parameters, schema, info.plural_methods)
         if info.object_methods:
-            paths[obj] = _object_operations(name, cls, obj, schema, info.object_methods)
+            parameters = _id_parameters(obj, cls, resources)
+            paths[obj] = _object_operations(name, cls, parameters, schema, info.object_methods)
         covered |= {info.plural_route, info.object_route}
 
     paths[batch_views.BATCH_PATH] = {
@@ -141,13 +155,15 @@ def _resource_schema(cls: Any) -> dict[str, Any]:
 def _object_body(cls: Any, schema: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {"data": schema}
     if getattr(cls, "shareable", False):
-        properties["permissions"] = _PERMISSIONS_SCHEMA
+        # Permissions the resource does not know are a 400.
+        names = getattr(cls, "permissions", ())
+        properties["permissions"] = {"type": "object", "properties": {name: _PRINCIPALS_SCHEMA for name in names},
+                                     "additionalProperties": False}
     return {"type": "object", "properties": properties}
 
 
-def _plural_operations(name: str, cls: Any, path: str, schema: dict[str, Any],
+def _plural_operations(name: str, cls: Any, path_parameters: list[dict[str, Any]], schema: dict[str, Any],
                        methods: tuple[str, ...]) -> dict[str, Any]:
-    path_parameters = _path_parameters(path)
     list_parameters = path_parameters + _list_parameters()
     listing = {"type": "object", "properties": {"data": {"type": "array", "items": schema}}}
     headers = {
@@ -159,13 +175,13 @@ def _plural_operations(name: str, cls: Any, path: str, schema: dict[str, Any],
         operations["get"] = {
             "operationId": f"list_{name}s", "tags": [name], "parameters": list_parameters,
             "responses": {"200": {**_json_response(f"The {name} objects", listing), "headers": headers},
-                          "304": {"description": "Not modified"}, **_error_responses("400", "401", "403", "412")},
+                          "304": {"description": "Not modified"}, **_error_responses(*_RESOURCE_ERRORS)},
         }
     if "HEAD" in methods:
         operations["head"] = {
             "operationId": f"count_{name}s", "tags": [name], "parameters": list_parameters,
             "responses": {"200": {"description": "Total-Objects header gives the count", "headers": {
-                "Total-Objects": {"schema": {"type": "string"}}}}, **_error_responses("400", "401", "403")},
+                "Total-Objects": {"schema": {"type": "string"}}}}, **_error_responses(*_RESOURCE_ERRORS)},
         }
     if "POST" in methods:
         operations["post"] = {
@@ -173,25 +189,25 @@ def _plural_operations(name: str, cls: Any, path: str, schema: dict[str, Any],
             "requestBody": {"content": {"application/json": {"schema": _object_body(cls, schema)}}},
             "responses": {"201": _json_response("Created", _object_body(cls, schema)),
                           "200": _json_response("Exists already", _object_body(cls, schema)),
-                          **_error_responses("400", "401", "403", "412", "415")},
+                          **_error_responses(*_BODY_ERRORS)},
         }
     if "DELETE" in methods:
         operations["delete"] = {
             "operationId": f"delete_{name}s", "tags": [name], "parameters": list_parameters,
             "responses": {"200": _json_response("Tombstones of the deleted objects", listing),
-                          **_error_responses("400", "401", "403", "412")},
+                          **_error_responses(*_RESOURCE_ERRORS)},
         }
     return operations
 
 
-def _object_operations(name: str, cls: Any, path: str, schema: dict[str, Any],
+def _object_operations(name: str, cls: Any, parameters: list[dict[str, Any]], schema: dict[str, Any],
                        methods: tuple[str, ...]) -> dict[str, Any]:
-    parameters = _path_parameters(path)
     body = _object_body(cls, schema)
     single = _json_response(f"The {name}", body)
+    etags = {"type": "string", "pattern": _ETAGS_PATTERN}
     preconditions = [
-        {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}},
-        {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
+        {"name": "If-Match", "in": "header", "required": False, "schema": etags},
+        {"name": "If-None-Match", "in": "header", "required": False, "schema": etags},
     ]
     operations: dict[str, Any] = {}
     if "GET" in methods:
@@ -199,19 +215,19 @@ def _object_operations(name: str, cls: Any, path: str, schema: dict[str, Any],
             "operationId": f"get_{name}", "tags": [name],
             "parameters": parameters + preconditions + [_query("_fields", "Fields to return, comma-separated")],
             "responses": {"200": single, "304": {"description": "Not modified"},
-                          **_error_responses("400", "401", "403", "404", "412")},
+                          **_error_responses(*_RESOURCE_ERRORS)},
         }
     if "HEAD" in methods:
         operations["head"] = {
             "operationId": f"head_{name}", "tags": [name], "parameters": parameters + preconditions,
-            "responses": {"200": {"description": "Exists"}, **_error_responses("401", "403", "404")},
+            "responses": {"200": {"description": "Exists"}, "304": {"description": "Not modified"},
+                          **_error_responses(*_RESOURCE_ERRORS)},
         }
     if "PUT" in methods:
         operations["put"] = {
             "operationId": f"replace_{name}", "tags": [name], "parameters": parameters + preconditions,
             "requestBody": {"content": {"application/json": {"schema": body}}},
-            "responses": {"200": single, "201": single,
-                          **_error_responses("400", "401", "403", "412", "415")},
+            "responses": {"200": single, "201": single, **_error_responses(*_BODY_ERRORS)},
         }
     if "PATCH" in methods:
         patch_ops = {"type": "array", "items": {"type": "object", "required": ["op", "path"]}}
@@ -225,13 +241,13 @@ def _object_operations(name: str, cls: Any, path: str, schema: dict[str, Any],
                 "application/merge-patch+json": {"schema": {"type": "object"}},
                 "application/json-patch+json": {"schema": patch_ops},
             }},
-            "responses": {"200": single, **_error_responses("400", "401", "403", "404", "412", "415")},
+            "responses": {"200": single, **_error_responses(*_BODY_ERRORS)},
         }
     if "DELETE" in methods:
         operations["delete"] = {
             "operationId": f"delete_{name}", "tags": [name], "parameters": parameters + preconditions,
             "responses": {"200": _json_response("The tombstone", {"type": "object"}),
-                          **_error_responses("401", "403", "404", "412")},
+                          **_error_responses(*_RESOURCE_ERRORS)},
         }
     return operations
 
@@ -239,11 +255,12 @@ def _object_operations(name: str, cls: Any, path: str, schema: dict[str, Any],
 def _list_parameters() -> list[dict[str, Any]]:
     return [
         _query("_limit", "Page size", {"type": "integer", "minimum": 1}),
-        _query("_sort", "Sort fields, comma-separated, '-' for descending"),
+        _query("_sort", "Sort fields, comma-separated, '-' for descending",
+               {"type": "string", "pattern": f"^[-+]?{_FIELD}( *, *[-+]?{_FIELD})*$"}),
         _query("_token", "Pagination token from Next-Page"),
-        _query("_since", "Objects (and tombstones) changed after this timestamp", {"type": "integer"}),
-        _query("_before", "Objects changed before this timestamp", {"type": "integer"}),
-        _query("_fields", "Fields to return, comma-separated"),
+        _query("_since", "Objects (and tombstones) changed after this timestamp", _TIMESTAMP_SCHEMA),
+        _query("_before", "Objects changed before this timestamp", _TIMESTAMP_SCHEMA),
+        _query("_fields", "Fields to return, comma-separated", {"type": "string", "pattern": f"^({_FIELD})?(,{_FIELD})*$"}),
         {
             "name": "filters", "in": "query", "required": False, "style": "form", "explode": True,
             "description": "Filters: <field>=value, and has_, min_, max_, lt_, gt_, not_, in_, exclude_, like_, "
@@ -276,6 +293,23 @@ def _openapi_path(pattern: str) -> str:
 def _path_parameters(path: str) -> list[dict[str, Any]]:
     return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"\{([^}]+)\}", path)]
+
+
+def _id_parameters(path: str, cls: Any, resources: dict[str, Any]) -> list[dict[str, Any]]:
+    """The path parameters of a resource's route, with the pattern its ids (and its parents') follow.
+
+    ``{id}`` is the resource's own id; ``{<name>_id}`` the id of the registered resource ``<name>``
+    (``bucket_id`` of ``bucket``). An id outside the pattern is answered 400 or 404 by the resource.
+    """
+    parameters = _path_parameters(path)
+    for parameter in parameters:
+        name = parameter["name"]
+        parent = resources.get(name[: -len("_id")]) if name.endswith("_id") else None
+        owner = cls if name == "id" else getattr(parent, "resource_class", None)
+        regexp = getattr(owner._generator(), "regexp", None) if hasattr(owner, "_generator") else None
+        if regexp:
+            parameter["schema"] = {"type": "string", "pattern": regexp}
+    return parameters
 
 
 def _other_routes(registry: Any, prefix: str) -> list[tuple[str, str, list[str]]]:

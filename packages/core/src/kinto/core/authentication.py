@@ -7,9 +7,12 @@
     multiauth.policy.fxa.realm = Kinto
 
 Each ``use`` names a factory called with the policy's other settings as keyword
-arguments; it returns an authentication policy (``unauthenticated_userid``,
-``forget``). Policies are asked in order; the first user id found wins and is
-prefixed with the policy's name (``fxa:<uid>``, ``basicauth:<hmac>``).
+arguments; it returns a Pyramid authentication policy (``authenticated_userid``,
+``forget``). Policies are asked in order, as pyramid_multiauth asks them: the
+first ``authenticated_userid`` that is not ``None`` wins and is prefixed with the
+policy's name (``fxa:<uid>``, ``basicauth:<hmac>``). A policy that refuses the
+credentials (a password check failing) answers ``None`` there, so the next
+policy is asked; ``unauthenticated_userid`` is never enough to identify someone.
 """
 
 from __future__ import annotations
@@ -104,8 +107,10 @@ def build_policies(config: Any) -> list[tuple[str, Any]]:
 
 
 def identify(policies: Sequence[tuple[str, Any]], request: Any) -> Identity | None:
+    """The identity of the first policy that authenticates the request, or ``None`` (anonymous)."""
     for name, policy in policies:
-        userid = policy.unauthenticated_userid(request)
+        # Not unauthenticated_userid: it skips the policy's own checks (password, callback).
+        userid = policy.authenticated_userid(request)
         if userid:
             return Identity(userid=str(userid), policy_name=name)
     return None

@@ -38,9 +38,10 @@ def test_user_id_depends_on_the_hmac_secret():
     assert one["user"]["id"] != two["user"]["id"]
 
 
-def test_anonymous_root_is_cacheable(app):
-    response = app.get("/v1/")
-    assert "max-age=86400" in response.headers["Cache-Control"]
+def test_anonymous_root_is_cacheable_on_a_read_only_server_only(app, app_factory):
+    assert "Cache-Control" not in app.get("/v1/").headers
+    readonly = app_factory({"readonly": "true"})
+    assert readonly.get("/v1/").headers["Cache-Control"] == "max-age=86400"
 
 
 def test_capability_exposes_every_argument(app_factory):

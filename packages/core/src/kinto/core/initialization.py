@@ -35,6 +35,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SETTINGS_APPLIED = "kinto.core.settings_applied"
 BACKEND_KINDS = ("storage", "permission", "cache")
 MEMORY_BACKENDS = {kind: f"kinto.core.{kind}.memory" for kind in BACKEND_KINDS}
+#: Every response of an API forbids loading, framing and base URLs; Kinto 26.5.0's exact text
+#: (trailing ``; `` included), so clients and proxies comparing it see no difference.
+CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -273,11 +276,20 @@ def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Calla
         if response.status_code in (429, 503) and "Retry-After" not in response.headers:
             response.headers["Retry-After"] = retry_after
         cors.decorate(request, response)
+        _add_security_headers(response)
         if getattr(request, "parent", None) is None and summary_enabled(logging.INFO):
             _log_summary(summary_logger, request, response, start)
         return response
 
     return tween
+
+
+def _add_security_headers(response: Any) -> None:
+    """CSP and ``nosniff`` on every response (preflights, errors and batch sub-responses too);
+    a view that sets its own policy (an HTML page) keeps it."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
 
 
 def _handle(handler: Callable[[Any], Any], request: Any) -> Any:

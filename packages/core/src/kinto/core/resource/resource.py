@@ -380,10 +380,18 @@ class Resource:
         response.headers["Last-Modified"] = _http_date(timestamp)
 
     def cache_headers(self, response: Any) -> None:
-        """Hook: set ``Cache-Control``/``Expires`` on a read (``<name>_cache_expires_seconds``)."""
+        """Hook: the cache headers of a read.
+
+        Only anonymous reads may be cached (``<name>_cache_expires_seconds``):
+        what an identified user was allowed to read must never be kept by a
+        shared cache, so every other read says ``no-cache, no-store``, as Kinto's.
+        """
         seconds = self._setting("cache_expires_seconds")
-        if seconds is not None and seconds != "":
+        if self.request.prefixed_userid is None and seconds is not None and seconds != "":
             response.cache_expires(int(seconds))
+            return
+        response.cache_control.no_cache = True
+        response.cache_control.no_store = True
 
     def present(self, obj: dict[str, Any]) -> dict[str, Any]:
         """The object as clients see it (without the permissions field)."""

@@ -30,8 +30,22 @@ def get_hello(request: Any) -> dict[str, Any]:
     userid = request.prefixed_userid
     if userid:
         data["user"] = {"id": userid, "principals": request.prefixed_principals}
-    else:
-        seconds = int(settings["root_cache_expires_seconds"])
-        if seconds >= 0:
-            request.response.cache_expires(seconds)
+    _cache_headers(request, settings, identified=bool(userid))
     return data
+
+
+def _cache_headers(request: Any, settings: dict[str, Any], identified: bool) -> None:
+    """Only a read-only server's anonymous root may be cached (for ``root_cache_expires_seconds``).
+
+    Elsewhere the root says whether the server is read-only, and a cached copy
+    would keep saying it for a day after the switch; an identified user's root
+    lists their principals, which no shared cache may keep (Kinto 26.5.0
+    caches it too in read-only mode: not here).
+    """
+    if identified:
+        request.response.cache_control.no_cache = True
+        request.response.cache_control.no_store = True
+        return
+    seconds = int(settings["root_cache_expires_seconds"])
+    if settings["readonly"] and seconds >= 0:
+        request.response.cache_expires(seconds)

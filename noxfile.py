@@ -168,11 +168,16 @@ def serve(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: ``nox -s bench [-- WORKLOAD... --backend B --duration S --profile WORKLOAD]`` runs our server
     side by side with Kinto 26.5.0 (installed in bench/.venvs/, never here); ``nox -s bench -- backends`` runs the
-    storage backend benchmark."""
+    storage backend benchmark; ``nox -s bench -- load`` compares whole deployments under many connections."""
     if session.posargs[:1] == ["backends"]:
         _install(session, "core")
         env = {"KINTO_TEST_POSTGRESQL_URL": os.environ.get("KINTO_TEST_POSTGRESQL_URL", "")}
         session.run("python", "bench/backends.py", *session.posargs[1:], env=env)
+        return
+    if session.posargs[:1] == ["load"]:
+        _install(session, "core", "server")
+        session.install("-r", "bench/requirements.txt")
+        session.run("python", "bench/load.py", *session.posargs[1:])
         return
     # Our server joins the table as soon as its package has code.
     served = ["core", "server"] if (PACKAGES / "server" / "src" / "kinto" / "server").is_dir() else ["core"]

@@ -319,6 +319,68 @@ def test_content_length_over_the_limit_is_413_without_reading_the_body(live):
     assert json.loads(body)["code"] == 413
 
 
+#: HTTP/2 (cleartext, prior knowledge) is served by granian only.
+SERVES_HTTP2 = ("granian",)
+
+
+def _h2_put(port: int, path: str, total: int, declare_length: bool) -> tuple[int | None, bytes]:
+    """PUT ``total`` bytes over HTTP/2, within flow control; the status answered (None when reset)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    connection.initiate_connection()
+    stream = connection.get_next_available_stream_id()
+    headers = [(":method", "PUT"), (":path", path), (":scheme", "http"), (":authority", "test"),
+               ("authorization", AUTH), ("content-type", "application/json")]
+    body = b'{"data": {}}'.ljust(total, b" ")
+    if declare_length:
+        headers.append(("content-length", str(len(body))))
+    connection.send_headers(stream, headers)
+    status: int | None = None
+    answer = b""
+    sent = 0
+    finished = False
+    try:
+        while not finished:
+            window = min(connection.local_flow_control_window(stream), connection.max_outbound_frame_size)
+            if status is None and sent < len(body) and window > 0:
+                piece = body[sent:sent + window]
+                sent += len(piece)
+                connection.send_data(stream, piece, end_stream=sent == len(body))
+                sock.sendall(connection.data_to_send())
+                continue
+            sock.sendall(connection.data_to_send())
+            data = sock.recv(65536)
+            if not data:
+                break
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    status = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    answer += event.data
+                    connection.acknowledge_received_data(event.flow_controlled_length, stream)
+                elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                    finished = True
+    finally:
+        sock.close()
+    return status, answer
+
+
+@pytest.mark.parametrize("declare_length", [True, False], ids=["content-length", "streamed"])
+def test_http2_bodies_over_the_limit_are_413_and_store_nothing(live, server_name, declare_length):
+    if server_name not in SERVES_HTTP2:
+        pytest.skip(f"{server_name} does not serve HTTP/2")
+    status, body = _h2_put(live.port, "/v1/buckets/h2big", 4 * MAX_BODY, declare_length)
+    assert status == 413
+    assert json.loads(body)["errno"] == 113
+    assert _request(live, "GET", "/v1/buckets/h2big")[0] in (403, 404)
+    status, body = _h2_put(live.port, "/v1/buckets/h2ok", 1000, declare_length)
+    assert status == 201, body
+
+
 def test_http10_bytes_after_headers_without_length_are_never_a_body(live):
     # A request has no close-delimited body (RFC 9112, 6.3): without Content-Length or chunked framing the
     # request is body-less, and what follows is not read as its body, however long.

@@ -171,3 +171,11 @@ def test_an_unknown_object_is_answered_with_a_documented_status_on_every_method(
         response = app.request(f"/v1/articles/{MISSING_ID}", method=method.upper(), headers=ALICE, status="*")
         assert response.status_int in (403, 404)
         assert str(response.status_int) in operations[method]["responses"], method
+
+
+def test_an_empty_id_redirects_reads_as_documented(app, document):
+    for method in ("get", "head"):
+        response = app.request("/v1/articles/", method=method.upper(), headers=ALICE, status="*")
+        assert response.status_int == 307
+        assert response.headers["Location"].endswith("/v1/articles")
+        assert "307" in document["paths"]["/articles/{id}"][method]["responses"], method

@@ -209,18 +209,21 @@ def _object_operations(name: str, cls: Any, parameters: list[dict[str, Any]], sc
         {"name": "If-Match", "in": "header", "required": False, "schema": etags},
         {"name": "If-None-Match", "in": "header", "required": False, "schema": etags},
     ]
+    # An empty id leaves a trailing slash, which reads redirect away (``trailing_slash_redirect_enabled``).
+    redirect = {"description": "The same URL without its trailing slash (an empty id)",
+                "headers": {"Location": {"schema": {"type": "string"}}}}
     operations: dict[str, Any] = {}
     if "GET" in methods:
         operations["get"] = {
             "operationId": f"get_{name}", "tags": [name],
             "parameters": parameters + preconditions + [_query("_fields", "Fields to return, comma-separated")],
-            "responses": {"200": single, "304": {"description": "Not modified"},
+            "responses": {"200": single, "304": {"description": "Not modified"}, "307": redirect,
                           **_error_responses(*_RESOURCE_ERRORS)},
         }
     if "HEAD" in methods:
         operations["head"] = {
             "operationId": f"head_{name}", "tags": [name], "parameters": parameters + preconditions,
-            "responses": {"200": {"description": "Exists"}, "304": {"description": "Not modified"},
+            "responses": {"200": {"description": "Exists"}, "304": {"description": "Not modified"}, "307": redirect,
                           **_error_responses(*_RESOURCE_ERRORS)},
         }
     if "PUT" in methods:

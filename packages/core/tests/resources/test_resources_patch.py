@@ -48,9 +48,14 @@ def test_merge_patch_may_replace_an_object_by_a_scalar_and_back(app, url):
     assert patch(app, url, {"data": {"b": {"z": None, "y": 1}}}).json["data"]["b"] == {"y": 1}
 
 
-def test_patch_without_data_changes_nothing(app, url, thing):
-    assert patch(app, url, {}).json["data"] == thing
+def test_patch_with_empty_data_changes_nothing(app, url, thing):
     assert patch(app, url, {"data": {}}).json["data"] == thing
+
+
+def test_patch_naming_neither_data_nor_permissions_is_a_400_as_kinto(app, url, thing):
+    body = assert_error(patch(app, url, {}, status=400), 400, 107)
+    assert body["message"] == "Provide at least one of data or permissions"
+    assert app.get(url, headers=ALICE).json["data"] == thing
 
 
 def test_a_no_op_patch_keeps_the_timestamp_and_emits_nothing(app, url, thing, events):

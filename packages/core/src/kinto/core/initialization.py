@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
-import re
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -24,6 +22,7 @@ from pyramid.tweens import EXCVIEW, INGRESS, MAIN
 from kinto.core import errors, events, logs
 from kinto.core.authentication import build_policies
 from kinto.core.authorization import SecurityPolicy, setup_request_identity
+from kinto.core.jsonbody import parse_request_body
 from kinto.core.secrets import check_secret
 from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults, as_list
 
@@ -186,56 +185,9 @@ def _bound_data(request: Any) -> dict[str, Any]:
     return {}
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"{text} is out of the range of numbers this server stores")
-    return value
-
-
-_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-def _check_no_lone_surrogate(value: Any) -> None:
-    """Strings must encode to UTF-8 (``"\\ud800"`` alone is valid JSON but no text)."""
-    if isinstance(value, str):
-        value.encode("utf-8")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            key.encode("utf-8")
-            _check_no_lone_surrogate(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_no_lone_surrogate(item)
-
-
 def _json_body(request: Any) -> Any:
-    """``request.json_body`` answering 400 (never 500) for invalid or absurdly nested JSON,
-    for NaN/Infinity and numbers out of range, and for strings that are not text."""
-    body = request.body
-    try:
-        value = json.loads(body.decode(request.charset or "utf-8"), parse_constant=_reject_constant,
-                           parse_float=_finite_float)
-        if _ESCAPED_SURROGATE.search(body):
-            _check_no_lone_surrogate(value)
-        return value
-    except UnicodeEncodeError:
-        raise errors.http_error(
-            httpexceptions.HTTPBadRequest(), errno=errors.ERRORS.BADJSON,
-            message="Invalid JSON: strings must be Unicode text (a lone surrogate escape was found)",
-        ) from None
-    except (ValueError, UnicodeError) as error:
-        raise errors.http_error(
-            httpexceptions.HTTPBadRequest(), errno=errors.ERRORS.BADJSON, message=f"Invalid JSON: {error}"
-        ) from None
-    except RecursionError:
-        raise errors.http_error(
-            httpexceptions.HTTPBadRequest(), errno=errors.ERRORS.BADJSON, message="JSON is nested too deeply"
-        ) from None
+    """``request.json_body``: the client's JSON within the limits of :mod:`kinto.core.jsonbody`."""
+    return parse_request_body(request)
 
 
 # --- tweens -------------------------------------------------------------------------------------
@@ -301,6 +253,13 @@ def _handle(handler: Callable[[Any], Any], request: Any) -> Any:
 
 
 def _guarded(request: Any, max_body: int, readonly: bool, eos: datetime | None) -> Any:
+    if not _utf8_path(request.environ):
+        # Before routing: Pyramid, WebOb and the error views all decode the path as UTF-8.
+        return _error_response(
+            request,
+            errors.http_error(httpexceptions.HTTPBadRequest(), errno=errors.ERRORS.INVALID_PARAMETERS,
+                              message="Invalid URL path."),
+        )
     if eos is not None and datetime.now(timezone.utc) >= eos:
         return _error_response(
             request,
@@ -329,6 +288,15 @@ def _guarded(request: Any, max_body: int, readonly: bool, eos: datetime | None) 
             errors.http_error(httpexceptions.HTTPMethodNotAllowed(), message="The server is in read-only mode"),
         )
     return None
+
+
+def _utf8_path(environ: dict[str, Any]) -> bool:
+    """Whether the percent-decoded path is UTF-8 (WSGI hands it over as latin-1 text)."""
+    try:
+        environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _length_unknown(environ: dict[str, Any]) -> bool:

@@ -90,6 +90,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "paginate_by": None,
     "pagination_token_validity_seconds": 600,
     "id_generator": "kinto.core.storage.generators.UUID4",
+    # Ids picked by clients; PostgreSQL indexes keys of up to ~2,700 bytes, parent ids included.
+    "id_max_length": 255,
     "explicit_permissions": True,
     "event_listeners": [],
     # Authentication

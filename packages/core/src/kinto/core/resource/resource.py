@@ -31,7 +31,7 @@ import jsonpatch
 from pyramid import httpexceptions
 from pyramid.authorization import Authenticated
 
-from kinto.core import errors
+from kinto.core import errors, jsonbody
 from kinto.core.errors import ERRORS, http_error
 from kinto.core.events import ACTIONS, ResourceRead, has_subscribers, notify_resource_event, notify_resource_read
 from kinto.core.resource import querystring as qs
@@ -186,6 +186,12 @@ class Resource:
         return generator or _DEFAULT_GENERATOR
 
     @classmethod
+    def valid_id(cls, settings: dict[str, Any], object_id: str) -> bool:
+        """Whether a client may name an object ``object_id``: the generator's pattern, and at most
+        ``id_max_length`` characters (what every backend can index)."""
+        return len(object_id) <= int(settings["id_max_length"]) and cls._generator().match(object_id) is not None
+
+    @classmethod
     def object_uri(cls, request: Any, matchdict: dict[str, Any]) -> str:
         """The object's URI without the version prefix, e.g. ``/articles/a1`` (the permission id)."""
         return cls.object_path.format_map(matchdict)
@@ -248,7 +254,7 @@ class Resource:
 
     def _object_id(self) -> str:
         object_id = self.request.matchdict["id"]
-        if not self._generator().match(object_id):
+        if not self.valid_id(self.settings, object_id):
             raise _invalid("path", "id", "Invalid object id", errno=ERRORS.INVALID_RESOURCE_ID)
         return object_id
 
@@ -552,7 +558,7 @@ class Resource:
         object_id = data.get(self.id_field)
         existing = None
         if object_id is not None:
-            if not isinstance(object_id, str) or not self._generator().match(object_id):
+            if not isinstance(object_id, str) or not self.valid_id(self.settings, object_id):
                 raise _invalid("body", "data.id", "Invalid object id", ERRORS.INVALID_RESOURCE_ID)
             existing = self._get_or_none(object_id)
         # As Kinto: preconditions apply to the posted object (``If-None-Match: *`` = create only),
@@ -715,6 +721,11 @@ class Resource:
         self._precondition(existing[self.modified_field] if existing else None, exists=existing is not None)
         if existing is None:
             raise self._not_found()
+        if not body.keys() & {"patch", "data", "permissions"}:
+            # As Kinto: a PATCH that names nothing to change is a mistake, not a no-op.
+            message = "Provide at least one of data or permissions"
+            raise http_error(httpexceptions.HTTPBadRequest(), errno=ERRORS.INVALID_PARAMETERS, message=message,
+                             details=[{"location": "body", "name": "data", "description": message}])
         current_permissions = existing.get(getattr(self.model, "permissions_field", ""), {}) if self.shareable \
             else {}
         present = self.present(existing)
@@ -791,6 +802,12 @@ class Resource:
         new_data = patched.get("data")
         if not isinstance(new_data, dict):
             raise _invalid("body", "data", "Should stay an object", ERRORS.INVALID_PARAMETERS)
+        limit = jsonbody.max_depth(self.settings)
+        if jsonbody.too_deep(new_data, limit):
+            # Bodies obey the limit (and so do merge patches of them); operations that add under a
+            # deep pointer would not, a request at a time.
+            raise _invalid("body", "data", f"Nested deeper than {limit} levels (json_max_depth)",
+                           ERRORS.INVALID_PARAMETERS)
         if not touches_permissions:
             return new_data, None
         new_permissions: dict[str, Any] = {}
@@ -881,7 +898,7 @@ class ShareableResource(Resource):
                 return cls._may_read_posted_object(context, principals)
             return False
         object_id = context.request.matchdict.get("id")
-        if object_id is not None and not cls._generator().match(object_id):
+        if object_id is not None and not cls.valid_id(context.request.registry.settings, object_id):
             # Before any lookup: such ids never reach a backend (a NUL would upset PostgreSQL).
             raise _invalid("path", "id", "Invalid object id", errno=ERRORS.INVALID_RESOURCE_ID)
         uri = context.object_uri()
@@ -914,7 +931,7 @@ class ShareableResource(Resource):
             return False  # refused as any caller who may not create; the body is not looked at further
         data = body.get("data") if isinstance(body, dict) else None
         object_id = data.get("id") if isinstance(data, dict) else None
-        if not isinstance(object_id, str) or not cls._generator().match(object_id):
+        if not isinstance(object_id, str) or not cls.valid_id(request.registry.settings, object_id):
             return False
         if not context.has_permission(principals, "read", context.object_uri(object_id)):
             return False

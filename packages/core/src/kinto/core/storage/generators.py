@@ -25,10 +25,14 @@ class Generator:
             raise ValueError(f"{type(self).__name__} draws ids that do not match its own regexp {self.regexp!r}")
 
     def match(self, object_id: str) -> re.Match[str] | None:
-        """Return a match when ``object_id`` is a valid id for this generator."""
+        """Return a match when the whole of ``object_id`` is a valid id for this generator.
+
+        The whole string: with ``re.match``, a ``$`` also matches before a final
+        newline, and ``"b\\n"`` would pass for ``b``.
+        """
         if self._compiled is None:
             self._compiled = re.compile(self.regexp)
-        return self._compiled.match(object_id)
+        return self._compiled.fullmatch(object_id)
 
     def __call__(self) -> str:
         """Return a new id, unique with overwhelming probability."""

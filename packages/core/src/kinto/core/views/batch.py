@@ -51,6 +51,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from kinto.core import events
 from kinto.core.errors import ERRORS, http_error
 from kinto.core.initialization import api_prefix
+from kinto.core.jsonbody import parse_request_body
 from kinto.core.service import Service
 
 __all__ = [
@@ -74,6 +75,9 @@ VALID_METHODS = ("GET", "HEAD", "DELETE", "TRACE", "POST", "PUT", "PATCH")
 
 _PAYLOAD_FIELDS = frozenset({"defaults", "requests"})
 _REQUEST_FIELDS = frozenset({"method", "path", "headers", "body"})
+#: ``{"requests": [{"body": ...}]}``: the levels around a sub-request's body, which obeys
+#: ``json_max_depth`` on its own when the sub-request parses it.
+_ENVELOPE_DEPTH = 3
 # RFC 9110 token characters, for header names.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -332,7 +336,7 @@ def _invoke(parent: Any, subrequest: Any) -> Any:
     try:
         return parent.invoke_subrequest(subrequest, use_tweens=True)
     except Exception:  # the tweens render errors: only a bug in them lands here
-        logger.exception("Batch sub-request %s %s crashed", subrequest.method, subrequest.path)
+        logger.exception("Batch sub-request %s %s crashed", subrequest.method, _path_of(subrequest))
         return http_error(httpexceptions.HTTPInternalServerError())
 
 
@@ -397,6 +401,14 @@ def _run_undoable(parent: Any, spec: SubRequestSpec, prefix: str) -> tuple[Any, 
     return subrequest, response
 
 
+def _path_of(subrequest: Any) -> str:
+    """The sub-request's path; bytes that are not UTF-8 (refused with a 400) shown replaced,
+    where ``subrequest.path`` would raise."""
+    environ = subrequest.environ
+    raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    return raw.encode("latin-1").decode("utf-8", "replace")
+
+
 def _response_body(subrequest: Any, response: Any) -> Any:
     if subrequest.method == "HEAD" or not response.body:
         return ""
@@ -409,7 +421,7 @@ def _response_body(subrequest: Any, response: Any) -> Any:
 def _describe(subrequest: Any, response: Any) -> dict[str, Any]:
     return {
         "status": response.status_code,
-        "path": unquote(subrequest.path),
+        "path": unquote(_path_of(subrequest)),
         "headers": dict(response.headers),
         "body": _response_body(subrequest, response),
     }
@@ -421,7 +433,7 @@ def _batch_failure(index: int, subrequest: Any, response: Any) -> httpexceptions
     described = _response_body(subrequest, response)
     sub_error = described if isinstance(described, dict) else {}
     exception_class = httpexceptions.status_map.get(status, httpexceptions.HTTPInternalServerError)
-    path = unquote(subrequest.path)
+    path = unquote(_path_of(subrequest))
     reason = sub_error.get("message") or response.status
     error = http_error(
         exception_class(),
@@ -446,7 +458,7 @@ def post_batch(request: Any) -> dict[str, Any]:
     prefix = "/" + api_prefix(settings)
     max_requests = int(settings.get("batch_max_requests") or 0)
     try:
-        specs = parse_batch_payload(request.json_body, max_requests)
+        specs = parse_batch_payload(parse_request_body(request, extra_depth=_ENVELOPE_DEPTH), max_requests)
     except BatchInvalid as invalid:
         raise _bad_request(invalid.problems) from None
     if any(_targets_batch(spec.path, prefix) for spec in specs):
@@ -455,7 +467,7 @@ def post_batch(request: Any) -> dict[str, Any]:
     responses = []
     for index, spec in enumerate(specs):
         subrequest, response = _run_undoable(request, spec, prefix)
-        logger.debug("Batch sub-request %s %s: %s", spec.method, subrequest.path, response.status_code)
+        logger.debug("Batch sub-request %s %s: %s", spec.method, _path_of(subrequest), response.status_code)
         if response.status_code >= 500:
             # Raising makes the transaction tween roll the whole batch back and drop its events.
             raise _batch_failure(index, subrequest, response)

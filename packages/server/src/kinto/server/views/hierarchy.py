@@ -15,8 +15,9 @@ a caller who may read the parent). Kinto behaviours added here:
   default ``create`` principals);
 * ``PUT`` of a missing object by a caller who may read the parent but not
   create is a 403 (creating needs ``create``), not a 404;
-* ids that no object can have (``-x``, a NUL) are answered before any
-  backend sees them: 400 for the object's id, 404 for a parent's;
+* ids that no object can have (``-x``, a NUL, a final newline, more than
+  ``id_max_length`` characters) are answered before any backend sees them:
+  400 for the object's id, 404 for a parent's;
 * the parent of a request must exist (404 naming it), checked after the
   permission, so that nothing leaks to callers without access.
 """
@@ -101,17 +102,22 @@ class HierarchicalResource(ShareableResource):
 
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:
-        cls._check_ids(dict(context.request.matchdict or {}))
+        cls._check_ids(context.request.registry.settings, dict(context.request.matchdict or {}))
         return super().check_permission(context, principals, permission)
 
     @classmethod
-    def _check_ids(cls, matchdict: dict[str, Any]) -> None:
+    def _check_ids(cls, settings: dict[str, Any], matchdict: dict[str, Any]) -> None:
         """Ids that no object can have are answered before any backend sees them (a NUL would 503 there)."""
+        max_length = int(settings["id_max_length"])
+
+        def valid(name: str) -> bool:
+            return len(name) <= max_length and _NAME.fullmatch(name) is not None
+
         for key in ("bucket_id", "collection_id"):
-            if key in matchdict and not _NAME.match(matchdict[key]):
+            if key in matchdict and not valid(matchdict[key]):
                 raise missing_object(key[: -len("_id")], matchdict[key])
         object_id = matchdict.get("id")
-        if object_id is not None and not _NAME.match(object_id):
+        if object_id is not None and not valid(object_id):
             raise http_error(
                 httpexceptions.HTTPBadRequest(),
                 errno=ERRORS.INVALID_RESOURCE_ID,

@@ -11,6 +11,7 @@ have ``__acl__`` and are open otherwise.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,20 +23,38 @@ from kinto.core.authentication import Identity, identify
 
 __all__ = ["AUTHENTICATED", "EVERYONE", "SecurityPolicy", "groupfinder"]
 
+logger = logging.getLogger(__name__)
+
 EVERYONE = Everyone  # "system.Everyone"
 AUTHENTICATED = Authenticated  # "system.Authenticated"
 
 
 def groupfinder(userid: str, request: Any) -> list[str]:
-    """Principals the permission backend grants ``userid`` (and every authenticated user)."""
+    """Principals the permission backend grants ``userid`` (and every authenticated user).
+
+    At most ``kinto.max_user_principals`` of them: anyone may create groups
+    whose members are ``system.Authenticated`` (or a user id they know), and
+    every request of every such user would otherwise load, check against and
+    (at the root) answer all of them.
+    """
     backend = getattr(request.registry, "permission", None)
     if backend is None or not userid:
         return []
     cache = request.bound_data.setdefault("user_principals", {})
     if userid not in cache:
-        # The contract includes what system.Authenticated holds: one backend call.
-        cache[userid] = sorted(backend.get_user_principals(userid))
+        limit = int(request.registry.settings["max_user_principals"])
+        cache[userid] = _bounded_user_principals(backend, userid, limit)
     return cache[userid]
+
+
+def _bounded_user_principals(backend: Any, userid: str, limit: int) -> list[str]:
+    # One more than the limit tells whether some were left out, which the administrator must hear of.
+    principals = backend.get_user_principals_bounded(userid, limit + 1)
+    if len(principals) > limit:
+        logger.warning("%s holds more than %d principals (kinto.max_user_principals): the others are ignored",
+                       userid, limit)
+        principals = principals[:limit]
+    return sorted(principals)
 
 
 class SecurityPolicy:

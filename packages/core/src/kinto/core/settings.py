@@ -99,6 +99,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "multiauth.policies": [],
     "multiauth.policy.basicauth.use": "kinto.core.authentication.BasicAuthAuthenticationPolicy",
     "multiauth.groupfinder": "kinto.core.authorization.groupfinder",
+    # Groups a request loads for its user (its own first, then those of system.Authenticated).
+    "max_user_principals": 1000,
     "bucket_create_principals": "system.Authenticated",
     "profiler_dir": tempfile.gettempdir(),
 }

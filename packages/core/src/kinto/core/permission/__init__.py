@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 from kinto.core.storage.exceptions import BackendError
 
-__all__ = ["BoundPermission", "PermissionBackendError", "PermissionBase"]
+__all__ = ["BoundPermission", "PermissionBackendError", "PermissionBase", "bounded_principals"]
 
 #: ``(object_id, permission)``; the object id may hold ``*`` patterns where documented.
 BoundPermission = tuple[str, str]
@@ -45,6 +45,16 @@ BoundPermission = tuple[str, str]
 AUTHENTICATED_USER = "system.Authenticated"
 
 _HEARTBEAT_USER = "__heartbeat__"
+
+
+def bounded_principals(own: Iterable[str], shared: Iterable[str], limit: int) -> list[str]:
+    """The first ``limit`` distinct principals of ``own`` then ``shared`` (for ``get_user_principals_bounded``)."""
+    kept: dict[str, None] = {}
+    for principal in (*own, *shared):
+        if len(kept) >= limit:
+            break
+        kept.setdefault(principal)
+    return list(kept)
 
 
 class PermissionBackendError(BackendError):
@@ -127,6 +137,22 @@ class PermissionBase(abc.ABC):
         """Return the principals held by ``user_id``, plus those given to
         ``system.Authenticated`` (which every user holds). An unknown user
         gets the latter only, often an empty set."""
+
+    def get_user_principals_bounded(self, user_id: str, limit: int) -> list[str]:
+        """Return at most ``limit`` of the principals ``get_user_principals`` gives, without duplicates.
+
+        A request must not load every group an attacker attached to
+        ``system.Authenticated``: those held by ``user_id`` itself come first,
+        then those of ``system.Authenticated``; within each part the backend
+        picks a stable order (ours: ascending principal). A ``limit`` of 0 or
+        less gives ``[]``. The default loads everything then cuts; backends
+        override it to read no more than ``limit`` rows of each part.
+        """
+        if limit <= 0:
+            return []
+        shared = self.get_user_principals(AUTHENTICATED_USER)
+        own = self.get_user_principals(user_id) - shared if user_id != AUTHENTICATED_USER else set()
+        return bounded_principals(sorted(own), sorted(shared), limit)
 
     @abc.abstractmethod
     def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:

@@ -16,7 +16,12 @@ from typing import Any, ClassVar
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
 from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
 from kinto.core.permission.patterns import is_pattern, like_pattern
-from kinto.core.permission.results import accessible_from_rows, permissions_by_object
+from kinto.core.permission.results import (
+    BOUNDED_USER_PRINCIPALS,
+    accessible_from_rows,
+    bounded_from_rows,
+    permissions_by_object,
+)
 
 __all__ = ["Permission", "load_from_config"]
 
@@ -56,6 +61,9 @@ _WANTED = "unnest(%s::text[], %s::text[])"
 
 def _columns(bound_permissions: Sequence[BoundPermission]) -> tuple[list[str], list[str]]:
     return [object_id for object_id, _ in bound_permissions], [permission for _, permission in bound_permissions]
+
+
+_BOUNDED_USER_PRINCIPALS = BOUNDED_USER_PRINCIPALS.format(p="%s")
 
 
 class Permission(PermissionBase):
@@ -132,6 +140,13 @@ class Permission(PermissionBase):
             "SELECT principal FROM user_principals WHERE user_id = ANY(%s)", ([user_id, AUTHENTICATED_USER],)
         )
         return {principal for (principal,) in rows}
+
+    def get_user_principals_bounded(self, user_id: str, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        own_limit = 0 if user_id == AUTHENTICATED_USER else limit
+        rows = self._rows(_BOUNDED_USER_PRINCIPALS, (user_id, own_limit, AUTHENTICATED_USER, limit))
+        return bounded_from_rows(rows, limit)
 
     def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:
         self._write(

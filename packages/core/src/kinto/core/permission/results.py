@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from kinto.core.permission import BoundPermission
+from kinto.core.permission import BoundPermission, bounded_principals
 from kinto.core.permission.patterns import id_matcher
 
-__all__ = ["accessible_from_rows", "permissions_by_object"]
+__all__ = ["accessible_from_rows", "bounded_from_rows", "permissions_by_object"]
+
+#: ``get_user_principals_bounded`` in SQL: at most ``limit`` rows of each part, each read from the
+#: primary key ``(user_id, principal)`` in order, part 0 for the user's own, 1 for system.Authenticated's.
+BOUNDED_USER_PRINCIPALS = (
+    "SELECT principal, 0 FROM (SELECT principal FROM user_principals WHERE user_id = {p}"
+    " ORDER BY principal LIMIT {p}) AS own"
+    " UNION ALL "
+    "SELECT principal, 1 FROM (SELECT principal FROM user_principals WHERE user_id = {p}"
+    " ORDER BY principal LIMIT {p}) AS shared"
+)
+
+
+def bounded_from_rows(rows: Iterable[tuple[str, int]], limit: int) -> list[str]:
+    """The rows of ``BOUNDED_USER_PRINCIPALS`` as ``get_user_principals_bounded`` answers them."""
+    ordered = sorted(rows, key=lambda row: (row[1], row[0]))
+    own = [principal for principal, part in ordered if part == 0]
+    shared = [principal for principal, part in ordered if part == 1]
+    return bounded_principals(own, shared, limit)
 
 
 def accessible_from_rows(

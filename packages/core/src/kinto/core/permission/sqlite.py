@@ -17,7 +17,12 @@ from typing import Any, ClassVar
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
 from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
 from kinto.core.permission.patterns import glob_pattern, is_pattern
-from kinto.core.permission.results import accessible_from_rows, permissions_by_object
+from kinto.core.permission.results import (
+    BOUNDED_USER_PRINCIPALS,
+    accessible_from_rows,
+    bounded_from_rows,
+    permissions_by_object,
+)
 
 __all__ = ["Permission", "load_from_config"]
 
@@ -48,6 +53,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 def _placeholders(count: int) -> str:
     return ",".join("?" * count)
+
+
+_BOUNDED_USER_PRINCIPALS = BOUNDED_USER_PRINCIPALS.format(p="?")
 
 
 class Permission(PermissionBase):
@@ -122,6 +130,16 @@ class Permission(PermissionBase):
                 "SELECT principal FROM user_principals WHERE user_id IN (?, ?)", (user_id, AUTHENTICATED_USER)
             ).fetchall()
         return {principal for (principal,) in rows}
+
+    def get_user_principals_bounded(self, user_id: str, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        own_limit = 0 if user_id == AUTHENTICATED_USER else limit
+        with self._read() as connection:
+            rows = connection.execute(
+                _BOUNDED_USER_PRINCIPALS, (user_id, own_limit, AUTHENTICATED_USER, limit)
+            ).fetchall()
+        return bounded_from_rows(rows, limit)
 
     def add_principal_to_ace(self, object_id: str, permission: str, principal: str) -> None:
         with self.client.connect() as connection:

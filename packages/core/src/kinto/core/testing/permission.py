@@ -151,6 +151,35 @@ class PermissionContract:
         permission.remove_user_principal("Alice", "group")
         assert permission.get_user_principals("Alice") == {"Group"}
 
+    def test_bounded_user_principals_are_all_of_them_under_the_limit(self, permission):
+        permission.add_user_principal("system.Authenticated", "everyone-group")
+        permission.add_user_principal("alice", "group")
+        permission.add_user_principal("alice", "everyone-group")
+        bounded = permission.get_user_principals_bounded("alice", 10)
+        assert sorted(bounded) == ["everyone-group", "group"]
+        assert permission.get_user_principals_bounded("system.Authenticated", 10) == ["everyone-group"]
+
+    def test_bounded_user_principals_keep_the_users_own_first(self, permission):
+        for index in range(5):
+            permission.add_user_principal("system.Authenticated", f"a-shared-{index}")
+        permission.add_user_principal("alice", "z-own-1")
+        permission.add_user_principal("alice", "z-own-2")
+        bounded = permission.get_user_principals_bounded("alice", 4)
+        assert len(bounded) == 4
+        assert {"z-own-1", "z-own-2"} <= set(bounded)
+        assert set(bounded) <= permission.get_user_principals("alice")
+        assert len(permission.get_user_principals_bounded("nobody", 3)) == 3
+
+    def test_bounded_user_principals_count_a_principal_held_twice_once(self, permission):
+        for name in ("a", "b", "c"):
+            permission.add_user_principal("system.Authenticated", name)
+            permission.add_user_principal("alice", name)
+        assert sorted(permission.get_user_principals_bounded("alice", 3)) == ["a", "b", "c"]
+
+    def test_bounded_user_principals_under_a_limit_of_zero_are_none(self, permission):
+        permission.add_user_principal("alice", "group")
+        assert permission.get_user_principals_bounded("alice", 0) == []
+
     # -- access control entries -------------------------------------------------
 
     def test_a_principal_added_to_an_ace_is_returned(self, permission):

@@ -25,8 +25,8 @@ def test_the_capability_is_listed_at_the_root(app: Any) -> None:
     assert "version" in capability
 
 
-def test_defaults_apply_without_settings() -> None:
-    app = make_app({"includes": "kinto_fxa"})
+def test_defaults_apply_to_what_is_not_set() -> None:
+    app = make_app({"includes": "kinto_fxa", "fxa-oauth.client_id": "89513028159972bc"})
     config = config_of(app)
     assert config.oauth_uri == "https://oauth.accounts.firefox.com/v1"
     assert config.default_client.required_scopes == ("profile",)

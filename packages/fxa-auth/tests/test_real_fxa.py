@@ -3,7 +3,8 @@
 ``FXA_OAUTH_URI=https://oauth.accounts.firefox.com/v1`` checks what needs no account: the
 heartbeat, the published keys, and that made-up tokens are refused (not a 503). With
 ``FXA_TEST_TOKEN`` (a valid access token) and ``FXA_TEST_SCOPE`` (one of its scopes) the token
-must let its user in; ``FXA_JWT_ISSUER`` overrides the expected issuer.
+must let its user in, and ``FXA_TEST_CLIENT_ID`` names the client it was issued to (a client id is
+required with short scopes such as ``profile``); ``FXA_JWT_ISSUER`` overrides the expected issuer.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def app() -> Any:
         "multiauth.policy.fxa.use": "kinto_fxa.authentication.FxAOAuthAuthenticationPolicy",
         "fxa-oauth.oauth_uri": FXA_OAUTH_URI,
         "fxa-oauth.required_scope": os.environ.get("FXA_TEST_SCOPE", "profile"),
+        # Checks without a token need some client id; a real token needs its own.
+        "fxa-oauth.client_id": os.environ.get("FXA_TEST_CLIENT_ID", "kinto-fxa-tests"),
     }
     if os.environ.get("FXA_JWT_ISSUER"):
         settings["fxa-oauth.jwt_issuer"] = os.environ["FXA_JWT_ISSUER"]
@@ -43,7 +46,8 @@ def test_made_up_tokens_are_refused(app: Any) -> None:
     app.get("/v1/protected", headers=bearer("0" * 64), status=401)
 
 
-@pytest.mark.skipif(not os.environ.get("FXA_TEST_TOKEN"), reason="FXA_TEST_TOKEN is not set")
+@pytest.mark.skipif(not (os.environ.get("FXA_TEST_TOKEN") and os.environ.get("FXA_TEST_CLIENT_ID")),
+                    reason="FXA_TEST_TOKEN or FXA_TEST_CLIENT_ID is not set")
 def test_a_real_token_lets_its_user_in(app: Any) -> None:
     userid = app.get("/v1/protected", headers=bearer(os.environ["FXA_TEST_TOKEN"])).json["userid"]
     assert userid.startswith("fxa:")

@@ -47,6 +47,8 @@ def includeme(config: Any) -> None:
         return verifier.oauth.heartbeat(timeout=fxa_config.heartbeat_timeout_seconds)
 
     config.add_heartbeat("oauth", oauth_heartbeat)
+    # The login flow's authorization code and state travel in /fxa-oauth/token's query.
+    config.add_redacted_query_parameters("code", "state")
     config.add_api_capability(
         "fxa",
         description="You can authenticate to that server using Firefox Account.",

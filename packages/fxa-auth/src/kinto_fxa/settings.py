@@ -18,7 +18,7 @@ from typing import Any
 from kinto.core.settings import as_bool, as_list
 from pyramid.exceptions import ConfigurationError
 
-from kinto_fxa.scopes import parse_scopes
+from kinto_fxa.scopes import Scope, parse_scopes
 
 __all__ = ["DEFAULT_CLIENT", "DEFAULT_SETTINGS", "OPAQUE_VERIFICATIONS", "Client", "FxAConfig"]
 
@@ -160,7 +160,29 @@ def _parse_clients(settings: Mapping[str, Any], get: Any) -> tuple[Client, ...]:
             raise ConfigurationError(f"Setting 'fxa-oauth.clients.{name}.required_scope' is missing")
         clients.append(Client(name, options.get("client_id", ""), options.get("client_secret", ""), scopes))
     _refuse_ambiguous_clients(clients)
+    for client in clients:
+        _refuse_client_open_to_any_application(client)
     return tuple(clients)
+
+
+def _refuse_client_open_to_any_application(client: Client) -> None:
+    """A client must be told apart from every other Firefox Accounts application.
+
+    Its client id does it; so does a URL scope (``https://identity.mozilla.com/apps/...``),
+    which Firefox Accounts grants only to the applications allowed it. Short scopes
+    (``profile``, ``openid``...) are granted to any application: with those alone, a
+    token some other site obtained for its own users would be accepted here.
+    """
+    if client.client_id or any(Scope.parse(scope).kind == "url" for scope in client.required_scopes):
+        return
+    prefix = "fxa-oauth." if client.is_default else f"fxa-oauth.clients.{client.name}."
+    scopes = " ".join(client.required_scopes) or "nothing"
+    raise ConfigurationError(
+        f"Setting '{prefix}client_id' is empty and '{prefix}required_scope' ({scopes}) is granted to every "
+        "Firefox Accounts application, so tokens issued to any of them would be accepted: set "
+        f"'{prefix}client_id' to this application's OAuth client id, or require a scope of this "
+        "application only (https://identity.mozilla.com/apps/...)"
+    )
 
 
 def _refuse_ambiguous_clients(clients: list[Client]) -> None:

@@ -110,6 +110,21 @@ def add_migration(config: Any, name: str, fn: Callable[..., None]) -> None:
     steps.append((name, fn))
 
 
+def add_redacted_query_parameters(config: Any, *names: str) -> None:
+    """Keep the values of the query parameters ``names`` out of the request log, on every path.
+
+    For secrets a flow has to carry in URLs (OAuth's ``code`` and ``state``):
+    every path, because redirects (trailing slash, version prefix) log them too.
+    """
+    redacted_query_parameters(config.registry).update(name.lower() for name in names)
+
+
+def redacted_query_parameters(registry: Any) -> set[str]:
+    if not hasattr(registry, "redacted_query_parameters"):
+        registry.redacted_query_parameters = set()
+    return registry.redacted_query_parameters
+
+
 def api_capabilities(registry: Any) -> dict[str, dict[str, Any]]:
     if not hasattr(registry, "api_capabilities"):
         registry.api_capabilities = {}
@@ -200,6 +215,8 @@ def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Calla
     summary_logger = logs.get_logger("kinto.core.request")
     # What the summary's structlog chain checks first (filter_by_level), asked before the line is built.
     summary_enabled = logging.getLogger("kinto.core.request").isEnabledFor
+    # Tweens are built once every include has run: the set is complete.
+    redacted = frozenset(redacted_query_parameters(registry))
     cors = _CorsPolicy(settings)
     max_body = int(settings["max_request_body_bytes"] or 0)
     readonly = bool(settings["readonly"])
@@ -230,7 +247,7 @@ def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Calla
         cors.decorate(request, response)
         _add_security_headers(response)
         if getattr(request, "parent", None) is None and summary_enabled(logging.INFO):
-            _log_summary(summary_logger, request, response, start)
+            _log_summary(summary_logger, request, response, start, redacted)
         return response
 
     return tween
@@ -334,7 +351,7 @@ def _error_response(request: Any, error: httpexceptions.HTTPException, cause: Ex
     return error
 
 
-def _log_summary(summary_logger: Any, request: Any, response: Any, start: float) -> None:
+def _log_summary(summary_logger: Any, request: Any, response: Any, start: float, redacted: frozenset[str]) -> None:
     try:
         uid = request.prefixed_userid
     except Exception:
@@ -344,7 +361,7 @@ def _log_summary(summary_logger: Any, request: Any, response: Any, start: float)
             logs.REQUEST_SUMMARY_EVENT,
             method=request.method,
             path=request.path,
-            querystring=request.query_string or None,
+            querystring=logs.redact_query(request.query_string, redacted) or None,
             code=response.status_code,
             t=int((time.perf_counter() - start) * 1000),
             uid=uid,
@@ -509,6 +526,7 @@ def includeme(config: Any) -> None:
     config.add_directive("add_api_capability", add_api_capability)
     config.add_directive("add_heartbeat", add_heartbeat)
     config.add_directive("add_migration", add_migration)
+    config.add_directive("add_redacted_query_parameters", add_redacted_query_parameters)
     api_capabilities(config.registry)
     heartbeats(config.registry)
     migrations(config.registry)

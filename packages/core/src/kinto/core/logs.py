@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 import structlog
 
@@ -31,6 +32,7 @@ __all__ = [
     "Renderer",
     "SafeRenderer",
     "get_logger",
+    "redact_query",
     "setup_logging",
 ]
 
@@ -40,6 +42,25 @@ REQUEST_SUMMARY_EVENT = "request.summary"
 REQUEST_SUMMARY_FIELDS = ("method", "path", "code", "t", "uid", "errno", "agent", "lang")
 
 RenderCallable = Callable[[Any, str, MutableMapping[str, Any]], str]
+
+#: What a redacted query parameter's value becomes in the request summary.
+REDACTED = "[redacted]"
+
+
+def redact_query(query_string: str, names: frozenset[str]) -> str:
+    """``query_string`` with the values of the parameters ``names`` (lower case) replaced.
+
+    Names are compared decoded and case-insensitively, so ``%63ode=`` or
+    ``CODE=`` hide their value as ``code=`` does; everything else is kept as sent.
+    """
+    if not names or not query_string:
+        return query_string
+    fields = query_string.split("&")
+    for index, field in enumerate(fields):
+        name, equals, _ = field.partition("=")
+        if unquote_plus(name).lower() in names:
+            fields[index] = f"{name}={REDACTED}" if equals else name
+    return "&".join(fields)
 
 _SYSLOG_SEVERITY = {"critical": 2, "exception": 3, "error": 3, "warning": 4, "warn": 4, "info": 6, "debug": 7}
 

@@ -260,7 +260,8 @@ def decode_token(key: bytes, token: str, digest: str, expected_length: int) -> l
         raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     except (ValueError, binascii.Error):
         raise InvalidQuery("_token", "Invalid pagination token") from None
-    if not hmac.compare_digest(_sign(key, raw), signature):
+    # compare_digest refuses non-ASCII text (a TypeError): such a signature is simply not ours.
+    if not signature.isascii() or not hmac.compare_digest(_sign(key, raw), signature):
         raise InvalidQuery("_token", "Invalid pagination token")
     try:
         data = json.loads(raw)

@@ -5,6 +5,12 @@
 ``config.add_kinto_resource(cls, ...)``) does the same imperatively. Paths are
 relative to the version prefix and ``str.format``-ed with ``resource_name``, so
 Kinto-style paths such as ``"/{resource_name}s/{{id}}"`` work.
+
+An operator turns one method of one endpoint off with Kinto's setting
+``<plural|object>_<resource name>_<method>_enabled = false``
+(``kinto.plural_bucket_post_enabled = false``): that method then answers 405,
+for every resource registered here, third-party ones included. ``HEAD`` is a
+``GET`` without its body, so it is served only while ``GET`` is.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pyramid.response import Response
 from kinto.core import jsontext
 from kinto.core.errors import http_error
 from kinto.core.resource.context import DYNAMIC, ResourceContext
+from kinto.core.settings import PREFIX, as_bool
 from kinto.core.storage.generators import Generator
 
 __all__ = ["ResourceInfo", "register", "register_resource", "registered_resources"]
@@ -34,7 +41,11 @@ _OBJECT_VIEWS = {"GET": "get", "HEAD": "head", "PUT": "put", "PATCH": "patch", "
 
 @dataclasses.dataclass(frozen=True)
 class ResourceInfo:
-    """What the core knows of a registered resource (plugins find the app's resources here)."""
+    """What the core knows of a registered resource (plugins find the app's resources here).
+
+    ``plural_methods`` and ``object_methods`` are the methods served: those
+    declared, less the ones the ``*_enabled`` settings turn off.
+    """
 
     name: str
     resource_class: type
@@ -91,13 +102,16 @@ def register_resource(
     object_template = object_path or record_path or "/{resource_name}s/{{id}}"
     plural = plural_template.format(resource_name=name)
     obj = object_template.format(resource_name=name)
+    settings = config.get_settings()
+    plural_declared = _methods(plural_methods, collection_methods, DEFAULT_PLURAL_METHODS)
+    object_declared = _methods(object_methods, record_methods, DEFAULT_OBJECT_METHODS)
     info = ResourceInfo(
         name=name,
         resource_class=resource_class,
         plural_path=plural,
         object_path=obj,
-        plural_methods=_methods(plural_methods, collection_methods, DEFAULT_PLURAL_METHODS),
-        object_methods=_methods(object_methods, record_methods, DEFAULT_OBJECT_METHODS),
+        plural_methods=served_methods(settings, "plural", name, plural_declared, _PLURAL_VIEWS),
+        object_methods=served_methods(settings, "object", name, object_declared, _OBJECT_VIEWS),
     )
     resource_class.name = name
     resource_class.plural_path = plural
@@ -111,24 +125,27 @@ def register_resource(
         raise ConfigurationError(f"Two resources are registered with the name {name!r}")
     resources[name] = info
 
-    for endpoint, path, route, methods, views in (
-        ("plural", plural, info.plural_route, info.plural_methods, _PLURAL_VIEWS),
-        ("object", obj, info.object_route, info.object_methods, _OBJECT_VIEWS),
+    for endpoint, path, route, declared, served in (
+        ("plural", plural, info.plural_route, plural_declared, info.plural_methods),
+        ("object", obj, info.object_route, object_declared, info.object_methods),
     ):
-        if not methods:
+        if not declared:
             continue
+        views = _PLURAL_VIEWS if endpoint == "plural" else _OBJECT_VIEWS
         route_factory = factory or _context_factory(resource_class, endpoint)
         config.add_route(route, path, factory=route_factory)
-        allowed = tuple(m for m in methods if m in views)
-        if "GET" in allowed and "HEAD" not in allowed:
+        allowed = served
+        if "GET" in served and "HEAD" not in declared and _enabled(settings, endpoint, name, "HEAD"):
             # Pyramid hands HEAD to GET views: serve it (headers of a GET, no body), never a KeyError.
-            allowed = (*allowed, "HEAD")
-        config.add_view(
-            _view(resource_class, {m: views[m] for m in allowed}),
-            route_name=route,
-            request_method=allowed,
-            permission=DYNAMIC,
-        )
+            allowed = (*served, "HEAD")
+        if allowed:
+            config.add_view(
+                _view(resource_class, {m: views[m] for m in allowed}),
+                route_name=route,
+                request_method=allowed,
+                permission=DYNAMIC,
+            )
+        # Every other method (switched off ones included) answers 405 naming those served.
         config.add_view(_method_not_allowed(allowed), route_name=route, permission="__no_permission_required__")
     return info
 
@@ -138,6 +155,20 @@ def _methods(given: tuple[str, ...] | None, former: tuple[str, ...] | None,
     """The methods asked for (an empty tuple: no such endpoint), or the default."""
     chosen = given if given is not None else former if former is not None else default
     return tuple(method.upper() for method in chosen)
+
+
+def served_methods(settings: Any, endpoint: str, name: str, declared: tuple[str, ...],
+                   views: dict[str, str]) -> tuple[str, ...]:
+    """The methods of ``declared`` that ``endpoint`` serves, given the ``*_enabled`` switches."""
+    served = [method for method in declared if method in views and _enabled(settings, endpoint, name, method)]
+    if "GET" in declared and "GET" not in served and "HEAD" in served:
+        served.remove("HEAD")
+    return tuple(served)
+
+
+def _enabled(settings: Any, endpoint: str, name: str, method: str) -> bool:
+    key = f"{endpoint}_{name}_{method.lower()}_enabled"
+    return as_bool(settings.get(key, settings.get(PREFIX + key, True)), PREFIX + key)
 
 
 def _resolve_id_generator(config: Any, resource_class: type) -> None:

@@ -136,3 +136,40 @@ def test_initialize_fails_on_invalid_api_version():
     config = Configurator(settings={"kinto.http_api_version": "x.y", "kinto.userid_hmac_secret": TEST_SECRET})
     with pytest.raises(ConfigurationError, match="http_api_version"):
         kinto.core.initialize(config, "1.0")
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "key", "expected"),
+    [
+        ("KINTO_EOS", '"2026-12-07"', "eos", "2026-12-07"),
+        ("KINTO_EOS", "null", "eos", None),
+        ("KINTO_INCLUDES", '["a", "b"]', "includes", ["a", "b"]),
+        ("KINTO_BATCH_MAX_REQUESTS", '"7"', "batch_max_requests", 7),
+        ("KINTO_READONLY", '"true"', "readonly", True),
+        ("KINTO_PROJECT_NAME", '"my project"', "project_name", "my project"),
+        # Text settings take JSON strings only: a version stays as written.
+        ("KINTO_HTTP_API_VERSION", "1.10", "http_api_version", "1.10"),
+        ("KINTO_PROJECT_NAME", '{"a": 1}', "project_name", '{"a": 1}'),
+    ],
+)
+def test_environment_values_are_read_as_json_where_they_parse(variable, raw, key, expected):
+    # As Kinto's native_value: an operator quoting a value in a shell or a container spec gets the value.
+    assert apply({}, environ={variable: raw})[key] == expected
+
+
+def test_unknown_keys_are_unquoted_from_json_and_stay_text():
+    settings = apply({"myapp.mode": '"fast"', "myapp.size": "10"}, defaults={}, include_unknown=True,
+                     environ={"KINTO_MYAPP_COLOR": '"red"'})
+    assert settings["myapp.mode"] == "fast"
+    assert settings["myapp.size"] == "10"
+    settings = apply({"myapp.color": "blue"}, defaults={}, include_unknown=True, environ={"KINTO_MYAPP_COLOR": '"red"'})
+    assert settings["myapp.color"] == settings["kinto.myapp.color"] == "red"
+
+
+@pytest.mark.parametrize(("date", "status"), [("2999-12-07", 200), ("2000-12-07", 410)])
+def test_an_end_of_service_date_quoted_in_the_environment_is_that_date(monkeypatch, date, status):
+    from kinto.core.testing import make_app
+
+    monkeypatch.setenv("KINTO_EOS", f'"{date}"')
+    response = make_app().get("/v1/", status=status)
+    assert "eol" in response.headers["Alert"]

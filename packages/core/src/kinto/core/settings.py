@@ -12,12 +12,16 @@ The rule, applied by ``load_default_settings`` to every key it is given:
   the ``KINTO_`` form winning. A plugin key ``kinto_elasticsearch.refresh_enabled``
   is thus overridden by ``KINTO_ELASTICSEARCH_REFRESH_ENABLED``.
 
-Settings whose default is a string (or ``None``) stay strings: "1.23" is never
-turned into a number.
+Values are read as JSON where they parse, as Kinto reads them
+(``KINTO_EOS='"2026-12-07"'`` is the date, ``KINTO_INCLUDES='["a", "b"]'`` a list),
+within the setting's type: settings whose default is a string (or ``None``), and
+keys without a default, stay strings: a JSON string is unquoted and ``null`` is
+``None``, but "1.23" is never turned into a number.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Mapping, MutableMapping
@@ -163,16 +167,35 @@ def principals_of(value: Any) -> frozenset[str]:
     return parsed
 
 
+def decoded(value: Any, default: Any = None) -> Any:
+    """``value`` read as JSON where it is text that parses, kept within the type of ``default``.
+
+    For a text setting (``default`` a string or ``None``) only a JSON string
+    (unquoted) or ``null`` (``None``) is taken; other JSON stays as written.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        return value
+    if default is None or isinstance(default, str):
+        return parsed if parsed is None or isinstance(parsed, str) else value
+    return parsed
+
+
 def coerce(key: str, value: Any, default: Any) -> Any:
-    """Coerce ``value`` to the type of ``default``; ConfigurationError naming ``key`` if impossible."""
+    """Coerce ``value`` (JSON text read by ``decoded``) to the type of ``default``;
+    ConfigurationError naming ``key`` if impossible."""
+    value = decoded(value, default)
     if default is None or isinstance(default, str):
         return value if value is None or isinstance(value, str) else str(value)
     if isinstance(default, bool):
         return as_bool(value, key)
     try:
+        if isinstance(default, (int, float)) and isinstance(value, bool):
+            raise ValueError(value)
         if isinstance(default, int):
-            if isinstance(value, bool):
-                raise ValueError(value)
             return int(str(value).strip()) if not isinstance(value, int) else value
         if isinstance(default, float):
             return float(value)
@@ -202,7 +225,7 @@ def apply_defaults(
 
     With ``include_unknown`` (the core does it once, at start-up), keys present
     in ``settings`` without a default also get both spellings and the
-    environment override, their values kept as strings.
+    environment override, their values kept as text (a JSON string unquoted).
     """
     environ = os.environ if environ is None else environ
     typed = {unprefixed(key): default for key, default in defaults.items()}
@@ -215,7 +238,7 @@ def apply_defaults(
         default = typed.get(name)
         from_environment = _environment_value(name, environ)
         if from_environment is not None:
-            value = coerce(name, from_environment, default) if has_default else from_environment
+            value = coerce(name, from_environment, default) if has_default else decoded(from_environment)
         else:
             value = _value_from_file(settings, name, PREFIX + name, default, has_default)
         settings[name] = value
@@ -231,6 +254,9 @@ def _value_from_file(settings: Mapping[str, Any], name: str, prefixed: str, defa
     if has_default:
         plain = plain if plain is _ABSENT else coerce(name, plain, default)
         long = long if long is _ABSENT else coerce(prefixed, long, default)
+    else:
+        plain = plain if plain is _ABSENT else decoded(plain)
+        long = long if long is _ABSENT else decoded(long)
     if plain is not _ABSENT and long is not _ABSENT and plain != long:
         raise ConfigurationError(f"Settings {name!r} and {prefixed!r} are both given, with different values")
     if long is not _ABSENT:

@@ -9,6 +9,11 @@ from .conftest import ALICE, userid
 RECORDS = "/v1/buckets/b1/collections/c1/records"
 
 
+@pytest.fixture(scope="module")
+def extra_settings():
+    return {"kinto.experimental_permissions_endpoint": "true"}
+
+
 @pytest.fixture
 def collection(put):
     put("/buckets/b1")
@@ -66,6 +71,7 @@ def test_invalid_preconditions_are_400(app, collection, put, header):
 def test_if_match_on_the_permissions_endpoint_is_not_a_500(app):
     response = app.get("/v1/permissions", headers={**ALICE, "If-Match": '"0"'}, expect_errors=True)
     assert response.status_code < 500
+    assert response.status_code != 404
 
 
 @pytest.mark.parametrize(

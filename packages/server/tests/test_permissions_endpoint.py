@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import ALICE, BOB, userid
+
+
+@pytest.fixture(scope="module")
+def extra_settings():
+    return {"kinto.experimental_permissions_endpoint": "true"}
 
 
 def _by_uri(app, headers, query=""):

@@ -33,8 +33,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Off by default as in Kinto, so that an ini carried over keeps accepting the records it
     # accepted (collections often hold a schema for admin forms only); `kinto init` turns it on.
     "experimental_collection_schema_validation": False,
-    # Read-only and harmless; the Python client's get_permissions() needs it.
-    "experimental_permissions_endpoint": True,
+    # Off as in Kinto: an ini carried over serves what it served. `kinto init` (and `kinto start`
+    # without an ini) turn it on, for the Python client's get_permissions().
+    "experimental_permissions_endpoint": False,
     "bucket_id_generator": "kinto.server.ids.NameGenerator",
     "collection_id_generator": "kinto.server.ids.NameGenerator",
     "group_id_generator": "kinto.server.ids.NameGenerator",

@@ -21,7 +21,7 @@ def includeme(config: Any) -> None:
             description="Records are validated against the JSON Schema of their collection.",
             url=DOCS + "collections.html#collection-json-schema",
         )
-    if as_bool(settings.get("experimental_permissions_endpoint", True)) and config.registry.permission is not None:
+    if as_bool(settings.get("experimental_permissions_endpoint", False)) and config.registry.permission is not None:
         config.add_api_capability(
             "permissions_endpoint",
             description="GET /permissions lists the objects the caller holds permissions on.",

@@ -217,16 +217,8 @@ def _trickle(port: int, head: bytes, stop: threading.Event, closed: list[bool]) 
         sock.close()
 
 
-#: Why a server fails the slow-client test: the README's deployment section says the same.
-HOLDS_A_THREAD_PER_SLOW_CLIENT = {
-    "gunicorn": "gunicorn's gthread worker reads a request in a worker thread: behind a buffering proxy only",
-}
-
-
 @pytest.mark.parametrize("part", ["headers", "body"])
-def test_slow_clients_hold_no_thread_and_are_cut(impatient, part, server_name, request):
-    if server_name in HOLDS_A_THREAD_PER_SLOW_CLIENT:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=HOLDS_A_THREAD_PER_SLOW_CLIENT[server_name]))
+def test_slow_clients_hold_no_thread_and_are_cut(impatient, part):
     live = impatient
     if part == "headers":
         head = b"GET /v1/__heartbeat__ HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
@@ -467,3 +459,4 @@ def test_no_acknowledged_write_is_lost_when_the_server_is_stopped(tmp_path_facto
     finally:
         again.stop()
     assert set(acknowledged) <= stored
+

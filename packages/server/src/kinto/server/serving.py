@@ -89,24 +89,13 @@ def serve(options: ServeOptions) -> None:
 
 
 def _serve_granian(options: ServeOptions) -> None:
-    import json
-    import os
-
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
-    from kinto.server.wsgi import GATEWAY_VARIABLE
-
     max_connections = raise_descriptor_limit(options.workers, options.max_connections)
-    os.environ[GATEWAY_VARIABLE] = json.dumps({
-        "threads": options.threads,
-        "queue_size": options.queue_size,
-        "body_timeout": options.body_timeout,
-        "body_idle_timeout": options.body_idle_timeout,
-        "multiprocess": options.workers > 1,
-    })
+    _export_limits(options)
     levels = {logging.DEBUG: LogLevels.debug, logging.INFO: LogLevels.info, logging.WARNING: LogLevels.warning}
     server = Granian(
         APP_FACTORY,
@@ -134,6 +123,22 @@ def _serve_granian(options: ServeOptions) -> None:
         },
     )
     server.serve()
+
+
+def _export_limits(options: ServeOptions) -> None:
+    """Hand the worker processes the limits they apply themselves (see ``kinto.server.wsgi``)."""
+    import json
+    import os
+
+    from kinto.server.wsgi import GATEWAY_VARIABLE
+
+    os.environ[GATEWAY_VARIABLE] = json.dumps({
+        "threads": options.threads,
+        "queue_size": options.queue_size,
+        "body_timeout": options.body_timeout,
+        "body_idle_timeout": options.body_idle_timeout,
+        "multiprocess": options.workers > 1,
+    })
 
 
 def raise_descriptor_limit(workers: int, max_connections: int) -> int:
@@ -174,8 +179,9 @@ def _serve_gunicorn(options: ServeOptions) -> None:
             self.cfg.set("bind", [_bind_address(options.host, options.port)])
             self.cfg.set("workers", options.workers)
             self.cfg.set("threads", options.threads)
-            self.cfg.set("worker_class", "gthread")
-            # Idle keep-alive connections wait in gunicorn's poller, not in a thread.
+            # gthread's process model, with requests read whole on the poller before a thread runs them.
+            self.cfg.set("worker_class", "kinto.server.gunicorn_serving.KintoWorker")
+            # Idle keep-alive connections and requests being read wait in the poller, not in a thread.
             self.cfg.set("worker_connections", options.max_connections)
             self.cfg.set("keepalive", options.keep_alive_timeout)
             self.cfg.set("graceful_timeout", WORKERS_KILL_TIMEOUT)
@@ -187,6 +193,7 @@ def _serve_gunicorn(options: ServeOptions) -> None:
             return load_app()
 
     raise_descriptor_limit(options.workers, options.max_connections)
+    _export_limits(options)
     KintoGunicorn().run()
 
 

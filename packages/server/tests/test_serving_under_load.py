@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from kinto.server.serving import WORKERS_KILL_TIMEOUT
 from kinto.server.testing import LiveServer
 
 pytestmark = pytest.mark.serving
@@ -460,3 +461,63 @@ def test_no_acknowledged_write_is_lost_when_the_server_is_stopped(tmp_path_facto
         again.stop()
     assert set(acknowledged) <= stored
 
+
+def _new_client_outcome(port: int, within: float) -> str:
+    """What a client connecting now gets: "refused", "closed" (EOF or reset), "answered", or "hung"."""
+    try:
+        sock = _raw(port, _heartbeat_request(), timeout=within)
+    except ConnectionRefusedError:
+        return "refused"
+    except TimeoutError:
+        return "hung"
+    except OSError:
+        return "closed"
+    try:
+        _read_response(sock)
+        return "answered"
+    except TimeoutError:
+        return "hung"
+    except OSError:
+        return "closed"
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_sigterm_finishes_the_request_in_flight_and_turns_new_clients_away(tmp_path_factory, server):
+    live = _start(tmp_path_factory, server)
+    folder = live.cwd
+    process = live.process
+    assert process is not None
+    body = json.dumps({"data": {"note": "in flight " + "x" * 2000}}).encode()
+    half = len(body) // 2
+    try:
+        # Connected, headers and half of the body sent: the request is in flight when SIGTERM arrives.
+        sock = _raw(live.port, (f"PUT /v1/buckets/inflight HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
+                                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                                ).encode() + body[:half])
+        time.sleep(1)
+        stopped_at = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        with ThreadPoolExecutor(1) as pool:
+            newcomer = pool.submit(_new_client_outcome, live.port, WORKERS_KILL_TIMEOUT + 10)
+            time.sleep(0.5)
+            sock.sendall(body[half:])
+            try:
+                status, _, answer = _read_response(sock)
+            finally:
+                sock.close()
+            assert status == 201, answer
+            assert newcomer.result() in ("refused", "closed", "answered")
+        process.wait(timeout=WORKERS_KILL_TIMEOUT + 10)
+        assert time.monotonic() - stopped_at < WORKERS_KILL_TIMEOUT + 10
+    finally:
+        live.stop()
+    again = LiveServer(cwd=folder, args=["--server", server]).start()
+    try:
+        status, stored = _request(again, "GET", "/v1/buckets/inflight")
+    finally:
+        again.stop()
+    assert status == 200
+    assert stored["data"]["note"].startswith("in flight")

@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 SERVERS = ("granian", "gunicorn", "waitress")
 APP_FACTORY = "kinto.server.wsgi:load_worker_gateway"
-#: Seconds granian waits for a worker to stop (in-flight requests finishing) before killing it.
+#: Seconds a stopping server gives the requests in flight to finish (granian's and gunicorn's wait for
+#: their workers, waitress's own) before they are abandoned.
 WORKERS_KILL_TIMEOUT = 15
 #: File descriptors a worker needs beside its connections (logs, database files, pools...).
 SPARE_DESCRIPTORS = 256
@@ -202,7 +203,7 @@ def _serve_waitress(options: ServeOptions) -> None:
         import waitress  # noqa: F401
     except ImportError:
         raise RuntimeError("waitress is not installed: pip install 'kinto-server[waitress]'") from None
-    from kinto.server.waitress_serving import SlowClientLimits, make_server
+    from kinto.server.waitress_serving import SlowClientLimits, make_server, serve_until_stopped
     from kinto.server.wsgi import load_app
 
     raise_descriptor_limit(1, options.max_connections)
@@ -224,10 +225,11 @@ def _serve_waitress(options: ServeOptions) -> None:
     )
     server.print_listen("Serving on http://{}:{}")
     try:
-        server.run()
+        serve_until_stopped(server, grace=WORKERS_KILL_TIMEOUT)
     except KeyboardInterrupt:
         pass
     finally:
+        server.task_dispatcher.shutdown()
         server.close()
 
 

@@ -76,6 +76,8 @@ class PermissionBase(abc.ABC):
     supports_concurrent_processes: ClassVar[bool] = False
     #: Whether ``savepoint()`` really undoes its block's changes (else it is a no-op).
     supports_savepoints: ClassVar[bool] = False
+    #: Whether the export and import methods are implemented (``kinto copy`` reads and writes through them).
+    supports_copy: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: B027 -- Kinto's keyword-tolerant constructor
         pass
@@ -86,6 +88,16 @@ class PermissionBase(abc.ABC):
         With ``dry_run`` nothing is changed; the steps are only logged. The
         default does nothing, for backends that need no schema.
         """
+
+    def schema_mismatch(self) -> str | None:
+        """Why the backend's tables are not those this code expects, in one line naming the fix; None when they are.
+
+        The heartbeat and ``kinto start`` call it, so that a server on a missing,
+        outdated or foreign schema says so instead of failing request by request.
+        A backend that cannot be reached returns None (its heartbeat reports that).
+        The default returns None, for backends without a schema.
+        """
+        return None
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
         """Return a context manager grouping the calls made inside it.
@@ -240,6 +252,42 @@ class PermissionBase(abc.ABC):
         one of ``object_id_list``; ``*`` matches any run of characters,
         ``/`` included (``/buckets/b1*`` removes the bucket and everything
         below it). No argument is a no-op. User principals are untouched."""
+
+    def export_user_principals(self) -> list[tuple[str, str]]:
+        """Return every ``(user_id, principal)`` pair held, ``system.Authenticated``'s included.
+
+        The read half of copying a store, with
+        :meth:`export_access_control_entries`. The default raises
+        ``NotImplementedError`` (``supports_copy`` false).
+        """
+        raise NotImplementedError(f"{type(self).__qualname__} does not support copying (supports_copy = False)")
+
+    def export_access_control_entries(
+        self, after: tuple[str, str, str] | None = None, limit: int | None = None
+    ) -> list[tuple[str, str, str]]:
+        """Return ``(object_id, permission, principal)`` entries, at most ``limit``, one page at a time.
+
+        Entries come in an order of the backend's choosing that is the same on
+        every call; ``after`` is the last entry of the previous page (``None``
+        for the first), so that paging through returns every entry once while
+        nothing writes. An empty list means no more. The default raises
+        ``NotImplementedError`` (``supports_copy`` false).
+        """
+        raise NotImplementedError(f"{type(self).__qualname__} does not support copying (supports_copy = False)")
+
+    def import_permissions(
+        self,
+        user_principals: Iterable[tuple[str, str]] = (),
+        access_control_entries: Iterable[tuple[str, str, str]] = (),
+    ) -> None:
+        """Add ``(user_id, principal)`` pairs and ``(object_id, permission, principal)`` entries.
+
+        The write half of copying a store. What is already held stays (a pair or
+        entry held already is a no-op); all or nothing. Strings are taken
+        literally (no pattern). The default raises ``NotImplementedError``
+        (``supports_copy`` false).
+        """
+        raise NotImplementedError(f"{type(self).__qualname__} does not support copying (supports_copy = False)")
 
     def heartbeat(self) -> bool:
         """Return True when the backend answers a write and a read.

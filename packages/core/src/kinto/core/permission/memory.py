@@ -9,6 +9,7 @@ top of the transaction's.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import contextvars
 import threading
@@ -78,6 +79,7 @@ class Permission(PermissionBase):
 
     supports_transactions: ClassVar[bool] = True
     supports_savepoints: ClassVar[bool] = True
+    supports_copy: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -217,6 +219,30 @@ class Permission(PermissionBase):
             for key in dict.fromkeys(keys):
                 self._save("aces", key)
                 del aces[key]
+
+    def export_user_principals(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return sorted((key[0], principal) for key, members in self._tables["users"].items() for principal in members)
+
+    def export_access_control_entries(
+        self, after: tuple[str, str, str] | None = None, limit: int | None = None
+    ) -> list[tuple[str, str, str]]:
+        with self._lock:
+            entries = sorted((*key, principal) for key, members in self._aces.items() for principal in members)
+        if after is not None:
+            entries = entries[bisect.bisect_right(entries, tuple(after)) :]
+        return entries if limit is None else entries[: max(0, limit)]
+
+    def import_permissions(
+        self,
+        user_principals: Iterable[tuple[str, str]] = (),
+        access_control_entries: Iterable[tuple[str, str, str]] = (),
+    ) -> None:
+        with self.transaction():
+            for user_id, principal in user_principals:
+                self._add("users", (user_id,), principal)
+            for object_id, permission, principal in access_control_entries:
+                self._add("aces", (object_id, permission), principal)
 
     def heartbeat(self) -> bool:
         return True

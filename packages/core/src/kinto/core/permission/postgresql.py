@@ -72,6 +72,7 @@ class Permission(PermissionBase):
     supports_transactions: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
     supports_savepoints: ClassVar[bool] = True
+    supports_copy: ClassVar[bool] = True
 
     def __init__(self, client: PostgreSQLClient, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -259,6 +260,45 @@ class Permission(PermissionBase):
             "DELETE FROM access_control_entries WHERE object_id = ANY(%s) OR object_id LIKE ANY(%s)",
             (literals, patterns),
         )
+
+    def export_user_principals(self) -> list[tuple[str, str]]:
+        rows = self._rows("SELECT user_id, principal FROM user_principals ORDER BY user_id, principal", ())
+        return [(user_id, principal) for user_id, principal in rows]
+
+    def export_access_control_entries(
+        self, after: tuple[str, str, str] | None = None, limit: int | None = None
+    ) -> list[tuple[str, str, str]]:
+        # The primary key's order (its columns' own collations): each page is an index range.
+        query = "SELECT object_id, permission, principal FROM access_control_entries"
+        params: list[Any] = []
+        if after is not None:
+            query += " WHERE (object_id, permission, principal) > (%s, %s, %s)"
+            params += list(after)
+        query += " ORDER BY object_id, permission, principal"
+        if limit is not None:
+            query += " LIMIT %s"
+            params.append(max(0, int(limit)))
+        return [tuple(row) for row in self._rows(query, params)]
+
+    def import_permissions(
+        self,
+        user_principals: Iterable[tuple[str, str]] = (),
+        access_control_entries: Iterable[tuple[str, str, str]] = (),
+    ) -> None:
+        pairs = [(str(user_id), str(principal)) for user_id, principal in user_principals]
+        entries = [(str(o), str(p), str(who)) for o, p, who in access_control_entries]
+        with self.client.connect() as connection:
+            # Whole columns as array parameters: one statement per table, whatever the count.
+            connection.execute(
+                "INSERT INTO user_principals (user_id, principal) SELECT * FROM unnest(%s::text[], %s::text[])"
+                " ON CONFLICT DO NOTHING",
+                ([user_id for user_id, _ in pairs], [principal for _, principal in pairs]),
+            )
+            connection.execute(
+                "INSERT INTO access_control_entries (object_id, permission, principal)"
+                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+                ([o for o, _, _ in entries], [p for _, p, _ in entries], [who for _, _, who in entries]),
+            )
 
     def heartbeat(self) -> bool:
         try:

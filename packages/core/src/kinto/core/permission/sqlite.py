@@ -64,6 +64,7 @@ class Permission(PermissionBase):
     supports_transactions: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
     supports_savepoints: ClassVar[bool] = True
+    supports_copy: ClassVar[bool] = True
 
     def __init__(self, client: SQLiteClient, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -260,6 +261,42 @@ class Permission(PermissionBase):
         params = [glob_pattern(oid) if is_pattern(oid) else oid for oid in object_id_list]
         with self.client.connect() as connection:
             connection.execute(f"DELETE FROM access_control_entries WHERE {conditions}", params)
+
+    def export_user_principals(self) -> list[tuple[str, str]]:
+        with self._read() as connection:
+            rows = connection.execute("SELECT user_id, principal FROM user_principals ORDER BY user_id, principal")
+            return [(user_id, principal) for user_id, principal in rows.fetchall()]
+
+    def export_access_control_entries(
+        self, after: tuple[str, str, str] | None = None, limit: int | None = None
+    ) -> list[tuple[str, str, str]]:
+        query = "SELECT object_id, permission, principal FROM access_control_entries"
+        params: list[Any] = []
+        if after is not None:
+            query += " WHERE (object_id, permission, principal) > (?, ?, ?)"
+            params += list(after)
+        query += " ORDER BY object_id, permission, principal"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(max(0, int(limit)))
+        with self._read() as connection:
+            return [tuple(row) for row in connection.execute(query, params).fetchall()]
+
+    def import_permissions(
+        self,
+        user_principals: Iterable[tuple[str, str]] = (),
+        access_control_entries: Iterable[tuple[str, str, str]] = (),
+    ) -> None:
+        with self.client.connect() as connection:
+            connection.executemany(
+                "INSERT INTO user_principals (user_id, principal) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(str(user_id), str(principal)) for user_id, principal in user_principals],
+            )
+            connection.executemany(
+                "INSERT INTO access_control_entries (object_id, permission, principal) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                [(str(o), str(p), str(who)) for o, p, who in access_control_entries],
+            )
 
     def heartbeat(self) -> bool:
         try:

@@ -163,6 +163,9 @@ class StorageBase(abc.ABC):
     supports_concurrent_processes: ClassVar[bool] = False
     #: The backend's ``savepoint()`` really undoes its block's writes.
     supports_savepoints: ClassVar[bool] = False
+    #: The backend implements :meth:`all_timestamps` and :meth:`import_objects`: ``kinto copy``
+    #: can read a whole store out of it and write one into it, timestamps and tombstones included.
+    supports_copy: ClassVar[bool] = False
 
     id_generator: generators.Generator = generators.UUID4()
     id_field: str = DEFAULT_ID_FIELD
@@ -179,6 +182,16 @@ class StorageBase(abc.ABC):
         Run by ``kinto migrate``. With ``dry_run`` nothing changes; the steps
         are logged only. The default does nothing, for schemaless backends.
         """
+
+    def schema_mismatch(self) -> str | None:
+        """Why the backend's tables are not those this code expects, in one line naming the fix; None when they are.
+
+        The heartbeat and ``kinto start`` call it, so that a server on a missing,
+        outdated or foreign schema says so instead of failing request by request.
+        A backend that cannot be reached returns None (its heartbeat reports that).
+        The default returns None, for backends without a schema.
+        """
+        return None
 
     @abc.abstractmethod
     def flush(self) -> None:
@@ -403,6 +416,50 @@ class StorageBase(abc.ABC):
         auth: Any = None,
     ) -> int:
         """Return how many objects ``list_all`` would return without pagination nor limit."""
+
+    # --- copying a whole store (optional: ``supports_copy``) -----------------------------------
+
+    def all_timestamps(self) -> dict[tuple[str, str], int]:
+        """Return ``{(resource_name, parent_id): timestamp}`` for every collection that has a timestamp.
+
+        Every collection holding objects or tombstones has one (each write sets
+        it), and so has an empty collection whose timestamp was read. With
+        ``list_all(..., include_deleted=True)`` on each, this reads a whole store
+        out (a live object holding ``deleted: true`` looks like a tombstone
+        there: ``include_deleted=False`` tells them apart). The default raises
+        ``NotImplementedError`` (``supports_copy`` false).
+        """
+        raise NotImplementedError(f"{type(self).__qualname__} does not support copying (supports_copy = False)")
+
+    def import_objects(
+        self,
+        resource_name: str,
+        parent_id: str,
+        objects: list[KintoObject],
+        tombstones: list[KintoObject] | None = None,
+        timestamp: int | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+    ) -> None:
+        """Store ``objects`` and ``tombstones`` exactly as given: the write half of copying a store.
+
+        Each live object and each tombstone must carry its id and an integer
+        ``last_modified``, both kept as they are (``InvalidValueError``
+        otherwise, or for what :meth:`create` refuses); a live object keeps every
+        field, ``deleted_field`` included, while a tombstone is stored as
+        ``{id, last_modified, deleted: True}`` whatever else it holds. Whatever
+        had the same id, live or tombstone, is replaced. Afterwards the
+        collection's timestamp is ``timestamp`` when given (raised to the highest
+        imported stamp if lower), else the greater of its current value and the
+        highest imported stamp; a ``timestamp`` is set even with nothing to
+        import. Unlike the other writes, stamps are not drawn from the
+        collection's: keeping them unique is the caller's job (copying a
+        consistent store does). All or nothing; ``ReadonlyError`` in read-only
+        mode. Never used to serve requests. The default raises
+        ``NotImplementedError``.
+        """
+        raise NotImplementedError(f"{type(self).__qualname__} does not support copying (supports_copy = False)")
 
     # --- conveniences built on the abstract methods ---------------------------------------------
 

@@ -113,6 +113,7 @@ class Storage(StorageBase):
     supports_transactions: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = False
     supports_savepoints: ClassVar[bool] = True
+    supports_copy: ClassVar[bool] = True
 
     def __init__(self, *args: Any, readonly: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, readonly=readonly, **kwargs)
@@ -230,6 +231,52 @@ class Storage(StorageBase):
     def all_resources_timestamps(self, resource_name: str) -> dict[str, int]:
         with self._lock:
             return {parent: ts for (parent, resource), ts in self._timestamps.items() if resource == resource_name}
+
+    def all_timestamps(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return {(resource, parent): ts for (parent, resource), ts in self._timestamps.items()}
+
+    def import_objects(
+        self,
+        resource_name: str,
+        parent_id: str,
+        objects: list[KintoObject],
+        tombstones: list[KintoObject] | None = None,
+        timestamp: int | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+    ) -> None:
+        self._check_writable()
+        _check_location(resource_name, parent_id)
+        live = [self._imported(obj, id_field, modified_field) for obj in objects]
+        dead = [self._imported(obj, id_field, modified_field) for obj in tombstones or []]
+        dead = [{id_field: obj[id_field], modified_field: obj[modified_field], deleted_field: True} for obj in dead]
+        highest = max((obj[modified_field] for obj in (*live, *dead)), default=None)
+        collection = (parent_id, resource_name)
+        with self._lock, self.transaction():
+            for obj in live:
+                self._pop(self._tombstones.get(collection, {}), obj[id_field])
+                self._set(self._bucket(self._live, collection), obj[id_field], obj)
+            for obj in dead:
+                self._pop(self._live.get(collection, {}), obj[id_field])
+                self._set(self._bucket(self._tombstones, collection), obj[id_field], obj)
+            for store in (self._live, self._tombstones):
+                if collection in store:
+                    self._unordered.add(id(store[collection]))  # stamps arrived in any order
+            current = self._timestamps.get(collection)
+            if timestamp is not None:
+                self._set(self._timestamps, collection, max(int(timestamp), highest or timestamp))
+            elif highest is not None and (current is None or highest > current):
+                self._set(self._timestamps, collection, highest)
+
+    def _imported(self, obj: KintoObject, id_field: str, modified_field: str) -> KintoObject:
+        prepared = self._prepare(obj, id_field)
+        if not isinstance(prepared.get(id_field), str):
+            raise InvalidValueError(f"An imported object needs a string {id_field!r}")
+        if self._requested_timestamp(prepared, modified_field) is None:
+            raise InvalidValueError(f"An imported object needs an integer {modified_field!r}")
+        return prepared
 
     # --- objects ----------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from kinto.core.storage import (
 )
 from kinto.core.storage import query as q
 from kinto.core.storage.exceptions import (
+    BackendError,
     InvalidValueError,
     ObjectNotFoundError,
     ReadonlyError,
@@ -53,6 +54,7 @@ class RelationalStorage(StorageBase):
     supports_transactions: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
     supports_savepoints: ClassVar[bool] = True
+    supports_copy: ClassVar[bool] = True
 
     dialect: Dialect
     #: Statements creating schema version N from N - 1 (index 0 creates version 1).
@@ -62,6 +64,21 @@ class RelationalStorage(StorageBase):
     def __init__(self, client: Any, *, readonly: bool = False) -> None:
         super().__init__(readonly=readonly)
         self.client = client
+        self._schema_checked = False
+
+    def _connect(self, *, readonly: bool = False) -> Any:
+        """The client's connection, once the schema has been found to be this code's (see ``schema_mismatch``).
+
+        On any other schema every operation is a ``BackendError`` saying why (a 503 naming
+        ``kinto migrate``), never a query failing on a column of the wrong type (a 500). Checked
+        until it passes once, so a server recovers without a restart once the database is migrated.
+        """
+        if not self._schema_checked:
+            problem = self.schema_mismatch()
+            if problem is not None:
+                raise BackendError(message=f"Storage schema: {problem}")
+            self._schema_checked = True
+        return self.client.connect(readonly=readonly)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -183,6 +200,30 @@ class RelationalStorage(StorageBase):
         found = row.fetchone()
         return int(found[0]) if found else 0
 
+    def schema_mismatch(self) -> str | None:
+        with self.client.connect(readonly=True) as connection:
+            if not self._has_table(connection, "metadata"):
+                version = 0
+            else:
+                b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+                rows = connection.execute(
+                    f"SELECT value FROM metadata WHERE name = {b.add(self.schema_key)}", b.params
+                ).fetchall()
+                version = int(rows[0][0]) if len(rows) == 1 and str(rows[0][0]).isdigit() else -1
+        target = len(self.migrations)
+        if version == target:
+            return None
+        if version < 0:
+            return f"unreadable storage schema version in metadata ({self.schema_key}): run kinto migrate"
+        if version > target:
+            return f"storage schema version {version} is newer than this code's ({target}): upgrade the server"
+        if version == 0:
+            return "no storage tables: run kinto migrate"
+        return f"storage schema version {version}, this code needs version {target}: run kinto migrate"
+
+    def _has_table(self, connection: Any, name: str) -> bool:
+        raise NotImplementedError
+
     def initialize_schema(self, dry_run: bool = False) -> None:
         with self.client.connect() as connection:
             self._lock_schema(connection)
@@ -224,12 +265,12 @@ class RelationalStorage(StorageBase):
         self._check_location(resource_name, parent_id)
         b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
         sql = f"SELECT last_modified FROM timestamps WHERE {self._collection(b, resource_name, parent_id)}"
-        with self.client.connect(readonly=True) as connection:
+        with self._connect(readonly=True) as connection:
             row = connection.execute(sql, b.params).fetchone()
         if row is not None:
             return int(row[0])
         self._check_writable()
-        with self.client.connect() as connection:
+        with self._connect() as connection:
             b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
             parent, resource, now = b.add(parent_id), b.add(resource_name), b.add(now_ms())
             # Another writer may create it meanwhile: keep theirs.
@@ -247,8 +288,69 @@ class RelationalStorage(StorageBase):
     def all_resources_timestamps(self, resource_name: str) -> dict[str, int]:
         b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
         sql = f"SELECT parent_id, last_modified FROM timestamps WHERE resource_name = {b.add(resource_name)}"
-        with self.client.connect(readonly=True) as connection:
+        with self._connect(readonly=True) as connection:
             return {row[0]: int(row[1]) for row in connection.execute(sql, b.params).fetchall()}
+
+    def all_timestamps(self) -> dict[tuple[str, str], int]:
+        sql = "SELECT resource_name, parent_id, last_modified FROM timestamps"
+        with self._connect(readonly=True) as connection:
+            return {(row[0], row[1]): int(row[2]) for row in connection.execute(sql).fetchall()}
+
+    def import_objects(
+        self,
+        resource_name: str,
+        parent_id: str,
+        objects: list[KintoObject],
+        tombstones: list[KintoObject] | None = None,
+        timestamp: int | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+        deleted_field: str = DEFAULT_DELETED_FIELD,
+    ) -> None:
+        self._check_writable()
+        self._check_location(resource_name, parent_id)
+        tombstone_text = q.canonical_json({deleted_field: True})
+        rows = [self._imported_row(obj, id_field, modified_field, None) for obj in objects]
+        rows += [self._imported_row(obj, id_field, modified_field, tombstone_text) for obj in tombstones or []]
+        highest = max((row["last_modified"] for row in rows), default=None)
+        if timestamp is not None:
+            timestamp = max(int(timestamp), highest or timestamp)
+        placeholder = self.dialect.placeholder
+        values = ", ".join(
+            [placeholder("parent_id"), placeholder("resource_name"), placeholder("id"),
+             self._integer(placeholder("last_modified")), placeholder("deleted"), self._json_input(placeholder("data"))]
+        )
+        parameters = [{**row, "parent_id": parent_id, "resource_name": resource_name} for row in rows]
+        with self._connect() as connection:
+            if parameters:
+                connection.cursor().executemany(OBJECT_UPSERT.format(rows=f"VALUES ({values})"), parameters)
+            if timestamp is not None or highest is not None:
+                self._import_timestamp(connection, resource_name, parent_id, timestamp, highest)
+
+    def _imported_row(
+        self, obj: KintoObject, id_field: str, modified_field: str, tombstone_text: str | None
+    ) -> dict[str, Any]:
+        object_id = self._check_id(obj.get(id_field), id_field)
+        stamp = self._requested(obj, modified_field)
+        if stamp is None:
+            raise InvalidValueError(f"An imported object needs an integer {modified_field!r} (object {object_id!r})")
+        text = tombstone_text if tombstone_text is not None else self._serialize(obj, id_field, modified_field)[1]
+        return {"id": object_id, "last_modified": stamp, "deleted": tombstone_text is not None, "data": text}
+
+    def _import_timestamp(
+        self, connection: Any, resource_name: str, parent_id: str, timestamp: int | None, highest: int | None
+    ) -> None:
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        value = self._integer(b.add(timestamp if timestamp is not None else highest))
+        parent, resource = b.add(parent_id), b.add(resource_name)
+        new = "excluded.last_modified"
+        if timestamp is None:
+            new = self.dialect_greatest("timestamps.last_modified", new)
+        connection.execute(
+            f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {value}) "
+            f"ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = {new}",
+            b.params,
+        )
 
     # --- objects -------------------------------------------------------------------------------------
 
@@ -306,7 +408,7 @@ class RelationalStorage(StorageBase):
         object_id = obj[id_field] if id_field in obj else (id_generator or self.id_generator)()
         object_id = self._check_id(object_id, id_field)
         data, text = self._serialize(obj, id_field, modified_field)
-        with self.client.connect() as connection:
+        with self._connect() as connection:
             row = self._fetch_row(connection, resource_name, parent_id, object_id)
             if row is not None and not row[2]:
                 existing = self._to_object(row, id_field, modified_field, DEFAULT_DELETED_FIELD)
@@ -327,7 +429,7 @@ class RelationalStorage(StorageBase):
     ) -> KintoObject:
         if not isinstance(object_id, str) or "\x00" in object_id:
             raise ObjectNotFoundError(object_id)
-        with self.client.connect(readonly=True) as connection:
+        with self._connect(readonly=True) as connection:
             row = self._fetch_row(connection, resource_name, parent_id, object_id)
         if row is None or row[2]:
             raise ObjectNotFoundError(object_id)
@@ -347,7 +449,7 @@ class RelationalStorage(StorageBase):
         self._check_location(resource_name, parent_id)
         object_id = self._check_id(object_id, id_field)
         data, text = self._serialize(obj, id_field, modified_field)
-        with self.client.connect() as connection:
+        with self._connect() as connection:
             stamp = self._stamp_and_store(
                 connection, resource_name, parent_id, object_id, self._requested(obj, modified_field), text
             )
@@ -392,7 +494,7 @@ class RelationalStorage(StorageBase):
         self._check_writable()
         if not isinstance(object_id, str) or "\x00" in object_id:
             raise ObjectNotFoundError(object_id)
-        with self.client.connect() as connection:
+        with self._connect() as connection:
             row = self._fetch_row(connection, resource_name, parent_id, object_id)
             if row is None or row[2]:
                 raise ObjectNotFoundError(object_id)
@@ -440,7 +542,7 @@ class RelationalStorage(StorageBase):
     ) -> list[KintoObject]:
         b = self._builder(id_field, modified_field)
         sql = self._select_sql(b, resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted)
-        with self.client.connect(readonly=True) as connection:
+        with self._connect(readonly=True) as connection:
             rows = connection.execute(sql, b.params).fetchall()
         return [self._to_object(row, id_field, modified_field, deleted_field) for row in rows]
 
@@ -459,7 +561,7 @@ class RelationalStorage(StorageBase):
         where = [self._collection(b, resource_name, parent_id), b.filters(filters)]
         if not include_deleted:
             where.append("deleted = FALSE")
-        with self.client.connect(readonly=True) as connection:
+        with self._connect(readonly=True) as connection:
             row = connection.execute(f"SELECT COUNT(*) FROM objects WHERE {' AND '.join(where)}", b.params).fetchone()
         return int(row[0])
 
@@ -481,7 +583,7 @@ class RelationalStorage(StorageBase):
         b = self._builder(id_field, modified_field)
         sql = self._select_sql(b, resource_name, parent_id, filters, sorting, pagination_rules, limit, False)
         tombstones = []
-        with self.client.connect() as connection:
+        with self._connect() as connection:
             for row in connection.execute(sql, b.params).fetchall():
                 object_id, parent, resource = row[0], row[4], row[5]
                 stamp = self._delete_row(connection, resource, parent, object_id, with_deleted, None, deleted_field)
@@ -513,7 +615,7 @@ class RelationalStorage(StorageBase):
             f"FROM objects WHERE deleted = TRUE AND {self._collection(b, resource_name, parent_id)}) AS tombstones "
             f"WHERE {' OR '.join(condemned) or '1 = 1'})"
         )
-        with self.client.connect() as connection:
+        with self._connect() as connection:
             return int(connection.execute(sql, b.params).rowcount)
 
     def heartbeat(self) -> bool:

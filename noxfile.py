@@ -5,7 +5,8 @@ Sessions:
                         holding only kinto-core and that package
   riak-cache, fluent-renderer, fxa-auth
                         the same as tests-<that folder> (the names the issues use)
-  contract-<backend>    the contract suite against one in-tree backend (memory, sqlite, postgresql)
+  contract-<backend>    the contract suite against one in-tree backend (memory, sqlite, postgresql, redis,
+                        memcached)
   contract              all of them
   integration           tests needing several packages together (tests/integration/)
   security              the security regression tests (tests/security/) and a schemathesis run against
@@ -17,7 +18,10 @@ Sessions:
   bench                 benchmarks (``nox -s bench -- <workload or suite>``)
 
 PostgreSQL tests run when ``KINTO_TEST_POSTGRESQL_URL`` is set (and must pass then), or when a server answers
-at the default URL; otherwise they are skipped with a visible reason.
+at the default URL; otherwise they are skipped with a visible reason. Redis tests likewise, with
+``KINTO_TEST_REDIS_URL`` (default redis://127.0.0.1:6379/9). Memcached tests start a memcached of their own
+from the ``memcached`` binary (Debian package memcached; .ci/run installs it) or use ``KINTO_TEST_MEMCACHED_URL``;
+with neither they are skipped with a visible reason.
 """
 
 from __future__ import annotations
@@ -35,9 +39,13 @@ nox.options.error_on_missing_interpreters = True
 ROOT = pathlib.Path(__file__).parent
 PACKAGES = ROOT / "packages"
 CORE = "packages/core"
-CONTRACT_BACKENDS = ("memory", "sqlite", "postgresql")
+CONTRACT_BACKENDS = ("memory", "sqlite", "postgresql", "redis", "memcached")
 #: Pinned: tests/security/test_schemathesis.py relies on its configuration keys and pytest integration.
 SCHEMATHESIS = "schemathesis==4.32.5"
+#: Extras holding the drivers of the backends on services, installed wherever their package is: their tests run
+#: (PostgreSQL, Redis: KINTO_TEST_POSTGRESQL_URL, KINTO_TEST_REDIS_URL; memcached: started by the tests themselves
+#: from the memcached binary, or KINTO_TEST_MEMCACHED_URL).
+SERVICE_EXTRAS = ("postgresql", "redis", "memcached")
 
 
 def _package_folders() -> list[str]:
@@ -48,7 +56,7 @@ def _extras(folder: str) -> list[str]:
     # A regular expression rather than tomllib, which Python 3.10 lacks.
     text = (PACKAGES / folder / "pyproject.toml").read_text()
     section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0] if "[project.optional-dependencies]" in text else ""
-    return [name for name in ("testing", "postgresql") if re.search(rf"^{name}\s*=", section, re.M)]
+    return [name for name in ("testing", *SERVICE_EXTRAS) if re.search(rf"^{name}\s*=", section, re.M)]
 
 
 def _install(session: nox.Session, *folders: str) -> None:

@@ -77,6 +77,21 @@ def _validate_core_settings(settings: dict[str, Any]) -> None:
             datetime.fromisoformat(str(settings["eos"]))
         except ValueError:
             raise ConfigurationError(f"Invalid value for setting 'kinto.eos': {settings['eos']!r} (ISO date)") from None
+    for key, value in settings.items():
+        # ``<resource>_cache_expires_seconds`` and the server's per-bucket/collection spellings
+        # are read on each request: a value that is not a number must stop start-up, not answer 500.
+        if key.endswith("cache_expires_seconds") and value not in (None, "") and not _is_integer(value):
+            raise ConfigurationError(f"Invalid value for setting {key!r}: {value!r} is not an integer")
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def api_prefix(settings: dict[str, Any]) -> str:

@@ -31,8 +31,49 @@ class Record(HierarchicalResource):
         return validate_record(self, new, self.parent_object or {})
 
     def cache_headers(self, response: Any) -> None:
-        """Anonymous reads get the collection's ``cache_expires`` (if any) as cache headers."""
+        """Anonymous reads may be cached (see ``record_cache_expires``); identified ones never are."""
         super().cache_headers(response)
-        seconds = (self.parent_object or {}).get("cache_expires")
-        if self.request.prefixed_userid is None and isinstance(seconds, int):
+        if self.request.prefixed_userid is not None:
+            return
+        matchdict = self.request.matchdict
+        seconds = record_cache_expires(
+            self.request.registry.settings,
+            matchdict["bucket_id"],
+            matchdict["collection_id"],
+            (self.parent_object or {}).get("cache_expires"),
+        )
+        if seconds is not None:
             response.cache_expires(seconds)
+
+
+def record_cache_settings(bucket_id: str, collection_id: str) -> tuple[str, ...]:
+    """The settings giving the cache lifetime of a collection's records, in Kinto's order: the first set wins.
+
+    Kinto reads the per-collection and per-bucket spellings with dots before the global
+    ``record_cache_expires_seconds``, and its older spellings with underscores after it.
+    """
+    suffix = "record_cache_expires_seconds"
+    return (
+        f"{bucket_id}.{collection_id}.{suffix}",
+        f"{bucket_id}.{suffix}",
+        suffix,
+        f"{bucket_id}_{collection_id}_{suffix}",
+        f"{bucket_id}_{suffix}",
+    )
+
+
+def record_cache_expires(settings: Any, bucket_id: str, collection_id: str, collection_value: Any) -> int | None:
+    """Seconds an anonymous read of these records may be cached, or ``None`` (not cacheable).
+
+    The first setting of ``record_cache_settings`` that is set, and the collection's
+    ``cache_expires``: when both are given, the longer wins (a setting of 0 counts as unset
+    against it), as in Kinto.
+    """
+    configured = next(
+        (int(settings[key]) for key in record_cache_settings(bucket_id, collection_id)
+         if settings.get(key) not in (None, "")),
+        None,
+    )
+    if isinstance(collection_value, int) and not isinstance(collection_value, bool):
+        return max(configured or -1, collection_value)
+    return configured

@@ -553,3 +553,32 @@ class CacheContract:
         run_in_processes(write, count=2, prepare=lambda process: build_unflushed(backend_factory))
         assert all(cache.get(f"process-{p}-{i}") == {"p": p, "i": i} for p in range(2) for i in range(40))
         assert cache.get("shared") in (0, 1)
+
+    def test_another_process_sees_values_expiries_and_flushes(self, cache, backend_factory):
+        require_flag(cache, "supports_concurrent_processes")
+
+        def in_another_process(check: Any) -> None:
+            run_in_processes(
+                lambda _, theirs: check(theirs), count=1, prepare=lambda _: build_unflushed(backend_factory)
+            )
+
+        cache.set("from-here", {"n": 1}, LONG_TTL)
+        cache.set("expiring", "soon", LONG_TTL)
+
+        def reads_ours_and_writes(theirs: CacheBase) -> None:
+            assert theirs.get("from-here") == {"n": 1}
+            assert LONG_TTL - 60 < theirs.ttl("expiring") <= LONG_TTL
+            theirs.set("from-there", [2], LONG_TTL)
+            theirs.expire("expiring", SHORT_TTL)
+
+        in_another_process(reads_ours_and_writes)
+        assert cache.get("from-there") == [2]
+        time.sleep(EXPIRY_WAIT)
+        assert cache.get("expiring") is None
+
+        def flushes(theirs: CacheBase) -> None:
+            theirs.flush()
+
+        in_another_process(flushes)
+        assert cache.get("from-here") is None
+        assert cache.get("from-there") is None

@@ -14,7 +14,15 @@ from typing import Any
 from pyramid import httpexceptions
 from pyramid.httpexceptions import HTTPException
 
-__all__ = ["ERRORS", "http_error", "json_error_body", "raise_invalid", "request_GET", "send_alert"]
+__all__ = [
+    "ERRORS",
+    "http_error",
+    "json_error_body",
+    "json_error_handler",
+    "raise_invalid",
+    "request_GET",
+    "send_alert",
+]
 
 
 class ERRORS(enum.IntEnum):
@@ -144,3 +152,24 @@ def request_GET(request: Any) -> Any:
         return request.GET
     except UnicodeDecodeError:
         raise http_error(httpexceptions.HTTPBadRequest(), message="Querystring is not valid UTF-8") from None
+
+
+def _text(value: Any) -> Any:
+    # Cornice builds some descriptions as bytes.
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def json_error_handler(request: Any) -> httpexceptions.HTTPException:
+    """Turn Cornice's collected validation errors into the core's 400 error."""
+    errors = [{key: _text(value) for key, value in error.items()} for error in request.errors]
+    status = getattr(request.errors, "status", 400) or 400
+    first = errors[0] if errors else {}
+    name = first.get("name")
+    location = first.get("location", "body")
+    description = first.get("description", "Invalid request")
+    message = f"{name} in {location}: {description}" if name else str(description)
+    errno = ERRORS.INVALID_PARAMETERS  # Kinto answers every validation error with 107
+    if name == "Content-Type" or status == 415:
+        return http_error(httpexceptions.HTTPUnsupportedMediaType(), message=message, details=errors)
+    exception = httpexceptions.status_map.get(status, httpexceptions.HTTPBadRequest)()
+    return http_error(exception, errno=errno, message=message, details=errors)

@@ -5,32 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from cornice import Service as CorniceService
-from pyramid import httpexceptions
 
-from kinto.core.errors import ERRORS, http_error
+from kinto.core.errors import json_error_handler
 
 __all__ = ["Service", "json_error_handler"]
-
-
-def _text(value: Any) -> Any:
-    # Cornice builds some descriptions as bytes.
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def json_error_handler(request: Any) -> httpexceptions.HTTPException:
-    """Turn Cornice's collected validation errors into the core's 400 error."""
-    errors = [{key: _text(value) for key, value in error.items()} for error in request.errors]
-    status = getattr(request.errors, "status", 400) or 400
-    first = errors[0] if errors else {}
-    name = first.get("name")
-    location = first.get("location", "body")
-    description = first.get("description", "Invalid request")
-    message = f"{name} in {location}: {description}" if name else str(description)
-    errno = ERRORS.INVALID_PARAMETERS  # Kinto answers every validation error with 107
-    if name == "Content-Type" or status == 415:
-        return http_error(httpexceptions.HTTPUnsupportedMediaType(), message=message, details=errors)
-    exception = httpexceptions.status_map.get(status, httpexceptions.HTTPBadRequest)()
-    return http_error(exception, errno=errno, message=message, details=errors)
 
 
 class Service(CorniceService):

@@ -274,21 +274,23 @@ class Resource:
 
     def _body(self, content_types: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
         request = self.request
-        if not request.body:
-            return {}
-        content_type = (request.content_type or "application/json").lower()
-        if content_type not in content_types:
-            raise http_error(
-                httpexceptions.HTTPUnsupportedMediaType(),
-                message=f"Content-Type should be one of {', '.join(content_types)}",
-                details=[{"location": "header", "name": "Content-Type",
-                          "description": f"Content-Type should be one of {list(content_types)}"}],
-            )
-        body = request.json_body
-        if content_type == _JSON_PATCH:
-            if not isinstance(body, list):
-                raise _invalid("body", None, "A JSON Patch is a list of operations", ERRORS.INVALID_PARAMETERS)
-            return {"patch": body}
+        body = self._body_given_by_view()
+        if body is None:
+            if not request.body:
+                return {}
+            content_type = (request.content_type or "application/json").lower()
+            if content_type not in content_types:
+                raise http_error(
+                    httpexceptions.HTTPUnsupportedMediaType(),
+                    message=f"Content-Type should be one of {', '.join(content_types)}",
+                    details=[{"location": "header", "name": "Content-Type",
+                              "description": f"Content-Type should be one of {list(content_types)}"}],
+                )
+            body = request.json_body
+            if content_type == _JSON_PATCH:
+                if not isinstance(body, list):
+                    raise _invalid("body", None, "A JSON Patch is a list of operations", ERRORS.INVALID_PARAMETERS)
+                return {"patch": body}
         if not isinstance(body, dict):
             raise _invalid("body", None, "The body must be a JSON object", ERRORS.INVALID_PARAMETERS)
         if "data" in body and not isinstance(body["data"], dict):
@@ -296,6 +298,18 @@ class Resource:
         if "permissions" in body:
             body["permissions"] = self._permissions_from(body["permissions"])
         return body
+
+    def _body_given_by_view(self) -> dict[str, Any] | None:
+        """The body a plugin view hands to a resource method, as Kinto's API has it.
+
+        A view that calls ``resource.put()`` or ``resource.patch()`` itself (kinto-attachment
+        updating a record after an upload) puts the JSON body in ``request.validated["body"]``;
+        the request's own body is then something else (a multipart upload). It gets the same
+        checks as a body sent as JSON.
+        """
+        validated = getattr(self.request, "validated", None)
+        given = validated.get("body") if isinstance(validated, dict) else None
+        return dict(given) if isinstance(given, dict) else None
 
     def _permissions_from(self, permissions: Any) -> dict[str, list[str]]:
         if not self.shareable:

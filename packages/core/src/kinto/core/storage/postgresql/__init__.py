@@ -22,13 +22,14 @@ from typing import Any, ClassVar
 from psycopg.types.json import Jsonb
 
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
+from kinto.core.migrations import PostgreSQLPluginMigration  # Kinto's import path, for plugins
 from kinto.core.storage import query as q
 from kinto.core.storage.postgresql.schema import MIGRATIONS
 from kinto.core.storage.relational import OBJECT_UPSERT, RelationalStorage
 from kinto.core.storage.sql import Dialect, QueryBuilder, escape_like
 from kinto.core.storage.timestamps import now_ms
 
-__all__ = ["PostgreSQLDialect", "Storage", "load_from_config"]
+__all__ = ["PostgreSQLDialect", "PostgreSQLPluginMigration", "Storage", "load_from_config"]
 
 _RANK = (
     "CASE jsonb_typeof(data #> {p}::text[]) WHEN 'null' THEN 0 WHEN 'string' THEN 1 WHEN 'number' THEN 2 "

@@ -1,0 +1,5 @@
+"""Kinto's ``kinto.views.collections``: ``Collection``, the resource class of ``kinto.server.views.collections``."""
+
+from kinto.server.views.collections import Collection
+
+__all__ = ["Collection"]

@@ -42,6 +42,14 @@ CORE = "packages/core"
 CONTRACT_BACKENDS = ("memory", "sqlite", "postgresql", "redis", "memcached")
 #: Pinned: tests/security/test_schemathesis.py relies on its configuration keys and pytest integration.
 SCHEMATHESIS = "schemathesis==4.32.5"
+#: Kinto's own plugins from PyPI, run unchanged on our server by tests/integration/test_kinto_plugins.py.
+#: They are installed without their dependencies (they require Kinto itself, which would shadow our
+#: ``kinto`` namespace) and without their Python floor: kinto-attachment 9.0.1 declares 3.12 but runs on
+#: 3.10+. What they need besides Kinto is in ``KINTO_PLUGIN_DEPENDENCIES``.
+KINTO_PLUGINS = ("kinto-attachment==9.0.1", "kinto-emailer==4.0.0")
+#: pyramid_mailer for kinto-emailer; setuptools below 81 for kinto-attachment's ``pkg_resources``;
+#: aiosmtpd is the tests' SMTP server.
+KINTO_PLUGIN_DEPENDENCIES = ("pyramid_mailer>=0.15", "setuptools<81", "aiosmtpd>=1.4")
 #: Extras holding the drivers of the backends on services, installed wherever their package is: their tests run
 #: (PostgreSQL, Redis: KINTO_TEST_POSTGRESQL_URL, KINTO_TEST_REDIS_URL; memcached: started by the tests themselves
 #: from the memcached binary, or KINTO_TEST_MEMCACHED_URL).
@@ -125,6 +133,10 @@ def integration(session: nox.Session) -> None:
     if not any(folder.glob("test_*.py")):
         session.skip("no integration tests yet (tests/integration/ is empty)")
     _install(session, *_package_folders())
+    session.install(*KINTO_PLUGIN_DEPENDENCIES)
+    # pip rather than the session's installer: uv has no way to ignore a declared Python floor.
+    session.install("pip")
+    session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-requires-python", *KINTO_PLUGINS)
     _pytest(session, "tests/integration")
 
 

@@ -101,7 +101,6 @@ def build_app(settings: dict[str, Any], recorder: EventRecorder | None = None) -
     wsgi = main({}, **{**BASE_SETTINGS, **settings})
     registry = wsgi.registry
     if recorder is not None:
-        # AfterResourceChanged is a ResourceChanged: one subscription receives both.
         registry.registerHandler(recorder, (ResourceChanged,))
     for kind in ("storage", "permission", "cache"):
         backend = getattr(registry, kind, None)
@@ -112,6 +111,7 @@ def build_app(settings: dict[str, Any], recorder: EventRecorder | None = None) -
 
 def close_clients(app: webtest.TestApp) -> None:
     for client in app.app.registry.get(REGISTRY_KEY, {}).values():
+        registry.registerHandler(recorder, (AfterResourceChanged,))
         client.close()
 
 

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from kinto.core.database import REGISTRY_KEY
-from kinto.core.events import ResourceChanged
+from kinto.core.events import AfterResourceChanged, ResourceChanged
 from kinto.core.testing import make_app
 
 from . import services_for_batch
@@ -80,6 +80,7 @@ def build_app(settings, recorder=None):
         config.scan(services_for_batch.__name__)
         if recorder is not None:
             config.add_subscriber(recorder, ResourceChanged)
+            config.add_subscriber(recorder, AfterResourceChanged)
 
     app = make_app({**BASE_SETTINGS, **settings}, [include])
     registry = app.app.registry

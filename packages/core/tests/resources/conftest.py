@@ -14,7 +14,7 @@ import pytest
 
 from kinto.core.authentication import hmac_digest
 from kinto.core.database import REGISTRY_KEY
-from kinto.core.events import ResourceChanged, ResourceRead
+from kinto.core.events import AfterResourceChanged, ResourceChanged, ResourceRead
 from kinto.core.testing import basic_auth_header, make_app
 
 from . import resources_for_tests
@@ -100,6 +100,7 @@ def build_app(settings, recorder=None, read_recorder=None):
         config.include(resources_for_tests.__name__)
         if recorder is not None:
             config.add_subscriber(recorder, ResourceChanged)
+            config.add_subscriber(recorder, AfterResourceChanged)
         if read_recorder is not None:
             config.add_subscriber(read_recorder, ResourceRead)
 

@@ -161,6 +161,7 @@ def latest_entry(siblings: Iterable[Sibling]) -> Entry | None:
 class RiakCache(CacheBase):
     supports_concurrent_processes: ClassVar[bool] = True
     supports_delete_prefix: ClassVar[bool] = True
+    supports_set_without_ttl: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -199,7 +200,11 @@ class RiakCache(CacheBase):
     @_backend_errors
     def get(self, key: str) -> Any:
         entry, _ = self._read_live(self._riak_key(key))
-        return None if entry is None else entry.value
+        if entry is None:
+            self.metrics_backend.count_miss()
+            return None
+        self.metrics_backend.count_hit()
+        return entry.value
 
     @_backend_errors
     def ttl(self, key: str) -> float:

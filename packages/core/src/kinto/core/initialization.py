@@ -19,7 +19,7 @@ from pyramid.interfaces import IRequestFactory
 from pyramid.renderers import JSON
 from pyramid.tweens import EXCVIEW, INGRESS, MAIN
 
-from kinto.core import errors, events, logs
+from kinto.core import errors, events, logs, metrics
 from kinto.core.authentication import build_policies
 from kinto.core.authorization import SecurityPolicy, setup_request_identity
 from kinto.core.jsonbody import parse_request_body
@@ -221,6 +221,22 @@ def _json_body(request: Any) -> Any:
 
 
 # --- tweens -------------------------------------------------------------------------------------
+
+def _measure_backends(event: Any) -> None:
+    """Once every include ran (so a metrics plugin has registered its service), time the
+    backends' methods and count cache hits and misses, as Kinto does; nothing without a service."""
+    registry = event.app.registry
+    service = metrics.get_metrics_service(registry)
+    if not metrics.is_measuring(service):
+        return
+    for kind in BACKEND_KINDS:
+        backend = getattr(registry, kind, None)
+        if backend is not None:
+            metrics.watch_execution_time(service, backend, prefix="backend")
+    cache = getattr(registry, "cache", None)
+    if cache is not None and callable(getattr(cache, "set_metrics_backend", None)):
+        cache.set_metrics_backend(service)
+
 
 
 def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Callable[[Any], Any]:
@@ -600,6 +616,7 @@ def initialize(
         settings["project_name"] = settings["kinto.project_name"] = project_name or "kinto"
     config.include("kinto.core")
     config.route_prefix = api_prefix(settings)
+    config.add_subscriber(_measure_backends, ApplicationCreated)
     for name in as_list(settings["includes"]):
         config.include(name)
     if settings["migrate_on_startup"]:

@@ -7,6 +7,11 @@ optional time to live. Every key is namespaced by the backend's ``prefix`` (the
 A backend module exposes ``load_from_config(config) -> CacheBase``; the setting
 ``kinto.cache_backend`` names that module. Backends prove conformance with
 ``kinto.core.testing.cache.CacheContract`` (or the ``kinto-conformance`` command).
+
+Backends report cache hits and misses: ``get`` calls ``self.metrics_backend.count_hit()``
+when it finds a value and ``self.metrics_backend.count_miss()`` when it does not, as
+Kinto's backends do. The core points ``metrics_backend`` at the metrics service once the
+application is made (:mod:`kinto.core.metrics`); until then it counts nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +21,35 @@ from typing import Any, ClassVar
 
 from kinto.core.storage.exceptions import BackendError
 
-__all__ = ["CacheBackendError", "CacheBase"]
+__all__ = ["CacheBackendError", "CacheBase", "CacheMetricsBackend"]
+
+_CACHE_HIT_METRIC_KEY = "cache_hits"
+_CACHE_MISS_METRIC_KEY = "cache_misses"
 
 
 class CacheBackendError(BackendError):
     """The cache server failed or could not be reached; answered as a 503."""
+
+
+class CacheMetricsBackend:
+    """What ``CacheBase.metrics_backend`` is: hit and miss counters on a metrics service.
+
+    Counts ``cache_hits`` and ``cache_misses`` on the service given (any
+    :class:`kinto.core.metrics.IMetricsService`); with ``None`` it counts nothing.
+    """
+
+    def __init__(self, metrics_service: Any = None) -> None:
+        self._service = metrics_service
+
+    def count_hit(self) -> None:
+        """Count one ``get`` that found a value."""
+        if self._service is not None:
+            self._service.count(_CACHE_HIT_METRIC_KEY)
+
+    def count_miss(self) -> None:
+        """Count one ``get`` that found nothing (missing or expired)."""
+        if self._service is not None:
+            self._service.count(_CACHE_MISS_METRIC_KEY)
 
 
 class CacheBase(abc.ABC):
@@ -43,12 +72,29 @@ class CacheBase(abc.ABC):
     supports_concurrent_processes: ClassVar[bool] = False
     #: Whether ``delete_prefix`` is implemented.
     supports_delete_prefix: ClassVar[bool] = False
+    #: Whether ``set`` accepts ``ttl=None`` (keep until deleted). Kinto's contract always
+    #: passes a ttl; backends written for it leave this False and the suite skips those tests.
+    supports_set_without_ttl: ClassVar[bool] = False
+
+    #: Hit and miss counters ``get`` reports to (see the module docstring). A class-level
+    #: default that counts nothing, so a backend whose constructor skips ours still has one.
+    metrics_backend: CacheMetricsBackend = CacheMetricsBackend()
 
     def __init__(
-        self, *args: Any, cache_prefix: str = "", cache_max_size_bytes: int | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        cache_prefix: str = "",
+        cache_max_size_bytes: int | None = None,
+        metrics_backend: Any = None,
+        **kwargs: Any,
     ) -> None:
         self.prefix = cache_prefix or ""
         self.max_size_bytes = cache_max_size_bytes
+        self.set_metrics_backend(metrics_backend)
+
+    def set_metrics_backend(self, metrics_service: Any) -> None:
+        """Report hits and misses to ``metrics_service`` (an ``IMetricsService``; ``None`` for none)."""
+        self.metrics_backend = CacheMetricsBackend(metrics_service)
 
     def initialize_schema(self, dry_run: bool = False) -> None:  # noqa: B027 -- optional, no-op by default
         """Create whatever the backend needs (tables, buckets). Idempotent.
@@ -80,8 +126,10 @@ class CacheBase(abc.ABC):
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         """Store ``value`` (any JSON-serialisable value) under ``key``.
 
-        ``ttl`` is in seconds; ``None`` means no expiry; a ``ttl`` of 0 or less
-        means the value is already expired and will never be returned. A value
+        ``ttl`` is in seconds; a ``ttl`` of 0 or less means the value is already
+        expired and will never be returned. The core always passes a ``ttl`` (as
+        Kinto does); ``None`` (no expiry) is an extension, accepted by backends
+        declaring ``supports_set_without_ttl``. A value
         that is not JSON-serialisable raises ``TypeError`` and stores nothing.
         """
 
@@ -89,7 +137,8 @@ class CacheBase(abc.ABC):
     def get(self, key: str) -> Any:
         """Return the value stored under ``key``, or ``None`` if it is missing
         or expired. Expired keys are never returned, whether or not they have
-        been physically removed yet."""
+        been physically removed yet. Calls ``self.metrics_backend.count_hit()``
+        or ``count_miss()`` accordingly."""
 
     @abc.abstractmethod
     def delete(self, key: str) -> Any:

@@ -36,6 +36,7 @@ class Cache(CacheBase):
     """A cache held in a dict of this process."""
 
     supports_delete_prefix: ClassVar[bool] = True
+    supports_set_without_ttl: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -99,7 +100,11 @@ class Cache(CacheBase):
         full_key = self.prefix + check_key(key)
         with self._lock:
             entry = self._live(full_key, self._clock())
-        return None if entry is None else decode(entry.text)
+        if entry is None:
+            self.metrics_backend.count_miss()
+            return None
+        self.metrics_backend.count_hit()
+        return decode(entry.text)
 
     def delete(self, key: str) -> Any:
         full_key = self.prefix + check_key(key)

@@ -78,6 +78,7 @@ class Cache(CacheBase):
             installed = int(row[0]) if row else 0
             if installed > len(MIGRATIONS):
                 raise RuntimeError(f"cache schema version {installed} is newer than this code knows")
+    supports_set_without_ttl: ClassVar[bool] = True
             for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
                 logger.info("%s cache schema version %s", "Would migrate to" if dry_run else "Migrating to", version)
                 if dry_run:
@@ -139,7 +140,11 @@ class Cache(CacheBase):
             row = connection.execute(
                 f"SELECT value FROM cache_entries WHERE key = %s AND {_LIVE}", (self.prefix + check_key(key),)
             ).fetchone()
-        return None if row is None else decode(row[0])
+        if row is None:
+            self.metrics_backend.count_miss()
+            return None
+        self.metrics_backend.count_hit()
+        return decode(row[0])
 
     def delete(self, key: str) -> Any:
         with self.client.connect() as connection:

@@ -50,6 +50,7 @@ class Cache(CacheBase):
     """A cache held in the ``cache_entries`` table of a SQLite file."""
 
     supports_delete_prefix: ClassVar[bool] = True
+    supports_set_without_ttl: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
 
     def __init__(
@@ -139,7 +140,11 @@ class Cache(CacheBase):
                 f"SELECT value FROM cache_entries WHERE key = ? AND {_LIVE}",
                 (self.prefix + check_key(key), self._clock()),
             ).fetchone()
-        return None if row is None else decode(row[0])
+        if row is None:
+            self.metrics_backend.count_miss()
+            return None
+        self.metrics_backend.count_hit()
+        return decode(row[0])
 
     def delete(self, key: str) -> Any:
         full_key = self.prefix + check_key(key)

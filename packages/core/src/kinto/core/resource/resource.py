@@ -33,7 +33,7 @@ from pyramid.authorization import Authenticated
 
 from kinto.core import errors, jsonbody
 from kinto.core.errors import ERRORS, http_error
-from kinto.core.events import ACTIONS, ResourceRead, has_subscribers, notify_resource_event, notify_resource_read
+from kinto.core.events import ACTIONS, notify_resource_event, notify_resource_read, reads_are_heard
 from kinto.core.resource import querystring as qs
 from kinto.core.resource.context import SELF
 from kinto.core.resource.model import Model, ShareableModel, call_model
@@ -448,10 +448,10 @@ class Resource:
         return max(stamps) if stamps else self._timestamp()
 
     def _read_event(self, objects: list[dict[str, Any]], object_id: str | None = None) -> None:
-        registry = self.request.registry
-        if has_subscribers(registry, ResourceRead):
+        if reads_are_heard(self.request.registry):
             notify_resource_read(self.request, objects, resource_name=self.name,
-                                 resource_data=self._event_data(object_id))
+                                 resource_data=self._event_data(object_id), parent_id=self.model.parent_id,
+                                 timestamp=self._timestamp())
 
     def _lock(self) -> None:
         self.model.storage.lock_for_write(self.name, self.model.parent_id)

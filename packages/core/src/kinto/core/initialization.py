@@ -26,7 +26,15 @@ from kinto.core.jsonbody import parse_request_body
 from kinto.core.secrets import check_secret
 from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults, as_list
 
-__all__ = ["api_capabilities", "heartbeats", "includeme", "initialize", "load_default_settings", "migrations"]
+__all__ = [
+    "Unhealthy",
+    "api_capabilities",
+    "heartbeats",
+    "includeme",
+    "initialize",
+    "load_default_settings",
+    "migrations",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +125,10 @@ def add_heartbeat(config: Any, name: str, fn: Callable[[Any], bool]) -> None:
     checks[name] = fn
 
 
+class Unhealthy(Exception):
+    """Raised by a heartbeat check to say why it fails: ``__heartbeat__`` shows the reason under ``reasons``."""
+
+
 def add_migration(config: Any, name: str, fn: Callable[..., None]) -> None:
     """Register a schema step run by ``kinto migrate``: ``fn(registry, dry_run=False)``, idempotent."""
     steps = migrations(config.registry)
@@ -203,7 +215,13 @@ def setup_backends(config: Any) -> None:
 
 def _backend_heartbeat(backend: Any) -> Callable[[Any], bool]:
     def check(request: Any) -> bool:
-        return bool(backend.heartbeat())
+        if not backend.heartbeat():
+            return False
+        # A backend written for Kinto has no schema check.
+        problem = getattr(backend, "schema_mismatch", lambda: None)()
+        if problem:
+            raise Unhealthy(problem)
+        return True
 
     return check
 

@@ -103,6 +103,16 @@ class CacheBase(abc.ABC):
         The default does nothing, for backends that need no schema.
         """
 
+    def schema_mismatch(self) -> str | None:
+        """Why the backend's tables are not those this code expects, in one line naming the fix; None when they are.
+
+        The heartbeat and ``kinto start`` call it, so that a server on a missing,
+        outdated or foreign schema says so instead of failing request by request.
+        A backend that cannot be reached returns None (its heartbeat reports that).
+        The default returns None, for backends without a schema.
+        """
+        return None
+
     @abc.abstractmethod
     def flush(self) -> None:
         """Delete every key of this cache (within its prefix)."""

@@ -16,7 +16,14 @@ from typing import Any, ClassVar
 from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
 from kinto.core.database import read_setting
-from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
+from kinto.core.database.postgresql import (
+    PostgreSQLClient,
+    client_from_config,
+    metadata_values,
+    set_metadata,
+    table_columns,
+)
+from kinto.core.storage.exceptions import BackendError
 
 __all__ = ["Cache", "load_from_config"]
 
@@ -36,6 +43,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+#: Kinto's cache table (never versioned): its live entries are copied, then it is dropped.
+KINTO_TABLE = {"key": "character varying", "value": "text", "ttl": "timestamp without time zone"}
+_FROM_KINTO = (
+    # Kinto wrote ``ttl`` as now() + seconds in the session's time zone, and never read a row without one.
+    "INSERT INTO cache_entries (key, value, expires_at)"
+    " SELECT key, value, extract(epoch FROM ttl::timestamptz)::double precision FROM cache"
+    " WHERE ttl IS NOT NULL AND ttl::timestamptz > clock_timestamp() ON CONFLICT (key) DO NOTHING",
+    "DROP TABLE cache",
+    "DROP FUNCTION IF EXISTS sec2ttl(double precision)",
+)
+
+
+def _installed(connection: Any) -> tuple[int, bool]:
+    """Our cache schema version (0: none) and whether Kinto's cache table is there (nothing is written)."""
+    versions = metadata_values(connection, SCHEMA_VERSION_KEY)
+    if len(set(versions)) > 1 or (versions and not versions[0].isdigit()):
+        raise RuntimeError(f"unreadable {SCHEMA_VERSION_KEY} rows in metadata: {versions}")
+    kinto_table = table_columns(connection, ["cache"]).get("cache") == KINTO_TABLE
+    return (int(versions[0]) if versions else 0), kinto_table
+
+
 # clock_timestamp(), not now(): now() stands still for a whole transaction.
 _NOW = "extract(epoch FROM clock_timestamp())::double precision"
 _LIVE = f"(expires_at IS NULL OR expires_at > {_NOW})"
@@ -50,6 +78,7 @@ class Cache(CacheBase):
     """A cache held in the ``cache_entries`` table of a PostgreSQL database."""
 
     supports_delete_prefix: ClassVar[bool] = True
+    supports_set_without_ttl: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
 
     def __init__(
@@ -71,24 +100,38 @@ class Cache(CacheBase):
         with self.client.connect() as connection:
             # Two processes migrating at once would both see the old version.
             connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_VERSION_KEY,))
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS metadata (name VARCHAR(128) NOT NULL, value VARCHAR(512) NOT NULL)"
-            )
-            row = connection.execute("SELECT value FROM metadata WHERE name = %s", (SCHEMA_VERSION_KEY,)).fetchone()
-            installed = int(row[0]) if row else 0
+            installed, kinto_table = _installed(connection)
             if installed > len(MIGRATIONS):
                 raise RuntimeError(f"cache schema version {installed} is newer than this code knows")
-    supports_set_without_ttl: ClassVar[bool] = True
             for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
                 logger.info("%s cache schema version %s", "Would migrate to" if dry_run else "Migrating to", version)
                 if dry_run:
                     continue
                 for statement in statements:
                     connection.execute(statement)
-                connection.execute("DELETE FROM metadata WHERE name = %s", (SCHEMA_VERSION_KEY,))
-                connection.execute(
-                    "INSERT INTO metadata (name, value) VALUES (%s, %s)", (SCHEMA_VERSION_KEY, str(version))
-                )
+                set_metadata(connection, SCHEMA_VERSION_KEY, str(version))
+            if kinto_table:
+                logger.info("%s the unexpired entries of Kinto's cache table, then drop it", "Would copy" if dry_run else "Copying")
+                if not dry_run:
+                    for statement in _FROM_KINTO:
+                        connection.execute(statement)
+
+    def schema_mismatch(self) -> str | None:
+        try:
+            with self.client.connect(readonly=True) as connection:
+                installed, kinto_table = _installed(connection)
+        except BackendError:
+            return None  # unreachable: the heartbeat says so
+        except RuntimeError as error:
+            return f"{error}: fix them, then run kinto migrate"
+        if installed == len(MIGRATIONS):
+            return None
+        if kinto_table and not installed:
+            return "the database holds Kinto's cache table: run kinto migrate to convert it"
+        if installed > len(MIGRATIONS):
+            return f"cache schema version {installed} is newer than this code's ({len(MIGRATIONS)}): upgrade the server"
+        found = f"cache schema version {installed}" if installed else "no cache table"
+        return f"{found}, this code needs version {len(MIGRATIONS)}: run kinto migrate"
 
     def flush(self) -> None:
         with self.client.connect() as connection:

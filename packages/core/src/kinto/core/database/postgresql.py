@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,7 +21,15 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
     psycopg_pool = None  # type: ignore[assignment]
 
-__all__ = ["PostgreSQLClient", "client_from_config", "mask_password", "normalize_url"]
+__all__ = [
+    "PostgreSQLClient",
+    "client_from_config",
+    "mask_password",
+    "metadata_values",
+    "normalize_url",
+    "set_metadata",
+    "table_columns",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -266,3 +274,40 @@ def client_from_config(config: Any, prefix: str) -> PostgreSQLClient:
         )
         clients[key] = client
     return client
+
+
+# --- schema inspection, shared by the backends' migrations ------------------------------------------
+
+
+def table_columns(connection: Any, tables: Iterable[str]) -> dict[str, dict[str, str]]:
+    """``{table: {column: type}}`` for those of ``tables`` that exist in the current schema.
+
+    Types are PostgreSQL's names as ``information_schema`` spells them (``text``,
+    ``bigint``, ``timestamp without time zone``...).
+    """
+    rows = connection.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = ANY(%s)",
+        (list(tables),),
+    ).fetchall()
+    found: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        found.setdefault(table, {})[column] = data_type
+    return found
+
+
+def metadata_values(connection: Any, name: str) -> list[str]:
+    """Every value of the ``metadata`` rows named ``name`` (Kinto adds one row per migration); [] without the table."""
+    exists = connection.execute("SELECT to_regclass('metadata') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return []
+    rows = connection.execute("SELECT value FROM metadata WHERE name = %s", (name,)).fetchall()
+    return [value for (value,) in rows]
+
+
+def set_metadata(connection: Any, name: str, value: str | None) -> None:
+    """Make ``value`` the only ``metadata`` row named ``name`` (none when ``value`` is None)."""
+    connection.execute("CREATE TABLE IF NOT EXISTS metadata (name VARCHAR(128) NOT NULL, value VARCHAR(512) NOT NULL)")
+    connection.execute("DELETE FROM metadata WHERE name = %s", (name,))
+    if value is not None:
+        connection.execute("INSERT INTO metadata (name, value) VALUES (%s, %s)", (name, value))

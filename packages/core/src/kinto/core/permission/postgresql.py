@@ -8,12 +8,19 @@ database migrated by Kinto is used as is. Settings: ``permission_url``,
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
+from kinto.core.database.postgresql import (
+    PostgreSQLClient,
+    client_from_config,
+    metadata_values,
+    set_metadata,
+    table_columns,
+)
 from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
 from kinto.core.permission.patterns import is_pattern, like_pattern
 from kinto.core.permission.results import (
@@ -22,6 +29,7 @@ from kinto.core.permission.results import (
     bounded_from_rows,
     permissions_by_object,
 )
+from kinto.core.storage.exceptions import BackendError
 
 __all__ = ["Permission", "load_from_config"]
 
@@ -56,6 +64,51 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+_PRINCIPAL_INDEX = "CREATE INDEX IF NOT EXISTS idx_user_principals_principal ON user_principals (principal)"
+#: The columns of every version's tables, Kinto's (1 and 2) as well as ours.
+TABLES = {
+    "user_principals": {"user_id": "text", "principal": "text"},
+    "access_control_entries": {"object_id": "text", "permission": "text", "principal": "text"},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Installed:
+    """The permission schema a database holds: ``version`` (0: none yet), written by Kinto or not, or refused."""
+
+    version: int = 0
+    kinto: bool = False
+    refused: str | None = None
+
+    def describe(self) -> str:
+        if self.refused is not None:
+            return f"unrecognised permission tables: {self.refused}"
+        if self.kinto:
+            return f"Kinto's permission schema {self.version}"
+        return f"permission schema version {self.version}" if self.version else "no permission tables"
+
+
+def inspect(connection: Any) -> Installed:
+    """Which permission schema the database holds, by its metadata row and its tables (nothing is written).
+
+    Kinto's schema 1 has the tables and no ``permission_schema_version`` row (ours always writes
+    one with its tables); Kinto's schema 2 is our version 2 less ``idx_user_principals_principal``.
+    """
+    found = table_columns(connection, TABLES)
+    versions = metadata_values(connection, SCHEMA_VERSION_KEY)
+    if found and found != TABLES:
+        return Installed(refused=f"columns {found}, expected {TABLES}")
+    if not versions:
+        return Installed(version=1, kinto=True) if found else Installed()
+    if len(set(versions)) != 1 or versions[0] not in ("1", "2") or not found:
+        return Installed(refused=f"permission_schema_version {versions} with tables {sorted(found)}")
+    version = int(versions[0])
+    if version == 2:
+        indexed = connection.execute("SELECT to_regclass('idx_user_principals_principal') IS NOT NULL").fetchone()[0]
+        return Installed(version=2, kinto=not indexed)
+    return Installed(version=1)
+
+
 _WANTED = "unnest(%s::text[], %s::text[])"
 
 
@@ -85,14 +138,19 @@ class Permission(PermissionBase):
         with self.client.connect() as connection:
             # Two processes migrating at once would both see the old version.
             connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_VERSION_KEY,))
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS metadata (name VARCHAR(128) NOT NULL, value VARCHAR(512) NOT NULL)"
-            )
-            row = connection.execute("SELECT value FROM metadata WHERE name = %s", (SCHEMA_VERSION_KEY,)).fetchone()
-            installed = int(row[0]) if row else 0
-            if installed > len(MIGRATIONS):
-                raise RuntimeError(f"permission schema version {installed} is newer than this code knows")
-            for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
+            installed = inspect(connection)
+            if installed.refused is not None:
+                raise RuntimeError(f"{installed.describe()}: nothing was changed")
+            steps = list(enumerate(MIGRATIONS[installed.version :], start=installed.version + 1))
+            if installed.kinto and installed.version == len(MIGRATIONS):
+                # Kinto's last schema is ours less one index.
+                steps = [(installed.version, (_PRINCIPAL_INDEX,))]
+            if not steps:
+                logger.info("Permission schema is up to date (version %s)", installed.version)
+                return
+            if installed.kinto:
+                logger.info("Permission: the database holds %s", installed.describe())
+            for version, statements in steps:
                 logger.info(
                     "%s permission schema version %s", "Would migrate to" if dry_run else "Migrating to", version
                 )
@@ -100,10 +158,21 @@ class Permission(PermissionBase):
                     continue
                 for statement in statements:
                     connection.execute(statement)
-                connection.execute("DELETE FROM metadata WHERE name = %s", (SCHEMA_VERSION_KEY,))
-                connection.execute(
-                    "INSERT INTO metadata (name, value) VALUES (%s, %s)", (SCHEMA_VERSION_KEY, str(version))
-                )
+                set_metadata(connection, SCHEMA_VERSION_KEY, str(version))
+
+    def schema_mismatch(self) -> str | None:
+        try:
+            with self.client.connect(readonly=True) as connection:
+                installed = inspect(connection)
+        except BackendError:
+            return None  # unreachable: the heartbeat says so
+        if installed.refused is None and not installed.kinto and installed.version == len(MIGRATIONS):
+            return None
+        if installed.refused is not None:
+            return f"{installed.describe()}; kinto migrate refuses to touch them"
+        if installed.kinto:
+            return f"the database holds {installed.describe()}: run kinto migrate to convert it"
+        return f"{installed.describe()}, this code needs version {len(MIGRATIONS)}: run kinto migrate"
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
         return self.client.transaction(write=write)

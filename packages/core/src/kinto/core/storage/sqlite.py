@@ -153,6 +153,10 @@ class Storage(RelationalStorage):
         self.dialect = SQLiteDialect()
         client.add_connection_hook(_register_functions)
 
+    def _has_table(self, connection: Any, name: str) -> bool:
+        found = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name", {"name": name})
+        return found.fetchone() is not None
+
     def _parent_matches(self, b: QueryBuilder, pattern: str) -> str:
         # GLOB is case-sensitive and uses ``*``; its other wildcards are made literal.
         glob = "".join({"?": "[?]", "[": "[[]"}.get(char, char) for char in pattern)

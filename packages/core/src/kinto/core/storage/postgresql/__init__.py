@@ -24,6 +24,8 @@ from psycopg.types.json import Jsonb
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
 from kinto.core.migrations import PostgreSQLPluginMigration  # Kinto's import path, for plugins
 from kinto.core.storage import query as q
+from kinto.core.storage.exceptions import BackendError
+from kinto.core.storage.postgresql import migration
 from kinto.core.storage.postgresql.schema import MIGRATIONS
 from kinto.core.storage.relational import OBJECT_UPSERT, RelationalStorage
 from kinto.core.storage.sql import Dialect, QueryBuilder, escape_like
@@ -152,6 +154,26 @@ class Storage(RelationalStorage):
         like = "%".join(escape_like(part) for part in pattern.split("*"))
         return f"parent_id LIKE {b.add(like)}"
 
+    def initialize_schema(self, dry_run: bool = False) -> None:
+        """Create or upgrade our schema, or convert Kinto's (see :mod:`.migration`); refuse anything else."""
+        with self.client.connect(readonly=True) as connection:
+            installed = migration.inspect(connection, len(self.migrations))
+        if installed.refused is not None:
+            raise migration.UnknownSchemaError(f"{installed.describe()}: nothing was changed")
+        if installed.kinto is not None or installed.conversion is not None:
+            migration.convert_from_kinto(self.client, [s for step in self.migrations for s in step], len(self.migrations),
+                                         dry_run=dry_run)
+            return
+        super().initialize_schema(dry_run=dry_run)
+
+    def schema_mismatch(self) -> str | None:
+        try:
+            with self.client.connect(readonly=True) as connection:
+                installed = migration.inspect(connection, len(self.migrations))
+        except BackendError:
+            return None  # unreachable: the heartbeat says so
+        return installed.mismatch(len(self.migrations))
+
     def flush(self) -> None:
         # TRUNCATE leaves no dead rows behind: flushed-and-refilled tables
         # (tests, benchmarks) would otherwise drag every index lookup.
@@ -167,7 +189,7 @@ class Storage(RelationalStorage):
         b = self._builder("id", "last_modified")
         parent, resource = b.add(parent_id), b.add(resource_name)
         now = self._integer(b.add(now_ms()))
-        with self.client.connect() as connection, connection.pipeline():
+        with self._connect() as connection, connection.pipeline():
             # Pipelined: both statements go in one round trip (errors surface when the block ends).
             connection.execute(
                 f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {now}) "

@@ -6,7 +6,21 @@ records the version in the ``metadata`` table (row ``storage_schema_version``).
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS"]
+__all__ = ["MIGRATIONS", "TABLES"]
+
+#: The columns of every version's tables, as ``information_schema`` names their types: checked before
+#: a database is taken for ours (Kinto's tables have the same names, with TIMESTAMP ``last_modified``).
+TABLES: dict[str, dict[str, str]] = {
+    "objects": {
+        "parent_id": "text",
+        "resource_name": "text",
+        "id": "text",
+        "last_modified": "bigint",
+        "deleted": "boolean",
+        "data": "jsonb",
+    },
+    "timestamps": {"parent_id": "text", "resource_name": "text", "last_modified": "bigint"},
+}
 
 MIGRATIONS: list[list[str]] = [
     [

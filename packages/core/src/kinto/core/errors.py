@@ -124,7 +124,8 @@ def http_error(
 def raise_invalid(request: Any, location: str = "body", name: str | None = None, description: str | None = None,
                   **kwargs: Any) -> None:
     """Raise a 400 describing one invalid part of the request (Kinto's ``details`` shape)."""
-    message = f"{name} in {location}: {description}" if name else description
+    # As Kinto words it: "data.title in body: ..." with a name, "body: ..." without.
+    message = f"{name} in {location}: {description}" if name else f"{location}: {description}"
     details = [{"location": location, "name": name, "description": description}]
     raise http_error(
         httpexceptions.HTTPBadRequest(),
@@ -167,7 +168,7 @@ def json_error_handler(request: Any) -> httpexceptions.HTTPException:
     name = first.get("name")
     location = first.get("location", "body")
     description = first.get("description", "Invalid request")
-    message = f"{name} in {location}: {description}" if name else str(description)
+    message = f"{name} in {location}: {description}" if name else f"{location}: {description}"
     errno = ERRORS.INVALID_PARAMETERS  # Kinto answers every validation error with 107
     if name == "Content-Type" or status == 415:
         return http_error(httpexceptions.HTTPUnsupportedMediaType(), message=message, details=errors)

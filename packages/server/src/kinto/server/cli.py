@@ -195,8 +195,8 @@ def prepare_backends(app: Any, target: Target) -> list[str]:
     """Create the tables of embedded backends (SQLite, memory) and check that the others answer.
 
     Returns the kinds migrated. Raises ``CommandError`` naming the backend that
-    does not answer, with a hint to run ``kinto migrate`` when its tables may
-    be missing.
+    does not answer, or whose schema is not this code's (missing, outdated,
+    Kinto's), with the command to run.
     """
     registry = app.registry
     settings = registry.settings
@@ -206,6 +206,11 @@ def prepare_backends(app: Any, target: Target) -> list[str]:
         if backend is None:
             continue
         embedded = type(backend).__module__ in EMBEDDED_MODULES
+        # Before the probe: a storage on another schema answers every call with that same reason.
+        problem = None if embedded else getattr(backend, "schema_mismatch", lambda: None)()
+        if problem:
+            where = _backend_url(settings, kind)
+            raise CommandError(f"the {kind} backend{where}: {problem} (settings: {target.label})")
         try:
             if embedded:
                 backend.initialize_schema()

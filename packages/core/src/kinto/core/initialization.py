@@ -129,8 +129,16 @@ class Unhealthy(Exception):
     """Raised by a heartbeat check to say why it fails: ``__heartbeat__`` shows the reason under ``reasons``."""
 
 
-def add_migration(config: Any, name: str, fn: Callable[..., None]) -> None:
-    """Register a schema step run by ``kinto migrate``: ``fn(registry, dry_run=False)``, idempotent."""
+def add_migration(config: Any, name: Any, fn: Callable[..., None] | None = None) -> None:
+    """Register a schema step run by ``kinto migrate``: ``fn(registry, dry_run=False)``, idempotent.
+
+    ``config.add_migration(migration)``, Kinto's form with a migration object, is accepted
+    too (see ``kinto.core.migrations``).
+    """
+    if fn is None:
+        from kinto.core.migrations import as_migration_step
+
+        name, fn = as_migration_step(name)
     steps = migrations(config.registry)
     if any(existing == name for existing, _ in steps):
         raise ConfigurationError(f"A migration named {name!r} is already registered")
@@ -568,6 +576,15 @@ def _bake_request_extensions(event: Any) -> None:
     extensions.descriptors = {}
 
 
+def _expose_metrics_service(event: Any) -> None:
+    """``registry.metrics``, Kinto's attribute: the metrics service plugins time their own work with
+    (kinto-attachment wraps its file storage), read once every include has run."""
+    from kinto.core.metrics import get_metrics_service
+
+    registry = event.app.registry
+    registry.metrics = get_metrics_service(registry)
+
+
 def includeme(config: Any) -> None:
     """Set the core up on ``config`` (``initialize`` calls this; so may ``config.include``)."""
     settings = _apply_core_settings(config)
@@ -585,6 +602,7 @@ def includeme(config: Any) -> None:
     config.add_request_method(_json_body, "json_body", reify=True)
     config.add_request_method(_json_body, "json", reify=True)
     config.add_subscriber(_bake_request_extensions, ApplicationCreated)
+    config.add_subscriber(_expose_metrics_service, ApplicationCreated)
 
     setup_logging(config)
     setup_security(config)
@@ -601,6 +619,8 @@ def includeme(config: Any) -> None:
     error_views.setup(config)
     setup_version_redirect(config)
     config.route_prefix = api_prefix(settings)
+    # Kinto's registry attribute: plugins build prefixed URIs with it (``/{route_prefix}/buckets/...``).
+    config.registry.route_prefix = config.route_prefix
     config.scan("kinto.core.views", ignore=["kinto.core.views.errors"])
 
 

@@ -239,7 +239,11 @@ class Cache(CacheBase):
     @_backend_errors
     def get(self, key: str) -> Any:
         entry = self._read(key)[0]
-        return None if entry is None else entry["value"]
+        if entry is None:
+            self.metrics_backend.count_miss()
+            return None
+        self.metrics_backend.count_hit()
+        return entry["value"]
 
     @_backend_errors
     def delete(self, key: str) -> Any:

@@ -148,7 +148,11 @@ class Cache(CacheBase):
     @_backend_errors
     def get(self, key: str) -> Any:
         text = self.client.get(self._key(key))
-        return None if text is None else decode(text)
+        if text is None:
+            self.metrics_backend.count_miss()
+            return None
+        self.metrics_backend.count_hit()
+        return decode(text)
 
     @_backend_errors
     def delete(self, key: str) -> Any:

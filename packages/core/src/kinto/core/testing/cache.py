@@ -27,6 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinto.core.cache import CacheBase
+from kinto.core.testing.metrics import RecordingMetricsService
 from kinto.core.testing.plugin import (
     CONTRACT_HEALTH_CHECKS,
     build_unflushed,
@@ -117,6 +118,16 @@ class CacheContract:
 
     def test_heartbeat_is_true_when_the_backend_answers(self, cache):
         assert cache.heartbeat() is True
+
+    def test_get_reports_hits_and_misses_to_the_metrics_backend(self, cache):
+        service = RecordingMetricsService()
+        cache.set_metrics_backend(service)
+        cache.get("missing")
+        cache.set("present", "value", LONG_TTL)
+        cache.set("expired", "value", 0)
+        cache.get("present")
+        cache.get("expired")
+        assert (service.counted("cache_hits"), service.counted("cache_misses")) == (1, 2)
 
     # -- set and get ----------------------------------------------------------
 

@@ -157,9 +157,10 @@ class Cache(CacheBase):
     @_backend_errors
     def delete(self, key: str) -> Any:
         # GET and DEL in one MULTI: no other client's write slips between them (GETDEL needs Redis 6.2).
+        full_key = self._key(key)
         pipeline = self.client.pipeline(transaction=True)
-        pipeline.get(self._key(key))
-        pipeline.delete(self._key(key))
+        pipeline.get(full_key)
+        pipeline.delete(full_key)
         text, _ = pipeline.execute()
         return None if text is None else decode(text)
 

@@ -375,6 +375,25 @@ def test_http2_bodies_over_the_limit_are_413_and_store_nothing(live, server_name
     assert status == 201, body
 
 
+@pytest.mark.parametrize("head", [
+    b"GET /v1/" + b"a" * 5000 + b" HTTP/1.1\r\nHost: test\r\n\r\n",
+    b"GET /v1/ HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+    b"GET /v1/ HTTP/1.1\r\n\r\n",
+    b"NOT HTTP\r\n\r\n",
+], ids=["long-line", "long-field", "no-host", "garbage"])
+def test_heads_gunicorn_refuses_are_answered_in_kinto_format(live, server_name, head):
+    if server_name != "gunicorn":
+        pytest.skip("the limits and checks of gunicorn's own request parser")
+    sock = _raw(live.port, head)
+    try:
+        status, headers, body = _read_response(sock)
+    finally:
+        sock.close()
+    assert 400 <= status < 500
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["code"] == status
+
+
 def test_http10_bytes_after_headers_without_length_are_never_a_body(live):
     # A request has no close-delimited body (RFC 9112, 6.3): without Content-Length or chunked framing the
     # request is body-less, and what follows is not read as its body, however long.

@@ -64,7 +64,7 @@ LINGER_SECONDS = 2.0
 #: How often reading connections are checked against their deadlines, in seconds.
 SCAN_INTERVAL = 0.25
 RECEIVE_SIZE = 256 * 1024
-_REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Request Entity Too Large",
+_REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Request Entity Too Large", 414: "URI Too Long",
             431: "Request Header Fields Too Large", 501: "Not Implemented", 505: "HTTP Version Not Supported"}
 
 
@@ -123,12 +123,13 @@ class _Connection(TConn):  # type: ignore[misc]
             try:
                 event = self.framing.next_event()
             except h11.RemoteProtocolError as error:
-                raise _Refusal(error.error_status_hint, f"Invalid request: {error}") from None
+                # h11's reason, shortened: it may quote what the client sent.
+                raise _Refusal(error.error_status_hint, f"Invalid request: {str(error)[:100]}") from None
             if event is h11.NEED_DATA:
                 return False
             if isinstance(event, h11.Request):
                 self.head_read = True
-                self._check_declared_length(event, max_body_bytes)
+                self._check_head(event, max_body_bytes)
             elif isinstance(event, h11.Data):
                 self.body_size += len(event.data)
                 if max_body_bytes and self.body_size > max_body_bytes:
@@ -136,9 +137,17 @@ class _Connection(TConn):  # type: ignore[misc]
             elif isinstance(event, h11.EndOfMessage):
                 return True
 
-    @staticmethod
-    def _check_declared_length(request: h11.Request, max_body_bytes: int) -> None:
+    def _check_head(self, request: h11.Request, max_body_bytes: int) -> None:
+        """Refuse here, in Kinto's format, what gunicorn's parser would refuse for its limits, and large bodies."""
+        line_limit = self.cfg.limit_request_line
+        if line_limit and len(request.method) + len(request.target) + 10 > line_limit:
+            raise _Refusal(414, f"The request line is longer than {line_limit} bytes")
+        if len(request.headers) > self.cfg.limit_request_fields:
+            raise _Refusal(431, f"More than {self.cfg.limit_request_fields} header fields")
+        field_limit = self.cfg.limit_request_field_size
         for name, value in request.headers:
+            if field_limit and len(name) + len(value) + 2 > field_limit:
+                raise _Refusal(431, f"A header field is longer than {field_limit} bytes")
             if name == b"content-length" and max_body_bytes and int(value) > max_body_bytes:
                 raise _Refusal(413, f"Request body larger than {max_body_bytes} bytes")
 

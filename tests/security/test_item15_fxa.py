@@ -144,7 +144,7 @@ def test_a_successful_login_logs_neither_code_nor_state(relier: Any, oauth: OAut
         relier.get("/v1/fxa-oauth/login", params={"redirect": "https://app.example.com/#"}, status=302)
         response = relier.get("/v1/fxa-oauth/token", params={"code": code, "state": state}, status=302)
     assert response.location.startswith("https://app.example.com/#")
-    summaries = [record.getMessage() for record in caplog.records if record.name == "kinto.core.request"]
+    summaries = [record.getMessage() for record in caplog.records if record.name == "request.summary"]
     assert any("/v1/fxa-oauth/token" in line for line in summaries)
     # Other parameters are logged as sent.
     assert any("/v1/fxa-oauth/login" in line and "app.example.com" in line for line in summaries)
@@ -170,7 +170,7 @@ def test_redirects_log_neither_code_nor_state(relier: Any, oauth: OAuthStandIn, 
     with caplog.at_level(logging.DEBUG):
         response = relier.get(path, params={"code": code, "state": state})
     assert response.status_code in (301, 302, 307, 308)
-    summaries = [record.getMessage() for record in caplog.records if record.name == "kinto.core.request"]
+    summaries = [record.getMessage() for record in caplog.records if record.name == "request.summary"]
     assert summaries
     assert code not in logged(caplog)
     assert state not in logged(caplog)

@@ -22,6 +22,7 @@ def renderer_of(app: webtest.TestApp) -> FluentRenderer:
 @pytest.fixture(autouse=True)
 def request_summaries_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="kinto")
+    caplog.set_level(logging.INFO, logger="request.summary")
 
 
 @pytest.fixture
@@ -59,17 +60,20 @@ def test_a_request_arrives_as_one_record_with_the_request_summary_fields(fluentd
     assert isinstance(record.pop("timestamp"), str)
     assert isinstance(record.pop("hostname"), str)
     assert isinstance(record.pop("pid"), int)
+    assert isinstance(record.pop("time"), str)
+    assert isinstance(record.pop("rid"), str)
     assert event.tag == "kinto"
     assert record == {
         "event": "request.summary",
         "level": "info",
-        "logger": "kinto.core.request",
+        "logger": "request.summary",
         "method": "GET",
         "path": "/v1/",
         "querystring": "_since=1",
         "code": 200,
         "errno": 0,
         "uid": None,
+        "authn_type": None,
         "agent": "pytest-agent",
         "lang": "fr-FR",
     }
@@ -108,7 +112,7 @@ def test_the_local_log_still_gets_the_classic_line(fluentd, app_factory, caplog)
 
     app.get("/v1/", headers={"User-Agent": "pytest-agent"})
 
-    lines = [record.getMessage() for record in caplog.records if record.name == "kinto.core.request"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "request.summary"]
     assert len(lines) == 1
     assert lines[0].startswith("GET /v1/ 200 (")
     assert "agent=pytest-agent" in lines[0]

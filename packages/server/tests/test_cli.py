@@ -322,3 +322,24 @@ def test_the_pastedeploy_factory_loads_an_ini_written_by_init(tmp_path):
     assert run_kinto("init", "--backend", "memory", cwd=tmp_path).returncode == 0
     app = webtest.TestApp(loadapp(f"config:{tmp_path / 'config' / 'kinto.ini'}"))
     assert app.get("/v1/").json["project_name"] == "kinto"
+
+
+def test_the_request_summary_goes_through_kintos_logger_and_obeys_quiet(tmp_path):
+    assert run_kinto("init", "--backend", "memory", cwd=tmp_path).returncode == 0
+    ini = tmp_path / "config" / "kinto.ini"
+    # An ini written for Kinto configures its summary lines under the logger name "request.summary".
+    ini.write_text(ini.read_text().replace("keys = root, kinto\n", "keys = root, kinto, summary\n") + textwrap.dedent("""
+        [logger_summary]
+        level = INFO
+        handlers = console
+        qualname = request.summary
+        propagate = 0
+        """))
+    with LiveServer(cwd=tmp_path) as server:
+        request("GET", server.url + "/")
+        lines = [line for line in server.output.splitlines() if "request.summary" in line]
+        assert any("GET /v1/ 200" in line for line in lines)
+        assert all("rid=" in line and "time=" in line for line in lines)
+    with LiveServer(cwd=tmp_path, args=["-q"]) as server:
+        assert request("GET", server.url + "/")[0] == 200
+        assert "request.summary" not in server.output

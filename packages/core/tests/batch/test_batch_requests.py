@@ -177,6 +177,6 @@ def test_a_trailing_slash_redirect_is_followed(app):
 def test_the_batch_itself_is_one_summary_line(app, caplog):
     caplog.set_level(logging.INFO)
     batch(app, [{"path": "/echo"}, {"path": "/nowhere"}, put("a")])
-    lines = [record.getMessage() for record in caplog.records if record.name == "kinto.core.request"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "request.summary"]
     assert len(lines) == 1
     assert lines[0].startswith("POST /v1/batch 200")

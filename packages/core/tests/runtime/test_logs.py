@@ -1,7 +1,9 @@
 """Structured logging: the summary line, renderers swapped by setting, broken renderers contained."""
 
+import datetime
 import json
 import logging
+import uuid
 
 import pytest
 
@@ -14,7 +16,7 @@ MODULE = renderers_for_tests.__name__
 
 
 def summary_lines(caplog):
-    return [r.getMessage() for r in caplog.records if r.name == "kinto.core.request"]
+    return [r.getMessage() for r in caplog.records if r.name == "request.summary"]
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +96,28 @@ def test_json_renderer_survives_odd_values():
     line = JsonLogRenderer({"project_name": "p"})(None, "error", {"event": "x", "obj": object(), "s": "é"})
     record = json.loads(line)
     assert record["Logger"] == "p" and record["Severity"] == 3 and record["Fields"]["s"] == "é"
+
+
+def test_the_summary_carries_kintos_fields_under_kintos_logger_name(caplog):
+    app = make_app({"logging_renderer": "kinto.core.logs.JsonLogRenderer", "multiauth.policies": "basicauth"})
+    app.get("/v1/", headers={**basic_auth_header(), "X-Request-Id": "req-42"})
+    (record,) = [json.loads(r.getMessage()) for r in caplog.records if r.name == "request.summary"]
+    fields = record["Fields"]
+    assert fields["rid"] == "req-42"
+    assert fields["authn_type"] == "basicauth"
+    assert fields["uid"].startswith("basicauth:")
+    assert isinstance(fields["t"], int)
+    # Kinto's format: local time to the millisecond, no offset.
+    logged = datetime.datetime.fromisoformat(fields["time"])
+    assert logged.tzinfo is None and logged.microsecond % 1000 == 0
+
+
+def test_requests_without_an_id_get_one_each(caplog):
+    app = make_app({"logging_renderer": "kinto.core.logs.JsonLogRenderer"})
+    app.get("/v1/")
+    app.get("/v1/")
+    fields = [json.loads(r.getMessage())["Fields"] for r in caplog.records if r.name == "request.summary"]
+    ids = [each["rid"] for each in fields]
+    assert len(ids) == 2 and ids[0] != ids[1]
+    assert all(uuid.UUID(rid).version == 4 for rid in ids)
+    assert [each["authn_type"] for each in fields] == [None, None]

@@ -7,6 +7,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime, timezone
@@ -269,9 +270,9 @@ def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Calla
     """Outermost tween: request limits, CORS, Backoff/Retry-After/Alert headers,
     end-of-service, read-only mode, and the request summary log line."""
     settings = registry.settings
-    summary_logger = logs.get_logger("kinto.core.request")
+    summary_logger = logs.get_logger(logs.REQUEST_SUMMARY_LOGGER)
     # What the summary's structlog chain checks first (filter_by_level), asked before the line is built.
-    summary_enabled = logging.getLogger("kinto.core.request").isEnabledFor
+    summary_enabled = logging.getLogger(logs.REQUEST_SUMMARY_LOGGER).isEnabledFor
     # Tweens are built once every include has run: the set is complete.
     redacted = frozenset(redacted_query_parameters(registry))
     cors = _CorsPolicy(settings)
@@ -411,8 +412,11 @@ def _error_response(request: Any, error: httpexceptions.HTTPException, cause: Ex
 def _log_summary(summary_logger: Any, request: Any, response: Any, start: float, redacted: frozenset[str]) -> None:
     try:
         uid = request.prefixed_userid
+        identity = request.kinto_identity
     except Exception:
-        uid = None
+        uid = identity = None
+    # Kinto's ``time``: local time to the millisecond, ISO 8601 without an offset.
+    now = datetime.fromtimestamp(int(time.time() * 1000) / 1000)
     try:
         summary_logger.info(
             logs.REQUEST_SUMMARY_EVENT,
@@ -421,7 +425,10 @@ def _log_summary(summary_logger: Any, request: Any, response: Any, start: float,
             querystring=logs.redact_query(request.query_string, redacted) or None,
             code=response.status_code,
             t=int((time.perf_counter() - start) * 1000),
+            time=now.isoformat(),
+            rid=request.headers.get(logs.REQUEST_ID_HEADER) or str(uuid.uuid4()),
             uid=uid,
+            authn_type=identity.policy_name if identity else None,
             errno=getattr(request, "errno", None) or 0,
             agent=request.user_agent,
             lang=request.headers.get("Accept-Language"),

@@ -25,8 +25,10 @@ from urllib.parse import unquote_plus
 import structlog
 
 __all__ = [
+    "REQUEST_ID_HEADER",
     "REQUEST_SUMMARY_EVENT",
     "REQUEST_SUMMARY_FIELDS",
+    "REQUEST_SUMMARY_LOGGER",
     "ClassicLogRenderer",
     "JsonLogRenderer",
     "Renderer",
@@ -38,8 +40,14 @@ __all__ = [
 
 #: The event name of the one line logged per request.
 REQUEST_SUMMARY_EVENT = "request.summary"
-#: The fields every request summary event carries (``t`` is in milliseconds).
-REQUEST_SUMMARY_FIELDS = ("method", "path", "code", "t", "uid", "errno", "agent", "lang")
+#: The standard library logger the summary goes through (Kinto's name, for logging configurations).
+REQUEST_SUMMARY_LOGGER = "request.summary"
+#: The request header whose value is the summary's ``rid`` (a UUID4 is drawn when absent), as in Kinto.
+REQUEST_ID_HEADER = "X-Request-Id"
+#: The fields every request summary event carries: Kinto's (``t`` in milliseconds, ``time`` the
+#: local ISO time, ``rid`` the request id, ``authn_type`` the policy that authenticated the user)
+#: and ``uid`` as ``<policy>:<id>``.
+REQUEST_SUMMARY_FIELDS = ("method", "path", "code", "t", "time", "rid", "uid", "authn_type", "errno", "agent", "lang")
 
 RenderCallable = Callable[[Any, str, MutableMapping[str, Any]], str]
 
@@ -206,7 +214,8 @@ class ClassicLogRenderer(Renderer):
     """Human-readable lines.
 
     A request summary reads ``GET /v1/records 200 (3 ms) request.summary
-    agent=curl errno=0 lang=null uid=basicauth:ab12``; other events read
+    agent=curl authn_type=basicauth errno=0 lang=null rid=4f1c... time=2026-12-07T10:00:00.123000
+    uid=basicauth:ab12``; other events read
     ``event-name key=value ...`` with keys sorted. Plain words print bare,
     other values as compact JSON (``repr``-like text for what JSON cannot
     hold, a marker for cycles); control characters are always escaped, so

@@ -144,7 +144,8 @@ def configure_logging(ini: IniFile | None, level: int | None) -> None:
             logger.warning("Ignoring the logging sections of %s: %s", ini.path, _one_line(error))
         else:
             if level is not None:
-                for name in (None, "kinto"):
+                # "request.summary": the core's per-request line, under Kinto's logger name.
+                for name in (None, "kinto", "request.summary"):
                     logging.getLogger(name).setLevel(level)
             return
     logging.basicConfig(level=level or logging.INFO, format="%(levelname)-5.5s %(message)s")

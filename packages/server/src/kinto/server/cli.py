@@ -9,6 +9,7 @@
     kinto migrate  [--ini FILE] [--dry-run]
     kinto purge-deleted [--ini FILE] RESOURCE [RESOURCE...] MAX_RETAINED
     kinto flush-cache [--ini FILE]
+    kinto copy     [--ini FILE | --from INI_OR_URL] --to INI_OR_URL [--merge] [--batch-size N]
     kinto version
 
 Every command takes ``--ini`` (default ``$KINTO_INI``, else ``config/kinto.ini``
@@ -402,6 +403,45 @@ def command_flush_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_copy(args: argparse.Namespace) -> int:
+    from kinto.server import copying
+
+    try:
+        if args.source is None:
+            source_target = resolve_target(args.ini)
+            source_settings, source_label = source_target.settings, source_target.label
+        else:
+            source_settings, source_label = copying.location_settings(args.source)
+        target_settings, target_label = copying.location_settings(args.target)
+        if copying.same_location(source_settings, target_settings):
+            raise CommandError(f"--from {source_label} and --to {target_label} name the same storage")
+        for settings in (source_settings, target_settings):
+            check_databases(settings)
+        source = copying.open_store(source_settings, source_label, readonly=True)
+        try:
+            target = copying.open_store(target_settings, target_label, readonly=False)
+        except copying.CopyError:
+            source.close()
+            raise
+    except copying.CopyError as error:
+        raise CommandError(str(error)) from None
+    try:
+        report = copying.copy_store(source, target, merge=args.merge, batch_size=args.batch_size,
+                                    say=lambda message: _say(args, message))
+    except copying.CopyError as error:
+        raise CommandError(str(error)) from None
+    except Exception as error:
+        raise CommandError(f"copy failed: {_one_line(str(error))}") from error
+    finally:
+        source.close()
+        target.close()
+    _say(args, f"Copied and verified {report.objects:,} objects, {report.tombstones:,} tombstones "
+               f"({report.collections:,} collections), {report.entries:,} access control entries and "
+               f"{report.user_principals:,} user principals in {report.seconds:.1f} s. "
+               "The cache is not copied (the server refills it).")
+    return 0
+
+
 def command_version(args: argparse.Namespace) -> int:
     print(__version__)
     return 0
@@ -489,6 +529,18 @@ def _purge_arguments(parser: argparse.ArgumentParser) -> None:
                         help="tombstones to keep per collection (the newest ones)")
 
 
+def _copy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="source", default=None, metavar="INI_OR_URL",
+                        help="where to copy from: an ini file, sqlite:///path/kinto.sqlite or postgresql://... "
+                             "(default: the server's own settings, as --ini finds them)")
+    parser.add_argument("--to", dest="target", required=True, metavar="INI_OR_URL",
+                        help="where to copy to: an ini file or a backend URL; its tables are created if missing")
+    parser.add_argument("--merge", action="store_true",
+                        help="copy into a target that already holds data (same ids are replaced by the source's)")
+    parser.add_argument("--batch-size", type=_positive, default=2000, metavar="N",
+                        help="objects read and written at a time, a progress line every 5 batches (default: 2000)")
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -506,6 +558,8 @@ BUILTIN_COMMANDS = (
              _migrate_arguments),
     _Command("purge-deleted", command_purge_deleted, "delete old tombstones", _purge_arguments),
     _Command("flush-cache", command_flush_cache, "empty the cache backend"),
+    _Command("copy", command_copy, "copy every object and permission to another backend (SQLite to PostgreSQL...)",
+             _copy_arguments),
     _Command("version", command_version, "print the version"),
 )
 
@@ -570,7 +624,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _configure_logging(args: argparse.Namespace) -> None:
     ini = None
-    if args.command in ("start", "migrate", "purge-deleted", "flush-cache") or args.handler not in {
+    if args.command in ("start", "migrate", "purge-deleted", "flush-cache", "copy") or args.handler not in {
         command.handler for command in BUILTIN_COMMANDS
     }:
         try:

@@ -9,6 +9,7 @@ Sessions:
                         memcached)
   contract              all of them
   integration           tests needing several packages together (tests/integration/)
+  migration             a PostgreSQL database written by Kinto 26.5.0, converted by kinto migrate, served by ours
   security              the security regression tests (tests/security/) and a schemathesis run against
                         the live server's /v1/__api__
   examples              the example microservice (examples/myproject), end to end
@@ -146,6 +147,15 @@ def security(session: nox.Session) -> None:
     _install(session, *_package_folders())
     session.install(SCHEMATHESIS)
     _pytest(session, "tests/security")
+
+
+@nox.session
+def migration(session: nox.Session) -> None:
+    """A PostgreSQL database written by Kinto 26.5.0 (its own venv in bench/.venvs/), converted by
+    ``kinto migrate`` and served identically by ours (tests/migration/; needs KINTO_TEST_POSTGRESQL_URL)."""
+    _install(session, "core", "server")
+    session.install("requests")
+    _pytest(session, "tests/migration")
 
 
 @nox.session

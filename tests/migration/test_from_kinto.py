@@ -1,0 +1,328 @@
+"""A database written by Kinto 26.5.0, converted by ``kinto migrate`` and served by our ``kinto start``.
+
+Kinto 26.5.0 runs from its own venv (the benchmark's, ``bench/.venvs/kinto-26.5.0``, built once
+and reused) on a fresh PostgreSQL database (``kinto_migration_test``); three users fill it through
+its HTTP API: buckets, collections with schemas, groups, 10,000 records with per-record permissions
+through the batch endpoint, then updates and deletions leaving tombstones. Every object, ACL, ETag
+and tombstone is recorded through the API; Kinto stops; before ``kinto migrate`` our server refuses
+the database, saying why; after it, our server answers every recorded request identically, and
+``_since`` from a timestamp read on Kinto returns exactly the changes after it.
+
+Run by ``nox -s migration`` (PostgreSQL needed: ``KINTO_TEST_POSTGRESQL_URL``); about five minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import webtest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATABASE = os.environ.get("KINTO_MIGRATION_TEST_DATABASE", "kinto_migration_test")
+SECRET = "migration-test-secret"
+USERS = ("alice", "bob", "carol")
+#: Records per (user, bucket, collection); 10,000 in all, "scratch" deleted with its collection.
+COLLECTIONS = {
+    "alice": {"notes": 4000, "tasks": 2000, "scratch": 20},
+    "bob": {"photos": 2980},
+    "carol": {"links": 1000},
+}
+BATCH = 500
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _auth(user: str) -> tuple[str, str]:
+    return (user, f"{user}-password")
+
+
+@pytest.fixture(scope="module")
+def database_url() -> str:
+    from kinto.core.testing.storage import postgresql_test_database
+
+    return postgresql_test_database(DATABASE, fresh=True)
+
+
+@pytest.fixture(scope="module")
+def kinto_bin() -> Path:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from httpbench.servers import KintoReference
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    reference = KintoReference()
+    reference.install()  # cached in bench/.venvs across runs
+    return reference.bin_dir()
+
+
+@pytest.fixture(scope="module")
+def ini(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Path:
+    """One ini for both servers: ours reads Kinto's ``[app:main]`` as it is."""
+    path = tmp_path_factory.mktemp("migration") / "kinto.ini"
+    backends = [
+        f"kinto.{kind}_backend = kinto.core.{kind}.postgresql\nkinto.{kind}_url = {database_url}"
+        for kind in ("storage", "permission", "cache")
+    ]
+    path.write_text(
+        "[app:main]\nuse = egg:kinto\n" + "\n".join(backends) + "\n"
+        f"kinto.userid_hmac_secret = {SECRET}\n"
+        "multiauth.policies = basicauth\n"
+        "kinto.bucket_create_principals = system.Authenticated\n"
+        "kinto.experimental_permissions_endpoint = true\n"
+        "kinto.experimental_collection_schema_validation = true\n"
+        f"kinto.batch_max_requests = {BATCH}\n"
+        # Kinto's kinto start is pserve: it needs a server section (the port comes from --port).
+        "\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\n"
+    )
+    return path
+
+
+class Server:
+    """A ``kinto start`` process (Kinto's or ours), stopped by its own process group."""
+
+    def __init__(self, command: list[str], log: Path, port: int | None = None) -> None:
+        """Ours listens on ``--port``; Kinto's pserve on the ``port`` its ini's server section names."""
+        if port is None:
+            port = _free_port()
+            command = [*command, "--port", str(port)]
+        self.port = port
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.log = log
+        with log.open("ab") as output:
+            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"{command} exited: {log.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{self.url}/__heartbeat__", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise AssertionError(f"{command} did not answer: {log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def _ours(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "kinto.server", *arguments]
+
+
+# --- filling Kinto ----------------------------------------------------------------------------------
+
+
+def _call(base: str, method: str, path: str, user: str, body: Any = None) -> requests.Response:
+    response = requests.request(method, base + path, json=body, auth=_auth(user), timeout=120)
+    assert response.status_code < 400, (method, path, response.status_code, response.text)
+    return response
+
+
+def _batch(base: str, user: str, requests_: list[dict[str, Any]]) -> None:
+    for start in range(0, len(requests_), BATCH):
+        answer = _call(base, "POST", "/batch", user, {"requests": requests_[start : start + BATCH]}).json()
+        failed = [item for item in answer["responses"] if item["status"] >= 400]
+        assert not failed, failed[:3]
+
+
+def _user_ids(base: str) -> dict[str, str]:
+    return {user: _call(base, "GET", "/", user).json()["user"]["id"] for user in USERS}
+
+
+def fill(base: str) -> int:
+    """Users, buckets, collections with schemas, groups, 10,000 records with their own ACLs; a timestamp."""
+    ids = _user_ids(base)
+    schema = {"type": "object", "properties": {"title": {"type": "string"}, "n": {"type": "integer"}}}
+    for user, collections in COLLECTIONS.items():
+        bucket = f"/buckets/{user}-bucket"
+        _call(base, "PUT", bucket, user, {"data": {"owner": user}, "permissions": {"read": ["system.Authenticated"]}})
+        others = [ids[other] for other in USERS if other != user]
+        _call(base, "PUT", f"{bucket}/groups/friends", user, {"data": {"members": others}})
+        _call(base, "PUT", f"{bucket}/groups/gone", user, {"data": {"members": [others[0]]}})
+        for collection, count in collections.items():
+            _call(base, "PUT", f"{bucket}/collections/{collection}", user, {"data": {"schema": schema}})
+            principals = [[others[0]], [f"{bucket}/groups/friends"], ["system.Authenticated"], []]
+            _batch(base, user, [
+                {
+                    "method": "PUT",
+                    "path": f"{bucket}/collections/{collection}/records/r{number:05d}",
+                    "body": {
+                        "data": {"title": f"{user} {collection} {number}", "n": number},
+                        "permissions": {"read": principals[number % 4], "write": principals[(number + 1) % 4]},
+                    },
+                }
+                for number in range(count)
+            ])
+    return int(_call(base, "GET", "/buckets/alice-bucket/collections/notes/records", "alice").headers["ETag"].strip('"'))
+
+
+def change(base: str) -> None:
+    """After the timestamp: updates, deletions (tombstones), a deleted group and collection."""
+    notes = "/buckets/alice-bucket/collections/notes/records"
+    _batch(base, "alice", [
+        {"method": "PATCH", "path": f"{notes}/r{number:05d}", "body": {"data": {"title": f"edited {number}"}}}
+        for number in range(0, 400, 4)
+    ])
+    _batch(base, "alice", [{"method": "DELETE", "path": f"{notes}/r{number:05d}"} for number in range(1, 600, 2)])
+    _call(base, "POST", notes, "alice", {"data": {"title": "late", "n": 1}})
+    _call(base, "DELETE", "/buckets/alice-bucket/collections/scratch", "alice")
+    _batch(base, "bob", [
+        {"method": "DELETE", "path": f"/buckets/bob-bucket/collections/photos/records/r{number:05d}"}
+        for number in range(0, 100)
+    ])
+    for user in USERS:
+        _call(base, "DELETE", f"/buckets/{user}-bucket/groups/gone", user)
+
+
+# --- recording through the API --------------------------------------------------------------------------
+
+
+def _pages(base: str, path: str, user: str) -> tuple[list[Any], str | None]:
+    """Every item of a plural endpoint (following Next-Page), and the first page's ETag."""
+    response = _call(base, "GET", path, user)
+    etag, items = response.headers.get("ETag"), list(response.json()["data"])
+    while response.headers.get("Next-Page"):
+        next_page = response.headers["Next-Page"]
+        response = _call(base, "GET", next_page[next_page.index("/v1") + 3 :], user)
+        items += response.json()["data"]
+    return items, etag
+
+
+def _one(base: str, path: str, user: str) -> tuple[int, Any, str | None]:
+    response = requests.get(base + path, auth=_auth(user), timeout=60)
+    return response.status_code, response.json(), response.headers.get("ETag")
+
+
+def record(base: str, since: int) -> dict[str, Any]:
+    """What every user sees: every bucket, collection, group and record (tombstones included), with ACLs."""
+    seen: dict[str, Any] = {}
+    for user in USERS:
+        buckets, etag = _pages(base, "/buckets?_since=0", user)
+        seen[f"{user} buckets"] = (buckets, etag)
+        for bucket in buckets:
+            if bucket.get("deleted"):
+                continue
+            path = f"/buckets/{bucket['id']}"
+            seen[f"{user} {path}"] = _one(base, path, user)
+            live: dict[str, list[str]] = {}
+            for plural in ("collections", "groups"):
+                items, etag = _pages(base, f"{path}/{plural}?_since=0", user)
+                seen[f"{user} {path}/{plural}"] = (items, etag)
+                live[plural] = [item["id"] for item in items if not item.get("deleted")]
+                for item_id in live[plural]:
+                    seen[f"{user} {path}/{plural}/{item_id}"] = _one(base, f"{path}/{plural}/{item_id}", user)
+            for collection in live["collections"]:
+                records = f"{path}/collections/{collection}/records"
+                items, etag = _pages(base, f"{records}?_since=0", user)
+                seen[f"{user} {records}"] = (items, etag)
+                for item in [item for item in items if not item.get("deleted")][::50]:
+                    seen[f"{user} {records}/{item['id']}"] = _one(base, f"{records}/{item['id']}", user)
+        entries, _ = _pages(base, "/permissions", user)
+        seen[f"{user} permissions"] = sorted(entries, key=lambda entry: entry["uri"])
+    notes = "/buckets/alice-bucket/collections/notes/records"
+    seen["alice since"] = _pages(base, f"{notes}?_since={since}", "alice")
+    seen["alice since, sorted"] = _pages(base, f"{notes}?_since={since}&_sort=last_modified", "alice")
+    return seen
+
+
+# --- the test --------------------------------------------------------------------------------------------
+
+
+def test_a_database_written_by_kinto_is_served_identically_after_kinto_migrate(
+    kinto_bin: Path, ini: Path, database_url: str, servers: list[Server], tmp_path: Path
+) -> None:
+    kinto = str(kinto_bin / "kinto")
+    subprocess.run([kinto, "migrate", "--ini", str(ini)], check=True, capture_output=True)
+    port = _free_port()
+    kinto_ini = tmp_path / "kinto-26.ini"
+    kinto_ini.write_text(ini.read_text() + f"port = {port}\n")
+    servers.append(Server([kinto, "start", "--ini", str(kinto_ini)], tmp_path / "kinto.log", port=port))
+    base = servers[-1].url
+    since = fill(base)
+    change(base)
+    before = record(base, since)
+    servers[-1].stop()
+
+    records = before["alice /buckets/alice-bucket/collections/notes/records"][0]
+    assert len(records) == 4001 and sum(1 for item in records if item.get("deleted")) == 300
+    # 10,000 written, 20 gone with their collection, 400 deleted (tombstones), one more created.
+    seen_by_alice = [value[0] for key, value in before.items() if key.startswith("alice ") and key.endswith("/records")]
+    assert sum(len(items) for items in seen_by_alice) == 9981
+    changed = before["alice since"][0]
+    assert changed and all(item["last_modified"] > since for item in changed)
+
+    # Before the conversion our server says why it cannot serve, instead of failing request by request.
+    refused = subprocess.run(_ours("start", "--ini", str(ini), "--port", str(_free_port())),
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1
+    assert "Kinto's storage schema 26" in refused.stderr and "kinto migrate" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    _check_app_before_conversion(ini)
+
+    plan = subprocess.run(_ours("migrate", "--ini", str(ini), "--dry-run"), capture_output=True, text=True)
+    assert plan.returncode == 0, plan.stderr
+    assert "Kinto's storage schema 26" in plan.stderr and "would copy" in plan.stderr
+    converted = subprocess.run(_ours("migrate", "--ini", str(ini)), capture_output=True, text=True, timeout=600)
+    assert converted.returncode == 0, converted.stderr
+    assert "Converted Kinto's storage schema 26" in converted.stderr
+    again = subprocess.run(_ours("migrate", "--ini", str(ini)), capture_output=True, text=True)
+    assert again.returncode == 0 and "up to date" in again.stderr
+
+    servers.append(Server(_ours("start", "--ini", str(ini)), tmp_path / "ours.log"))
+    after = record(servers[-1].url, since)
+    assert after.keys() == before.keys()
+    different = [key for key in before if before[key] != after[key]]
+    assert not different, (different[:5], before[different[0]], after[different[0]])
+
+
+def _check_app_before_conversion(ini: Path) -> None:
+    """The application on Kinto's schema: 503 with the reason on the heartbeat and on reads, never a 500."""
+    from kinto.server import configuration, main
+
+    app = webtest.TestApp(main({}, **configuration.read_ini(ini).settings))
+    try:
+        heartbeat = app.get("/v1/__heartbeat__", status=503).json
+        assert heartbeat["storage"] is False
+        assert "Kinto's storage schema 26" in heartbeat["reasons"]["storage"]
+        read = app.get("/v1/buckets/alice-bucket", headers={"Authorization": _basic("alice")}, status=503).json
+        assert read["errno"] == 201 and "kinto migrate" in read["message"]
+    finally:
+        from kinto.server.cli import close_app
+
+        close_app(app.app)
+
+
+def _basic(user: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(":".join(_auth(user)).encode()).decode()

@@ -12,6 +12,8 @@ Sessions:
   migration             a PostgreSQL database written by Kinto 26.5.0, converted by kinto migrate, served by ours
   security              the security regression tests (tests/security/) and a schemathesis run against
                         the live server's /v1/__api__
+  clients               kinto-http.py 11.11.0's own functional tests against a live ``kinto start`` (port 8888)
+  side-by-side          the server's HTTP tests against live Kinto 26.5.0 and ours (not in the default run)
   examples              the example microservice (examples/myproject), end to end
   lint                  ruff
   build                 sdist + wheel of every package, each installed alone in a fresh venv
@@ -147,6 +149,24 @@ def security(session: nox.Session) -> None:
     _install(session, *_package_folders())
     session.install(SCHEMATHESIS)
     _pytest(session, "tests/security")
+
+
+@nox.session
+def clients(session: nox.Session) -> None:
+    """kinto-http.py 11.11.0's own functional tests (from its sdist, with its kinto.ini) against a live
+    ``kinto start`` of ours on port 8888 (the suite's): tests/clients/kinto_http_suite.py."""
+    _install(session, "core", "server")
+    session.install("kinto-http==11.11.0", "pytest", "pytest-asyncio", "pytest-mock")
+    session.run("python", "tests/clients/kinto_http_suite.py", *session.posargs)
+
+
+@nox.session(name="side-by-side", default=False)
+def side_by_side(session: nox.Session) -> None:
+    """The server's HTTP tests against a live Kinto 26.5.0 (its own venv in bench/.venvs/) and a live
+    ``kinto start`` of ours: ``nox -s side-by-side [-- --backend postgresql -k records]``; report in
+    tests/side_by_side/results.md."""
+    _install(session, "core", "server")
+    session.run("python", "tests/side_by_side/run.py", *session.posargs)
 
 
 @nox.session

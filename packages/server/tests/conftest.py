@@ -5,10 +5,18 @@ server of ``KINTO_TEST_POSTGRESQL_URL`` (created when missing; flushing it never
 touches another suite's data). That variable set means those tests must run;
 unset, a server at ``127.0.0.1:5432`` is tried and the tests are skipped with
 the reason when nothing answers there.
+
+Side by side: with ``KINTO_TEST_LIVE_URL`` set (e.g. ``http://127.0.0.1:8899``),
+the HTTP tests run against that live server instead of in-process applications
+(``nox -s side-by-side`` starts Kinto 26.5.0 and our ``kinto start`` with the
+same settings, ``BASE_SETTINGS`` plus the flush endpoint, and compares). Each test is then emptied
+with ``POST /__flush__``; tests that need the application in process (its
+registry, its events, settings of their own) are skipped there, saying why.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,7 +31,9 @@ from kinto.server import main
 
 DATABASE = "kinto_server_test"
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-BACKENDS = ("memory", "sqlite", "postgresql")
+#: A live server to test instead of in-process applications (see the module docstring).
+LIVE_URL = os.environ.get("KINTO_TEST_LIVE_URL", "").rstrip("/")
+BACKENDS = ("live",) if LIVE_URL else ("memory", "sqlite", "postgresql")
 SECRET = "server-tests-secret"
 
 BASE_SETTINGS = {
@@ -102,6 +112,7 @@ def build_app(settings: dict[str, Any], recorder: EventRecorder | None = None) -
     registry = wsgi.registry
     if recorder is not None:
         registry.registerHandler(recorder, (ResourceChanged,))
+        registry.registerHandler(recorder, (AfterResourceChanged,))
     for kind in ("storage", "permission", "cache"):
         backend = getattr(registry, kind, None)
         if backend is not None:
@@ -109,13 +120,74 @@ def build_app(settings: dict[str, Any], recorder: EventRecorder | None = None) -
     return webtest.TestApp(wsgi)
 
 
+#: Hop-by-hop headers: between the forwarder and the live server only.
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"})
+
+
+def forward_to(url: str) -> Callable[..., Any]:
+    """A WSGI application sending each request to the live server at ``url`` as is, and answering its answer.
+
+    The path is percent-encoded again byte for byte, so that ids with spaces
+    or NUL characters reach the server as the test wrote them (proxies built
+    on ``http.client`` refuse such paths before sending anything).
+    """
+    import http.client
+    from urllib.parse import quote, urlsplit
+
+    parts = urlsplit(url)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        raw_path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
+        target = quote(raw_path, safe="/!$&'()*+,;=:@-._~")
+        if environ.get("QUERY_STRING"):
+            target += "?" + environ["QUERY_STRING"]
+        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items()
+                   if key.startswith("HTTP_") and key[5:].lower() not in HOP_BY_HOP}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        if body or environ["REQUEST_METHOD"] in ("POST", "PUT", "PATCH"):
+            headers["Content-Length"] = str(len(body))
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        try:
+            connection.putrequest(environ["REQUEST_METHOD"], target, skip_host=True, skip_accept_encoding=True)
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.endheaders(body or None)
+            answer = connection.getresponse()
+            content = answer.read()
+            answered = [(name, value) for name, value in answer.getheaders() if name.lower() not in HOP_BY_HOP]
+            start_response(f"{answer.status} {answer.reason}", answered)
+            return [content]
+        finally:
+            connection.close()
+
+    return application
+
+
+def live_app() -> webtest.TestApp:
+    """WebTest driving the live server at ``LIVE_URL`` over HTTP."""
+    return webtest.TestApp(forward_to(LIVE_URL))
+
+
+def needs_application_in_process(what: str) -> None:
+    """Skip the current test when it runs against a live server."""
+    if LIVE_URL:
+        pytest.skip(f"needs the application in process ({what}): not run against a live server")
+
+
 def close_clients(app: webtest.TestApp) -> None:
+    if LIVE_URL:
+        return
     for client in app.app.registry.get(REGISTRY_KEY, {}).values():
-        registry.registerHandler(recorder, (AfterResourceChanged,))
         client.close()
 
 
 def flush(app: webtest.TestApp) -> None:
+    if LIVE_URL:
+        app.post("/v1/__flush__", status=202)
+        return
     registry = app.app.registry
     for kind in ("storage", "permission", "cache"):
         backend = getattr(registry, kind, None)
@@ -142,6 +214,11 @@ def extra_settings() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def shared_app(backend: str, recorder: EventRecorder, extra_settings: dict[str, Any],
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[webtest.TestApp]:
+    if LIVE_URL:
+        if extra_settings:
+            pytest.skip(f"needs settings of its own ({', '.join(sorted(extra_settings))}): not run against a live server")
+        yield live_app()
+        return
     folder = tmp_path_factory.mktemp(f"server-{backend}")
     app = build_app({**backend_settings(backend, folder), **extra_settings}, recorder)
     yield app
@@ -159,11 +236,13 @@ def app(shared_app: webtest.TestApp, recorder: EventRecorder) -> Iterator[webtes
 
 @pytest.fixture
 def events(app: webtest.TestApp, recorder: EventRecorder) -> EventRecorder:
+    needs_application_in_process("its events")
     return recorder
 
 
 @pytest.fixture
 def registry(app: webtest.TestApp) -> Any:
+    needs_application_in_process("its registry")
     return app.app.registry
 
 

@@ -12,6 +12,7 @@ from importlib import metadata
 from typing import Any
 
 from pyramid.config import Configurator
+from pyramid.settings import asbool
 
 __all__ = ["DEFAULT_SETTINGS", "HTTP_API_VERSION", "__version__", "main"]
 
@@ -56,4 +57,7 @@ def include_server(config: Any) -> None:
 
     kinto.core.initialize(config, __version__, project_name="kinto", default_settings=DEFAULT_SETTINGS)
     config.include("kinto.server.views")
+    if asbool(config.registry.settings.get("flush_endpoint_enabled")):
+        # The setting of Kinto versions before kinto.plugins.flush was its own plugin.
+        config.include("kinto.plugins.flush")
     config.commit()

@@ -30,7 +30,7 @@ from pyramid.authorization import Everyone
 
 from kinto.server.views.hierarchy import missing_object
 
-__all__ = ["Permissions", "permission_entries"]
+__all__ = ["Permissions", "permission_entries", "register_object_uri"]
 
 #: What a permission implies on the same object.
 IMPLIED = {
@@ -47,6 +47,20 @@ URI_PATTERNS = (
     ("group", re.compile(r"^/buckets/(?P<bucket_id>[^/]+)/groups/(?P<group_id>[^/]+)$")),
     ("bucket", re.compile(r"^/buckets/(?P<bucket_id>[^/]+)$")),
 )
+
+
+def register_object_uri(resource_name: str, pattern: str, implied: dict[str, set[str]] | None = None) -> None:
+    """Let the endpoint list objects of a plugin's resource (``pattern`` names ``<resource_name>_id``).
+
+    ``implied`` says what a permission implies on the same object (``{"write": {"read"}}``).
+    """
+    compiled = re.compile(pattern)
+    global URI_PATTERNS
+    if all(name != resource_name for name, _ in URI_PATTERNS):
+        URI_PATTERNS = (*URI_PATTERNS, (resource_name, compiled))
+    IMPLIED.setdefault(resource_name, {}).update(implied or {})
+
+
 _SETTING = re.compile(r"^(?:kinto\.)?(bucket|collection|group|record)_(read|write|create)_principals$")
 #: ``<child>_create_principals`` is the ``<child>:create`` permission of the parent kind.
 _CREATE_ON_PARENT = {"bucket": "root", "collection": "bucket", "group": "bucket", "record": "collection"}

@@ -1,0 +1,1 @@
+"""Kinto's built-in server plugins, each enabled by ``kinto.includes = kinto.plugins.<name>``."""

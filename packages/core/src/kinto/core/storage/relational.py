@@ -315,17 +315,21 @@ class RelationalStorage(StorageBase):
         highest = max((row["last_modified"] for row in rows), default=None)
         if timestamp is not None:
             timestamp = max(int(timestamp), highest or timestamp)
+        with self._connect() as connection:
+            if rows:
+                self._write_imported(connection, resource_name, parent_id, rows)
+            if timestamp is not None or highest is not None:
+                self._import_timestamp(connection, resource_name, parent_id, timestamp, highest)
+
+    def _write_imported(self, connection: Any, resource_name: str, parent_id: str, rows: list[dict[str, Any]]) -> None:
+        """Upsert the rows of ``import_objects`` (keys: id, last_modified, deleted, data as JSON text)."""
         placeholder = self.dialect.placeholder
         values = ", ".join(
             [placeholder("parent_id"), placeholder("resource_name"), placeholder("id"),
              self._integer(placeholder("last_modified")), placeholder("deleted"), self._json_input(placeholder("data"))]
         )
         parameters = [{**row, "parent_id": parent_id, "resource_name": resource_name} for row in rows]
-        with self._connect() as connection:
-            if parameters:
-                connection.cursor().executemany(OBJECT_UPSERT.format(rows=f"VALUES ({values})"), parameters)
-            if timestamp is not None or highest is not None:
-                self._import_timestamp(connection, resource_name, parent_id, timestamp, highest)
+        connection.cursor().executemany(OBJECT_UPSERT.format(rows=f"VALUES ({values})"), parameters)
 
     def _imported_row(
         self, obj: KintoObject, id_field: str, modified_field: str, tombstone_text: str | None

@@ -202,6 +202,22 @@ class Storage(RelationalStorage):
                 b.params,
             )
 
+    def _write_imported(self, connection: Any, resource_name: str, parent_id: str, rows: list[dict[str, Any]]) -> None:
+        # COPY into a session-local staging table, then one upsert: about twice as fast as
+        # executemany for the thousands of rows of a copy's batch.
+        connection.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS kinto_imported_objects (id TEXT, last_modified BIGINT, "
+            "deleted BOOLEAN, data TEXT) ON COMMIT DELETE ROWS"
+        )
+        connection.execute("DELETE FROM kinto_imported_objects")
+        with connection.cursor().copy("COPY kinto_imported_objects FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((row["id"], row["last_modified"], row["deleted"], row["data"]))
+        b = self._builder("id", "last_modified")
+        parent, resource = b.add(parent_id), b.add(resource_name)
+        selected = f"SELECT {parent}, {resource}, id, last_modified, deleted, data::jsonb FROM kinto_imported_objects"
+        connection.execute(OBJECT_UPSERT.format(rows=selected), b.params)
+
     def _stamp_and_store(
         self,
         connection: Any,

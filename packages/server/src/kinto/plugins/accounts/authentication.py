@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import bcrypt
-from kinto.core.authentication import hmac_digest
+from kinto.core.authentication import BasicAuthAuthenticationPolicy, hmac_digest
 from kinto.core.storage import ObjectNotFoundError
 from pyramid.authentication import extract_http_basic_credentials
 
@@ -77,13 +77,14 @@ def account_check(username: str, password: str, request: Any) -> bool:
     return True
 
 
-class AccountsPolicy:
-    """``multiauth.policy.account.use = kinto.plugins.accounts.AccountsPolicy``: user ids ``account:<username>``."""
+class AccountsPolicy(BasicAuthAuthenticationPolicy):
+    """``multiauth.policy.account.use = kinto.plugins.accounts.AccountsPolicy``: user ids ``account:<username>``.
+
+    Basic Auth as the core's policy reads it (realm, ``WWW-Authenticate`` on
+    401), but the user id is the username, and only once its password checks.
+    """
 
     name = ACCOUNT_POLICY_NAME
-
-    def __init__(self, realm: str = "Realm", **kwargs: Any) -> None:
-        self.realm = realm
 
     def unauthenticated_userid(self, request: Any) -> str | None:
         credentials = extract_http_basic_credentials(request)
@@ -96,15 +97,6 @@ class AccountsPolicy:
         if account_check(credentials.username, credentials.password, request):
             return credentials.username
         return None
-
-    def effective_principals(self, request: Any) -> list[str]:
-        return []
-
-    def remember(self, request: Any, userid: str, **kw: Any) -> list[tuple[str, str]]:
-        return []
-
-    def forget(self, request: Any) -> list[tuple[str, str]]:
-        return [("WWW-Authenticate", f'Basic realm="{self.realm}"')]
 
 
 #: Kinto's other name for the policy.

@@ -1,4 +1,5 @@
 import socket
+import uuid
 
 import pytest
 from pyramid.config import Configurator
@@ -15,10 +16,13 @@ redis = import_driver("redis", "redis", "KINTO_TEST_REDIS_URL")
 
 from kinto.core.cache.redis import Cache, load_from_config  # noqa: E402 -- after the skip
 
+#: Every key of this run starts with it: runs sharing the test database do not flush each other's keys.
+RUN = f"kinto-tests-{uuid.uuid4().hex[:8]}:"
+
 
 @pytest.fixture(scope="module")
 def redis_factory(redis_url):
-    factory = BackendFactory("kinto.core.cache.redis", {"cache_url": redis_url}, kind="cache")
+    factory = BackendFactory("kinto.core.cache.redis", {"cache_url": redis_url, "cache_prefix": RUN}, kind="cache")
     yield factory
     factory.close()
 
@@ -33,9 +37,9 @@ class TestRedisCache(CacheContract):
 def raw(redis_url):
     """A plain client on the test database, to see what the backend leaves there."""
     client = redis.Redis.from_url(redis_url)
-    client.flushdb()
     yield client
-    client.flushdb()
+    for key in client.scan_iter(match=f"{RUN}*"):
+        client.delete(key)
     client.close()
 
 
@@ -52,35 +56,35 @@ def _cache(url, **settings):
 
 
 def test_values_are_stored_as_json_text_under_the_prefixed_key(raw, redis_url):
-    cache = _cache(redis_url, cache_prefix="app:")
+    cache = _cache(redis_url, cache_prefix=f"{RUN}app:")
     cache.set("token", {"scope": ["a"]}, 60)
-    assert raw.get(b"app:token") == b'{"scope":["a"]}'
-    assert 59_000 < raw.pttl(b"app:token") <= 60_000
+    assert raw.get(f"{RUN}app:token") == b'{"scope":["a"]}'
+    assert 59_000 < raw.pttl(f"{RUN}app:token") <= 60_000
 
 
 def test_flush_leaves_the_keys_of_other_applications_in_the_same_database(raw, redis_url):
-    raw.set(b"other-app:session", b"kept")
-    raw.set(b"unprefixed", b"kept")
-    raw.set(b"app", b"kept")  # the prefix itself without its colon
-    cache = _cache(redis_url, cache_prefix="app:")
+    others = [f"{RUN}other-app:session", f"{RUN}unprefixed", f"{RUN}app"]  # the last: the prefix without its colon
+    for key in others:
+        raw.set(key, b"kept")
+    cache = _cache(redis_url, cache_prefix=f"{RUN}app:")
     for index in range(1200):  # more than one SCAN batch
         cache.set(f"key-{index}", index)
     cache.flush()
-    assert raw.keys(b"app:*") == []
-    assert sorted(raw.keys()) == [b"app", b"other-app:session", b"unprefixed"]
+    assert raw.keys(f"{RUN}app:*") == []
+    assert sorted(raw.keys(f"{RUN}*")) == sorted(key.encode() for key in others)
 
 
 def test_delete_prefix_leaves_the_keys_of_other_applications(raw, redis_url):
-    raw.set(b"other:user:1", b"kept")
-    cache = _cache(redis_url, cache_prefix="app:")
+    raw.set(f"{RUN}other:user:1", b"kept")
+    cache = _cache(redis_url, cache_prefix=f"{RUN}app:")
     cache.set("user:1", 1)
     cache.set("user:2", 2)
     assert cache.delete_prefix("user:") == 2
-    assert raw.keys() == [b"other:user:1"]
+    assert raw.keys(f"{RUN}*") == [f"{RUN}other:user:1".encode()]
 
 
 def test_a_ttl_beyond_what_redis_can_represent_means_no_expiry(raw, redis_url):
-    cache = _cache(redis_url)
+    cache = _cache(redis_url, cache_prefix=RUN)
     cache.set("key", 1, 1e300)
     assert cache.get("key") == 1
     assert cache.ttl("key") == -1
@@ -171,7 +175,7 @@ def _app(url):
     settings = {
         "kinto.cache_backend": "kinto.core.cache.redis",
         "kinto.cache_url": url,
-        "kinto.cache_prefix": "app:",
+        "kinto.cache_prefix": f"{RUN}app:",
         "kinto.cache_connect_timeout": 1,
     }
     return make_app(settings, includes=[_counter_view])
@@ -182,7 +186,7 @@ def test_an_application_uses_redis_as_its_cache(raw, redis_url):
     assert isinstance(app.app.registry.cache, Cache)
     assert app.get("/v1/visits").json == {"visits": 1}
     assert app.get("/v1/visits").json == {"visits": 2}
-    assert raw.get(b"app:visits") == b"2"
+    assert raw.get(f"{RUN}app:visits") == b"2"
     assert app.get("/v1/__heartbeat__").json["cache"] is True
 
 

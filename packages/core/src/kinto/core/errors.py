@@ -144,7 +144,7 @@ def send_alert(request: Any, message: str | None = None, url: str | None = None,
         "message": message or settings.get("eos_message"),
         "url": url or settings.get("eos_url") or settings.get("project_docs"),
     }
-    request.response.headers["Alert"] = json.dumps(alert)
+    request.response.headers["Alert"] = json.dumps(alert, separators=(",", ":"))  # compact, as Kinto's
 
 
 def request_GET(request: Any) -> Any:

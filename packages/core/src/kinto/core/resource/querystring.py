@@ -38,7 +38,6 @@ _OPERATORS = {op.name.lower(): op for op in COMPARISON}
 _FILTER_PATTERN = re.compile(r"^(" + "|".join(sorted(_OPERATORS, key=len, reverse=True)) + r")_([\w.\-]+)$")
 _FIELD_PATTERN = re.compile(r"^[\w\-]+(\.[\w\-]+)*$")
 _INTEGER = re.compile(r"-?[0-9]+")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
-RESERVED = frozenset({"_since", "_before", "_to", "_sort", "_limit", "_token", "_fields"})
 
 
 class InvalidQuery(ValueError):
@@ -126,9 +125,9 @@ def parse_filters(
             include_deleted = include_deleted or name == "_since"
             continue
         if name.startswith("_"):
-            if name in RESERVED:
-                continue
-            raise InvalidQuery(name, f"Unknown querystring parameter {name!r}")
+            # Parameters of the API (``_sort``...) and unknown ones alike: as Kinto, which clients
+            # rely on to pass their own (``_expected``, cache busters), they never filter.
+            continue
         match = _FILTER_PATTERN.match(name)
         operator, field = (_OPERATORS[match.group(1)], match.group(2)) if match else (COMPARISON.EQ, name)
         if not _FIELD_PATTERN.match(field):
@@ -169,25 +168,29 @@ def _build_filter(name: str, field: str, operator: COMPARISON, value: str, id_fi
 
 
 def parse_sorting(value: str | None, modified_field: str = "last_modified", is_known_field: Any = None) -> list[Sort]:
-    if value is None:
-        return [Sort(modified_field, -1)]
+    """The sort order; empty items (``_sort=``, ``_sort=a,,b``, a lone ``-``) are skipped, as Kinto."""
     sorting = []
-    for item in value.split(","):
+    for item in (value or "").split(","):
         item = item.strip()
         direction = -1 if item.startswith("-") else 1
         field = item.lstrip("-+")
-        if not field or not _FIELD_PATTERN.match(field):
+        if not field:
+            continue
+        if not _FIELD_PATTERN.match(field):
             raise InvalidQuery("_sort", f"Invalid sort field {item!r}")
         if is_known_field is not None and not is_known_field(field):
             raise InvalidQuery("_sort", f"Unknown sort field {field!r}")
         sorting.append(Sort(field, direction))
-    return sorting
+    return sorting or [Sort(modified_field, -1)]
 
 
 def parse_fields(value: str | None) -> list[str] | None:
+    """The fields of a partial response, None for whole objects (also when ``_fields`` names none)."""
     if value is None:
         return None
     fields = [item.strip() for item in value.split(",") if item.strip()]
+    if not fields:
+        return None
     for field in fields:
         if not _FIELD_PATTERN.match(field):
             raise InvalidQuery("_fields", f"Invalid field {field!r}")
@@ -195,7 +198,8 @@ def parse_fields(value: str | None) -> list[str] | None:
 
 
 def parse_limit(value: str | None, maximum: int | None) -> int | None:
-    if value is None:
+    """The page size: ``_limit`` capped at ``maximum``; absent, empty or 0 means ``maximum`` (as Kinto)."""
+    if value is None or value in ("", "0"):
         return maximum
     if not _INTEGER.fullmatch(value) or int(value) <= 0:
         raise InvalidQuery("_limit", "_limit must be a positive integer")

@@ -57,6 +57,8 @@ _ETAG = re.compile(r'^"([0-9]+)"$')
 _MERGE_TYPES = ("application/json", "application/merge-patch+json")
 _JSON_PATCH = "application/json-patch+json"
 _PERMISSION_PATH = re.compile(r"^/permissions/([^/]+)(?:/(.+))?$")
+#: Where Kinto documented ``_before`` replacing ``_to`` (the URL its ``Alert`` header gives).
+_TO_DEPRECATION_URL = "https://kinto.readthedocs.io/en/2.4.0/api/resource.html#list-of-available-url-parameters"
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -478,6 +480,8 @@ class Resource:
             limit = qs.parse_limit(params.get("_limit"), maximum)
         except qs.InvalidQuery as invalid:
             raise _invalid("querystring", invalid.name, invalid.description) from None
+        if "_to" in params:
+            errors.send_alert(self.request, "_to is deprecated: use _before instead", url=_TO_DEPRECATION_URL)
         if for_delete:
             include_deleted = False
         if not any(sort.field == self.id_field for sort in sorting):

@@ -3,7 +3,9 @@
 The public surface: ``initialize(config, version)``, ``load_default_settings``,
 ``includeme``, ``Service``; the contracts live in ``kinto.core.cache``,
 ``kinto.core.storage``, ``kinto.core.permission`` and ``kinto.core.logs``.
-``logger`` is the ``kinto.core`` logger plugins written for Kinto log to.
+``logger`` is the ``kinto.core`` logger plugins written for Kinto log to;
+``get_user_info(request)`` is what the root says of the caller (Kinto's name, see
+``kinto.core.views.hello``).
 """
 
 import logging
@@ -11,7 +13,9 @@ import logging
 from kinto.core.initialization import includeme, initialize, load_default_settings
 from kinto.core.service import Service
 from kinto.core.settings import DEFAULT_SETTINGS
+from kinto.core.views.hello import get_user_info
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_SETTINGS", "Service", "includeme", "initialize", "load_default_settings", "logger"]
+__all__ = ["DEFAULT_SETTINGS", "Service", "get_user_info", "includeme", "initialize", "load_default_settings",
+           "logger"]

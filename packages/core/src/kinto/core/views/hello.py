@@ -1,4 +1,10 @@
-"""``GET /v1/``: what this server is and what it can do."""
+"""``GET /v1/``: what this server is and what it can do.
+
+The ``user`` field of an identified caller is ``get_user_info(request)``: its id and
+principals. A plugin adds to it as Kinto's do, by replacing the request method
+(``config.add_request_method(my_user_info, "get_user_info")``, calling this
+``get_user_info`` for the common part), as ``kinto.plugins.default_bucket`` adds ``bucket``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,14 @@ from kinto.core.initialization import api_capabilities
 from kinto.core.service import Service
 from kinto.core.settings import PUBLIC_SETTINGS
 
+__all__ = ["get_user_info", "hello"]
+
 hello = Service(name="hello", path="/", description="Welcome")
+
+
+def get_user_info(request: Any) -> dict[str, Any]:
+    """What the root says of the identified caller: ``{"id": ..., "principals": [...]}``."""
+    return {"id": request.prefixed_userid, "principals": request.prefixed_principals}
 
 
 @hello.get(permission=NO_PERMISSION_REQUIRED)
@@ -29,7 +42,8 @@ def get_hello(request: Any) -> dict[str, Any]:
         data["eos"] = settings["eos"]
     userid = request.prefixed_userid
     if userid:
-        data["user"] = {"id": userid, "principals": request.prefixed_principals}
+        user_info = getattr(request, "get_user_info", None)
+        data["user"] = user_info() if user_info is not None else get_user_info(request)
     _cache_headers(request, settings, identified=bool(userid))
     return data
 

@@ -156,7 +156,11 @@ def clients(session: nox.Session) -> None:
     """kinto-http.py 11.11.0's own functional tests (from its sdist, with its kinto.ini) against a live
     ``kinto start`` of ours on port 8888 (the suite's): tests/clients/kinto_http_suite.py."""
     _install(session, "core", "server")
-    session.install("kinto-http==11.11.0", "pytest", "pytest-asyncio", "pytest-mock")
+    session.install("kinto-http==11.11.0", "pytest", "pytest-asyncio", "pytest-mock", *KINTO_PLUGIN_DEPENDENCIES)
+    # The suite's kinto.ini includes kinto-attachment: installed as the integration session does.
+    session.install("pip")
+    session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-requires-python",
+                "kinto-attachment==9.0.1")
     session.run("python", "tests/clients/kinto_http_suite.py", *session.posargs)
 
 

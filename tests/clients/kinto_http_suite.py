@@ -29,9 +29,7 @@ KINTO_HTTP = "kinto-http==11.11.0"
 SUITE = ("tests/test_functional.py", "tests/test_functional_async.py")
 PORT = 8888
 #: Lines of the suite's kinto.ini naming plugins we do not offer yet, and the tests that need them.
-DROPPED: dict[str, tuple[str, ...]] = {
-    "kinto_attachment": ("test_adding_an_attachment", "test_removing_an_attachment"),
-}
+DROPPED: dict[str, tuple[str, ...]] = {}
 
 
 def download(folder: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ALICE, userid
+from .conftest import ALICE, BOB, userid
 
 RECORDS = "/v1/buckets/b1/collections/c1/records"
 
@@ -105,4 +105,50 @@ def test_a_batch_of_invalid_requests_answers_each_with_its_error(app, collection
         {"method": "PUT", "path": "/buckets/b1/groups/g1", "body": {"data": {"members": ["system.Everyone"]}}},
         {"method": "GET", "path": "/buckets/-bad"},
     ]}, headers=ALICE).json["responses"]
-    assert [response["status"] for response in responses] == [201, 400, 400]
+    # As Kinto: reading a bucket nobody can have shared with alice is a 403 before its id is looked at.
+    assert [response["status"] for response in responses] == [201, 400, 403]
+
+
+# Each row was sent to Kinto 26.5.0 and to this server side by side (alice owns b1; bob has no access).
+AS_KINTO = [
+    (ALICE, "get", f"{RECORDS}/missing", 404, 110),
+    (ALICE, "delete", f"{RECORDS}/missing", 404, 110),
+    (ALICE, "get", "/v1/buckets/b1/collections/missing", 404, 110),
+    (ALICE, "get", "/v1/buckets/b1/groups/missing", 404, 110),
+    (ALICE, "get", "/v1/buckets/b1/collections/missing/records", 404, 111),
+    (ALICE, "get", "/v2/buckets", 404, 116),
+    (ALICE, "put", "/v1/buckets/n.o", 400, 107),
+    (ALICE, "put", "/v1/buckets/b1/collections/n.o", 400, 107),
+    (ALICE, "put", "/v1/buckets/b1/groups/n.o", 400, 107),
+    (ALICE, "put", f"{RECORDS}/n.o", 400, 107),
+    (ALICE, "get", "/v1/buckets/b1/collections/n.o", 400, 107),
+    (ALICE, "get", "/v1/buckets/n.o", 403, 121),
+    (ALICE, "delete", "/v1/buckets/n.o", 403, 121),
+    (None, "put", "/v1/buckets/n.o", 401, 104),
+    (BOB, "get", "/v1/buckets/b1/collections/n.o", 403, 121),
+    (BOB, "put", f"{RECORDS}/n.o", 403, 121),
+    (None, "get", f"{RECORDS}/n.o", 401, 104),
+    (ALICE, "get", "/v1/buckets/b1/collections/n.o/records", 404, 111),
+    (BOB, "get", "/v1/buckets/b1/collections/n.o/records", 403, 121),
+    (ALICE, "get", "/v1/buckets/n.o/collections/c1/records", 403, 121),
+    (ALICE, "put", "/v1/buckets/n.o/collections/c1", 404, 111),
+]
+
+
+@pytest.mark.parametrize(("user", "method", "path", "status", "errno"), AS_KINTO)
+def test_missing_objects_and_invalid_ids_answer_kintos_status_and_errno(app, collection, user, method, path,
+                                                                       status, errno):
+    headers = dict(user or {})
+    if method == "put":
+        response = app.put_json(path, {"data": {}}, headers=headers, expect_errors=True)
+    else:
+        response = getattr(app, method)(path, headers=headers, expect_errors=True)
+    assert_error(response, status, errno)
+
+
+@pytest.mark.parametrize(("path", "body"), [(f"{RECORDS}/r1", b"{nope"), (f"{RECORDS}/r1", b'{"data": {"id": "r2"}}'),
+                                            (RECORDS, b"[1"), (f"{RECORDS}/r1", b'{"data": {"id": null}}')])
+def test_bodies_kinto_refuses_are_errno_107(app, collection, path, body):
+    method = app.post if path == RECORDS else app.put
+    response = method(path, body, headers={**ALICE, "Content-Type": "application/json"}, expect_errors=True)
+    assert_error(response, 400, 107)

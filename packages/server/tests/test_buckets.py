@@ -38,7 +38,7 @@ def test_posting_an_existing_bucket_returns_it(app, put):
 @pytest.mark.parametrize("bad_id", ["-leading-dash", "_leading", "with space", "with.dot", "é"])
 def test_bucket_ids_follow_the_name_rule(app, bad_id):
     response = app.post_json("/v1/buckets", {"data": {"id": bad_id}}, headers=ALICE, status=400)
-    assert response.json["errno"] == 110
+    assert response.json["errno"] == 107
 
 
 def test_another_user_can_neither_read_nor_change_a_bucket(app, put):

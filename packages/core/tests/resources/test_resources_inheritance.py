@@ -33,14 +33,20 @@ def test_a_missing_child_is_a_404_for_parent_readers_and_a_403_for_others(app):
     missing = "/v1/folders/f1/docs/6f3bc1d4-3e0a-4f7e-9d59-1f0d53d0a0aa"
     for method in ("get", "patch_json", "delete"):
         args = (missing, {"data": {"x": 1}}) if method == "patch_json" else (missing,)
-        assert_error(getattr(app, method)(*args, headers=BOB, status=404), 404, 111)
+        assert_error(getattr(app, method)(*args, headers=BOB, status=404), 404, 110)
         assert_error(getattr(app, method)(*args, headers=CAROL, status=403), 403)
         assert_error(getattr(app, method)(*args, status=401), 401)
 
 
-def test_an_invalid_child_id_is_a_400_for_parent_readers(app):
+def test_an_invalid_child_id_is_a_400_to_whom_the_parent_allows_the_request(app):
     _folder_with_doc(app, readers=[userid("bob")])
-    assert_error(app.patch_json("/v1/folders/f1/docs/not-a-uuid", {"data": {}}, headers=BOB, status=400), 400, 110)
+    invalid = "/v1/folders/f1/docs/not-a-uuid"
+    assert_error(app.get(invalid, headers=BOB, status=400), 400, 107)
+    assert_error(app.put_json(invalid, {"data": {}}, headers=ALICE, status=400), 400, 107)
+    # As Kinto, the permission comes first: who could not make the request learns nothing of the id.
+    assert_error(app.patch_json(invalid, {"data": {}}, headers=BOB, status=403), 403)
+    assert_error(app.get(invalid, headers=CAROL, status=403), 403)
+    assert_error(app.get(invalid, status=401), 401)
 
 
 def test_a_doc_shared_alone_is_readable_without_the_folder(app):

@@ -1,4 +1,5 @@
-"""PATCH flavours: JSON merge patch, JSON Patch on data and permissions, Response-Behavior, no-ops."""
+"""PATCH flavours: Kinto's ``application/json`` update, JSON merge patch, JSON Patch on data and permissions,
+Response-Behavior, no-ops."""
 
 import json
 
@@ -28,10 +29,35 @@ def current(app, url):
     return app.get(url, headers=ALICE).json["data"]
 
 
+# --- application/json: Kinto's shallow update ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
+def test_a_json_patch_replaces_the_top_level_fields_it_sends_and_stores_nulls(app, create, content_type):
+    # As Kinto 26.5.0: no merge into nested objects, and a null is a value like any other.
+    thing = create("/v1/things", {"n": {"x": 1, "y": 2}, "k": 1, "s": "x"})
+    url = f"/v1/things/{thing['id']}"
+    data = patch(app, url, {"data": {"n": {"x": 5}, "k": None}}, content_type).json["data"]
+    assert {key: value for key, value in data.items() if key not in ("id", "last_modified")} == \
+        {"n": {"x": 5}, "k": None, "s": "x"}
+    assert current(app, url) == data
+    assert app.get("/v1/things?k=null", headers=ALICE).json["data"] == [data]
+
+
+def test_a_json_patch_ignores_null_permissions_and_a_merge_patch_removes_them(app, article):
+    url = f"/v1/articles/{article['id']}"
+    patch(app, url, {"permissions": {"read": [userid("bob")]}})
+    response = patch(app, url, {"permissions": {"read": None}})
+    assert response.json["permissions"]["read"] == [userid("bob")]
+    response = patch(app, url, {"permissions": {"read": None}}, MERGE_PATCH)
+    assert "read" not in response.json["permissions"] or response.json["permissions"]["read"] == []
+    app.get(url, headers=BOB, status=403)
+
+
 # --- merge patch -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content_type", ["application/json", MERGE_PATCH, "application/json; charset=utf-8"])
+@pytest.mark.parametrize("content_type", [MERGE_PATCH, MERGE_PATCH + "; charset=utf-8"])
 def test_merge_patch_merges_nested_objects_and_null_removes(app, url, content_type):
     body = {"data": {"a": None, "b": {"d": {"e": None, "g": 3}}, "list": [3], "new": {"k": None, "m": 1}}}
     data = patch(app, url, body, content_type).json["data"]
@@ -44,8 +70,8 @@ def test_merge_patch_merges_nested_objects_and_null_removes(app, url, content_ty
 
 
 def test_merge_patch_may_replace_an_object_by_a_scalar_and_back(app, url):
-    assert patch(app, url, {"data": {"b": 5}}).json["data"]["b"] == 5
-    assert patch(app, url, {"data": {"b": {"z": None, "y": 1}}}).json["data"]["b"] == {"y": 1}
+    assert patch(app, url, {"data": {"b": 5}}, MERGE_PATCH).json["data"]["b"] == 5
+    assert patch(app, url, {"data": {"b": {"z": None, "y": 1}}}, MERGE_PATCH).json["data"]["b"] == {"y": 1}
 
 
 def test_patch_with_empty_data_changes_nothing(app, url, thing):
@@ -60,12 +86,14 @@ def test_patch_naming_neither_data_nor_permissions_is_a_400_as_kinto(app, url, t
 
 def test_a_no_op_patch_keeps_the_timestamp_and_emits_nothing(app, url, thing, events):
     events.clear()
-    response = patch(app, url, {"data": {"a": 1, "b": {"c": 1}}})
+    response = patch(app, url, {"data": {"a": 1, "b": {"c": 1}}}, MERGE_PATCH)
     assert response.json["data"] == thing
     assert response.headers["ETag"] == f'"{thing["last_modified"]}"'
     assert current(app, url)["last_modified"] == thing["last_modified"]
-    removing_nothing = patch(app, url, {"data": {"absent": None}})
+    removing_nothing = patch(app, url, {"data": {"absent": None}}, MERGE_PATCH)
     assert removing_nothing.json["data"]["last_modified"] == thing["last_modified"]
+    same_fields = patch(app, url, {"data": {"a": 1, "s": "x"}})
+    assert same_fields.json["data"]["last_modified"] == thing["last_modified"]
     assert events.events == []
 
 
@@ -232,10 +260,14 @@ def test_response_behavior_full_is_the_default(app, url, thing):
     assert full == {**thing, "a": 2, "last_modified": full["last_modified"]}
 
 
-def test_response_behavior_light_returns_the_sent_fields(app, url):
-    body = {"data": {"a": 2, "s": "x"}}
-    data = patch(app, url, body, headers={**ALICE, "Response-Behavior": "light"}).json["data"]
-    assert data == {"a": 2, "s": "x"}
+def test_response_behavior_light_returns_the_fields_the_patch_changed(app, url, article):
+    # As Kinto: "s" is sent unchanged, so it is left out; no permissions either.
+    body = {"data": {"a": 2, "s": "x", "k": 3}}
+    response = patch(app, url, body, headers={**ALICE, "Response-Behavior": "light"})
+    assert response.json == {"data": {"a": 2, "k": 3}}
+    response = patch(app, f"/v1/articles/{article['id']}", {"data": {"title": "u"}},
+                     headers={**ALICE, "Response-Behavior": "light"})
+    assert response.json == {"data": {"title": "u"}}
 
 
 def test_response_behavior_diff_returns_what_differs_from_what_was_sent(app, create):
@@ -246,8 +278,11 @@ def test_response_behavior_diff_returns_what_differs_from_what_was_sent(app, cre
     assert data == {}
     body = {"data": {"b": {"c": 2}, "a": 5}}
     thing = create("/v1/things", {"a": 1, "b": {"c": 1, "d": 1}})
-    data = patch(app, f"/v1/things/{thing['id']}", body, headers={**ALICE, "Response-Behavior": "diff"}).json["data"]
-    assert data == {"b": {"c": 2, "d": 1}}
+    url = f"/v1/things/{thing['id']}"
+    response = patch(app, url, body, MERGE_PATCH, headers={**ALICE, "Response-Behavior": "diff"})
+    assert response.json == {"data": {"b": {"c": 2, "d": 1}}}
+    response = patch(app, url, {"data": {"b": {"c": 3}}}, headers={**ALICE, "Response-Behavior": "diff"})
+    assert response.json == {"data": {}}
 
 
 def test_an_unknown_response_behavior_is_a_400_and_changes_nothing(app, url, thing):

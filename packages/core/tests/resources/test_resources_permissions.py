@@ -212,7 +212,7 @@ def test_users_never_see_each_others_notes(app, create):
     bobs = create("/v1/mynotes", {"text": "bob's"}, headers=BOB)
     assert ids(app.get("/v1/mynotes", headers=ALICE)) == [alices["id"]]
     assert ids(app.get("/v1/mynotes", headers=BOB)) == [bobs["id"]]
-    assert_error(app.get(f"/v1/mynotes/{alices['id']}", headers=BOB, status=404), 404, 111)
+    assert_error(app.get(f"/v1/mynotes/{alices['id']}", headers=BOB, status=404), 404, 110)
     assert_error(app.patch_json(f"/v1/mynotes/{alices['id']}", {"data": {}}, headers=BOB, status=404), 404)
     assert_error(app.delete(f"/v1/mynotes/{alices['id']}", headers=BOB, status=404), 404)
     # The same id is another object for bob.

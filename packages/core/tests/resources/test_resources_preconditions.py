@@ -109,12 +109,24 @@ def test_if_match_star_needs_something_there(app, thing, endpoint):
     call(app, endpoint, thing, {"If-Match": "*"}, 200)
 
 
-@pytest.mark.parametrize("endpoint", ["object-get", "object-put", "object-patch", "object-delete"])
-def test_if_match_star_on_a_missing_object_is_a_412(app, thing, endpoint):
+def test_if_match_on_a_missing_object_is_a_412_for_a_put(app, thing):
     app.delete(f"/v1/things/{thing['id']}", headers=ALICE)
     before = stored(app)
-    response = call(app, endpoint, thing, {"If-Match": "*"}, 412)
-    assert_error(response, 412, 114)
+    for header in ("*", etag(thing["last_modified"])):
+        response = call(app, "object-put", thing, {"If-Match": header}, 412)
+        assert_error(response, 412, 114)
+    assert stored(app) == before
+
+
+@pytest.mark.parametrize("endpoint", ["object-get", "object-head", "object-patch", "object-delete"])
+def test_a_missing_object_is_a_404_whatever_the_if_match(app, thing, endpoint):
+    # As Kinto: the object is looked up before the preconditions, except by a PUT (which may create).
+    app.delete(f"/v1/things/{thing['id']}", headers=ALICE)
+    before = stored(app)
+    for header in ("*", etag(thing["last_modified"])):
+        response = call(app, endpoint, thing, {"If-Match": header}, 404)
+        if endpoint != "object-head":
+            assert_error(response, 404, 110)
     assert stored(app) == before
 
 
@@ -174,7 +186,7 @@ def test_a_missing_object_with_if_none_match_is_still_a_404(app):
     import uuid
 
     response = app.get(f"/v1/things/{uuid.uuid4()}", headers={**ALICE, "If-None-Match": "*"}, status=404)
-    assert_error(response, 404, 111)
+    assert_error(response, 404, 110)
 
 
 # --- POST: the posted object is the target ---------------------------------------------------------------

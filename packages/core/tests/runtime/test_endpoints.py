@@ -117,7 +117,14 @@ def test_unprefixed_urls_redirect_to_v1(app, path):
 
 def test_version_redirect_can_be_disabled(app_factory):
     app = app_factory({"version_prefix_redirect_enabled": "false"})
-    assert app.get("/__heartbeat__", status=404).json["errno"] == 111
+    assert app.get("/__heartbeat__", status=404).json["errno"] == 116  # not under /v1: as Kinto
+
+
+@pytest.mark.parametrize("path", ["/v2/buckets", "/v0/", "/v2", "/v10/x"])
+def test_another_api_version_is_a_404_errno_116(app, path):
+    response = app.get(path, status=404)
+    assert (response.json["code"], response.json["errno"]) == (404, 116)
+    assert app.get("/v1/nowhere", status=404).json["errno"] == 111
 
 
 def test_trailing_slash_redirects_to_the_existing_route(app):
@@ -168,10 +175,17 @@ def test_end_of_service_in_the_future_sends_an_alert(app_factory):
     assert alert == {"code": "soft-eol", "message": "Bye", "url": "https://x"}
 
 
-def test_end_of_service_in_the_past_answers_410(app_factory):
-    response = make_app({"eos": "2000-01-01"}).get("/v1/", status=410)
-    assert response.json["errno"] == 202
-    assert "Alert" in response.headers
+def test_end_of_service_in_the_past_answers_410_with_a_hard_eol_alert(app_factory):
+    app = make_app({"eos": "2000-01-01", "eos_message": "Bye", "eos_url": "https://x"})
+    for path in ("/v1/", "/v2/anything"):
+        response = app.get(path, status=410)
+        assert response.json["errno"] == 202
+        assert json.loads(response.headers["Alert"]) == {"code": "hard-eol", "message": "Bye", "url": "https://x"}
+
+
+def test_the_alert_header_is_compact_json_as_kintos(app_factory):
+    app = app_factory({"eos": "2999-01-01", "eos_message": "Bye", "eos_url": "https://x"})
+    assert app.get("/v1/").headers["Alert"] == '{"code":"soft-eol","message":"Bye","url":"https://x"}'
 
 
 def test_readonly_mode_refuses_writes(app_factory):

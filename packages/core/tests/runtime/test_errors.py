@@ -127,15 +127,17 @@ def test_method_not_allowed(app):
     assert "DELETE" in body["message"]
 
 
-def test_invalid_json_is_a_400(app):
+def test_invalid_json_is_a_400_errno_107_as_kinto(app):
     response = app.post("/v1/echo", "{not json", headers={"Content-Type": "application/json"}, status=400)
-    assert_error(response, 400, ERRORS.BADJSON)
+    body = assert_error(response, 400, ERRORS.INVALID_PARAMETERS)
+    assert body["details"][0]["location"] == "body"
+    assert body["details"][0]["description"].startswith("Invalid JSON")
 
 
 def test_deeply_nested_json_is_a_400_not_a_500(app):
     nested = "[" * 10000 + "]" * 10000
     response = app.post("/v1/echo", nested, headers={"Content-Type": "application/json"}, status=400)
-    assert_error(response, 400, ERRORS.BADJSON)
+    assert_error(response, 400, ERRORS.INVALID_PARAMETERS)
 
 
 def test_unsupported_media_type_is_a_415(app):

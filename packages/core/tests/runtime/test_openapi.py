@@ -133,7 +133,7 @@ def test_path_ids_carry_the_pattern_the_resource_accepts(app, document):
     assert not re.search(tag_id["pattern"], "Not_A_Slug")
     response = app.get("/v1/tags/Not_A_Slug", headers=ALICE, status=400)
     assert "400" in document["paths"]["/tags/{id}"]["get"]["responses"]
-    assert response.json["errno"] == 110
+    assert response.json["errno"] == 107
 
 
 @pytest.mark.parametrize("value", ['"12"', '"12", "13"', "*", '"abc"', "12", 'W/"12"', '"-1"', ""])

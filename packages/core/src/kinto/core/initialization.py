@@ -296,7 +296,9 @@ def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Calla
         if response is None:
             response = _guarded(request, max_body, readonly, eos) or _handle(handler, request)
         if eos is not None:
-            errors.send_alert(request)
+            # ``hard-eol`` once the date has passed (the request was refused with a 410), as Kinto.
+            code = "hard-eol" if datetime.now(timezone.utc) >= eos else "soft-eol"
+            errors.send_alert(request, code=code)
             response.headers["Alert"] = request.response.headers["Alert"]
         if backoff and (backoff_percentage is None or random.random() * 100 < backoff_percentage):
             response.headers["Backoff"] = str(backoff)

@@ -129,8 +129,11 @@ def _is_text(value: Any) -> bool:
 
 
 def _invalid_json(reason: str) -> Exception:
-    # errno 106, as every invalid body of this server (Kinto 26.5.0 answers 107 for some).
-    return http_error(httpexceptions.HTTPBadRequest(), errno=ERRORS.BADJSON, message=f"Invalid JSON: {reason}")
+    # errno 107 (invalid parameters), as Kinto 26.5.0 answers every body it cannot parse: clients
+    # branch on it. Its 106 (BADJSON) is never sent.
+    description = f"Invalid JSON: {reason}"
+    return http_error(httpexceptions.HTTPBadRequest(), errno=ERRORS.INVALID_PARAMETERS, message=description,
+                      details=[{"location": "body", "name": None, "description": description}])
 
 
 def _reject_constant(name: str) -> Any:

@@ -120,6 +120,18 @@ class ResourceContext:
         held = set(principals)
         return any(held & set(self.acls[uri].get(granted, ())) for uri, granted in bound)
 
+    def has_inherited_permission(self, principals: list[str], permission: str, parents: dict[str, str]) -> bool:
+        """Whether ``permission`` comes from the settings or from the ACLs of ``parents`` alone
+        (``{resource_name: uri}``): for a request whose object cannot exist, such as one with an
+        id that no object can have, whose own URI must not reach a backend."""
+        if set(principals) & self.global_principals(permission):
+            return True
+        backend = self.request.registry.permission
+        inheritance = self.resource_class.permission_inheritance.get(permission, {})
+        bound = [(parents[name], granted) for name, granting in inheritance.items() if name in parents
+                 for granted in granting]
+        return bool(bound) and backend is not None and backend.check_permission(principals, bound)
+
     def _prefetch(self, uris: list[str]) -> None:
         wanted = list(dict.fromkeys(uri for uri in uris if uri not in self.acls))
         if self.endpoint == "object" and wanted:

@@ -257,7 +257,7 @@ class Resource:
     def _object_id(self) -> str:
         object_id = self.request.matchdict["id"]
         if not self.valid_id(self.settings, object_id):
-            raise _invalid("path", "id", "Invalid object id", errno=ERRORS.INVALID_RESOURCE_ID)
+            raise _invalid("path", "id", "Invalid object id")
         return object_id
 
     def _params(self) -> Any:
@@ -271,10 +271,13 @@ class Resource:
             raise http_error(
                 httpexceptions.HTTPNotAcceptable(),
                 message="Only application/json responses are available",
-                details={"supported": ["application/json"]},
+                details=[{"location": "header", "name": "Accept",
+                          "description": "Accept should allow one of ['application/json']"}],
             )
 
-    def _body(self, content_types: tuple[str, ...] = ("application/json",)) -> dict[str, Any]:
+    def _body(self, content_types: tuple[str, ...] = ("application/json",),
+              nullable_permissions: bool = False) -> dict[str, Any]:
+        """The JSON body, checked; ``nullable_permissions``: a permission may be ``null`` (PATCH)."""
         request = self.request
         body = self._body_given_by_view()
         if body is None:
@@ -298,7 +301,7 @@ class Resource:
         if "data" in body and not isinstance(body["data"], dict):
             raise _invalid("body", "data", "Should be an object", ERRORS.INVALID_PARAMETERS)
         if "permissions" in body:
-            body["permissions"] = self._permissions_from(body["permissions"])
+            body["permissions"] = self._permissions_from(body["permissions"], nullable_permissions)
         return body
 
     def _body_given_by_view(self) -> dict[str, Any] | None:
@@ -313,7 +316,7 @@ class Resource:
         given = validated.get("body") if isinstance(validated, dict) else None
         return dict(given) if isinstance(given, dict) else None
 
-    def _permissions_from(self, permissions: Any) -> dict[str, list[str]]:
+    def _permissions_from(self, permissions: Any, nullable: bool = False) -> dict[str, Any]:
         if not self.shareable:
             raise _invalid("body", "permissions", "This resource has no object permissions",
                            ERRORS.INVALID_PARAMETERS)
@@ -324,6 +327,9 @@ class Resource:
             if permission not in self.permissions:
                 raise _invalid("body", f"permissions.{permission}", f"Unknown permission {permission!r}",
                                ERRORS.INVALID_PARAMETERS)
+            if principals is None and nullable:
+                cleaned[permission] = None
+                continue
             if not isinstance(principals, list) or not all(isinstance(p, str) and p for p in principals):
                 raise _invalid("body", f"permissions.{permission}", "Should be a list of principals",
                                ERRORS.INVALID_PARAMETERS)
@@ -465,7 +471,9 @@ class Resource:
             return None
 
     def _not_found(self) -> Exception:
-        return http_error(httpexceptions.HTTPNotFound(), errno=ERRORS.MISSING_RESOURCE, message="Object not found",
+        # errno 110 (invalid resource id), not 111: what Kinto answers for a missing object, and what
+        # its clients test; 111 stays for unknown URLs and missing parents.
+        return http_error(httpexceptions.HTTPNotFound(), errno=ERRORS.INVALID_RESOURCE_ID, message="Object not found",
                           details={"id": self.request.matchdict.get("id"), "resource_name": self.name})
 
     # --- querystring ---------------------------------------------------------------------------
@@ -577,7 +585,7 @@ class Resource:
         existing = None
         if object_id is not None:
             if not isinstance(object_id, str) or not self.valid_id(self.settings, object_id):
-                raise _invalid("body", "data.id", "Invalid object id", ERRORS.INVALID_RESOURCE_ID)
+                raise _invalid("body", "data.id", "Invalid object id")
             existing = self._get_or_none(object_id)
         # As Kinto: preconditions apply to the posted object (``If-None-Match: *`` = create only),
         # checked once the caller is known to may read it (a 412 shows the existing object).
@@ -649,8 +657,7 @@ class Resource:
         obj = self._get_or_none(object_id)
         self._current = obj
         if obj is None:
-            self._precondition(None, exists=False)
-            raise self._not_found()
+            raise self._not_found()  # whatever the preconditions, as Kinto
         timestamp = obj[self.modified_field]
         self._precondition(timestamp, exists=True)
         response = self.request.response
@@ -685,7 +692,7 @@ class Resource:
         body = self._body()
         data = dict(body.get("data") or {})
         if self.id_field in data and data[self.id_field] != object_id:
-            raise _invalid("body", "data.id", "Does not match the id in the URL", ERRORS.INVALID_RESOURCE_ID)
+            raise _invalid("body", "data.id", "Does not match the id in the URL")
         self._lock()
         existing = self._get_or_none(object_id)
         if existing is not None and getattr(self.context, "allowed_by_create", False):
@@ -732,13 +739,13 @@ class Resource:
         if behavior not in ("full", "light", "diff"):
             raise _invalid("header", "Response-Behavior", "Should be one of full, light, diff")
         object_id = self._object_id()
-        body = self._body(content_types=(*_MERGE_TYPES, _JSON_PATCH))
+        body = self._body(content_types=(*_MERGE_TYPES, _JSON_PATCH), nullable_permissions=True)
         self._lock()
         existing = self._get_or_none(object_id)
-        self._current = existing
-        self._precondition(existing[self.modified_field] if existing else None, exists=existing is not None)
         if existing is None:
-            raise self._not_found()
+            raise self._not_found()  # before the preconditions, as Kinto: If-Match on a missing object is a 404
+        self._current = existing
+        self._precondition(existing[self.modified_field], exists=True)
         if not body.keys() & {"patch", "data", "permissions"}:
             # As Kinto: a PATCH that names nothing to change is a mistake, not a no-op.
             message = "Provide at least one of data or permissions"
@@ -749,14 +756,12 @@ class Resource:
         present = self.present(existing)
         if "patch" in body:
             changes, permissions = self._apply_json_patch(present, current_permissions, body["patch"])
+            applied = changes
         else:
-            requested = body.get("data")
-            changes = merge_patch(present, requested) if requested is not None else dict(present)
-            permissions = None
-            if "permissions" in body:
-                permissions = {**current_permissions, **body["permissions"]}
+            applied = body.get("data") or {}
+            changes, permissions = self._merge_changes(present, current_permissions, applied, body)
         if changes.get(self.id_field, object_id) != object_id:
-            raise _invalid("body", "data.id", "Cannot be modified", ERRORS.INVALID_RESOURCE_ID)
+            raise _invalid("body", "data.id", "Cannot be modified")
         changes[self.id_field] = object_id
         requested_modified = _client_timestamp((body.get("data") or {}).get(self.modified_field)) \
             if "patch" not in body else None
@@ -779,14 +784,33 @@ class Resource:
             self._notify(ACTIONS.UPDATE, self.present(stored), old=present, object_id=object_id)
         response = self.request.response
         self._set_etag(response, stored[self.modified_field])
-        result = self._object_body(stored)
-        sent = body.get("data") if "patch" not in body else None
-        if behavior == "light" and isinstance(sent, dict):
-            result["data"] = {key: result["data"].get(key) for key in sent if key in result["data"]}
-        elif behavior == "diff" and isinstance(sent, dict):
-            result["data"] = {key: value for key, value in result["data"].items()
-                              if key in sent and sent[key] != value}
-        return result
+        if behavior == "full":
+            return self._object_body(stored)
+        # As Kinto: ``light`` shows the fields the request changed, ``diff`` those of them that
+        # differ from what was sent (the server altered them); no permissions either way.
+        shown = self.present(stored)
+        changed = [key for key in applied if key in shown and present.get(key) != shown[key]]
+        if behavior == "diff":
+            changed = [key for key in changed if applied[key] != shown[key]]
+        return {"data": {key: shown[key] for key in changed}}
+
+    def _merge_changes(self, present: dict[str, Any], current_permissions: dict[str, list[str]],
+                       requested: dict[str, Any], body: dict[str, Any]
+                       ) -> tuple[dict[str, Any], dict[str, list[str]] | None]:
+        """The object and permissions a PATCH of ``data``/``permissions`` asks for.
+
+        ``application/merge-patch+json`` is RFC 7396 (objects merge recursively, ``null`` removes);
+        ``application/json`` is Kinto's shallow update: each top-level field sent replaces the
+        stored one, ``null`` included (stored as such), and a ``null`` permission is ignored.
+        """
+        merge = (self.request.content_type or "").lower() == "application/merge-patch+json"
+        changes = merge_patch(present, requested) if merge else {**present, **requested}
+        if "permissions" not in body:
+            return changes, None
+        sent = body["permissions"]
+        if merge:
+            return changes, {**current_permissions, **{perm: principals or [] for perm, principals in sent.items()}}
+        return changes, {**current_permissions, **{perm: p for perm, p in sent.items() if p is not None}}
 
     def _apply_json_patch(self, data: dict[str, Any], permissions: dict[str, list[str]],
                           operations: list[Any]) -> tuple[dict[str, Any], dict[str, list[str]] | None]:
@@ -839,10 +863,10 @@ class Resource:
         object_id = self._object_id()
         self._lock()
         existing = self._get_or_none(object_id)
-        self._current = existing
-        self._precondition(existing[self.modified_field] if existing else None, exists=existing is not None)
         if existing is None:
-            raise self._not_found()
+            raise self._not_found()  # before the preconditions, as Kinto: If-Match on a missing object is a 404
+        self._current = existing
+        self._precondition(existing[self.modified_field], exists=True)
         tombstone = call_model(self.model, "delete", existing)
         self._set_etag(self.request.response, tombstone[self.modified_field])
         self._notify(ACTIONS.DELETE, tombstone, old=self.present(existing), object_id=object_id)
@@ -917,8 +941,11 @@ class ShareableResource(Resource):
             return False
         object_id = context.request.matchdict.get("id")
         if object_id is not None and not cls.valid_id(context.request.registry.settings, object_id):
-            # Before any lookup: such ids never reach a backend (a NUL would upset PostgreSQL).
-            raise _invalid("path", "id", "Invalid object id", errno=ERRORS.INVALID_RESOURCE_ID)
+            # Such ids never reach a backend (a NUL would upset PostgreSQL). As Kinto, the
+            # permission comes first: who could not reach such an object gets a 401/403, not a 400.
+            if not cls.allowed_without_object(context, principals, permission, context.parent_uris()):
+                return False
+            raise _invalid("path", "id", "Invalid object id")
         uri = context.object_uri()
         if context.has_permission(principals, permission, uri):
             return True
@@ -927,6 +954,20 @@ class ShareableResource(Resource):
             return True
         if method != "PUT":  # creating where one may not: 403, as Kinto, even on a missing object
             cls.not_found_if_parent_readable(context, principals)
+        return False
+
+    @classmethod
+    def allowed_without_object(cls, context: Any, principals: list[str], permission: str,
+                               parents: dict[str, str]) -> bool:
+        """The permission of a request whose object cannot exist (its id is invalid): what the
+        settings and the ``parents`` grant, creating included for a ``PUT``."""
+        if set(principals) & cls.allowed_principals(context, permission):
+            return True
+        if context.has_inherited_permission(principals, permission, parents):
+            return True
+        if context.endpoint == "object" and context.request.method == "PUT":
+            return bool(set(principals) & cls.allowed_principals(context, "create")) \
+                or context.has_inherited_permission(principals, "create", parents)
         return False
 
     @classmethod

@@ -10,6 +10,7 @@ from pyramid import httpexceptions
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from kinto.core.errors import DEFAULT_ERRNOS, ERRORS, http_error, json_error_body
+from kinto.core.initialization import api_prefix
 from kinto.core.storage.exceptions import BackendError
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,15 @@ def http_exception_view(context: httpexceptions.HTTPException, request: Any) -> 
 def not_found_view(context: Any, request: Any) -> Any:
     settings = request.registry.settings
     path = request.path
+    prefix = "/" + api_prefix(settings)
+    if path != prefix and not path.startswith(prefix + "/"):
+        # Another API version (``/v2/...``): errno 116, so that clients tell it from a missing object.
+        error = http_error(
+            httpexceptions.HTTPNotFound(),
+            errno=ERRORS.VERSION_NOT_AVAILABLE,
+            message="This server does not serve the requested API version.",
+        )
+        return _finish(request, error)
     if settings.get("trailing_slash_redirect_enabled") and request.method in ("GET", "HEAD"):
         redirect = _trailing_slash_redirect(request, path)
         if redirect is not None:

@@ -16,8 +16,10 @@ a caller who may read the parent). Kinto behaviours added here:
 * ``PUT`` of a missing object by a caller who may read the parent but not
   create is a 403 (creating needs ``create``), not a 404;
 * ids that no object can have (``-x``, a NUL, a final newline, more than
-  ``id_max_length`` characters) are answered before any backend sees them:
-  400 for the object's id, 404 for a parent's;
+  ``id_max_length`` characters) never reach a backend: 400 for the object's
+  id, 404 for a parent's, to callers whom the settings or the valid ancestors
+  allow the request (401/403 to others); a write with an invalid parent id is
+  a 404 whoever asks, as Kinto reads the parent before the permission;
 * the parent of a request must exist (404 naming it), checked after the
   permission, so that nothing leaks to callers without access.
 """
@@ -37,6 +39,8 @@ from kinto.server.ids import NAME_PATTERN
 __all__ = ["HierarchicalResource", "bucket_uri", "collection_uri", "missing_object"]
 
 _NAME = re.compile(NAME_PATTERN)
+#: The ids an ancestor's URI is made of, by the ancestor's resource name.
+_ANCESTOR_IDS = {"bucket": ("bucket_id",), "collection": ("bucket_id", "collection_id")}
 
 
 def bucket_uri(bucket_id: str) -> str:
@@ -102,25 +106,25 @@ class HierarchicalResource(ShareableResource):
 
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:
-        cls._check_ids(context.request.registry.settings, dict(context.request.matchdict or {}))
-        return super().check_permission(context, principals, permission)
+        request = context.request
+        matchdict = dict(request.matchdict or {})
+        invalid = cls._invalid_parent_ids(request.registry.settings, matchdict)
+        if not invalid:
+            return super().check_permission(context, principals, permission)  # an invalid object id too
+        missing = missing_object(invalid[0][: -len("_id")], matchdict[invalid[0]])
+        if request.method not in ("GET", "HEAD"):
+            raise missing  # as Kinto, which reads the parent of a write before it checks the permission
+        # Nothing is stored under an invalid id: only the settings and the valid ancestors can
+        # grant the read. Who has it learns that the parent is missing; others get a 401/403.
+        parents = {name: uri for name, uri in cls.permission_parents(matchdict).items()
+                   if not any(key in invalid for key in _ANCESTOR_IDS[name])}
+        if not cls.allowed_without_object(context, principals, permission, parents):
+            return False
+        raise missing
 
     @classmethod
-    def _check_ids(cls, settings: dict[str, Any], matchdict: dict[str, Any]) -> None:
-        """Ids that no object can have are answered before any backend sees them (a NUL would 503 there)."""
+    def _invalid_parent_ids(cls, settings: dict[str, Any], matchdict: dict[str, Any]) -> list[str]:
+        """The parent ids of the path that no object can have: never sent to a backend."""
         max_length = int(settings["id_max_length"])
-
-        def valid(name: str) -> bool:
-            return len(name) <= max_length and _NAME.fullmatch(name) is not None
-
-        for key in ("bucket_id", "collection_id"):
-            if key in matchdict and not valid(matchdict[key]):
-                raise missing_object(key[: -len("_id")], matchdict[key])
-        object_id = matchdict.get("id")
-        if object_id is not None and not valid(object_id):
-            raise http_error(
-                httpexceptions.HTTPBadRequest(),
-                errno=ERRORS.INVALID_RESOURCE_ID,
-                message="id in path: Invalid object id",
-                details=[{"location": "path", "name": "id", "description": "Invalid object id"}],
-            )
+        return [key for key in ("bucket_id", "collection_id")
+                if key in matchdict and not (len(matchdict[key]) <= max_length and _NAME.fullmatch(matchdict[key]))]

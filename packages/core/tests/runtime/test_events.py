@@ -44,6 +44,17 @@ def read_view(request):
     return {"ok": True}
 
 
+plugin_write = Service(name="plugin_write", path="/plugin-write/{id}")
+
+
+@plugin_write.put()
+def plugin_write_view(request):
+    # As a plugin written for Kinto announces a change.
+    request.notify_resource_event(parent_id="/buckets/b1", timestamp=400, data={"id": request.matchdict["id"]},
+                                  action=ACTIONS.CREATE, resource_name="record")
+    return {"ok": True}
+
+
 class Recorder:
     def __init__(self):
         self.events = []
@@ -172,6 +183,13 @@ def test_reads_are_announced_inside_the_transaction_and_after_the_commit():
     assert event.payload["uri"] == "/read/r7"
     # Without resource data, the route's matchdict goes into the payload, ``id`` named after the resource.
     assert event.payload["record_id"] == "r7"
+
+
+def test_a_plugin_announces_changes_through_the_request(app, recorded):
+    app.put_json("/v1/plugin-write/r9", {})
+    (event,) = recorded["after"].events
+    assert event.impacted_objects == [{"new": {"id": "r9"}}]
+    assert (event.payload["action"], event.payload["record_id"], event.payload["timestamp"]) == ("create", "r9", 400)
 
 
 def test_former_names_of_the_objects_still_answer_with_a_warning(app, recorded):

@@ -610,6 +610,8 @@ def includeme(config: Any) -> None:
     config.add_request_method(_bound_data, "bound_data", reify=True)
     config.add_request_method(_json_body, "json_body", reify=True)
     config.add_request_method(_json_body, "json", reify=True)
+    # Kinto's plugins announce their changes with request.notify_resource_event(...).
+    config.add_request_method(events.notify_resource_event, "notify_resource_event")
     config.add_subscriber(_bake_request_extensions, ApplicationCreated)
     config.add_subscriber(_expose_metrics_service, ApplicationCreated)
 

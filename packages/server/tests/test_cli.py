@@ -12,6 +12,7 @@ from base64 import b64encode
 import pytest
 from kinto.core.testing.storage import postgresql_test_database
 
+from kinto.server.configuration import read_ini
 from kinto.server.testing import LiveServer, free_port, run_kinto
 
 from .conftest import DEFAULT_SERVER_URL
@@ -47,11 +48,33 @@ def test_init_writes_a_commented_sqlite_ini_readable_by_its_owner_only(tmp_path)
     ini = tmp_path / "config" / "kinto.ini"
     text = ini.read_text()
     assert "kinto.storage_backend = kinto.core.storage.sqlite" in text
-    assert "multiauth.policies = basicauth" in text
-    assert "kinto.bucket_create_principals = system.Authenticated" in text
     assert "# " in text
     assert oct(ini.stat().st_mode & 0o777) == "0o600"
     assert "kinto start --ini config/kinto.ini" in result.stdout
+
+
+def test_init_turns_on_kintos_plugins_with_accounts_as_kintos_template(tmp_path):
+    result = run_kinto("init", cwd=tmp_path)
+    settings = read_ini(tmp_path / "config" / "kinto.ini").settings
+    assert settings["kinto.includes"].split() == ["kinto.plugins.default_bucket", "kinto.plugins.accounts"]
+    assert settings["multiauth.policies"] == "account"
+    assert settings["multiauth.policy.account.use"] == "kinto.plugins.accounts.AccountsPolicy"
+    assert (settings["kinto.account_create_principals"], settings["kinto.account_write_principals"]) == \
+        ("system.Everyone", "account:admin")
+    assert settings["kinto.bucket_create_principals"] == "account:admin"
+    assert len(settings["kinto.default_bucket_hmac_secret"]) == 64
+    assert settings["kinto.default_bucket_hmac_secret"] != settings["kinto.userid_hmac_secret"]
+    assert "kinto create-user --ini config/kinto.ini --username admin" in result.stdout
+    # The other built-in plugins are offered, commented out.
+    assert "#                kinto.plugins.flush" in (tmp_path / "config" / "kinto.ini").read_text()
+
+
+def test_init_with_basic_auth_keeps_the_default_bucket_without_accounts(tmp_path):
+    assert run_kinto("init", "--auth", "basicauth", cwd=tmp_path).returncode == 0
+    settings = read_ini(tmp_path / "config" / "kinto.ini").settings
+    assert settings["kinto.includes"].split() == ["kinto.plugins.default_bucket"]
+    assert settings["multiauth.policies"] == "basicauth"
+    assert settings["kinto.bucket_create_principals"] == "system.Authenticated"
 
 
 def test_init_refuses_to_overwrite(tmp_path):
@@ -78,7 +101,7 @@ def test_an_unknown_backend_is_a_usage_error(tmp_path):
 
 
 def test_init_then_start_serves_and_keeps_data_across_restarts(tmp_path):
-    assert run_kinto("init", cwd=tmp_path).returncode == 0
+    assert run_kinto("init", "--auth", "basicauth", cwd=tmp_path).returncode == 0
     with LiveServer(ini="config/kinto.ini", cwd=tmp_path) as server:
         status, hello = request("GET", server.url + "/")
         assert (status, hello["project_name"], hello["http_api_version"]) == (200, "kinto", "1.23")
@@ -243,7 +266,8 @@ def test_an_ini_written_for_kinto_serves_unchanged(tmp_path):
 def postgresql_ini(tmp_path):
     """An ini on a fresh database of its own (dropped and created again)."""
     url = postgresql_test_database("kinto_server_cli_test", default=DEFAULT_SERVER_URL, fresh=True)
-    assert run_kinto("init", "--backend", "postgresql", "--ini", "pg.ini", cwd=tmp_path).returncode == 0
+    assert run_kinto("init", "--backend", "postgresql", "--auth", "basicauth", "--ini", "pg.ini",
+                     cwd=tmp_path).returncode == 0
     ini = tmp_path / "pg.ini"
     ini.write_text(ini.read_text().replace("postgresql://postgres:postgres@localhost/postgres", url))
     return ini
@@ -264,7 +288,7 @@ def test_migrate_creates_the_postgresql_tables_then_start_serves(tmp_path, postg
 
 
 def test_purge_deleted_keeps_the_newest_tombstones(tmp_path):
-    run_kinto("init", cwd=tmp_path)
+    run_kinto("init", "--auth", "basicauth", cwd=tmp_path)
     with LiveServer(ini="config/kinto.ini", cwd=tmp_path) as server:
         request("PUT", server.url + "/buckets/b1", {"data": {}})
         request("PUT", server.url + "/buckets/b1/collections/c1", {"data": {}})

@@ -26,7 +26,7 @@ def _postgresql_database(name: str) -> str:
 
 def write_ini(folder, backend: str, database: str = "kinto_server_e2e_test") -> str:
     """``kinto init`` for ``backend`` (PostgreSQL: a fresh database, migrated), small pages."""
-    result = run_kinto("init", "--backend", backend, "--ini", "kinto.ini", cwd=folder)
+    result = run_kinto("init", "--backend", backend, "--auth", "basicauth", "--ini", "kinto.ini", cwd=folder)
     assert result.returncode == 0, result.stderr
     ini = folder / "kinto.ini"
     text = ini.read_text().replace("# kinto.paginate_by =", "kinto.paginate_by = 500")

@@ -3,6 +3,7 @@
 ::
 
     kinto init     [--ini FILE] [--backend sqlite|postgresql|memory] [--cache-backend ...] [--host HOST]
+                   [--auth accounts|basicauth]
     kinto start    [--ini FILE] [--server granian|gunicorn|waitress] [--host H] [--port P] [--bind H:P]
                    [--workers N] [--threads N] [--queue-size N] [--max-connections N]
                    [--keep-alive-timeout S] [--body-timeout S] [--reload]
@@ -233,7 +234,7 @@ def command_init(args: argparse.Namespace) -> int:
     if path.exists():
         raise CommandError(f"{path} already exists: not overwriting it (remove it, or choose another --ini)")
     text = configuration.render_ini(path, backend=args.backend, cache_backend=args.cache_backend, host=args.host,
-                                    version=__version__)
+                                    version=__version__, auth=args.auth)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # The file holds the HMAC secret of user ids: readable by its owner only.
@@ -248,6 +249,8 @@ def command_init(args: argparse.Namespace) -> int:
         _say(args, f"then create the tables:  kinto migrate --ini {path}")
         if not _importable("psycopg"):
             _say(args, "PostgreSQL support is not installed: pip install 'kinto-server[postgresql]'")
+    if args.auth == "accounts":
+        _say(args, f"Create the administrator's account:  kinto create-user --ini {path} --username admin")
     _say(args, f"Start the server:  kinto start --ini {path}")
     return 0
 
@@ -494,6 +497,9 @@ def _init_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the cache lives (default: the same as --backend)")
     parser.add_argument("--host", default=configuration.DEFAULT_HOST,
                         help="the address the server will listen on (default: 127.0.0.1)")
+    parser.add_argument("--auth", choices=configuration.AUTHENTICATIONS, default="accounts",
+                        help="how users log in: accounts stored by the server, as Kinto's template (the default), "
+                             "or Basic Auth where any user:password pair is a user")
 
 
 def _start_arguments(parser: argparse.ArgumentParser) -> None:

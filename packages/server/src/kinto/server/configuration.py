@@ -20,15 +20,18 @@ import logging
 import logging.config
 import os
 import pathlib
+import pkgutil
 import secrets
 import string
 import time
 from importlib import resources
 
 __all__ = [
+    "AUTHENTICATIONS",
     "BACKENDS",
     "ConfigurationFileError",
     "IniFile",
+    "builtin_plugins",
     "builtin_settings",
     "default_ini_path",
     "read_ini",
@@ -46,6 +49,11 @@ POSTGRESQL_URL = "postgresql://postgres:postgres@localhost/postgres"
 PASTE_DEFAULTS = ("here", "__file__", "http_port")
 #: The backend choices of ``kinto init --backend`` and ``--cache-backend``.
 BACKENDS = ("sqlite", "postgresql", "memory")
+#: How users log in, the choices of ``kinto init --auth``: accounts (Kinto's template), or Basic Auth alone.
+AUTHENTICATIONS = ("accounts", "basicauth")
+#: The built-in plugins an ini of ``kinto init`` turns on, as Kinto's template does (those installed);
+#: it names the others in comments. Accounts only with ``--auth accounts``.
+PLUGINS_ON = ("default_bucket", "admin", "accounts")
 
 
 class ConfigurationFileError(Exception):
@@ -221,11 +229,14 @@ def render_ini(
     host: str = DEFAULT_HOST,
     data_folder: str | os.PathLike[str] = DATA_FOLDER,
     version: str = "",
+    auth: str = "accounts",
 ) -> str:
     """The text of a commented ini for ``backend`` (and ``cache_backend``, default: the same).
 
     SQLite paths are written relative to the ini's folder (``%(here)s``), so the
-    file works whatever the current folder is when the server starts.
+    file works whatever the current folder is when the server starts. ``auth`` is one
+    of :data:`AUTHENTICATIONS`; the built-in plugins of :data:`PLUGINS_ON` are on,
+    the other built-in plugins named in comments.
     """
     cache_backend = cache_backend or backend
     ini_folder = pathlib.Path(ini_path).resolve().parent
@@ -238,13 +249,64 @@ def render_ini(
         "ini": str(ini_path),
         "host": host,
         "secret": secrets.token_hex(32),
+        "bucket_secret": secrets.token_hex(32),
         "backend_comment": _backend_comment(backend, cache_backend),
+        "includes": _includes(auth),
+        "authentication": _AUTHENTICATION[auth].strip("\n").replace("${ini}", str(ini_path)),
+        "policies": "account" if auth == "accounts" else "basicauth",
+        "bucket_create_principals": "account:admin" if auth == "accounts" else "system.Authenticated",
     }
     values.update(_backend_values("storage", backend, data_url, cache_url))
     values.update(_backend_values("permission", backend, data_url, cache_url))
     values.update(_backend_values("cache", cache_backend, data_url, cache_url))
     template = resources.files("kinto.server").joinpath("kinto.ini.tpl").read_text(encoding="utf-8")
     return string.Template(template).substitute(values)
+
+
+def builtin_plugins() -> list[str]:
+    """The names of the server's built-in plugins (``kinto.plugins.<name>``), sorted."""
+    import kinto.plugins
+
+    return sorted(module.name for module in pkgutil.iter_modules(kinto.plugins.__path__))
+
+
+def _includes(auth: str) -> str:
+    """``kinto.includes``: the plugins on, one per line, then the other built-in ones commented out."""
+    available = builtin_plugins()
+    on = [name for name in PLUGINS_ON if name in available and (name != "accounts" or auth == "accounts")]
+    indent = " " * len("kinto.includes = ")
+    lines = [f"kinto.includes = kinto.plugins.{on[0]}"] if on else ["# kinto.includes ="]
+    lines += [f"{indent}kinto.plugins.{name}" for name in on[1:]]
+    lines += ["#" + indent[1:] + f"kinto.plugins.{name}" for name in available if name not in on]
+    return "\n".join(lines)
+
+
+_AUTHENTICATION = {
+    "accounts": """
+# Accounts (kinto.plugins.accounts): users sign up with
+#   PUT /v1/accounts/<username>  {"data": {"password": "..."}}
+# then log in with Basic Auth as that username and password.
+multiauth.policies = account
+multiauth.policy.account.use = kinto.plugins.accounts.AccountsPolicy
+# Who may sign up, and who administers every account (and may create buckets, below). Create the
+# administrator before anybody else takes the name:  kinto create-user --ini ${ini} --username admin
+kinto.account_create_principals = system.Everyone
+kinto.account_write_principals = account:admin
+# Basic Auth without accounts instead: any user:password pair is a user, identified by the HMAC
+# of the pair with kinto.userid_hmac_secret.
+# multiauth.policies = basicauth
+""",
+    "basicauth": """
+# Basic Auth without accounts: any user:password pair is a user, identified by the HMAC of the
+# pair with kinto.userid_hmac_secret.
+multiauth.policies = basicauth
+# Accounts instead (add kinto.plugins.accounts to kinto.includes; kinto create-user makes one):
+# multiauth.policies = account
+# multiauth.policy.account.use = kinto.plugins.accounts.AccountsPolicy
+# kinto.account_create_principals = system.Everyone
+# kinto.account_write_principals = account:admin
+""",
+}
 
 
 def _backend_comment(backend: str, cache_backend: str) -> str:

@@ -33,23 +33,33 @@ kinto.cache_url = ${cache_url}
 # The most objects one query may return (pages are cut to this size).
 # kinto.storage_max_fetch_size = 10000
 
+# --- Plugins --------------------------------------------------------------------------------------
+# Packages to include, one per line: the server's built-in plugins (kinto.plugins.<name>, named as
+# in Kinto; remove the `#` of a line to turn one on) and installed ones such as kinto_fxa,
+# kinto_elasticsearch. default_bucket: /v1/buckets/default is each user's own bucket, the one
+# kinto.js and kinto-http use by default. flush: POST /v1/__flush__ lets anybody empty the server
+# (test servers only).
+${includes}
+
 # --- Authentication -----------------------------------------------------------------------------
-# Basic Auth without accounts: any user:password pair is a user, identified by the HMAC of the
-# pair with this secret. Changing the secret changes every user id: keep it.
+# The HMAC key of user ids and of cached logins. Changing it changes every Basic Auth user id: keep it.
 kinto.userid_hmac_secret = ${secret}
-multiauth.policies = basicauth
-# Firefox Accounts (pip install kinto-fxa), before Basic Auth:
-# kinto.includes = kinto_fxa
-# multiauth.policies = fxa basicauth
+${authentication}
+# Firefox Accounts (pip install kinto-fxa; add kinto_fxa to kinto.includes), before the others:
+# multiauth.policies = fxa ${policies}
 # multiauth.policy.fxa.use = kinto_fxa.authentication.FxAOAuthAuthenticationPolicy
 # fxa-oauth.oauth_uri = https://oauth.accounts.firefox.com/v1
 # fxa-oauth.required_scope = https://identity.mozilla.com/apps/kinto
+# The HMAC key of personal bucket ids (kinto.plugins.default_bucket): changing it gives every user
+# a new, empty default bucket.
+kinto.default_bucket_hmac_secret = ${bucket_secret}
 
 # --- Permissions --------------------------------------------------------------------------------
 # Who may create buckets (space-separated principals: system.Everyone, system.Authenticated,
-# basicauth:<id>, fxa:<uid>...). Other `kinto.<resource>_<permission>_principals` settings
-# grant a permission on every object of a kind, e.g. kinto.bucket_read_principals.
-kinto.bucket_create_principals = system.Authenticated
+# account:<username>, basicauth:<id>, fxa:<uid>...); every user has their default bucket anyway.
+# Other `kinto.<resource>_<permission>_principals` settings grant a permission on every object of a
+# kind, e.g. kinto.bucket_read_principals.
+kinto.bucket_create_principals = ${bucket_create_principals}
 # GET /v1/permissions lists what the caller may do.
 kinto.experimental_permissions_endpoint = true
 
@@ -61,11 +71,6 @@ kinto.experimental_collection_schema_validation = true
 # kinto.batch_max_requests = 25
 # kinto.paginate_by =
 # kinto.retry_after_seconds = 3
-
-# --- Plugins --------------------------------------------------------------------------------------
-# Packages to include, one per line:
-# kinto.includes = kinto_fxa
-#                  kinto_elasticsearch
 
 # --- Events -------------------------------------------------------------------------------------
 # kinto.event_listeners = audit

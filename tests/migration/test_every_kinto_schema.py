@@ -4,7 +4,7 @@ Version 1 is Cliquet's first tables (written here: Kinto's package ships migrati
 that schema); every later version is reached by running Kinto 26.5.0's ``migration_NNN_MMM.sql``
 files, from the venv the benchmark builds. At each version, objects and tombstones are written
 with plain SQL into Kinto's tables of that version; what Kinto's ``as_epoch`` shows for them is
-recorded; after ``kinto migrate`` our storage must list the same objects, tombstones and
+recorded; after the conversion our storage must list the same objects, tombstones and
 collection timestamps. A database whose metadata and columns disagree is refused, untouched.
 """
 
@@ -138,9 +138,7 @@ def _migrate(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedPro
 
 
 @pytest.mark.parametrize("version", range(1, 27))
-def test_every_kinto_storage_schema_is_converted_with_its_timestamps(
-    version: int, migrations_folder: Path, tmp_path: Path
-) -> None:
+def test_every_kinto_storage_schema_is_converted_with_its_timestamps(version: int, migrations_folder: Path) -> None:
     from kinto.core.testing.storage import postgresql_test_database
 
     url = postgresql_test_database(DATABASE, fresh=True)
@@ -150,8 +148,7 @@ def test_every_kinto_storage_schema_is_converted_with_its_timestamps(
     storage = _storage(url)
     try:
         assert f"Kinto's storage schema {version}" in storage.schema_mismatch()
-        result = _migrate(tmp_path, url)
-        assert result.returncode == 0, result.stderr
+        storage.initialize_schema()  # what kinto migrate runs (the CLI itself: test_from_kinto)
         assert storage.schema_mismatch() is None
         listed = storage.list_all("record", PARENT, include_deleted=True)
         assert storage.resource_timestamp("record", PARENT) == collection_timestamp

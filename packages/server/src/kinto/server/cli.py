@@ -348,6 +348,10 @@ def _start_reloader(args: argparse.Namespace) -> int:
 def command_migrate(args: argparse.Namespace) -> int:
     from kinto.core.initialization import migrate
 
+    if args.verbosity is None:
+        # The plan and the progress lines are what migrate is run for, whatever the ini's levels.
+        for name in ("kinto.core.storage", "kinto.core.permission", "kinto.core.cache"):
+            logging.getLogger(name).setLevel(logging.INFO)
     target = resolve_target(args.ini)
     app = load_app(target)
     settings = app.registry.settings

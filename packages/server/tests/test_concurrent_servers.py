@@ -124,3 +124,36 @@ def test_concurrent_creations_get_distinct_ids_and_all_persist(servers, collecti
     assert sorted(stored) == sorted(created)
     stamps = [record["last_modified"] for record in response.json()["data"]]
     assert len(stamps) == len(set(stamps)), "timestamps are unique within a collection"
+
+
+RACERS = 6
+RACES = 5
+
+
+def test_users_racing_to_create_one_bucket_with_if_none_match_lose_with_a_412(servers):
+    """As Kinto 26.5.0: every loser of ``PUT /buckets/<new id>`` with ``If-None-Match: *`` gets a 412,
+    whichever process served it and whether the winner had committed when it was let in. The 412
+    does not show the bucket to those who may not read it (Kinto's does, in ``details.existing``)."""
+    for race in range(RACES):
+        path = f"/buckets/race-{race}-{uuid.uuid4().hex[:8]}"
+        start = threading.Barrier(RACERS)
+        answers: dict[int, requests.Response] = {}
+
+        def racer(index: int, path: str = path, start: threading.Barrier = start,
+                  answers: dict[int, requests.Response] = answers) -> None:
+            session = requests.Session()
+            session.auth = (f"racer{index}", "secret")
+            start.wait()
+            answers[index] = session.put(servers[index % len(servers)].url + path, json={"data": {"by": index}},
+                                         headers={"If-None-Match": "*"})
+
+        _run([threading.Thread(target=racer, args=(index,)) for index in range(RACERS)])
+        statuses = sorted(response.status_code for response in answers.values())
+        assert statuses == [201] + [412] * (RACERS - 1), statuses
+        [winner] = [index for index, response in answers.items() if response.status_code == 201]
+        for index, response in answers.items():
+            if index != winner:
+                assert (response.json()["errno"], response.json().get("details")) == (114, None)
+        session = requests.Session()
+        session.auth = (f"racer{winner}", "secret")
+        assert session.get(servers[0].url + path).json()["data"]["by"] == winner

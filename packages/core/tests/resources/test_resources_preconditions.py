@@ -216,11 +216,24 @@ def test_preconditions_never_show_an_object_to_who_may_not_read_it(app, create):
     article = create("/v1/articles", {"title": "private"})
     url = f"/v1/articles/{article['id']}"
     for headers in ({"If-Match": '"1"'}, {"If-None-Match": "*"}, {"If-Match": "*"}):
-        response = app.put_json(url, {"data": {"title": "x"}}, headers={**BOB, **headers}, status=403)
-        assert "private" not in response.text
+        # As Kinto, a create-only PUT on an object that exists is a 412 (Kinto's shows the object).
+        status = 412 if "If-None-Match" in headers else 403
+        response = app.put_json(url, {"data": {"title": "x"}}, headers={**BOB, **headers}, status=status)
+        assert "private" not in response.text and "ETag" not in response.headers
         response = app.post_json("/v1/articles", {"data": {"id": article["id"], "title": "x"}},
                                  headers={**BOB, **headers}, status=403)
         assert "private" not in response.text
+    assert app.get(url, headers=ALICE).json["data"]["title"] == "private"
+
+
+def test_a_create_only_put_on_an_object_the_caller_may_read_shows_it_in_the_412(app, create):
+    from .conftest import BOB, userid
+
+    article = create("/v1/articles", {"title": "shared"}, permissions={"read": [userid("bob")]})
+    response = app.put_json(f"/v1/articles/{article['id']}", {"data": {"title": "x"}},
+                            headers={**BOB, "If-None-Match": "*"}, status=412)
+    assert assert_error(response, 412, 114)["details"]["existing"]["title"] == "shared"
+    app.put_json(f"/v1/articles/{article['id']}", {"data": {"title": "x"}}, headers=BOB, status=403)
 
 
 # --- malformed headers ----------------------------------------------------------------------------------

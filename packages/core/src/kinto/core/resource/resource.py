@@ -696,8 +696,7 @@ class Resource:
         self._lock()
         existing = self._get_or_none(object_id)
         if existing is not None and getattr(self.context, "allowed_by_create", False):
-            # Before the preconditions: a 412 would show the object to who may not read it.
-            raise http_error(httpexceptions.HTTPForbidden(), message="Not allowed to replace this object")
+            self._refuse_replacing(existing)
         self._current = existing
         self._precondition(existing[self.modified_field] if existing else None, exists=existing is not None)
         if "data" not in body and existing is not None:
@@ -731,6 +730,27 @@ class Resource:
         self._notify(action, self.present(stored), old=self.present(existing) if existing else None,
                      object_id=object_id)
         return self._object_body(stored)
+
+    def _refuse_replacing(self, existing: dict[str, Any]) -> None:
+        """A PUT let in to create finds the object there (created before, or meanwhile by a racer).
+
+        With ``If-None-Match: *`` the client asked to create only: it lost, a 412, as Kinto answers
+        whether or not the winner had committed when the permission was checked. Who may not read
+        the object is not shown it (Kinto's 412 shows it to anyone). Otherwise: a 403.
+        """
+        if _parse_etags(self.request, "If-None-Match") != "*":
+            raise http_error(httpexceptions.HTTPForbidden(), message="Not allowed to replace this object")
+        if self._may_read(existing[self.id_field]):
+            self._current = existing
+            self._raise_412(True, existing[self.modified_field])
+        raise http_error(httpexceptions.HTTPPreconditionFailed(), errno=ERRORS.MODIFIED_MEANWHILE,
+                         message="Resource was modified meanwhile")
+
+    def _may_read(self, object_id: str) -> bool:
+        if self.context is None:
+            return True
+        return self.context.has_permission(self.request.prefixed_principals, "read",
+                                           self.permission_object_id(object_id))
 
     def patch(self) -> Any:
         self._check_accept()

@@ -126,6 +126,12 @@ def _parameter(document, path, method, name):
     return next(p for p in document["paths"][path][method]["parameters"] if p["name"] == name)
 
 
+def test_a_limit_of_zero_is_documented_as_the_server_takes_it(app, document):
+    # As Kinto: _limit=0 is the server's page size, not an error.
+    assert _parameter(document, "/articles", "get", "_limit")["schema"]["minimum"] == 0
+    app.get("/v1/articles?_limit=0", headers=ALICE, status=200)
+
+
 def test_path_ids_carry_the_pattern_the_resource_accepts(app, document):
     tag_id = _parameter(document, "/tags/{id}", "get", "id")["schema"]
     assert tag_id == {"type": "string", "pattern": resources_for_openapi.SlugGenerator.regexp}

@@ -257,7 +257,7 @@ def _object_operations(name: str, cls: Any, parameters: list[dict[str, Any]], sc
 
 def _list_parameters() -> list[dict[str, Any]]:
     return [
-        _query("_limit", "Page size", {"type": "integer", "minimum": 1}),
+        _query("_limit", "Page size (0: the server's)", {"type": "integer", "minimum": 0}),
         _query("_sort", "Sort fields, comma-separated, '-' for descending",
                {"type": "string", "pattern": f"^[-+]?{_FIELD}( *, *[-+]?{_FIELD})*$"}),
         _query("_token", "Pagination token from Next-Page"),

@@ -25,6 +25,7 @@ from kinto.core.authentication import build_policies
 from kinto.core.authorization import SecurityPolicy, setup_request_identity
 from kinto.core.jsonbody import parse_request_body
 from kinto.core.secrets import check_secret
+from kinto.core.sentry import setup_sentry
 from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults, as_list
 
 __all__ = [
@@ -616,6 +617,7 @@ def includeme(config: Any) -> None:
     config.add_subscriber(_expose_metrics_service, ApplicationCreated)
 
     setup_logging(config)
+    setup_sentry(config)
     setup_security(config)
     setup_backends(config)
     config.add_subscriber_predicate("for_actions", events.ActionsPredicate)
@@ -623,6 +625,12 @@ def includeme(config: Any) -> None:
     events.setup_listeners(config)
 
     config.add_tween("kinto.core.initialization.request_tween_factory", under=INGRESS)
+    # Outside the request tween: it measures the answer clients get, errors and CORS included.
+    config.add_tween(
+        "kinto.core.metrics.request_tween_factory",
+        under=INGRESS,
+        over="kinto.core.initialization.request_tween_factory",
+    )
     config.add_tween("kinto.core.initialization.transaction_tween_factory", over=MAIN, under=EXCVIEW)
 
     from kinto.core.views import errors as error_views

@@ -18,7 +18,18 @@ registered):
 * the execution time of every public method of the storage, cache and
   permission backends (``backend.<classname>.seconds`` labelled by method);
 * the execution time of each listener configured from settings
-  (``listeners.<name>.seconds``).
+  (``listeners.<name>.seconds``);
+* for each request (batch sub-requests included), as Kinto does:
+  ``request_summary`` counted with the labels ``method``, ``endpoint`` and
+  ``status``; ``request_duration_seconds`` (a timer) and ``request_size`` (the
+  response body's length, observed) with ``method`` and ``endpoint``;
+  ``authentication`` counted by policy (``type``) and ``users`` by ``auth`` and
+  ``userid`` when a user is authenticated. ``endpoint`` is the name of the
+  route that matched (``record-object``, ``bucket-plural``, ``hello``), never
+  the path: ``unknown`` for a 404 no route matched, ``unnamed`` otherwise. The
+  matchdict fields named by ``kinto.metrics_matchdict_fields`` (none by
+  default; ``bucket_id``, ``collection_id``... and ``<resource>_id`` for the
+  ``id`` of an object route) are added as labels, empty on errors.
 
 Labels are ``(name, value)`` pairs; a service that has no notion of labels may
 fold them into the key (statsd does: ``key.name.value``).
@@ -27,6 +38,8 @@ fold them into the key (statsd does: ``key.name.value``).
 from __future__ import annotations
 
 import functools
+import logging
+import time
 import types
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
@@ -41,8 +54,11 @@ __all__ = [
     "Timer",
     "get_metrics_service",
     "listener_with_timer",
+    "request_tween_factory",
     "watch_execution_time",
 ]
+
+logger = logging.getLogger(__name__)
 
 Labels = Sequence[tuple[str, str]]
 
@@ -168,3 +184,62 @@ def listener_with_timer(config: Any, key: str, function: Callable[..., Any]) -> 
             return function(*args, **kwargs)
 
     return timed
+
+
+def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Callable[[Any], Any]:
+    """The tween reporting each request to the metrics service (see the module docstring).
+
+    Built once every include has run: without a service registered by then,
+    the handler is returned as is and requests pay nothing.
+    """
+    service = get_metrics_service(registry)
+    if not is_measuring(service):
+        return handler
+    from kinto.core.settings import as_list
+
+    fields = tuple(as_list((registry.settings or {}).get("metrics_matchdict_fields") or []))
+
+    def tween(request: Any) -> Any:
+        start = time.perf_counter()
+        response = handler(request)
+        try:
+            _report_request(service, request, response, time.perf_counter() - start, fields)
+        except Exception:  # a lost measurement must not fail the request
+            logger.debug("Could not report the request's metrics", exc_info=True)
+        return response
+
+    return tween
+
+
+def _report_request(service: Any, request: Any, response: Any, duration: float, fields: tuple[str, ...]) -> None:
+    status = response.status_code
+    route = getattr(request, "matched_route", None)
+    if route is not None:
+        endpoint = route.name
+    else:
+        endpoint = "unknown" if status == 404 else "unnamed"
+    labels = [("method", request.method.lower()), ("endpoint", endpoint)]
+    if fields:
+        labels.extend(_matchdict_labels(request, status, fields))
+    service.count("request_summary", unique=[*labels, ("status", str(status))])
+    service.timer("request_duration_seconds", value=duration, labels=labels)
+    service.observe("request_size", response.content_length or 0, labels=labels)
+    identity = getattr(request, "kinto_identity", None)
+    if identity is not None:
+        auth, _, userid = identity.prefixed_userid.partition(":")
+        service.count("authentication", unique=[("type", identity.policy_name)])
+        # Colons would split a statsd packet.
+        service.count("users", unique=[("auth", auth), ("userid", userid.replace(":", "."))])
+
+
+def _matchdict_labels(request: Any, status: int, fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The labels of ``kinto.metrics_matchdict_fields``: empty values for errors (a 404's ids are anybody's)."""
+    matchdict: dict[str, Any] = {}
+    if status < 400:
+        from kinto.core.utils import current_resource_name
+
+        matchdict = dict(request.matchdict or {})
+        resource = current_resource_name(request)
+        if resource is not None:
+            matchdict[f"{resource}_id"] = matchdict.get("id", "")
+    return [(field, str(matchdict.get(field, ""))) for field in fields]

@@ -71,6 +71,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "heartbeat_timeout_seconds": 10.0,
     # Logging
     "logging_renderer": "kinto.core.logs.ClassicLogRenderer",
+    # Monitoring: matchdict fields added as labels of the request metrics (kinto.core.metrics);
+    # Sentry (kinto.core.sentry), levels as the logging module's numbers.
+    "metrics_matchdict_fields": [],
+    "sentry_dsn": None,
+    "sentry_env": None,
+    "sentry_breadcrumbs_min_level": 10,
+    "sentry_events_min_level": 30,
     # HTTP behaviour
     "cors_origins": ["*"],
     "cors_max_age_seconds": 3600,

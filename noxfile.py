@@ -15,6 +15,8 @@ Sessions:
   clients               kinto-http.py 11.11.0's own functional tests against a live ``kinto start`` (port 8888)
   side-by-side          the server's HTTP tests against live Kinto 26.5.0 and ours (not in the default run)
   examples              the example microservice (examples/myproject), end to end
+  js-client             the JavaScript client (packages/js-client): npm ci, build, and its tests against a live
+                        ``kinto start`` and the myproject example (not in the default run yet)
   lint                  ruff
   build                 sdist + wheel of every package, each installed alone in a fresh venv
   serve                 run the Kinto server with the embedded SQLite default
@@ -188,6 +190,19 @@ def examples(session: nox.Session) -> None:
     _install(session, "core", "elasticsearch-indexer")
     session.install("-e", "examples/myproject[testing]")
     _pytest(session, "examples/myproject/tests")
+
+
+#: Not in the default run until it has proved reliable on CI (it needs Node and npm on the machine).
+@nox.session(name="js-client", default=False)
+def js_client(session: nox.Session) -> None:
+    """The JavaScript client: ``npm ci``, ``npm run build``, then ``npm test`` against real servers."""
+    _install(session, "core", "server", "elasticsearch-indexer")
+    session.install("-e", "examples/myproject")
+    # The tests start ``kinto`` and ``pserve`` from PATH, where nox puts this session's first.
+    with session.chdir("packages/js-client"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+        session.run("npm", "run", "build", external=True)
+        session.run("npm", "test", external=True)
 
 
 @nox.session(default=False)

@@ -1,0 +1,58 @@
+/**
+ * A store over any localforage-compatible object (localforage, `localforage.createInstance()`,
+ * or anything with the same five methods). Each record is one key, `<prefix><namespace>/r/<id>`,
+ * so a change writes one record, not the whole collection. localforage has no transactions:
+ * `apply` writes in order (`transactional` is false).
+ */
+import type { LocalForageLike, LocalRecord, Store, StoreChanges } from "./index.js";
+
+export class LocalForageStore implements Store {
+  readonly transactional = false;
+  private readonly backend: LocalForageLike;
+  private readonly prefix: string;
+
+  constructor(backend: LocalForageLike, options: { prefix?: string } = {}) {
+    this.backend = backend;
+    this.prefix = options.prefix ?? "kinto:";
+  }
+
+  private recordPrefix(namespace: string): string {
+    return `${this.prefix}${encodeURIComponent(namespace)}/r/`;
+  }
+
+  private metaKey(namespace: string, key: string): string {
+    return `${this.prefix}${encodeURIComponent(namespace)}/m/${key}`;
+  }
+
+  async get(namespace: string, id: string): Promise<LocalRecord | undefined> {
+    return (await this.backend.getItem<LocalRecord>(this.recordPrefix(namespace) + id)) ?? undefined;
+  }
+
+  async list(namespace: string): Promise<LocalRecord[]> {
+    const prefix = this.recordPrefix(namespace);
+    const records: LocalRecord[] = [];
+    await this.backend.iterate<LocalRecord, void>((value, key) => {
+      if (key.startsWith(prefix)) records.push(value);
+    });
+    return records;
+  }
+
+  async apply(namespace: string, changes: StoreChanges): Promise<void> {
+    const prefix = this.recordPrefix(namespace);
+    for (const id of changes.delete ?? []) await this.backend.removeItem(prefix + id);
+    for (const record of changes.put ?? []) await this.backend.setItem(prefix + record.id, record);
+    for (const [key, value] of Object.entries(changes.meta ?? {})) {
+      await this.backend.setItem(this.metaKey(namespace, key), value);
+    }
+  }
+
+  async getMeta(namespace: string, key: string): Promise<unknown> {
+    return (await this.backend.getItem(this.metaKey(namespace, key))) ?? undefined;
+  }
+
+  async clear(namespace: string): Promise<void> {
+    const namespacePrefix = `${this.prefix}${encodeURIComponent(namespace)}/`;
+    const keys = (await this.backend.keys()).filter((key) => key.startsWith(namespacePrefix));
+    for (const key of keys) await this.backend.removeItem(key);
+  }
+}

@@ -4,6 +4,8 @@ The ``user`` field of an identified caller is ``get_user_info(request)``: its id
 principals. A plugin adds to it as Kinto's do, by replacing the request method
 (``config.add_request_method(my_user_info, "get_user_info")``, calling this
 ``get_user_info`` for the common part), as ``kinto.plugins.default_bucket`` adds ``bucket``.
+A plugin whose users have a profile (``kinto.plugins.openid``) adds the request method
+``get_user_profile``, shown under ``profile``, as in Kinto.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ hello = Service(name="hello", path="/", description="Welcome")
 
 
 def get_user_info(request: Any) -> dict[str, Any]:
-    """What the root says of the identified caller: ``{"id": ..., "principals": [...]}``."""
-    return {"id": request.prefixed_userid, "principals": request.prefixed_principals}
+    """What the root says of the identified caller: ``{"id": ..., "principals": [...]}`` (and ``profile``)."""
+    info: dict[str, Any] = {"id": request.prefixed_userid, "principals": request.prefixed_principals}
+    profile = getattr(request, "get_user_profile", None)
+    if profile is not None:
+        info["profile"] = profile()
+    return info
 
 
 @hello.get(permission=NO_PERMISSION_REQUIRED)

@@ -197,11 +197,11 @@ export function compareValues(a: Value, b: Value): number {
   return compareSameType(a, b);
 }
 
-/** Sorts as the server does; ties are broken by `id`, ascending, unless the sort names it. */
+/** Sorts as the server's lists do: ties are broken by `id`, in the direction of the last key, unless the sort names it. */
 export function compileSort(sort: SortSpec | undefined): (a: Record_, b: Record_) => number {
   const fields = (typeof sort === "string" ? sort.split(",") : sort ?? []).map((spec) => spec.trim()).filter(Boolean);
   const keys = fields.map((spec) => (spec.startsWith("-") ? { field: spec.slice(1), direction: -1 } : { field: spec.replace(/^\+/, ""), direction: 1 }));
-  if (!keys.some((key) => key.field === "id")) keys.push({ field: "id", direction: 1 });
+  if (!keys.some((key) => key.field === "id")) keys.push({ field: "id", direction: keys.at(-1)?.direction ?? -1 });
   return (a, b) => {
     for (const { field, direction } of keys) {
       const order = compareValues(fieldValue(a, field), fieldValue(b, field));

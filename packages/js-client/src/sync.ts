@@ -175,6 +175,8 @@ export class Synchronisation {
 
   private incoming(local: LocalRecord | undefined, remote: RemoteRecord): Outcome {
     if (remote.deleted) return this.incomingDeletion(local, remote);
+    // This very version (our own publication coming back), or the base of a newer local change.
+    if (local?.last_modified === remote.last_modified) return {};
     if (!local || local._status === "synced") {
       const record = syncedCopy(remote);
       (local ? this.result.updated : this.result.created).push(record);

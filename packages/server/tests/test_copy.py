@@ -275,6 +275,14 @@ def test_copies_that_cannot_work_stop_with_one_line(tmp_path, capsys, arguments,
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_target_with_another_user_id_secret_is_pointed_out(source_folder, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/t.sqlite"
+    target = write_ini(tmp_path / "t.ini", {**copying.store_settings(url), "kinto.userid_hmac_secret": "another"})
+    status, _, err = copy("--from", str(source_folder / "kinto.ini"), "--to", str(target), capsys=capsys)
+    assert status == 0
+    assert "different kinto.userid_hmac_secret" in err
+
+
 # --- the copy checks itself ------------------------------------------------------------------------
 
 

@@ -424,6 +424,11 @@ def command_copy(args: argparse.Namespace) -> int:
             raise CommandError(f"--from {source_label} and --to {target_label} name the same storage")
         for settings in (source_settings, target_settings):
             check_databases(settings)
+        secrets = {_setting(settings, "userid_hmac_secret") for settings in (source_settings, target_settings)}
+        if len(secrets - {""}) > 1:
+            print("kinto copy: warning: the two configurations have different kinto.userid_hmac_secret values: "
+                  "Basic Auth users will have other ids on the target (put the source's secret in its ini)",
+                  file=sys.stderr)
         source = copying.open_store(source_settings, source_label, readonly=True)
         try:
             target = copying.open_store(target_settings, target_label, readonly=False)
@@ -447,6 +452,10 @@ def command_copy(args: argparse.Namespace) -> int:
                f"{report.user_principals:,} user principals in {report.seconds:.1f} s. "
                "The cache is not copied (the server refills it).")
     return 0
+
+
+def _setting(settings: dict[str, Any], name: str) -> str:
+    return str(settings.get(name) or settings.get(f"kinto.{name}") or "")
 
 
 def command_version(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -404,8 +405,7 @@ def _verify_objects(
         name = collection_name(resource, parent)
         source_sum, target_sum = hashlib.sha256(), hashlib.sha256()
         count = found = 0
-        for page in read_pages(source.storage, resource, parent, batch_size):
-            matching = _matching(target.storage, resource, parent, page)
+        for page, matching in _side_by_side(source.storage, target.storage, resource, parent, merge, batch_size):
             _digest(source_sum, page)
             _digest(target_sum, matching)
             count, found = count + len(page.entries), found + len(matching.entries)
@@ -420,6 +420,24 @@ def _verify_objects(
         if target_timestamps.get((resource, parent)) != timestamp:
             problems.append(f"{name}: timestamp {target_timestamps.get((resource, parent))} instead of {timestamp}")
     return problems
+
+
+def _side_by_side(
+    source: StorageBase, target: StorageBase, resource: str, parent: str, merge: bool, size: int
+) -> Iterator[tuple[Page, Page]]:
+    """Pages of the source's collection, each beside the target's objects that should equal it.
+
+    Without merge both sides hold the same objects in the same order: the target is read with the
+    same index-ordered pages. With merge it may hold more: the source's ids are looked up there.
+    """
+    if merge:
+        for page in read_pages(source, resource, parent, size):
+            yield page, _matching(target, resource, parent, page)
+        return
+    empty = Page([])
+    pairs = itertools.zip_longest(read_pages(source, resource, parent, size), read_pages(target, resource, parent, size))
+    for page, matching in pairs:
+        yield page or empty, matching or empty
 
 
 def _verify_permissions(source: Store, target: Store, merge: bool, batch_size: int) -> list[str]:

@@ -63,7 +63,7 @@ export async function nodeLocalForage(): Promise<LocalForage> {
 export async function separateLocalForage(name: string): Promise<LocalForage> {
   const driverName = `nodeMemoryDriver-${name}`;
   await localforage.defineDriver({ ...memoryDriver(), _driver: driverName });
-  const instance = localforage.createInstance({ name });
-  await instance.setDriver(driverName);
+  const instance = localforage.createInstance({ name, driver: driverName });
+  await instance.ready();
   return instance;
 }

@@ -56,6 +56,41 @@ describe("the seed's example against examples/myproject's /articles", () => {
     const onServer = await call(`${server.url}/articles/${article.id}`, "GET", "bob");
     assert.equal(onServer.body.data.title, "Written offline");
   });
+
+  test("two devices of one user edit the same article offline; the conflict is resolved by hand", async () => {
+    const device = () => new kinto.Client({ server: server.url, auth: basic("carol") }).resource("/articles");
+    const [a, b] = [device(), device()];
+    const article = await a.create({ title: "Draft", body: "v0" });
+    await a.sync();
+    await b.sync();
+    await a.update({ ...(await a.get(article.id))!, body: "from a" });
+    await b.update({ ...(await b.get(article.id))!, body: "from b" });
+    await b.sync();
+
+    const result = await a.sync();
+    assert.equal(result.conflicts.length, 1);
+    const [conflict] = result.conflicts;
+    await a.resolve(conflict, { ...conflict.local, body: `${conflict.local.body} + ${conflict.remote?.body}` });
+    assert.equal((await a.sync()).ok, true);
+    await b.sync();
+    assert.equal((await b.get(article.id))?.body, "from a + from b");
+  });
+
+  test("a record the service's schema refuses stays local, with the server's error in the result", async () => {
+    const articles = new kinto.Client({ server: server.url, auth: basic("dave") }).resource("/articles");
+    const valid = await articles.create({ title: "Fine" });
+    const invalid = await articles.create({ title: "" });
+
+    const result = await articles.sync();
+
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.published, [{ id: valid.id, deleted: false }]);
+    assert.equal(result.errors.length, 1);
+    assert.equal(result.errors[0].id, invalid.id);
+    assert.equal(result.errors[0].error.status, 400);
+    assert.equal(result.errors[0].error.errno, 107);
+    assert.equal((await articles.get(invalid.id))?._status, "created");
+  });
 });
 
 describe("the same example against our Kinto server's bucket/collection", () => {

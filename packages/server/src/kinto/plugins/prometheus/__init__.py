@@ -90,6 +90,7 @@ OVERFLOW_LABEL_VALUE = "_other"
 _INVALID_NAME_CHARACTERS = re.compile(r"[^a-zA-Z0-9_:]")
 
 
+@functools.lru_cache(maxsize=4096)
 def metric_name(key: str) -> str:
     """``key`` as a Prometheus metric (or label) name: dots, dashes, spaces and the like become ``_``."""
     name = _INVALID_NAME_CHARACTERS.sub("_", key)
@@ -110,7 +111,8 @@ class _Series:
         self.metric = metric
         self.labelnames = labelnames
         self.limit = limit
-        self.seen: set[tuple[str, ...]] = set()
+        # Labels (names and values) -> the metric's child for them: one look-up per measurement.
+        self.children: dict[tuple[str, ...], Any] = {}
         self.overflowed = False
         self.lock = threading.Lock()
 
@@ -118,24 +120,29 @@ class _Series:
         """The series of ``labels`` (the overflow series past the limit), or ``None`` if the names differ."""
         if not self.labelnames:
             return self.metric if not labels else None
-        if tuple(metric_name(name) for name, _ in labels) != self.labelnames:
+        key = tuple(labels)
+        found = self.children.get(key)
+        if found is not None:
+            return found
+        if len(key) != len(self.labelnames) or any(
+            metric_name(name) != expected for (name, _), expected in zip(key, self.labelnames)
+        ):
             return None
-        values = tuple(str(value) for _, value in labels)
-        if values not in self.seen:
-            with self.lock:
-                if values not in self.seen:
-                    if len(self.seen) >= self.limit:
-                        if not self.overflowed:
-                            self.overflowed = True
-                            logger.warning(
-                                "Metric %s reached %d label sets (prometheus_max_series_per_metric): "
-                                "new ones are recorded with the label values %r",
-                                self.metric._name, self.limit, OVERFLOW_LABEL_VALUE,
-                            )
-                        values = (OVERFLOW_LABEL_VALUE,) * len(values)
-                    else:
-                        self.seen.add(values)
-        return self.metric.labels(*values)
+        values = tuple(str(value) for _, value in key)
+        with self.lock:
+            found = self.children.get(key)
+            if found is None:
+                if len(self.children) >= self.limit:
+                    if not self.overflowed:
+                        self.overflowed = True
+                        logger.warning(
+                            "Metric %s reached %d label sets (prometheus_max_series_per_metric): "
+                            "new ones are recorded with the label values %r",
+                            self.metric._name, self.limit, OVERFLOW_LABEL_VALUE,
+                        )
+                    return self.metric.labels(*(OVERFLOW_LABEL_VALUE,) * len(values))
+                found = self.children[key] = self.metric.labels(*values)
+        return found
 
 
 class _NoOpChild:

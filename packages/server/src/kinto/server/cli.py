@@ -424,11 +424,13 @@ def command_copy(args: argparse.Namespace) -> int:
             raise CommandError(f"--from {source_label} and --to {target_label} name the same storage")
         for settings in (source_settings, target_settings):
             check_databases(settings)
-        secrets = {_setting(settings, "userid_hmac_secret") for settings in (source_settings, target_settings)}
-        if len(secrets - {""}) > 1:
-            print("kinto copy: warning: the two configurations have different kinto.userid_hmac_secret values: "
-                  "Basic Auth users will have other ids on the target (put the source's secret in its ini)",
-                  file=sys.stderr)
+        for secret in ("userid_hmac_secret", "default_bucket_hmac_secret"):
+            # User ids and default bucket ids derive from these: another value on the target loses them.
+            values = {_setting(settings, secret) for settings in (source_settings, target_settings)}
+            if len(values - {""}) > 1:
+                print(f"kinto copy: warning: the two configurations have different kinto.{secret} values: "
+                      "ids derived from it will differ on the target (put the source's value in its ini)",
+                      file=sys.stderr)
         source = copying.open_store(source_settings, source_label, readonly=True)
         try:
             target = copying.open_store(target_settings, target_label, readonly=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -56,7 +57,9 @@ def test_init_writes_a_commented_sqlite_ini_readable_by_its_owner_only(tmp_path)
 def test_init_turns_on_kintos_plugins_with_accounts_as_kintos_template(tmp_path):
     result = run_kinto("init", cwd=tmp_path)
     settings = read_ini(tmp_path / "config" / "kinto.ini").settings
-    assert settings["kinto.includes"].split() == ["kinto.plugins.default_bucket", "kinto.plugins.accounts"]
+    # Kinto's template's three, in its order; the admin once it exists here.
+    admin = ["kinto.plugins.admin"] if importlib.util.find_spec("kinto.plugins.admin") else []
+    assert settings["kinto.includes"].split() == ["kinto.plugins.default_bucket", *admin, "kinto.plugins.accounts"]
     assert settings["multiauth.policies"] == "account"
     assert settings["multiauth.policy.account.use"] == "kinto.plugins.accounts.AccountsPolicy"
     assert (settings["kinto.account_create_principals"], settings["kinto.account_write_principals"]) == \
@@ -72,7 +75,8 @@ def test_init_turns_on_kintos_plugins_with_accounts_as_kintos_template(tmp_path)
 def test_init_with_basic_auth_keeps_the_default_bucket_without_accounts(tmp_path):
     assert run_kinto("init", "--auth", "basicauth", cwd=tmp_path).returncode == 0
     settings = read_ini(tmp_path / "config" / "kinto.ini").settings
-    assert settings["kinto.includes"].split() == ["kinto.plugins.default_bucket"]
+    admin = ["kinto.plugins.admin"] if importlib.util.find_spec("kinto.plugins.admin") else []
+    assert settings["kinto.includes"].split() == ["kinto.plugins.default_bucket", *admin]
     assert settings["multiauth.policies"] == "basicauth"
     assert settings["kinto.bucket_create_principals"] == "system.Authenticated"
 

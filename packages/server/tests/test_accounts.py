@@ -13,6 +13,7 @@ import pytest
 import webtest
 from pyramid.exceptions import ConfigurationError
 
+from kinto.plugins.accounts.authentication import hash_password
 from kinto.server import main
 from kinto.server.testing import LiveServer, run_kinto
 
@@ -46,6 +47,13 @@ def accounts(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 def sign_up(app: webtest.TestApp, username: str, password: str) -> webtest.TestResponse:
     return app.put_json(f"/v1/accounts/{username}", {"data": {"password": password}}, status=201)
+
+
+def create_administrator(app: webtest.TestApp, username: str = "admin", password: str = "pw") -> None:
+    """An administrator's account, stored as ``kinto create-user`` stores it (nobody may sign up as one)."""
+    registry = app.app.registry
+    registry.storage.update("account", username, username, {"id": username, "password": hash_password(password, 4)})
+    registry.permission.add_principal_to_ace(f"/accounts/{username}", "write", f"account:{username}")
 
 
 def test_anybody_signs_up_and_logs_in_as_account_user(accounts: webtest.TestApp) -> None:
@@ -102,7 +110,8 @@ def test_nobody_takes_over_an_existing_account(accounts: webtest.TestApp) -> Non
 
 
 def test_users_list_only_their_own_account_and_admins_list_all(accounts: webtest.TestApp) -> None:
-    for username in ("admin", "alice", "bob"):
+    create_administrator(accounts)
+    for username in ("alice", "bob"):
         sign_up(accounts, username, "pw")
     mine = accounts.get("/v1/accounts", headers=auth("bob", "pw")).json["data"]
     assert [account["id"] for account in mine] == ["bob"]
@@ -111,7 +120,7 @@ def test_users_list_only_their_own_account_and_admins_list_all(accounts: webtest
 
 
 def test_admins_create_change_and_delete_other_accounts(accounts: webtest.TestApp) -> None:
-    sign_up(accounts, "admin", "pw")
+    create_administrator(accounts)
     admin = auth("admin", "pw")
     created = accounts.post_json("/v1/accounts", {"data": {"id": "carol", "password": "c"}}, headers=admin,
                                  status=201).json
@@ -209,3 +218,27 @@ def test_kinto_create_user_makes_an_account_the_server_accepts(tmp_path: Path) -
             assert json.load(answer)["user"]["id"] == "account:ops"
     finally:
         server.stop()
+
+
+def test_nobody_signs_up_under_an_administrators_name(accounts: webtest.TestApp) -> None:
+    # account:admin administers every account: the first comer must not become it.
+    refused = accounts.put_json("/v1/accounts/admin", {"data": {"password": "mine"}}, status=403).json
+    assert "kinto create-user" in refused["message"]
+    accounts.post_json("/v1/accounts", {"data": {"id": "admin", "password": "mine"}}, status=403)
+    sign_up(accounts, "alice", "pw")
+    accounts.put_json("/v1/accounts/admin", {"data": {"password": "mine"}}, headers=auth("alice", "pw"),
+                      status=(400, 403))
+    assert "user" not in accounts.get("/v1/", headers=auth("admin", "mine")).json
+
+
+def test_an_administrator_creates_another_administrator(backend: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    needs_application_in_process("settings of its own")
+    settings = {**ACCOUNT_SETTINGS, "kinto.account_write_principals": "account:admin account:ops"}
+    app = build_app({**backend_settings(backend, tmp_path_factory.mktemp("admins")), **settings})
+    try:
+        flush(app)
+        create_administrator(app)
+        app.put_json("/v1/accounts/ops", {"data": {"password": "o"}}, headers=auth("admin", "pw"), status=201)
+        assert app.get("/v1/", headers=auth("ops", "o")).json["user"]["id"] == "account:ops"
+    finally:
+        close_clients(app)

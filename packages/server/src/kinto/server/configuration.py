@@ -288,8 +288,8 @@ _AUTHENTICATION = {
 # then log in with Basic Auth as that username and password.
 multiauth.policies = account
 multiauth.policy.account.use = kinto.plugins.accounts.AccountsPolicy
-# Who may sign up, and who administers every account (and may create buckets, below). Create the
-# administrator before anybody else takes the name:  kinto create-user --ini ${ini} --username admin
+# Who may sign up, and who administers every account (and may create buckets, below). Nobody can
+# sign up under an administrator's name: create it with  kinto create-user --ini ${ini} --username admin
 kinto.account_create_principals = system.Everyone
 kinto.account_write_principals = account:admin
 # Basic Auth without accounts instead: any user:password pair is a user, identified by the HMAC

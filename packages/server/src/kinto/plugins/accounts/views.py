@@ -6,7 +6,10 @@ principals of ``account_write_principals`` (administrators) list every
 account (parent ``*``) and reach any. Whoever creates an account (somebody
 anonymous signing up, or an administrator) makes it writable by
 ``account:<username>`` itself. Passwords are stored as bcrypt hashes and never
-answered.
+answered. Nobody signs up under a username that
+``account_write_principals`` names (``account:admin``): administrators are
+created with ``kinto create-user`` or by another administrator (Kinto lets the
+first comer take that name).
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ class AccountIdGenerator(NameGenerator):
 def is_administrator(request: Any) -> bool:
     admins = set(as_list(request.registry.settings.get("account_write_principals", "")))
     return bool(admins & set(request.prefixed_principals))
+
+
+def _names_an_administrator(settings: dict[str, Any], username: str) -> bool:
+    return f"{ACCOUNT_POLICY_NAME}:{username}" in set(as_list(settings.get("account_write_principals", "")))
 
 
 def _posted_id(request: Any) -> str:
@@ -107,6 +114,11 @@ class Account(ShareableResource):
         username = new.get(self.id_field)
         if not username:
             raise_invalid(self.request, location="body", name="data.id", description="Accounts must have an ID.")
+        if old is None and not is_administrator(self.request) and _names_an_administrator(self.settings, username):
+            # Whoever signed up first as ``admin`` would administer every account (Kinto lets them).
+            raise http_error(httpexceptions.HTTPForbidden(), errno=ERRORS.FORBIDDEN,
+                             message=f"The account {username!r} is an administrator's: create it with "
+                                     "`kinto create-user`, or as another administrator")
         identity = self.request.kinto_identity
         if identity is not None and not is_administrator(self.request) and username != self.model.parent_id:
             raise_invalid(self.request, location="body", name="data.id",

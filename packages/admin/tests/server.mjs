@@ -1,0 +1,62 @@
+// The live server the browser tests drive: our `kinto start` (from PATH, or $KINTO_BIN) with the
+// admin, accounts and history plugins, on the memory backends, in a temporary folder.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const port = process.env.KINTO_ADMIN_TEST_PORT ?? "18923";
+const folder = mkdtempSync(join(tmpdir(), "kinto-admin-tests-"));
+const ini = join(folder, "kinto.ini");
+writeFileSync(
+  ini,
+  `[app:main]
+kinto.storage_backend = kinto.core.storage.memory
+kinto.permission_backend = kinto.core.permission.memory
+kinto.cache_backend = kinto.core.cache.memory
+kinto.userid_hmac_secret = admin-browser-tests
+kinto.includes = kinto.plugins.admin
+                 kinto.plugins.accounts
+                 kinto.plugins.history
+multiauth.policies = account
+multiauth.policy.account.use = kinto.plugins.accounts.AccountsPolicy
+kinto.account_create_principals = system.Everyone
+kinto.account_write_principals = account:admin
+kinto.bucket_create_principals = system.Authenticated
+kinto.experimental_permissions_endpoint = true
+kinto.experimental_collection_schema_validation = true
+
+[server:main]
+host = 127.0.0.1
+port = ${port}
+
+# Warnings and errors only: the request log of every test would hide them.
+[loggers]
+keys = root
+
+[handlers]
+keys = console
+
+[formatters]
+keys = generic
+
+[logger_root]
+level = WARNING
+handlers = console
+
+[handler_console]
+class = StreamHandler
+args = (sys.stderr,)
+level = NOTSET
+formatter = generic
+
+[formatter_generic]
+format = %(levelname)s %(name)s %(message)s
+`,
+);
+
+const server = spawn(process.env.KINTO_BIN ?? "kinto", ["start", "--ini", ini], { stdio: "inherit" });
+server.on("exit", (code) => process.exit(code ?? 0));
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => server.kill(signal));
+}

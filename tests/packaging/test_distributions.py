@@ -58,3 +58,35 @@ def test_core_version_comes_from_its_own_tag(tmp_path):
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(clone / "packages/core")],
                    check=True, capture_output=True)
     assert [path.name.split("-")[1] for path in out.glob("*.whl")] == ["9.8.7"]
+
+
+def run_in(venv_python: pathlib.Path, *command: str, cwd: pathlib.Path) -> subprocess.CompletedProcess:
+    script = venv_python.parent / command[0]
+    return subprocess.run([str(script), *command[1:]], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_kinto_conformance_after_installing_kinto_core_alone(tmp_path):
+    python = fresh_venv(tmp_path / "venv")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(core_wheel())], check=True)
+
+    help_ = run_in(python, "kinto-conformance", "--help", cwd=tmp_path)
+    assert help_.returncode == 0, help_.stderr
+    for option in ("target", "--kind", "--setting KEY=VALUE", "-k EXPRESSION", "-x", "-v, --verbose", "exit status"):
+        assert option in help_.stdout
+
+    # Without the suite's test dependencies: one line naming the extra, never a traceback.
+    run = run_in(python, "kinto-conformance", "memory", "--kind", "cache", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        'kinto-conformance: error: the suite needs pytest and hypothesis: pip install "kinto-core[conformance]"'
+    ]
+
+
+def test_kinto_conformance_passes_an_in_tree_backend_with_the_conformance_extra(tmp_path):
+    python = fresh_venv(tmp_path / "venv")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", f"{core_wheel()}[conformance]"], check=True)
+
+    url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
+    run = run_in(python, "kinto-conformance", "sqlite", "--kind", "cache", "--setting", f"cache_url={url}", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "PASS:" in run.stdout and " 0 failed" in run.stdout

@@ -8,7 +8,8 @@ registered in a ``kinto.<kind>`` entry-point group, or (for renderers) a
 dotted class or callable. The kind is inferred from the object the module
 returns. The suite flushes the backend: point it at a throwaway database,
 bucket or prefix. Exit status: 0 when every test passes, 1 when one fails (or
-the backend cannot be reached), 2 on a usage error (bad target, unknown kind).
+the backend cannot be reached), 2 on a usage error (bad target, unknown kind,
+pytest or Hypothesis missing: they come with ``pip install "kinto-core[conformance]"``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import importlib.util
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +30,11 @@ from types import ModuleType
 from typing import Any, TextIO
 
 from kinto.core.backends import KINDS, kind_of, mask_url
-from kinto.core.testing.plugin import parse_setting, settings_in_both_forms
+
+# The suites run on pytest and Hypothesis, which kinto-core installs only with its ``conformance``
+# extra: nothing here imports them (nor kinto.core.testing.plugin) before ``main`` has checked they exist.
+SUITE_REQUIREMENTS = ("pytest", "hypothesis")
+EXTRA_HINT = 'pip install "kinto-core[conformance]"'
 
 __all__ = ["CONTRACTS", "main"]
 
@@ -224,6 +231,8 @@ def _maybe_attribute(name: str) -> Any:
 def _probe(module: ModuleType, settings: Mapping[str, str]) -> Any:
     from pyramid.config import Configurator
 
+    from kinto.core.testing.plugin import settings_in_both_forms
+
     config = Configurator(settings=settings_in_both_forms(settings))
     try:
         return module.load_from_config(config)
@@ -318,18 +327,63 @@ def print_report(target: Target, report: Report, seconds: float, out: TextIO) ->
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kinto-conformance",
-        description="Run the kinto.core contract suite against a backend or log renderer.",
-        epilog="The suite flushes the backend: point it at a throwaway database, bucket or prefix.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Run the kinto.core contract suite (CacheContract, StorageContract, PermissionContract\n"
+            "or RendererContract) against a backend or log renderer, and print a pass/fail report."
+        ),
+        epilog=textwrap.dedent(
+            f"""\
+            examples:
+              kinto-conformance memory --kind cache
+              kinto-conformance kinto.core.cache.redis --setting cache_url=redis://localhost:6379/9
+              kinto-conformance my_package.storage --setting storage_url=postgresql://localhost/throwaway
+              kinto-conformance kinto_fluent.FluentRenderer --kind renderer
+
+            exit status: 0 every test passed, 1 a test failed or the backend could not be built,
+            2 usage error (unknown target or kind, bad --setting, missing pytest/hypothesis).
+
+            The suite flushes the backend: point it at a throwaway database, bucket or prefix.
+            Its test dependencies come with the conformance extra: {EXTRA_HINT}
+            """
+        ),
     )
-    parser.add_argument("target", help="dotted module with load_from_config, entry-point name, or renderer")
-    parser.add_argument("--kind", choices=list(CONTRACTS), help="the contract to run (inferred when omitted)")
     parser.add_argument(
-        "--setting", action="append", default=[], metavar="KEY=VALUE", help="a setting for the backend (repeatable)"
+        "target",
+        help=(
+            "what to test: a dotted module exposing load_from_config(config) (my_package.cache), "
+            "a name registered in a kinto.cache/kinto.storage/kinto.permission/kinto.renderer "
+            "entry-point group (memory, redis, riak), or a dotted renderer class or callable "
+            "(kinto_fluent.FluentRenderer)"
+        ),
     )
-    parser.add_argument("-k", dest="keyword", help="only run the tests matching this pytest expression")
-    parser.add_argument("-x", dest="exitfirst", action="store_true", help="stop at the first failure")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output")
+    parser.add_argument(
+        "--kind",
+        choices=list(CONTRACTS),
+        help="the contract to run; inferred from the object load_from_config returns when omitted, "
+        "needed when an entry-point name is registered for several kinds",
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting given to load_from_config, with or without the kinto. prefix "
+        "(cache_url=redis://localhost/9); repeat it for several settings",
+    )
+    parser.add_argument(
+        "-k", dest="keyword", metavar="EXPRESSION", help="only run the tests matching this pytest -k expression"
+    )
+    parser.add_argument("-x", dest="exitfirst", action="store_true", help="stop at the first failing test")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show pytest's own output: every test and full tracebacks"
+    )
     return parser
+
+
+def missing_requirements() -> list[str]:
+    """The suite's test dependencies that are not installed."""
+    return [name for name in SUITE_REQUIREMENTS if importlib.util.find_spec(name) is None]
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -340,6 +394,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         options = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_PASSED
+    missing = missing_requirements()
+    if missing:
+        print(f"kinto-conformance: error: the suite needs {' and '.join(missing)}: {EXTRA_HINT}", file=sys.stderr)
+        return EXIT_USAGE
+    from kinto.core.testing.plugin import parse_setting
+
     try:
         settings = dict(parse_setting(text) for text in options.setting)
         target = resolve_target(options.target, options.kind, settings)

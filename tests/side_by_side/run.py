@@ -18,6 +18,7 @@ problem of the harness (or of our server when served), listed apart.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -43,12 +44,23 @@ HTTP_MODULES = (
     "test_cascade.py",
     "test_collections_and_groups.py",
     "test_flush.py",
+    "test_history.py",
     "test_permissions_endpoint.py",
     "test_permissions_inheritance.py",
     "test_records.py",
     "test_schemas.py",
 )
 SECRET = "server-tests-secret"  # packages/server/tests/conftest.py
+#: Both servers' settings (besides backends); the test modules whose extra settings these hold run live too.
+LIVE_SETTINGS = {
+    "kinto.userid_hmac_secret": SECRET,
+    "multiauth.policies": "basicauth",
+    "kinto.bucket_create_principals": "system.Authenticated",
+    "kinto.experimental_collection_schema_validation": "true",
+    "kinto.experimental_permissions_endpoint": "true",
+    # flush empties the servers between tests; history is one of the plugins both servers have.
+    "kinto.includes": "kinto.plugins.flush kinto.plugins.history",
+}
 POSTGRESQL_SERVER = os.environ.get("KINTO_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -80,13 +92,8 @@ def ini_text(distribution: str, port: int, storage_url: str | None) -> str:
     ]
     if storage_url:
         lines += [f"kinto.{kind}_url = {storage_url}" for kind in ("storage", "permission", "cache")]
+    lines += [f"{key} = {value}" for key, value in LIVE_SETTINGS.items()]
     lines += [
-        f"kinto.userid_hmac_secret = {SECRET}",
-        "multiauth.policies = basicauth",
-        "kinto.bucket_create_principals = system.Authenticated",
-        "kinto.experimental_collection_schema_validation = true",
-        "kinto.experimental_permissions_endpoint = true",
-        "kinto.includes = kinto.plugins.flush",
         "",
         "[loggers]",
         "keys = root",
@@ -170,7 +177,8 @@ def run_tests(url: str, junit: Path, selection: list[str]) -> dict[str, Outcome]
     tests = ROOT / "packages" / "server" / "tests"
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN", f"--junitxml={junit}",
                *(str(tests / name) for name in HTTP_MODULES), *selection]
-    subprocess.run(command, env={**os.environ, "KINTO_TEST_LIVE_URL": url}, cwd=ROOT, check=False,
+    environment = {**os.environ, "KINTO_TEST_LIVE_URL": url, "KINTO_TEST_LIVE_SETTINGS": json.dumps(LIVE_SETTINGS)}
+    subprocess.run(command, env=environment, cwd=ROOT, check=False,
                    stdout=subprocess.DEVNULL)
     outcomes: dict[str, Outcome] = {}
     for case in ElementTree.parse(junit).getroot().iter("testcase"):

@@ -32,4 +32,6 @@ export { compileFilters, compileSort, type Filters, type SortSpec } from "./filt
 export type { RemoteRecord } from "./records.js";
 export { MemoryStore } from "./stores/memory.js";
 export { LocalForageStore } from "./stores/localforage.js";
-export type { LocalForageLike, LocalRecord, RecordStatus, Store, StoreChanges } from "./stores/index.js";
+export { IndexedDBStore, type IndexedDBStoreOptions } from "./stores/indexeddb.js";
+export type { Plan } from "./stores/plan.js";
+export type { LocalForageLike, LocalRecord, Modification, RecordStatus, Store, StoreChanges, StoreQuery } from "./stores/index.js";

@@ -4,10 +4,10 @@
  */
 import { LocalRecordError } from "./errors.js";
 import { Emitter } from "./events.js";
-import { compileFilters, compileSort, type Filters, type SortSpec } from "./filter.js";
+import { compileSort, type Filters, type SortSpec } from "./filter.js";
 import type { HttpClient } from "./http.js";
 import { contentOf, type RemoteRecord } from "./records.js";
-import type { LocalRecord, Store } from "./stores/index.js";
+import { queryMatcher, type LocalRecord, type RecordStatus, type Store, type StoreChanges } from "./stores/index.js";
 import {
   SyncStrategy,
   Synchronisation,
@@ -54,14 +54,14 @@ export class Resource {
 
   /** Adds a record locally (`_status: "created"`); its id is a new UUID unless `options.id` is given. */
   async create(data: Record<string, unknown>, options: { id?: string } = {}): Promise<LocalRecord> {
-    const id = options.id ?? (data.id as string | undefined) ?? crypto.randomUUID();
-    const existing = await this.context.store.get(this.namespace, id);
-    if (existing && existing._status !== "deleted") throw new LocalRecordError(`A record with id ${id} exists`, id);
-    // Re-creating a deletion not yet published replaces the server's version.
-    const record: LocalRecord = existing
-      ? { ...contentOf(data), id, last_modified: existing.last_modified, _status: "updated" }
-      : { ...contentOf(data), id, _status: "created" };
-    return this.write(record, "create");
+    const id = options.id ?? (data.id as string | undefined) ?? newId();
+    return this.write(id, "create", (existing) => {
+      if (existing && existing._status !== "deleted") throw new LocalRecordError(`A record with id ${id} exists`, id);
+      // Re-creating a deletion not yet published replaces the server's version.
+      return existing
+        ? { ...contentOf(data), id, last_modified: existing.last_modified, _status: "updated" }
+        : { ...contentOf(data), id, _status: "created" };
+    });
   }
 
   /** The local record, `undefined` when absent (or deleted, unless `includeDeleted`). Never calls the server. */
@@ -73,39 +73,38 @@ export class Resource {
 
   /** Replaces the record's fields (`patch: true` merges them into the existing ones). */
   async update(record: Record<string, unknown> & { id: string }, options: { patch?: boolean } = {}): Promise<LocalRecord> {
-    const existing = await this.get(record.id);
-    if (!existing) throw new LocalRecordError(`No record with id ${record.id}`, record.id);
-    const content = options.patch ? { ...contentOf(existing), ...contentOf(record) } : contentOf(record);
-    const updated: LocalRecord = {
-      ...content,
-      id: existing.id,
-      ...(existing.last_modified !== undefined ? { last_modified: existing.last_modified } : {}),
-      _status: existing._status === "created" ? "created" : "updated",
-    };
-    return this.write(updated, "update");
+    return this.write(record.id, "update", (existing) => {
+      if (!existing || existing._status === "deleted") throw new LocalRecordError(`No record with id ${record.id}`, record.id);
+      const content = options.patch ? { ...contentOf(existing), ...contentOf(record) } : contentOf(record);
+      return {
+        ...content,
+        id: existing.id,
+        ...(existing.last_modified !== undefined ? { last_modified: existing.last_modified } : {}),
+        _status: existing._status === "created" ? "created" : "updated",
+      };
+    });
   }
 
   /** Deletes locally; the deletion is published at the next `sync()` (a never-published record just goes). */
   async delete(id: string): Promise<LocalRecord> {
-    const existing = await this.get(id);
-    if (!existing) throw new LocalRecordError(`No record with id ${id}`, id);
-    const { store } = this.context;
-    if (existing._status === "created") {
-      await store.apply(this.namespace, { delete: [id] });
-    } else {
-      await store.apply(this.namespace, { put: [{ id, last_modified: existing.last_modified, _status: "deleted" }] });
-    }
-    const event: ChangeEvent = { action: "delete", record: existing, source: "local" };
+    let deleted: LocalRecord | undefined;
+    await this.context.store.modify(this.namespace, [id], ([existing]) => {
+      if (!existing || existing._status === "deleted") throw new LocalRecordError(`No record with id ${id}`, id);
+      deleted = existing;
+      if (existing._status === "created") return { delete: [id] };
+      return { put: [{ id, last_modified: existing.last_modified, _status: "deleted" }] };
+    });
+    const event: ChangeEvent = { action: "delete", record: deleted!, source: "local" };
     this.events.emit("change", event);
-    return existing;
+    return deleted!;
   }
 
-  /** Local records, filtered and sorted as the server would. */
+  /** Local records, filtered and sorted as the server would; the store's indexes serve the filters they can. */
   async list(options: ListOptions = {}): Promise<LocalRecord[]> {
-    const matches = compileFilters(options.filters);
-    const records = (await this.context.store.list(this.namespace)).filter(
-      (record) => (options.includeDeleted || record._status !== "deleted") && matches(record),
-    );
+    const query = { filters: options.filters, status: options.includeDeleted ? undefined : VISIBLE };
+    const matches = queryMatcher(query);
+    // Checked again: a store written before queries existed returns every record.
+    const records = (await this.context.store.list(this.namespace, query)).filter(matches);
     return records.sort(compileSort(options.sort ?? "-last_modified"));
   }
 
@@ -148,7 +147,7 @@ export class Resource {
     const record: LocalRecord = remote
       ? { ...contentOf(resolution), id: conflict.local.id, last_modified: remote.last_modified, _status: "updated" }
       : { ...contentOf(resolution), id: conflict.local.id, _status: "created" };
-    return this.write(record, "update");
+    return this.write(record.id, "update", () => record);
   }
 
   /** The server timestamp of the last synchronisation, `undefined` before the first one. */
@@ -174,9 +173,25 @@ export class Resource {
     return this.context.store.clear(this.namespace);
   }
 
-  private async write(record: LocalRecord, action: ChangeEvent["action"]): Promise<LocalRecord> {
-    await this.context.store.apply(this.namespace, { put: [record] });
-    this.events.emit("change", { action, record, source: "local" });
-    return record;
+  private async write(id: string, action: ChangeEvent["action"], build: (existing: LocalRecord | undefined) => LocalRecord): Promise<LocalRecord> {
+    let record: LocalRecord | undefined;
+    await this.context.store.modify(this.namespace, [id], ([existing]): StoreChanges => {
+      record = build(existing);
+      return { put: [record] };
+    });
+    this.events.emit("change", { action, record: record!, source: "local" });
+    return record!;
   }
+}
+
+const VISIBLE: readonly RecordStatus[] = ["created", "updated", "synced"];
+
+/** A random UUID; `crypto.randomUUID` exists only in secure contexts (https, localhost). */
+function newId(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -88,6 +88,7 @@ interface BatchResponse {
 }
 
 const MAX_PUBLISH_ROUNDS = 3;
+const PENDING = ["created", "updated", "deleted"] as const;
 
 export function emptyResult(): SyncResult {
   return { ok: true, lastModified: undefined, created: [], updated: [], deleted: [], published: [], conflicts: [], resolved: [], errors: [] };
@@ -99,6 +100,8 @@ export class Synchronisation {
   readonly result = emptyResult();
   /** Records in a manual conflict: not published in this synchronisation. */
   private readonly held = new Set<string>();
+  /** Conflicts found inside a store transaction, announced once it committed. */
+  private readonly unannounced: Conflict[] = [];
 
   constructor(target: SyncTarget, strategy: Strategy) {
     this.target = target;
@@ -157,20 +160,28 @@ export class Synchronisation {
     }
   }
 
+  // Reading the local versions and writing the outcome is one store transaction (with a
+  // transactional store): an edit made during the sync is either seen here or made after.
   private async importPage(remotes: RemoteRecord[], meta?: Record<string, unknown>): Promise<void> {
     const { store, namespace } = this.target;
-    const locals = await Promise.all(remotes.map((remote) => store.get(namespace, remote.id)));
-    const put: LocalRecord[] = [];
-    const remove: string[] = [];
     const changes: ChangeEvent[] = [];
-    remotes.forEach((remote, index) => {
-      const outcome = this.incoming(locals[index], remote);
-      if (outcome.put) put.push(outcome.put);
-      if (outcome.remove) remove.push(remote.id);
-      if (outcome.change) changes.push(outcome.change);
+    await store.modify(namespace, remotes.map((remote) => remote.id), (locals) => {
+      const put: LocalRecord[] = [];
+      const remove: string[] = [];
+      remotes.forEach((remote, index) => {
+        const outcome = this.incoming(locals[index], remote);
+        if (outcome.put) put.push(outcome.put);
+        if (outcome.remove) remove.push(remote.id);
+        if (outcome.change) changes.push(outcome.change);
+      });
+      return { put, delete: remove, meta };
     });
-    await store.apply(namespace, { put, delete: remove, meta });
     for (const change of changes) this.target.events.emit("change", change);
+    this.announceConflicts();
+  }
+
+  private announceConflicts(): void {
+    for (const conflict of this.unannounced.splice(0)) this.target.events.emit("conflict", conflict);
   }
 
   private incoming(local: LocalRecord | undefined, remote: RemoteRecord): Outcome {
@@ -201,7 +212,7 @@ export class Synchronisation {
       case SyncStrategy.MANUAL:
         this.held.add(local.id);
         this.result.conflicts.push(conflict);
-        this.target.events.emit("conflict", conflict);
+        this.unannounced.push(conflict);
         return {};
       case SyncStrategy.CLIENT_WINS:
         this.result.resolved.push(conflict);
@@ -217,7 +228,7 @@ export class Synchronisation {
   /** Publishes every pending local change; true when the server accepted at least one. */
   private async publish(): Promise<boolean> {
     const { store, namespace } = this.target;
-    let pending = (await store.list(namespace)).filter((record) => record._status !== "synced" && !this.held.has(record.id));
+    let pending = (await store.list(namespace, { status: PENDING })).filter((record) => record._status !== "synced" && !this.held.has(record.id));
     let accepted = false;
     for (let round = 0; round < MAX_PUBLISH_ROUNDS && pending.length > 0; round++) {
       const retry: LocalRecord[] = [];
@@ -243,17 +254,19 @@ export class Synchronisation {
       path: "/batch",
       body: { requests: sent.map((record) => this.publishRequest(record)) },
     });
-    const current = await Promise.all(sent.map((record) => store.get(namespace, record.id)));
-    const put: LocalRecord[] = [];
-    const remove: string[] = [];
     let accepted = false;
-    response.body.responses.forEach((answer, index) => {
-      const outcome = this.published(sent[index], current[index], answer, retry);
-      accepted = accepted || outcome.accepted === true;
-      if (outcome.put) put.push(outcome.put);
-      if (outcome.remove) remove.push(sent[index].id);
+    await store.modify(namespace, sent.map((record) => record.id), (current) => {
+      const put: LocalRecord[] = [];
+      const remove: string[] = [];
+      response.body.responses.forEach((answer, index) => {
+        const outcome = this.published(sent[index], current[index], answer, retry);
+        accepted = accepted || outcome.accepted === true;
+        if (outcome.put) put.push(outcome.put);
+        if (outcome.remove) remove.push(sent[index].id);
+      });
+      return { put, delete: remove };
     });
-    await store.apply(namespace, { put, delete: remove });
+    this.announceConflicts();
     return accepted;
   }
 

@@ -2,9 +2,17 @@
  * A store over any localforage-compatible object (localforage, `localforage.createInstance()`,
  * or anything with the same five methods). Each record is one key, `<prefix><namespace>/r/<id>`,
  * so a change writes one record, not the whole collection. localforage has no transactions:
- * `apply` writes in order (`transactional` is false).
+ * `apply` writes in order and `modify` reads then writes (`transactional` is false); queries scan.
  */
-import type { LocalForageLike, LocalRecord, Store, StoreChanges } from "./index.js";
+import {
+  queryMatcher,
+  type LocalForageLike,
+  type LocalRecord,
+  type Modification,
+  type Store,
+  type StoreChanges,
+  type StoreQuery,
+} from "./index.js";
 
 export class LocalForageStore implements Store {
   readonly transactional = false;
@@ -28,13 +36,19 @@ export class LocalForageStore implements Store {
     return (await this.backend.getItem<LocalRecord>(this.recordPrefix(namespace) + id)) ?? undefined;
   }
 
-  async list(namespace: string): Promise<LocalRecord[]> {
+  async list(namespace: string, query?: StoreQuery): Promise<LocalRecord[]> {
     const prefix = this.recordPrefix(namespace);
+    const matches = queryMatcher(query);
     const records: LocalRecord[] = [];
     await this.backend.iterate<LocalRecord, void>((value, key) => {
-      if (key.startsWith(prefix)) records.push(value);
+      if (key.startsWith(prefix) && matches(value)) records.push(value);
     });
     return records;
+  }
+
+  async modify(namespace: string, ids: readonly string[], modification: Modification): Promise<void> {
+    const current = await Promise.all(ids.map((id) => this.get(namespace, id)));
+    await this.apply(namespace, modification(current));
   }
 
   async apply(namespace: string, changes: StoreChanges): Promise<void> {

@@ -1,5 +1,5 @@
-/** The reference store: everything in memory, nothing persists, `apply` is atomic. */
-import type { LocalRecord, Store, StoreChanges } from "./index.js";
+/** The reference store: everything in memory, nothing persists, `apply` and `modify` are atomic; queries scan. */
+import { queryMatcher, type LocalRecord, type Modification, type Store, type StoreChanges, type StoreQuery } from "./index.js";
 
 interface Namespace {
   records: Map<string, LocalRecord>;
@@ -24,11 +24,23 @@ export class MemoryStore implements Store {
     return record && structuredClone(record);
   }
 
-  async list(namespace: string): Promise<LocalRecord[]> {
-    return structuredClone([...this.namespace(namespace).records.values()]);
+  async list(namespace: string, query?: StoreQuery): Promise<LocalRecord[]> {
+    const matches = queryMatcher(query);
+    return structuredClone([...this.namespace(namespace).records.values()].filter(matches));
   }
 
   async apply(namespace: string, changes: StoreChanges): Promise<void> {
+    this.applyNow(namespace, changes);
+  }
+
+  // Nothing awaits between the read and the writes: no other call can run in between.
+  async modify(namespace: string, ids: readonly string[], modification: Modification): Promise<void> {
+    const records = this.namespace(namespace).records;
+    const current = structuredClone(ids.map((id) => records.get(id)));
+    this.applyNow(namespace, modification(current));
+  }
+
+  private applyNow(namespace: string, changes: StoreChanges): void {
     // Cloned before anything is written: a value that cannot be cloned leaves the store unchanged.
     const records = structuredClone(changes.put ?? []);
     const meta = structuredClone(changes.meta ?? {});

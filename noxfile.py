@@ -12,11 +12,16 @@ Sessions:
   migration             a PostgreSQL database written by Kinto 26.5.0, converted by kinto migrate, served by ours
   security              the security regression tests (tests/security/) and a schemathesis run against
                         the live server's /v1/__api__
-  clients               kinto-http.py 11.11.0's own functional tests against a live ``kinto start`` (port 8888)
+  clients               kinto-http.py 11.11.0's own functional tests against a live ``kinto start`` (port 8888), then
+                        kinto.js 17.1.1 (npm ``kinto``) syncing the default bucket of another (tests/clients/kintojs)
   side-by-side          the server's HTTP tests against live Kinto 26.5.0 and ours (not in the default run)
   examples              the example microservice (examples/myproject), end to end
   js-client             the JavaScript client (packages/js-client): npm ci, build, and its tests against a live
                         ``kinto start`` and the myproject example (not in the default run yet)
+  admin                 the web admin (packages/admin): npm ci, build into kinto/plugins/admin/build, and its
+                        browser tests in Debian's Chromium against a live ``kinto start`` (not in the default run yet)
+  docs                  the documentation site (docs/): every code block of its pages run, then a strict MkDocs
+                        build into site/ (warnings and broken internal links fail)
   lint                  ruff
   build                 sdist + wheel of every package, each installed alone in a fresh venv
   serve                 run the Kinto server with the embedded SQLite default
@@ -34,6 +39,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import shutil
 
 import nox
 
@@ -156,7 +162,8 @@ def security(session: nox.Session) -> None:
 @nox.session
 def clients(session: nox.Session) -> None:
     """kinto-http.py 11.11.0's own functional tests (from its sdist, with its kinto.ini) against a live
-    ``kinto start`` of ours on port 8888 (the suite's): tests/clients/kinto_http_suite.py."""
+    ``kinto start`` of ours on port 8888 (the suite's): tests/clients/kinto_http_suite.py; then kinto.js
+    17.1.1 syncing the default bucket of a ``kinto start`` on a free port (tests/clients/kintojs, Node)."""
     _install(session, "core", "server")
     session.install("kinto-http==11.11.0", "pytest", "pytest-asyncio", "pytest-mock", *KINTO_PLUGIN_DEPENDENCIES)
     # The suite's kinto.ini includes kinto-attachment: installed as the integration session does.
@@ -164,6 +171,10 @@ def clients(session: nox.Session) -> None:
     session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-requires-python",
                 "kinto-attachment==9.0.1")
     session.run("python", "tests/clients/kinto_http_suite.py", *session.posargs)
+    kinto = pathlib.Path(session.bin) / "kinto"
+    with session.chdir("tests/clients/kintojs"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+        session.run("npm", "test", external=True, env={"KINTO": str(kinto)})
 
 
 @nox.session(name="side-by-side", default=False)
@@ -203,6 +214,39 @@ def js_client(session: nox.Session) -> None:
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
         session.run("npm", "run", "build", external=True)
         session.run("npm", "test", external=True)
+
+
+#: Not in the default run until it has proved reliable on CI (it needs Node, npm and Chromium on the machine).
+@nox.session(default=False)
+def admin(session: nox.Session) -> None:
+    """The web admin: ``npm ci``, ``npm run build`` (into the server's kinto/plugins/admin/build), then the
+    browser tests (Playwright driving Debian's Chromium, or $CHROMIUM_PATH) against a live ``kinto start``;
+    ``nox -s admin -- -g sharing`` passes options on to ``playwright test``."""
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not chromium:
+        session.error("the browser tests need Chromium: apt-get install -y chromium (or set CHROMIUM_PATH)")
+    _install(session, "core", "server")
+    build = "packages/server/src/kinto/plugins/admin/build"
+    env = {"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CHROMIUM_PATH": chromium}
+    # The tests start ``kinto`` from PATH, where nox puts this session's first.
+    with session.chdir("packages/admin"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True, env=env)
+        session.run("npm", "run", "build", external=True)
+        session.run("npx", "playwright", "test", *session.posargs, external=True, env=env)
+    changed = session.run("git", "status", "--porcelain", "--", build, external=True, silent=True)
+    if changed:
+        session.warn(f"The admin's build differs from the committed one: commit {build} with the source.")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: its examples run (docs/tests), then ``mkdocs build --strict`` into site/."""
+    # Every package, without its test extras: the reference pages read their settings tables and commands.
+    others = [argument for folder in _package_folders() if folder != "core" for argument in ("-e", f"packages/{folder}")]
+    session.install("-e", f"{CORE}[conformance]", *others)
+    session.install("-r", "docs/requirements.txt")
+    _pytest(session, "docs/tests")
+    session.run("mkdocs", "build", "--strict", "--config-file", "docs/mkdocs.yml")
 
 
 @nox.session(default=False)

@@ -4,7 +4,8 @@ const port = process.env.KINTO_ADMIN_TEST_PORT ?? "18923";
 
 /**
  * The browser tests: Debian's Chromium (``apt-get install chromium``; $CHROMIUM_PATH to use
- * another build), headless, against a live ``kinto start`` of our server (tests/server.mjs).
+ * another build), headless, against a live ``kinto start`` of our server (from PATH, or $KINTO_BIN;
+ * its ini is written by tests/server-ini.mjs).
  * Playwright downloads no browser here.
  */
 export default defineConfig({
@@ -25,7 +26,9 @@ export default defineConfig({
     trace: "off",
   },
   webServer: {
-    command: "node tests/server.mjs",
+    // ``exec``: the shell becomes the server, so that stopping it stops the server itself.
+    command: 'exec "${KINTO_BIN:-kinto}" start --ini "$(node tests/server-ini.mjs)"',
+    gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
     url: `http://127.0.0.1:${port}/v1/__heartbeat__`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -76,3 +76,8 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(target, { recursive: true });
   await page.screenshot({ path: join(target, `${name}.png`), fullPage: true });
 }
+
+/** The message the page says after an action (a live region: screen readers read it too). */
+export async function expectMessage(page: Page, text: string | RegExp): Promise<void> {
+  await expect(page.locator("main").getByRole("status").filter({ hasText: text })).toBeVisible();
+}

@@ -6,7 +6,7 @@
 
 import { expect, test } from "@playwright/test";
 
-import { api, logIn, logOut, screenshot, signUp, uniqueId, watchFailures } from "./helpers";
+import { api, expectMessage, logIn, logOut, screenshot, signUp, uniqueId, watchFailures } from "./helpers";
 
 const SCHEMA = {
   type: "object",
@@ -36,7 +36,7 @@ test("a user builds a collection with a schema and shares it; the other user see
   await page.getByLabel("Bucket id").fill(bid);
   await page.getByRole("button", { name: "Create bucket" }).click();
   await expect(page.getByRole("heading", { name: `Bucket ${bid}` })).toBeVisible();
-  await expect(page.getByRole("status")).toHaveText(`Bucket ${bid} created.`);
+  await expectMessage(page, `Bucket ${bid} created.`);
 
   // A collection with a schema, and another one that stays private.
   for (const cid of ["private", "tasks"]) {
@@ -66,7 +66,7 @@ test("a user builds a collection with a schema and shares it; the other user see
   await page.getByLabel("Tags 1").fill("shopping");
   await screenshot(page, "03-record-form");
   await page.getByRole("button", { name: "Create record" }).click();
-  await expect(page.getByRole("status")).toContainText("created.");
+  await expectMessage(page, "created.");
   const rid = (await page.getByRole("heading", { level: 1 }).textContent())!.replace("Record ", "");
 
   // What the form sent is what the server stored.
@@ -79,7 +79,7 @@ test("a user builds a collection with a schema and shares it; the other user see
   await page.getByRole("button", { name: "JSON" }).click();
   await page.getByLabel("Record (JSON)").fill(JSON.stringify({ title: "Water plants", priority: 1 }));
   await page.getByRole("button", { name: "Create record" }).click();
-  await expect(page.getByRole("status")).toContainText("created.");
+  await expectMessage(page, "created.");
 
   await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "tasks" }).click();
   const rows = page.getByRole("table", { name: "Records of collection tasks" }).locator("tbody tr");
@@ -93,7 +93,7 @@ test("a user builds a collection with a schema and shares it; the other user see
   await read.getByLabel("Other principals, one per line").fill(`account:${bob}`);
   await screenshot(page, "05-permissions");
   await page.getByRole("button", { name: "Save permissions" }).click();
-  await expect(page.getByRole("status")).toHaveText("Permissions of collection tasks saved.");
+  await expectMessage(page, "Permissions of collection tasks saved.");
   const shared = await api(request, alice, "GET", `/buckets/${bid}/collections/tasks`);
   expect(shared.json.permissions.read).toEqual([`account:${bob}`]);
 

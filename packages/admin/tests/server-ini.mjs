@@ -1,6 +1,5 @@
-// The live server the browser tests drive: our `kinto start` (from PATH, or $KINTO_BIN) with the
-// admin, accounts and history plugins, on the memory backends, in a temporary folder.
-import { spawn } from "node:child_process";
+// Writes the ini of the live server the browser tests drive (our `kinto start`, with the admin,
+// accounts and history plugins, on the memory backends) in a temporary folder, and prints its path.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,8 +54,4 @@ format = %(levelname)s %(name)s %(message)s
 `,
 );
 
-const server = spawn(process.env.KINTO_BIN ?? "kinto", ["start", "--ini", ini], { stdio: "inherit" });
-server.on("exit", (code) => process.exit(code ?? 0));
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => server.kill(signal));
-}
+process.stdout.write(ini);

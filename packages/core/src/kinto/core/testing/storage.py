@@ -18,7 +18,8 @@ a ``backend_factory`` fixture: a callable returning a fresh, flushed backend::
         def backend_factory(self):
             return functools.partial(build, "my://throwaway")
 
-The suite flushes the backend: point it at a throwaway database. Optional
+The suite flushes the backend: point it at a throwaway database, e.g. one of
+:mod:`kinto.core.testing.postgresql` (private to the test run; re-exported here). Optional
 features follow the backend's capability flags: without
 ``supports_transactions`` or ``supports_concurrent_processes`` the matching
 tests are skipped with the reason. The concurrent-process tests need a
@@ -33,7 +34,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from hypothesis import given, settings
@@ -53,6 +53,11 @@ from kinto.core.testing.plugin import (
     require_flag,
     run_in_processes,
 )
+from kinto.core.testing.postgresql import (
+    DEFAULT_SERVER_URL,
+    postgresql_test_database,
+    postgresql_test_url,
+)
 
 __all__ = [
     "DEFAULT_POSTGRESQL_TEST_URL",
@@ -61,70 +66,18 @@ __all__ = [
     "TYPED_OBJECTS",
     "StorageContract",
     "backend_selected",
+    "postgresql_test_database",
     "postgresql_test_url",
 ]
 
-#: Used when ``KINTO_TEST_POSTGRESQL_URL`` is unset and a local server answers.
-DEFAULT_POSTGRESQL_TEST_URL = "postgresql://postgres@127.0.0.1:5432/kinto_storage_tests"
+#: Tried when ``KINTO_TEST_POSTGRESQL_URL`` is unset (see :mod:`kinto.core.testing.postgresql`).
+DEFAULT_POSTGRESQL_TEST_URL = DEFAULT_SERVER_URL
 
 RESOURCE = "record"
 PARENT = "/buckets/a/collections/b"
 OTHER_PARENT = "/buckets/a/collections/c"
 
 C = COMPARISON
-
-
-def postgresql_test_url(default: str = DEFAULT_POSTGRESQL_TEST_URL) -> str:
-    """The PostgreSQL URL tests must use, or ``pytest.skip`` with the reason.
-
-    ``KINTO_TEST_POSTGRESQL_URL`` set: that server MUST answer (the test fails
-    otherwise). Unset: ``default`` is tried, and the test is skipped visibly
-    when nothing answers there.
-    """
-    url = os.environ.get("KINTO_TEST_POSTGRESQL_URL")
-    required = bool(url)
-    url = url or default
-    try:
-        import psycopg
-    except ImportError:
-        if required:
-            pytest.fail("KINTO_TEST_POSTGRESQL_URL is set but psycopg is not installed")
-        pytest.skip("PostgreSQL tests need psycopg (pip install 'kinto-core[postgresql]')")
-    from kinto.core.database.postgresql import normalize_url
-
-    try:
-        with psycopg.connect(normalize_url(url), connect_timeout=2):
-            pass
-    except psycopg.Error as error:
-        if required:
-            pytest.fail(f"KINTO_TEST_POSTGRESQL_URL={url} is set but unreachable: {error}")
-        pytest.skip(f"no PostgreSQL server answers at {url} (set KINTO_TEST_POSTGRESQL_URL to require one)")
-    return url
-
-
-def postgresql_test_database(name: str, default: str = DEFAULT_POSTGRESQL_TEST_URL, fresh: bool = False) -> str:
-    """The URL of database ``name`` on the test server (see :func:`postgresql_test_url`), created if missing.
-
-    A suite that migrates and flushes its own schema uses a database of its own, so that suites run in
-    parallel do not empty each other's tables. ``fresh``: dropped first (its sessions closed), so the
-    caller starts from an empty database.
-    """
-    import psycopg
-    from psycopg import sql
-
-    from kinto.core.database.postgresql import normalize_url
-
-    server = postgresql_test_url(default=default)  # fails or skips when unusable
-    with psycopg.connect(normalize_url(server), connect_timeout=2, autocommit=True) as connection:
-        if fresh:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            try:
-                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            except psycopg.errors.DuplicateDatabase:
-                pass
-    parts = urlsplit(server)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 def backend_selected(name: str) -> bool:

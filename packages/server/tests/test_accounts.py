@@ -220,7 +220,25 @@ def test_kinto_create_user_makes_an_account_the_server_accepts(tmp_path: Path) -
         server.stop()
 
 
-def test_nobody_signs_up_under_an_administrators_name(accounts: webtest.TestApp) -> None:
+def test_as_in_kinto_the_first_comer_may_take_an_administrators_name(accounts: webtest.TestApp) -> None:
+    # kinto-http's own test configuration relies on it (account_write_principals = account:user).
+    sign_up(accounts, "admin", "mine")
+    every = accounts.get("/v1/accounts", headers=auth("admin", "mine")).json["data"]
+    assert [account["id"] for account in every] == ["admin"]
+
+
+def test_reserved_admin_names_are_not_for_sign_up(backend: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    needs_application_in_process("settings of its own")
+    settings = {**ACCOUNT_SETTINGS, "kinto.account_reserve_admin_names": "true"}
+    app = build_app({**backend_settings(backend, tmp_path_factory.mktemp("reserved")), **settings})
+    try:
+        flush(app)
+        check_admin_names_are_reserved(app)
+    finally:
+        close_clients(app)
+
+
+def check_admin_names_are_reserved(accounts: webtest.TestApp) -> None:
     # account:admin administers every account: the first comer must not become it.
     refused = accounts.put_json("/v1/accounts/admin", {"data": {"password": "mine"}}, status=403).json
     assert "kinto create-user" in refused["message"]

@@ -292,6 +292,7 @@ multiauth.policy.account.use = kinto.plugins.accounts.AccountsPolicy
 # sign up under an administrator's name: create it with  kinto create-user --ini ${ini} --username admin
 kinto.account_create_principals = system.Everyone
 kinto.account_write_principals = account:admin
+kinto.account_reserve_admin_names = true
 # Basic Auth without accounts instead: any user:password pair is a user, identified by the HMAC
 # of the pair with kinto.userid_hmac_secret.
 # multiauth.policies = basicauth

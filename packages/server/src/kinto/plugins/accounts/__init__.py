@@ -14,15 +14,18 @@ command line. Settings (Kinto's names): ``account_create_principals``,
 ``account_write_principals`` (administrators: they read, change and delete any
 account and create accounts for others), ``account_read_principals``,
 ``account_cache_ttl_seconds`` (30: how long a checked login is remembered),
-``account_bcrypt_rounds`` (12: the cost of new password hashes; ours, not Kinto's).
+``account_bcrypt_rounds`` (12: the cost of new password hashes; ours, not Kinto's),
+``account_reserve_admin_names`` (false, as Kinto: true refuses sign-ups under the usernames
+``account_write_principals`` names; ``kinto init`` writes true).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
-from kinto.core.settings import as_list
+from kinto.core.settings import as_bool, as_list
 from pyramid.exceptions import ConfigurationError
 
 from kinto.plugins.accounts.authentication import (
@@ -42,6 +45,7 @@ __all__ = [
     "includeme",
 ]
 
+logger = logging.getLogger(__name__)
 DOCS = "https://kinto.readthedocs.io/en/latest/api/1.x/accounts.html"
 _POLICY_SETTING = re.compile(r"^multiauth\.policy\.(?P<name>.+)\.use$")
 
@@ -77,9 +81,20 @@ def _check_settings(settings: dict[str, Any]) -> None:
         )
 
 
+def _warn_about_open_admin_names(settings: dict[str, Any]) -> None:
+    creators = set(as_list(settings.get("account_create_principals", "")))
+    admins = [principal for principal in as_list(settings.get("account_write_principals", ""))
+              if principal.startswith(f"{ACCOUNT_POLICY_NAME}:")]
+    if "system.Everyone" in creators and admins and not as_bool(settings.get("account_reserve_admin_names", False)):
+        logger.warning(
+            "Anybody may sign up as %s and administer every account: create those accounts with "
+            "`kinto create-user` now, or set kinto.account_reserve_admin_names = true", ", ".join(admins))
+
+
 def includeme(config: Any) -> None:
     settings = config.get_settings()
     _check_settings(settings)
+    _warn_about_open_admin_names(settings)
     config.add_api_capability("accounts", description="Manage user accounts.", url=DOCS, validation_enabled=False)
     from kinto.server.views.permissions import register_object_uri
 

@@ -6,10 +6,12 @@ principals of ``account_write_principals`` (administrators) list every
 account (parent ``*``) and reach any. Whoever creates an account (somebody
 anonymous signing up, or an administrator) makes it writable by
 ``account:<username>`` itself. Passwords are stored as bcrypt hashes and never
-answered. Nobody signs up under a username that
-``account_write_principals`` names (``account:admin``): administrators are
-created with ``kinto create-user`` or by another administrator (Kinto lets the
-first comer take that name).
+answered. With ``account_reserve_admin_names = true`` (what ``kinto init``
+writes), nobody signs up under a username that ``account_write_principals``
+names (``account:admin``): administrators are then created with ``kinto
+create-user`` or by another administrator. Off by default, as in Kinto, whose
+configurations let the first comer take that name (kinto-http's test suite
+relies on it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from kinto.core import resource
 from kinto.core.errors import ERRORS, http_error, raise_invalid
 from kinto.core.events import ACTIONS, ResourceChanged
 from kinto.core.resource import ShareableResource
-from kinto.core.settings import as_list
+from kinto.core.settings import as_bool, as_list
 from pyramid import httpexceptions
 from pyramid.events import subscriber
 
@@ -47,6 +49,9 @@ def is_administrator(request: Any) -> bool:
 
 
 def _names_an_administrator(settings: dict[str, Any], username: str) -> bool:
+    """Whether ``username`` is reserved: an administrator's, with ``account_reserve_admin_names`` on."""
+    if not as_bool(settings.get("account_reserve_admin_names", False)):
+        return False
     return f"{ACCOUNT_POLICY_NAME}:{username}" in set(as_list(settings.get("account_write_principals", "")))
 
 

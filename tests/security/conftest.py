@@ -8,9 +8,9 @@ CLI. ``nox -s security`` runs them with a schemathesis pass over ``/v1/__api__``
 
 Fixtures:
 
-* ``backend``: ``memory``, ``sqlite`` and ``postgresql`` (the latter on a
-  database of its own, ``kinto_security_test``, mandatory when
-  ``KINTO_TEST_POSTGRESQL_URL`` is set);
+* ``backend``: ``memory``, ``sqlite`` and ``postgresql`` (the latter on this
+  run's database, ``kinto_security_test_<run id>``, mandatory when
+  ``KINTO_TEST_POSTGRESQL_URL`` is set; see :mod:`kinto.core.testing.postgresql`);
 * ``make_app(settings=None, backend=None)``: a server application (flushed
   backends), closed at the end of the test;
 * ``app``: ``make_app()`` on the parametrised backend;
@@ -20,20 +20,18 @@ Fixtures:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import webtest
+
 from kinto.core.authentication import hmac_digest
 from kinto.core.database import REGISTRY_KEY
 from kinto.core.testing import basic_auth_header
-
 from kinto.server import main
 
-# KINTO_SECURITY_TEST_DATABASE lets runs in parallel on one server keep out of each other's way.
-DATABASE = os.environ.get("KINTO_SECURITY_TEST_DATABASE", "kinto_security_test")
+DATABASE = "kinto_security_test"
 SECRET = "security-tests-secret"
 BACKENDS = ("memory", "sqlite", "postgresql")
 
@@ -52,7 +50,7 @@ def userid(name: str, password: str = "secret") -> str:
 
 
 def postgresql_url() -> str:
-    from kinto.core.testing.storage import postgresql_test_database
+    from kinto.core.testing.postgresql import postgresql_test_database
 
     return postgresql_test_database(DATABASE)
 

@@ -61,7 +61,6 @@ LIVE_SETTINGS = {
     # flush empties the servers between tests; history is one of the plugins both servers have.
     "kinto.includes": "kinto.plugins.flush kinto.plugins.history",
 }
-POSTGRESQL_SERVER = os.environ.get("KINTO_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @dataclass(frozen=True)
@@ -117,13 +116,10 @@ def ini_text(distribution: str, port: int, storage_url: str | None) -> str:
 
 
 def postgresql_database(name: str) -> str:
-    """A fresh database ``name`` on the test server; its URL."""
-    import psycopg
+    """A fresh database ``<name>_<run id>`` of this run on the test server, dropped when the run ends; its URL."""
+    from kinto.core.testing.postgresql import postgresql_test_database
 
-    with psycopg.connect(POSTGRESQL_SERVER, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return POSTGRESQL_SERVER.rsplit("/", 1)[0] + f"/{name}"
+    return postgresql_test_database(name, fresh=True)
 
 
 class LiveProcess:

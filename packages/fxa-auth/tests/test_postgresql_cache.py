@@ -1,7 +1,8 @@
 """Verifications shared through the PostgreSQL cache, as between the processes or hosts of one deployment.
 
 Runs when ``KINTO_TEST_POSTGRESQL_URL`` is set (and must pass then), or when a local server answers
-at the default URL; skipped with the reason otherwise.
+at the default URL; skipped with the reason otherwise. The cache lives in this run's database
+``kinto_fxa_tests_<run id>`` (see :mod:`kinto.core.testing.postgresql`).
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ from typing import Any
 
 import pytest
 from kinto.core.initialization import migrate
-from kinto.core.testing.storage import postgresql_test_url
+from kinto.core.testing.postgresql import postgresql_test_database
 
 from kinto_fxa.testing import OAuthStandIn
 
 from .conftest import CLIENT_ID, USER, bearer
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/kinto_fxa_tests"
+DATABASE = "kinto_fxa_tests"
 
 
 @pytest.fixture
 def postgresql_settings() -> dict[str, Any]:
     return {
         "kinto.cache_backend": "kinto.core.cache.postgresql",
-        "kinto.cache_url": postgresql_test_url(DEFAULT_URL),
+        "kinto.cache_url": postgresql_test_database(DATABASE),
         "kinto.cache_prefix": f"fxa_tests_{uuid.uuid4().hex[:8]}_",
         "fxa_tests.clock": None,
     }

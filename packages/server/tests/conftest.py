@@ -1,8 +1,8 @@
 """The Kinto server on each backend (memory, SQLite, PostgreSQL), driven through HTTP with WebTest.
 
-PostgreSQL: the tests use their own database, ``kinto_server_test``, on the
-server of ``KINTO_TEST_POSTGRESQL_URL`` (created when missing; flushing it never
-touches another suite's data). That variable set means those tests must run;
+PostgreSQL: the tests use this run's database, ``kinto_server_test_<run id>``, on the
+server of ``KINTO_TEST_POSTGRESQL_URL`` (see :mod:`kinto.core.testing.postgresql`;
+flushing it never touches another suite's or another run's data). That variable set means those tests must run;
 unset, a server at ``127.0.0.1:5432`` is tried and the tests are skipped with
 the reason when nothing answers there.
 
@@ -31,7 +31,6 @@ from kinto.core.testing import basic_auth_header
 from kinto.server import main
 
 DATABASE = "kinto_server_test"
-DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 #: A live server to test instead of in-process applications (see the module docstring).
 LIVE_URL = os.environ.get("KINTO_TEST_LIVE_URL", "").rstrip("/")
 #: The settings the live server runs with (JSON): a module whose extra settings it holds runs there too.
@@ -58,10 +57,10 @@ ALICE, BOB, CAROL = (basic_auth_header(name) for name in ("alice", "bob", "carol
 
 
 def postgresql_url() -> str:
-    """Our own database on the test server (created once), or fail/skip as the module docstring says."""
-    from kinto.core.testing.storage import postgresql_test_database
+    """This run's database on the test server (created once), or fail/skip as the module docstring says."""
+    from kinto.core.testing.postgresql import postgresql_test_database
 
-    return postgresql_test_database(DATABASE, default=DEFAULT_SERVER_URL)
+    return postgresql_test_database(DATABASE)
 
 
 def backend_settings(backend: str, folder: Any) -> dict[str, str]:

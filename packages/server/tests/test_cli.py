@@ -11,12 +11,10 @@ import urllib.request
 from base64 import b64encode
 
 import pytest
-from kinto.core.testing.storage import postgresql_test_database
+from kinto.core.testing.postgresql import postgresql_test_database
 
 from kinto.server.configuration import read_ini
 from kinto.server.testing import LiveServer, free_port, run_kinto
-
-from .conftest import DEFAULT_SERVER_URL
 
 AUTH = "Basic " + b64encode(b"alice:secret").decode()
 
@@ -269,7 +267,7 @@ def test_an_ini_written_for_kinto_serves_unchanged(tmp_path):
 @pytest.fixture
 def postgresql_ini(tmp_path):
     """An ini on a fresh database of its own (dropped and created again)."""
-    url = postgresql_test_database("kinto_server_cli_test", default=DEFAULT_SERVER_URL, fresh=True)
+    url = postgresql_test_database("kinto_server_cli_test", fresh=True)
     assert run_kinto("init", "--backend", "postgresql", "--auth", "basicauth", "--ini", "pg.ini",
                      cwd=tmp_path).returncode == 0
     ini = tmp_path / "pg.ini"

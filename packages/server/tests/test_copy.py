@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from kinto.core.database.sqlite import client_from_config
 from kinto.core.storage import sqlite as sqlite_storage
-from kinto.core.testing.storage import postgresql_test_database
+from kinto.core.testing.postgresql import postgresql_test_database
 
 from kinto.server import cli, copying
 from kinto.server.testing import run_kinto

@@ -6,12 +6,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from kinto.core.testing.storage import postgresql_test_database
+from kinto.core.testing.postgresql import postgresql_test_database
 from kinto_http import Client, KintoException
 
 from kinto.server.testing import LiveServer, run_kinto
-
-from .conftest import DEFAULT_SERVER_URL
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +19,7 @@ BOB = ("bob", "bob-password")
 
 def _postgresql_database(name: str) -> str:
     """A fresh database ``name`` on the test server; its URL."""
-    return postgresql_test_database(name, default=DEFAULT_SERVER_URL, fresh=True)
+    return postgresql_test_database(name, fresh=True)
 
 
 def write_ini(folder, backend: str, database: str = "kinto_server_e2e_test") -> str:

@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from kinto.core.testing.storage import postgresql_test_database
+from kinto.core.testing.postgresql import postgresql_test_database
 from kinto_http import Client, KintoException
 
 from kinto.server.testing import LiveServer, run_kinto
-
-from .conftest import DEFAULT_SERVER_URL
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +23,7 @@ def write_ini(folder, backend: str) -> str:
     ini = folder / "kinto.ini"
     text = ini.read_text().replace("\n[app:main]\n", "\n[app:main]\nkinto.account_bcrypt_rounds = 4\n", 1)
     if backend == "postgresql":
-        url = postgresql_test_database("kinto_server_plugins_e2e_test", default=DEFAULT_SERVER_URL, fresh=True)
+        url = postgresql_test_database("kinto_server_plugins_e2e_test", fresh=True)
         text = text.replace("postgresql://postgres:postgres@localhost/postgres", url)
     ini.write_text(text)
     if backend == "postgresql":

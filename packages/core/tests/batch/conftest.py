@@ -1,8 +1,9 @@
 """One application per storage backend (memory, SQLite, PostgreSQL), reused by a module's tests.
 
-PostgreSQL: ``KINTO_TEST_POSTGRESQL_URL`` set means those tests must run; unset,
-``postgresql://postgres@127.0.0.1:5432/kinto_batch_tests`` is tried and the
-tests are skipped with the reason when nothing answers there.
+PostgreSQL: the tests use this run's database ``kinto_batch_tests_<run id>`` on the
+server of ``KINTO_TEST_POSTGRESQL_URL`` (see :mod:`kinto.core.testing.postgresql`). That
+variable set means those tests must run; unset, a server at ``127.0.0.1:5432`` is
+tried and the tests are skipped with the reason when nothing answers there.
 """
 
 import importlib.util
@@ -16,7 +17,7 @@ from kinto.core.testing import make_app
 
 from . import services_for_batch
 
-DEFAULT_POSTGRESQL_URL = "postgresql://postgres@127.0.0.1:5432/kinto_batch_tests"
+DATABASE = "kinto_batch_tests"
 BACKENDS = ("memory", "sqlite", "postgresql")
 BASE_SETTINGS = {
     "multiauth.policies": "basicauth",
@@ -64,9 +65,9 @@ def backend_settings(backend, tmp_path_factory):
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('batch')}/batch.sqlite"
     else:
-        from kinto.core.testing.storage import postgresql_test_url
+        from kinto.core.testing.postgresql import postgresql_test_database
 
-        url = postgresql_test_url(default=DEFAULT_POSTGRESQL_URL)
+        url = postgresql_test_database(DATABASE)
     return {
         "storage_backend": f"kinto.core.storage.{backend}",
         "storage_url": url,

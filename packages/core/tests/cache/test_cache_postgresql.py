@@ -2,14 +2,12 @@ import pytest
 
 from kinto.core.testing.cache import CacheContract
 from kinto.core.testing.plugin import BackendFactory
-from kinto.core.testing.storage import postgresql_test_url
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/kinto_cacheperm_tests"
+from kinto.core.testing.postgresql import postgresql_test_database
 
 
 @pytest.fixture(scope="module")
 def postgresql_factory():
-    url = postgresql_test_url(DEFAULT_URL)
+    url = postgresql_test_database("kinto_cacheperm_tests")
     settings = {"cache_url": url, "cache_pool_size": "4", "cache_pool_timeout": "10"}
     factory = BackendFactory("kinto.core.cache.postgresql", settings, kind="cache")
     yield factory

@@ -10,12 +10,12 @@ from kinto.core.database.postgresql import (
     normalize_url,
 )
 from kinto.core.storage.exceptions import BackendError
-from kinto.core.testing.storage import postgresql_test_url
+from kinto.core.testing.postgresql import postgresql_test_database
 
 
 @pytest.fixture(scope="module")
 def url():
-    return postgresql_test_url()
+    return postgresql_test_database("kinto_database_tests")
 
 
 @pytest.fixture

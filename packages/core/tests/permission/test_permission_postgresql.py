@@ -2,14 +2,12 @@ import pytest
 
 from kinto.core.testing.permission import PermissionContract
 from kinto.core.testing.plugin import BackendFactory
-from kinto.core.testing.storage import postgresql_test_url
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/kinto_cacheperm_tests"
+from kinto.core.testing.postgresql import postgresql_test_database
 
 
 @pytest.fixture(scope="module")
 def postgresql_factory():
-    url = postgresql_test_url(DEFAULT_URL)
+    url = postgresql_test_database("kinto_cacheperm_tests")
     settings = {"permission_url": url, "permission_pool_size": "4", "permission_pool_timeout": "10"}
     factory = BackendFactory("kinto.core.permission.postgresql", settings, kind="permission")
     yield factory

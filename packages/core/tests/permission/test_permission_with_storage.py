@@ -4,7 +4,7 @@ import pytest
 from pyramid.config import Configurator
 
 from kinto.core.backends import load_backend
-from kinto.core.testing.storage import postgresql_test_url
+from kinto.core.testing.postgresql import postgresql_test_database
 
 
 def backends_on(url, name):
@@ -25,7 +25,7 @@ def backends(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/kinto.sqlite"
     else:
-        url = postgresql_test_url("postgresql://postgres@127.0.0.1:5432/kinto_cacheperm_tests")
+        url = postgresql_test_database("kinto_cacheperm_tests")
     storage, permission = backends_on(url, request.param)
     yield storage, permission
     storage.flush()

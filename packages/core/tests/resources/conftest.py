@@ -1,8 +1,8 @@
 """One application per storage backend (memory, SQLite, PostgreSQL), reused by a module's tests.
 
-PostgreSQL: the tests use their own database, ``kinto_resource_tests``, on the
-server of ``KINTO_TEST_POSTGRESQL_URL`` (created when missing; flushing it
-never touches another suite's data). That variable set means those tests must
+PostgreSQL: the tests use this run's database ``kinto_resource_tests_<run id>`` on
+the server of ``KINTO_TEST_POSTGRESQL_URL`` (see :mod:`kinto.core.testing.postgresql`;
+flushing it never touches another suite's or another run's data). That variable set means those tests must
 run; unset, a server at ``127.0.0.1:5432`` is tried and the tests are skipped
 with the reason when nothing answers there.
 """
@@ -20,7 +20,6 @@ from kinto.core.testing import basic_auth_header, make_app
 from . import resources_for_tests
 
 DATABASE = "kinto_resource_tests"
-DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("memory", "sqlite", "postgresql")
 SECRET = "resource-tests-secret"
 MAX_BODY_BYTES = 100_000
@@ -72,10 +71,10 @@ def _require_module(module, backend):
 
 
 def postgresql_url():
-    """Our own database on the test server (created once), or fail/skip as the module docstring says."""
-    from kinto.core.testing.storage import postgresql_test_database
+    """This run's database on the test server (created once), or fail/skip as the module docstring says."""
+    from kinto.core.testing.postgresql import postgresql_test_database
 
-    return postgresql_test_database(DATABASE, default=DEFAULT_SERVER_URL)
+    return postgresql_test_database(DATABASE)
 
 
 def backend_settings(backend, tmp_path_factory):

@@ -1,11 +1,8 @@
 import pytest
 
 from kinto.core.testing.plugin import BackendFactory
-from kinto.core.testing.storage import (
-    StorageContract,
-    backend_selected,
-    postgresql_test_url,
-)
+from kinto.core.testing.postgresql import postgresql_test_database
+from kinto.core.testing.storage import StorageContract, backend_selected
 
 pytestmark = pytest.mark.skipif(
     not backend_selected("postgresql"), reason="KINTO_CONTRACT_BACKENDS excludes postgresql"
@@ -14,7 +11,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def postgresql_factory():
-    factory = BackendFactory("kinto.core.storage.postgresql", {"storage_url": postgresql_test_url()}, kind="storage")
+    factory = BackendFactory("kinto.core.storage.postgresql", {"storage_url": postgresql_test_database("kinto_storage_tests")}, kind="storage")
     yield factory
     factory.close()
 

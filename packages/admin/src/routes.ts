@@ -37,10 +37,10 @@ export function parseRoute(hash: string): Route {
   const notFound: Route = { name: "not-found", path };
   if (parts.length === 0) return { name: "home" };
   if (parts[0] === "login" && parts.length === 1) return { name: "login" };
-  if (parts[0] === "auth" && parts.length >= 2) {
-    // The payload is everything after the method, as the provider appended it (it may hold slashes).
-    const prefix = `/auth/${encodeURIComponent(parts[1])}/`;
-    return { name: "auth", method: parts[1], payload: path.startsWith(prefix) ? path.slice(prefix.length) : "" };
+  const auth = path.match(/^\/auth\/([^/]+)\/(.*)$/);
+  if (auth) {
+    // The payload is everything after the method, as the provider's flow appended it (base64 may hold slashes).
+    return { name: "auth", method: decodeURIComponent(auth[1]), payload: auth[2] };
   }
   if (parts[0] === "new-bucket" && parts.length === 1) return { name: "new-bucket" };
   if (parts[0] !== "buckets" || parts.length < 2) return notFound;

@@ -21,6 +21,7 @@ multiauth.policies = account
 multiauth.policy.account.use = kinto.plugins.accounts.AccountsPolicy
 kinto.account_create_principals = system.Everyone
 kinto.account_write_principals = account:admin
+kinto.account_reserve_admin_names = true
 kinto.bucket_create_principals = system.Authenticated
 kinto.experimental_permissions_endpoint = true
 kinto.experimental_collection_schema_validation = true

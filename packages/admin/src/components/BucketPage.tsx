@@ -13,8 +13,15 @@ import { IdField, ObjectForm, ReadOnlyNotice, editableData, explainCreate, useSu
 import { Breadcrumbs, DeleteButton, ErrorMessage, Loading, PageTitle, Tabs, useLoad } from "./ui";
 
 export function BucketPage({ bid, tab }: { bid: string; tab: BucketTab }) {
-  const { server, grants } = useApp();
+  const { api, server, grants } = useApp();
   const path = paths.bucket(bid);
+  // What the user may do here (shown to writers only): learnt before the page offers to create anything.
+  // Users who may not read the bucket itself may still see the collections shared with them.
+  const bucket = useLoad(async () => {
+    const loaded = await api.get(path).catch(() => null);
+    grants.note(path, loaded?.permissions);
+    return loaded;
+  }, [api, path]);
   const tabs = [
     { id: "collections", label: "Collections", parts: ["buckets", bid] },
     { id: "groups", label: "Groups", parts: ["buckets", bid, "groups"] },
@@ -27,7 +34,8 @@ export function BucketPage({ bid, tab }: { bid: string; tab: BucketTab }) {
       <Breadcrumbs crumbs={[{ label: "Buckets", parts: [] }, { label: bid, parts: ["buckets", bid] }]} />
       <PageTitle>Bucket {bid}</PageTitle>
       <Tabs tabs={tabs} current={tab} />
-      {tab === "collections" && (
+      {bucket.loading && <Loading what="the bucket" />}
+      {!bucket.loading && tab === "collections" && (
         <>
           {grants.can(path, "collection:create") && (
             <p>
@@ -51,7 +59,7 @@ export function BucketPage({ bid, tab }: { bid: string; tab: BucketTab }) {
           />
         </>
       )}
-      {tab === "groups" && (
+      {!bucket.loading && tab === "groups" && (
         <>
           {grants.can(path, "group:create") && (
             <p>

@@ -21,7 +21,11 @@ interface Props {
 
 export function PermissionsEditor({ kind, bid, path }: Props) {
   const { api, grants, refresh, notify } = useApp();
-  const loaded = useLoad(() => api.get(path), [api, path]);
+  const loaded = useLoad(async () => {
+    const object = await api.get(path);
+    grants.note(path, object.permissions);
+    return object;
+  }, [api, path]);
   const groups = useLoad(() => api.all(paths.groups(bid)).catch(() => []), [api, bid]);
   const writable = grants.can(path, "write");
 

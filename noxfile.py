@@ -17,7 +17,7 @@ Sessions:
   side-by-side          the server's HTTP tests against live Kinto 26.5.0 and ours (not in the default run)
   examples              the example microservice (examples/myproject), end to end
   js-client             the JavaScript client (packages/js-client): npm ci, build, and its tests against a live
-                        ``kinto start`` and the myproject example (not in the default run yet)
+                        ``kinto start`` and the myproject example, and in headless Chromium (Debian's chromium)
   admin                 the web admin (packages/admin): npm ci, build into kinto/plugins/admin/build, and its
                         browser tests in Debian's Chromium against a live ``kinto start`` (not in the default run yet)
   docs                  the documentation site (docs/): every code block of its pages run, then a strict MkDocs
@@ -203,13 +203,14 @@ def examples(session: nox.Session) -> None:
     _pytest(session, "examples/myproject/tests")
 
 
-#: Not in the default run until it has proved reliable on CI (it needs Node and npm on the machine).
-@nox.session(name="js-client", default=False)
+@nox.session(name="js-client")
 def js_client(session: nox.Session) -> None:
-    """The JavaScript client: ``npm ci``, ``npm run build``, then ``npm test`` against real servers."""
-    _install(session, "core", "server", "elasticsearch-indexer")
-    session.install("-e", "examples/myproject")
-    # The tests start ``kinto`` and ``pserve`` from PATH, where nox puts this session's first.
+    """The JavaScript client: ``npm ci``, ``npm run build``, then ``npm test`` against real servers and in Chromium."""
+    # Only what the servers need to run (no test extras, no database drivers): the session stays short.
+    # myproject's development.ini serves with waitress.
+    session.install("-e", CORE, "-e", "packages/server[waitress]", "-e", "packages/elasticsearch-indexer", "-e", "examples/myproject")
+    # The tests start ``kinto`` and ``pserve`` from PATH, where nox puts this session's first; the browser
+    # tests need Debian's chromium at /usr/bin/chromium (or CHROMIUM_PATH), which .ci/run installs.
     with session.chdir("packages/js-client"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
         session.run("npm", "run", "build", external=True)
@@ -225,7 +226,8 @@ def admin(session: nox.Session) -> None:
     chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not chromium:
         session.error("the browser tests need Chromium: apt-get install -y chromium (or set CHROMIUM_PATH)")
-    _install(session, "core", "server")
+    # The search tab is tested on the search plugin's embedded index.
+    _install(session, "core", "server", "elasticsearch-indexer")
     build = "packages/server/src/kinto/plugins/admin/build"
     env = {"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CHROMIUM_PATH": chromium}
     # The tests start ``kinto`` from PATH, where nox puts this session's first.

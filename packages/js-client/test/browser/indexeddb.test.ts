@@ -182,8 +182,9 @@ describe("sync in Chromium against our server", () => {
     const serverTitles = await collection("reference");
     const page = await session.newPage();
     const outcome = await page.evaluate(async ({ server, authorization }) => {
+      // kinto.js gives up on a request after 5 s by default: more time, on a loaded machine.
       const device = (name: string) =>
-        new Kinto.default({ remote: server, bucket: "notes", headers: { Authorization: authorization }, adapterOptions: { dbName: `${name}-${Date.now()}` } })
+        new Kinto.default({ remote: server, bucket: "notes", headers: { Authorization: authorization }, timeout: 30_000, adapterOptions: { dbName: `${name}-${Date.now()}` } })
           .collection("reference");
       const a = device("kintojs-a");
       const b = device("kintojs-b");

@@ -34,7 +34,7 @@ def test_a_bucket_reader_posting_an_existing_bucket_id_gets_no_acl(shared):
     response = app.post_json("/v1/buckets", {"data": {"id": "b"}}, headers=BOB)
 
     assert response.status_code == 200
-    assert "permissions" not in response.json
+    assert response.json["permissions"] == {}
     assert response.json == app.get("/v1/buckets/b", headers=BOB).json
     assert userid("alice") not in response.text
 
@@ -45,7 +45,7 @@ def test_a_record_creator_posting_a_readable_record_id_gets_no_acl(shared):
 
     assert response.status_code == 200
     assert response.json == app.get(f"{RECORDS}/r", headers=CAROL).json
-    assert "permissions" not in response.json
+    assert response.json["permissions"] == {}
     assert userid("alice") not in response.text
 
 
@@ -66,7 +66,7 @@ def test_a_reader_who_may_not_create_reads_an_existing_object_by_posting_its_id(
 
     assert response.status_code == 200
     assert response.json == app.get("/v1/buckets/b/collections/c", headers=BOB).json
-    assert "permissions" not in response.json
+    assert response.json["permissions"] == {}
     # A new id still needs the create permission.
     response = app.post_json("/v1/buckets/b/collections", {"data": {"id": "new"}}, headers=BOB, expect_errors=True)
     assert_error(response, 403, 121)
@@ -88,6 +88,6 @@ def test_a_batch_post_of_an_existing_id_shows_no_acl_to_a_reader(shared):
                            "body": {"data": {"id": "r"}}}]}
     bob, carol = (app.post_json("/v1/batch", batch, headers=who).json["responses"] for who in (BOB, CAROL))
 
-    assert bob[0]["status"] == 200 and "permissions" not in bob[0]["body"]
-    assert carol[1]["status"] == 200 and "permissions" not in carol[1]["body"]
+    assert bob[0]["status"] == 200 and bob[0]["body"]["permissions"] == {}
+    assert carol[1]["status"] == 200 and carol[1]["body"]["permissions"] == {}
     assert userid("alice") not in str(bob) + str(carol)

@@ -104,7 +104,7 @@ def test_write_on_a_bucket_may_be_shared(app, put):
 
 def test_readers_do_not_see_the_permissions(app, put):
     put("/buckets/b1", permissions={"read": [userid("bob")]})
-    assert "permissions" not in app.get("/v1/buckets/b1", headers=BOB).json
+    assert app.get("/v1/buckets/b1", headers=BOB).json["permissions"] == {}
 
 
 def test_deleting_a_missing_bucket_is_a_403_for_strangers(app):

@@ -57,7 +57,7 @@ def test_read_sharing(app, article, url):
     share(app, url, read=[userid("bob")])
     response = app.get(url, headers=BOB, status=200)
     assert response.json["data"] == app.get(url, headers=ALICE).json["data"]
-    assert "permissions" not in response.json  # only writers see who may do what
+    assert response.json["permissions"] == {}  # only writers see who may do what
     assert_error(app.patch_json(url, {"data": {"title": "bob's"}}, headers=BOB, status=403), 403)
     assert_error(app.delete(url, headers=BOB, status=403), 403)
     assert_error(app.get(url, headers=CAROL, status=403), 403)

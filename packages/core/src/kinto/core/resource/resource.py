@@ -674,10 +674,11 @@ class Resource:
         return body
 
     def _shown_body(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """The object as a read shows it to the caller: its ACL only to those who may write it."""
+        """The object as a read shows it to the caller: its ACL only to those who may write it
+        (others get ``"permissions": {}``, as Kinto answers them)."""
         body = self._object_body(obj)
         if self.shareable and not self._may_write(obj[self.id_field]):
-            body.pop("permissions", None)
+            body["permissions"] = {}
         return body
 
     def _may_write(self, object_id: str) -> bool:

@@ -130,7 +130,7 @@ test("records, collections and buckets are deleted after the user confirms", asy
   await expectMessage(page, `Bucket ${bid} saved.`);
   expect((await api(request, user, "GET", `/buckets/${bid}`)).json.data.title).toBe("Team");
   await page.getByRole("button", { name: `Delete bucket ${bid} and everything in it` }).click();
-  await expect(page.getByRole("heading", { name: "Buckets" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Buckets", level: 1 })).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Buckets and collections" }).getByRole("link", { name: bid })).toHaveCount(0);
   expect((await api(request, user, "GET", `/buckets/${bid}`)).status).toBe(403);
 });
@@ -194,4 +194,26 @@ test("on a narrow screen the menu opens the side bar and nothing overflows sidew
 
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow).toBeLessThanOrEqual(0);
+});
+
+test("search finds the records matching a query, and says why a query is refused", async ({ page, request }) => {
+  const { user, bid } = await owner(request);
+  for (const title of ["buy milk", "buy bread", "water plants"]) {
+    await api(request, user, "POST", `/buckets/${bid}/collections/items/records`, { data: { title } });
+  }
+  await logIn(page, user);
+  await page.goto(`./#/buckets/${bid}/collections/items`);
+  await page.getByRole("link", { name: "Search" }).click();
+
+  await page.getByRole("searchbox", { name: "Search records" }).fill("title:buy");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await expect(page.getByText("2 records found.")).toBeVisible();
+  await expect(page.locator(".hits li")).toHaveCount(2);
+  await expect(page.locator(".hits")).toContainText("buy milk");
+  await expect(page.locator(".hits")).not.toContainText("water plants");
+  await screenshot(page, "11-search");
+
+  await page.getByRole("searchbox", { name: "Search records" }).fill("title:(");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await expect(page.getByRole("alert")).toContainText("400");
 });

@@ -1,5 +1,5 @@
 // Writes the ini of the live server the browser tests drive (our `kinto start`, with the admin,
-// accounts and history plugins, on the memory backends) in a temporary folder, and prints its path.
+// accounts, history and search plugins, on the memory backends and the embedded search index) in a temporary folder, and prints its path.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,8 @@ kinto.userid_hmac_secret = admin-browser-tests
 kinto.includes = kinto.plugins.admin
                  kinto.plugins.accounts
                  kinto.plugins.history
+                 kinto_elasticsearch
+kinto.indexing_backend = kinto_elasticsearch.embedded
 multiauth.policies = account
 multiauth.policy.account.use = kinto.plugins.accounts.AccountsPolicy
 kinto.account_create_principals = system.Everyone

@@ -21,7 +21,7 @@ Sessions:
   admin                 the web admin (packages/admin): npm ci, build into kinto/plugins/admin/build, and its
                         browser tests in Debian's Chromium against a live ``kinto start`` (not in the default run yet)
   docs                  the documentation site (docs/): every code block of its pages run, then a strict MkDocs
-                        build into site/ (warnings and broken internal links fail)
+                        build into site/ (warnings and broken internal links fail); not in the default run
   lint                  ruff
   build                 sdist + wheel of every package, each installed alone in a fresh venv
   serve                 run the Kinto server with the embedded SQLite default
@@ -240,12 +240,14 @@ def admin(session: nox.Session) -> None:
         session.warn(f"The admin's build differs from the committed one: commit {build} with the source.")
 
 
-@nox.session
+#: Not in the default run, which it would lengthen by about 3 minutes (its examples run kinto-conformance
+#: and pytest several times): `nox -s docs`.
+@nox.session(default=False)
 def docs(session: nox.Session) -> None:
     """The documentation site: its examples run (docs/tests), then ``mkdocs build --strict`` into site/."""
     # Every package, without its test extras: the reference pages read their settings tables and commands.
     others = [argument for folder in _package_folders() if folder != "core" for argument in ("-e", f"packages/{folder}")]
-    session.install("-e", f"{CORE}[conformance,redis,memcached]", *others)
+    session.install("-e", f"{CORE}[testing,redis,memcached]", *others)
     session.install("-r", "docs/requirements.txt")
     _pytest(session, "docs/tests")
     session.run("mkdocs", "build", "--strict", "--config-file", "docs/mkdocs.yml", env={"NO_MKDOCS_2_WARNING": "1"})

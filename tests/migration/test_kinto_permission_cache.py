@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import psycopg
 import pytest
 from test_every_kinto_schema import _migrate
-from test_from_kinto import ROOT
 
 if TYPE_CHECKING:
     from kinto.core.permission.postgresql import Permission
@@ -40,23 +39,6 @@ ACES = [
     ("/buckets/b/collections/c/records/r1", "write", "basicauth:77aa"),
     ("/buckets/B/collections/Zé", "read", "account:admin"),
 ]
-
-
-@pytest.fixture(scope="module")
-def kinto_core() -> Path:
-    """Kinto 26.5.0's ``kinto/core`` folder, in the venv the benchmark builds (reused across runs)."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        from httpbench.servers import KintoReference
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    reference = KintoReference()
-    reference.install()
-    found = sorted(reference.venv.glob("lib/python*/site-packages/kinto/core"))
-    assert found, "Kinto's package is missing from its venv"
-    return found[0]
 
 
 def _permission_schema_1(kinto_core: Path) -> str:

@@ -217,3 +217,27 @@ test("search finds the records matching a query, and says why a query is refused
   await page.getByRole("button", { name: "Search", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText("400");
 });
+
+test("a visitor signs up from the login page; anonymous visitors read what everybody may read, read-only", async ({ page, request }) => {
+  const { user, bid } = await owner(request);
+  await api(request, user, "PATCH", `/buckets/${bid}/collections/items`, { permissions: { read: ["system.Everyone"] } });
+  await api(request, user, "POST", `/buckets/${bid}/collections/items/records`, { data: { title: "public" } });
+
+  const newcomer = uniqueId("newcomer");
+  await page.goto("./#/login");
+  await page.getByLabel("Kinto account").check();
+  await page.getByLabel("Username").fill(newcomer);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create this account" }).click();
+  await expect(page.locator(".user-id")).toHaveText(`account:${newcomer}`);
+  expect((await api(request, newcomer, "GET", `/accounts/${newcomer}`)).status).toBe(200);
+  await page.getByRole("button", { name: "Log out" }).click();
+
+  await page.getByLabel("Anonymous").check();
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("banner")).toContainText("Anonymous");
+  await page.goto(`./#/buckets/${bid}/collections/items`);
+  await expect(page.getByRole("table", { name: "Records of collection items" }).locator("tbody tr")).toHaveCount(1);
+  await expect(page.getByRole("link", { name: "Create record" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Create bucket" })).toHaveCount(0);
+});

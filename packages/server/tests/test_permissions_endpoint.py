@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ALICE, BOB, userid
+from .conftest import (
+    ALICE,
+    BOB,
+    backend_settings,
+    build_app,
+    close_clients,
+    flush,
+    needs_application_in_process,
+    userid,
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +90,71 @@ def test_a_shared_record_is_listed_for_its_reader(app, tree, put):
     put("/buckets/b1/collections/c1/records/r1", permissions={"read": [userid("bob")]})
     entries = _by_uri(app, BOB)
     assert entries["/buckets/b1/collections/c1/records/r1"]["permissions"] == ["read"]
+
+
+# --- pagination -------------------------------------------------------------------------------------
+
+
+def _share_many(registry, owner: str, count: int) -> None:
+    """``count`` ACEs for ``owner`` through the permission backend: records mostly, some collections and groups."""
+    entries = []
+    for index in range(count):
+        if index % 50 == 0:
+            entries.append((f"/buckets/b{index % 3}/collections/c{index}", "write", owner))
+        elif index % 50 == 1:
+            entries.append((f"/buckets/b{index % 3}/groups/g{index}", "read", owner))
+        else:
+            record = f"/buckets/b{index % 3}/collections/c{index % 7}/records/r{index:05d}"
+            entries.append((record, "read" if index % 2 else "write", owner))
+    registry.permission.import_permissions(access_control_entries=entries)
+
+
+def _walk(app, url, headers=ALICE):
+    """Every object of every page, following Next-Page from ``url``, and the size of each page."""
+    objects, sizes = [], []
+    while url:
+        response = app.get(url, headers=headers)
+        objects.extend(response.json["data"])
+        sizes.append(len(response.json["data"]))
+        url = response.headers.get("Next-Page", "").replace("http://localhost", "")
+    return objects, sizes
+
+
+@pytest.mark.parametrize("query", ["", "_sort=uri", "_sort=-resource_name,uri", "resource_name=record"])
+@pytest.mark.parametrize(("limit", "count"), [(1000, 2500), (7, 300)])
+def test_pages_hold_every_entry_once_in_the_single_page_order(app, registry, tree, query, limit, count):
+    tree()
+    _share_many(registry, userid("alice"), count)
+    _share_many(registry, userid("bob"), 30)
+    single_page = app.get(f"/v1/permissions?{query}", headers=ALICE).json["data"]
+    assert len(single_page) > count * 0.9
+    paged, sizes = _walk(app, f"/v1/permissions?{query}&_limit={limit}")
+    assert len(sizes) == -(-len(single_page) // limit)
+    assert paged == single_page
+
+
+@pytest.mark.parametrize("query", ["_before=1", "_since=1", "last_modified=5", "gt_last_modified=3"])
+def test_entries_carry_no_timestamp_and_timestamp_filters_are_ignored(app, tree, query):
+    tree()
+    every_entry = app.get("/v1/permissions", headers=ALICE).json["data"]
+    uris = [entry["uri"] for entry in every_entry]
+    assert uris == sorted(uris, reverse=True)
+    assert all("last_modified" not in entry for entry in every_entry)
+    assert app.get(f"/v1/permissions?{query}", headers=ALICE).json["data"] == every_entry
+
+
+@pytest.mark.parametrize("setting", ["kinto.paginate_by", "kinto.storage_max_fetch_size"])
+def test_a_limit_beyond_the_page_size_is_capped_as_on_other_endpoints(backend, setting, tmp_path):
+    needs_application_in_process("settings of its own")
+    app = build_app({**backend_settings(backend, tmp_path), "kinto.experimental_permissions_endpoint": "true",
+                     setting: "10"})
+    try:
+        flush(app)
+        for index in range(25):
+            app.put_json(f"/v1/buckets/b{index:02d}", {"data": {}}, headers=ALICE)
+        buckets, bucket_sizes = _walk(app, "/v1/buckets?_limit=50")
+        entries, sizes = _walk(app, "/v1/permissions?resource_name=bucket&_limit=50")
+        assert bucket_sizes == sizes == [10, 10, 5]
+        assert sorted(entry["id"] for entry in entries) == sorted(bucket["id"] for bucket in buckets)
+    finally:
+        close_clients(app)

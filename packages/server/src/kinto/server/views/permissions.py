@@ -15,17 +15,22 @@ imply on the same object (``write`` implies ``read`` and the bucket's
 expanded: ``write`` on a bucket shows on the bucket only. The list takes the
 usual querystring: filters (``resource_name=bucket``,
 ``exclude_resource_name=record``), ``_sort``, ``_limit`` and pagination.
+Entries carry no timestamp: by default they come by descending ``uri``, and
+timestamp filters (``_since``, ``_before``) are ignored, as in Kinto.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from kinto.core import resource
 from kinto.core.resource import Model, Resource
 from kinto.core.settings import as_list
-from kinto.core.storage import memory
+from kinto.core.storage import MISSING, Filter, Sort
+from kinto.core.storage import query as q
+from kinto.core.storage.timestamps import now_ms
 from pyramid.authorization import Everyone
 
 from kinto.server.views.hierarchy import missing_object
@@ -123,16 +128,55 @@ def permission_entries(request: Any) -> list[dict[str, Any]]:
     return entries
 
 
+def _sort_key(field: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    """The storage contract's sort key of ``field`` (entries are flat: a dotted path is rare)."""
+    if "." in field:
+        return lambda entry: q.sort_key(q.field_value(entry, field))
+    return lambda entry: q.sort_key(entry.get(field, MISSING))
+
+
 class PermissionsModel(Model):
-    """The caller's entries, loaded into a throw-away memory storage to get the usual query semantics."""
+    """The caller's entries, computed per request, with the storage contract's filters, sorting and pagination.
+
+    Entries have no timestamp (Kinto's have none either): keyset pagination
+    works on the sort fields and ``uri``, whose values are the same on every
+    request, so a page starts right after the previous one. The default sort
+    on ``last_modified`` compares equal for every entry and leaves the order to
+    the ``uri`` tie-breaker, descending, as Kinto lists them.
+    """
 
     id_field = "uri"
 
     def __init__(self, request: Any) -> None:
-        storage = memory.Storage()
-        super().__init__(storage, resource_name="permission", parent_id="")
-        for entry in sorted(permission_entries(request), key=lambda item: item["uri"]):
-            storage.create("permission", "", entry, id_field="uri")
+        super().__init__(None, resource_name="permission", parent_id="")
+        self.entries = permission_entries(request)
+
+    def timestamp(self, parent_id: str | None = None) -> int:
+        # No change counter covers permissions: a fresh value never lets a cache answer a stale list.
+        return now_ms()
+
+    def _matching(self, filters: list[Filter] | None) -> list[dict[str, Any]]:
+        # Filters on a timestamp entries lack (``_since``, ``_before``) are ignored, as Kinto does.
+        kept = [q.normalize_filter(f, self.id_field, self.modified_field)
+                for f in filters or [] if f.field != self.modified_field]
+        accept = q.compile_filters(kept)
+        return self.entries if accept is None else [entry for entry in self.entries if accept(entry)]
+
+    def get_objects(self, filters: list[Filter] | None = None, sorting: list[Sort] | None = None,
+                    pagination_rules: list[list[Filter]] | None = None, limit: int | None = None,
+                    include_deleted: bool = False, parent_id: str | None = None) -> list[dict[str, Any]]:
+        found = self._matching(filters)
+        if pagination_rules:
+            rules = [[q.normalize_filter(f, self.id_field, self.modified_field) for f in rule]
+                     for rule in pagination_rules]
+            found = [entry for entry in found if q.matches_any_rule(entry, rules)]
+        # One stable sort per key, the least significant first.
+        for field, direction in reversed(q.sorting_with_tie_breaker(sorting, self.id_field)):
+            found = sorted(found, key=_sort_key(field), reverse=direction < 0)
+        return found[:limit] if limit else found
+
+    def count_objects(self, filters: list[Filter] | None = None, parent_id: str | None = None) -> int:
+        return len(self._matching(filters))
 
 
 # kinto.core registers an object route for every resource: this one answers 404, as no such object exists.
@@ -150,6 +194,3 @@ class Permissions(Resource):
     def get(self) -> Any:
         raise missing_object("permissions", self.request.matchdict.get("id", ""))
 
-    def present(self, obj: dict[str, Any]) -> dict[str, Any]:
-        # The throw-away storage stamps entries; Kinto's entries carry no timestamp.
-        return {key: value for key, value in obj.items() if key != "last_modified"}

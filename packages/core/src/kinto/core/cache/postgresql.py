@@ -57,7 +57,10 @@ _FROM_KINTO = (
 
 def _installed(connection: Any) -> tuple[int, bool]:
     """Our cache schema version (0: none) and whether Kinto's cache table is there (nothing is written)."""
-    versions = metadata_values(connection, SCHEMA_VERSION_KEY)
+    try:
+        versions = metadata_values(connection, SCHEMA_VERSION_KEY)
+    except ValueError as error:
+        raise RuntimeError(str(error)) from None
     if len(set(versions)) > 1 or (versions and not versions[0].isdigit()):
         raise RuntimeError(f"unreadable {SCHEMA_VERSION_KEY} rows in metadata: {versions}")
     kinto_table = table_columns(connection, ["cache"]).get("cache") == KINTO_TABLE

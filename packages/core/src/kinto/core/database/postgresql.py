@@ -297,10 +297,17 @@ def table_columns(connection: Any, tables: Iterable[str]) -> dict[str, dict[str,
 
 
 def metadata_values(connection: Any, name: str) -> list[str]:
-    """Every value of the ``metadata`` rows named ``name`` (Kinto adds one row per migration); [] without the table."""
+    """Every value of the ``metadata`` rows named ``name`` (Kinto adds one row per migration); [] without the table.
+
+    Raises ValueError when a ``metadata`` table of another shape (another application's) is there.
+    """
     exists = connection.execute("SELECT to_regclass('metadata') IS NOT NULL").fetchone()[0]
     if not exists:
         return []
+    columns = table_columns(connection, ["metadata"]).get("metadata", {})
+    if not {"name", "value"} <= columns.keys():
+        found = ", ".join(f"{column} {kind}" for column, kind in sorted(columns.items()))
+        raise ValueError(f"table metadata has columns ({found}), not (name, value): another application's table")
     rows = connection.execute("SELECT value FROM metadata WHERE name = %s", (name,)).fetchall()
     return [value for (value,) in rows]
 

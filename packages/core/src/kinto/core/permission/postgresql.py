@@ -95,7 +95,10 @@ def inspect(connection: Any) -> Installed:
     one with its tables); Kinto's schema 2 is our version 2 less ``idx_user_principals_principal``.
     """
     found = table_columns(connection, TABLES)
-    versions = metadata_values(connection, SCHEMA_VERSION_KEY)
+    try:
+        versions = metadata_values(connection, SCHEMA_VERSION_KEY)
+    except ValueError as error:
+        return Installed(refused=str(error))
     if found and found != TABLES:
         return Installed(refused=f"columns {found}, expected {TABLES}")
     if not versions:

@@ -229,7 +229,13 @@ class RelationalStorage(StorageBase):
             self._lock_schema(connection)
             current = self._schema_version(connection)
             target = len(self.migrations)
-            if current >= target:
+            if current > target:
+                # A newer server migrated this database: never report it as up to date.
+                raise RuntimeError(
+                    f"storage schema version {current} is newer than this code's ({target}): "
+                    "upgrade the server; nothing was changed"
+                )
+            if current == target:
                 logger.info("Storage schema is up to date (version %s)", current)
                 return
             for version in range(current + 1, target + 1):

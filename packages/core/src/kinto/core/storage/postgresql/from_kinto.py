@@ -175,7 +175,10 @@ def recognise(found: dict[str, dict[str, str]], versions: list[str], created_at:
     elif created_at and "records" in found:
         version = 1  # Cliquet's first schema, before versions were recorded
     else:
-        raise ValueError("Kinto's tables but no storage_schema_version row: which schema they are cannot be told")
+        tables = ", ".join(f"{table} {_describe(columns)}" for table, columns in sorted(found.items()))
+        raise ValueError(
+            f"tables {tables} and no storage_schema_version row: neither this schema nor one Kinto shipped"
+        )
     if not 1 <= version <= LATEST_VERSION:
         raise ValueError(f"Kinto's storage schema {version} is not one Kinto shipped (1 to {LATEST_VERSION})")
     layout = KintoLayout(version)

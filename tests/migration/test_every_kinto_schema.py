@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from test_from_kinto import ROOT, SECRET
+from test_from_kinto import SECRET
 
 DATABASE = "kinto_migration_versions_test"
 
@@ -50,17 +50,8 @@ PARENT = "/buckets/b/collections/c"
 
 
 @pytest.fixture(scope="module")
-def migrations_folder() -> Path:
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        from httpbench.servers import KintoReference
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    reference = KintoReference()
-    reference.install()
-    found = sorted(reference.venv.glob("lib/python*/site-packages/kinto/core/storage/postgresql/migrations"))
-    assert found, "Kinto's migration files are missing from its venv"
-    return found[0]
+def migrations_folder(kinto_core: Path) -> Path:
+    return kinto_core / "storage/postgresql/migrations"
 
 
 def _columns(version: int) -> tuple[str, str, str]:
@@ -139,7 +130,7 @@ def _migrate(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedPro
 
 @pytest.mark.parametrize("version", range(1, 27))
 def test_every_kinto_storage_schema_is_converted_with_its_timestamps(version: int, migrations_folder: Path) -> None:
-    from kinto.core.testing.storage import postgresql_test_database
+    from kinto.core.testing.postgresql import postgresql_test_database
 
     url = postgresql_test_database(DATABASE, fresh=True)
     _build(url, migrations_folder, version)
@@ -165,7 +156,7 @@ def test_every_kinto_storage_schema_is_converted_with_its_timestamps(version: in
 def test_a_database_whose_columns_disagree_with_its_metadata_is_refused_untouched(
     migrations_folder: Path, tmp_path: Path
 ) -> None:
-    from kinto.core.testing.storage import postgresql_test_database
+    from kinto.core.testing.postgresql import postgresql_test_database
 
     url = postgresql_test_database(DATABASE, fresh=True)
     _build(url, migrations_folder, 26)

@@ -1,7 +1,7 @@
 """A database written by Kinto 26.5.0, converted by ``kinto migrate`` and served by our ``kinto start``.
 
 Kinto 26.5.0 runs from its own venv (the benchmark's, ``bench/.venvs/kinto-26.5.0``, built once
-and reused) on a fresh PostgreSQL database (``kinto_migration_test``); three users fill it through
+and reused) on a fresh PostgreSQL database of its own (``kinto_migration_test_<run id>``); three users fill it through
 its HTTP API: buckets, collections with schemas, groups, 10,000 records with per-record permissions
 through the batch endpoint, then updates and deletions leaving tombstones. Every object, ACL, ETag
 and tombstone is recorded through the API; Kinto stops; before ``kinto migrate`` our server refuses
@@ -28,7 +28,8 @@ import requests
 import webtest
 
 ROOT = Path(__file__).resolve().parents[2]
-DATABASE = os.environ.get("KINTO_MIGRATION_TEST_DATABASE", "kinto_migration_test")
+#: This run's database is ``kinto_migration_test_<run id>`` (see kinto.core.testing.postgresql).
+DATABASE = "kinto_migration_test"
 SECRET = "migration-test-secret"
 USERS = ("alice", "bob", "carol")
 #: Records per (user, bucket, collection); 10,000 in all, "scratch" deleted with its collection.
@@ -52,7 +53,7 @@ def _auth(user: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def database_url() -> str:
-    from kinto.core.testing.storage import postgresql_test_database
+    from kinto.core.testing.postgresql import postgresql_test_database
 
     return postgresql_test_database(DATABASE, fresh=True)
 

@@ -116,7 +116,8 @@ def _storage(url: str) -> Any:
     return Storage(PostgreSQLClient(url, pool_size=1))
 
 
-def _migrate(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedProcess[str]:
+def _ini(tmp_path: Path, url: str) -> Path:
+    """An ini with the three PostgreSQL backends on ``url``."""
     ini = tmp_path / "kinto.ini"
     ini.write_text(
         "[app:main]\n"
@@ -124,6 +125,11 @@ def _migrate(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedPro
                   for kind in ("storage", "permission", "cache"))
         + f"kinto.userid_hmac_secret = {SECRET}\n"
     )
+    return ini
+
+
+def _migrate(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedProcess[str]:
+    ini = _ini(tmp_path, url)
     return subprocess.run([sys.executable, "-m", "kinto.server", "migrate", "--ini", str(ini), *options],
                           capture_output=True, text=True, timeout=300)
 

@@ -11,6 +11,9 @@ timestamps and collection timestamps, to the millisecond.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from test_every_kinto_schema import VERSION_1, _migrate
+from test_every_kinto_schema import VERSION_1, _ini, _migrate
 
 DATABASE = "kinto_migration_resume"
 PAGES_PER_TRANSACTION = 4
@@ -184,3 +187,43 @@ def test_an_interrupted_conversion_is_finished_by_kinto_migrate_as_if_uninterrup
     assert f"Converted Kinto's storage schema {version}" in finished.stderr
     assert _dump(url) == expected
 
+
+
+def test_a_kinto_migrate_killed_mid_copy_is_finished_by_the_next_one(kinto_core: Path, tmp_path: Path) -> None:
+    """The real command, SIGKILLed in its second copy transaction (a copy of about 1,600 pages, 1,000 per transaction)."""
+    from kinto.core.testing.postgresql import postgresql_test_database
+
+    url = postgresql_test_database(DATABASE, fresh=True)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute((kinto_core / "storage/postgresql/schema.sql").read_text())  # Kinto's schema 26
+        connection.execute(
+            "INSERT INTO objects (id, parent_id, resource_name, last_modified, data, deleted)"
+            f" SELECT 'r' || n, '/buckets/b/collections/big', 'record', {STAMP},"
+            " jsonb_build_object('n', n, 'text', repeat('x', 1400)), n % 10 = 0"
+            " FROM generate_series(1, 8000) AS n"
+        )
+    reference = _clone(url, DATABASE + "_ref")
+    _convert(reference)
+    expected = _dump(reference)
+
+    command = [sys.executable, "-m", "kinto.server", "migrate", "--ini", str(_ini(tmp_path, url))]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stderr is not None
+        lines = []
+        for line in process.stderr:
+            lines.append(line)
+            if "Copied Kinto's objects: page" in line:  # said after the first 1,000 pages' commit
+                process.send_signal(signal.SIGKILL)
+                break
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, "".join(lines)
+    half = _dump(url)
+    assert half["kinto tables"] and 0 < len(half["objects"]) < len(expected["objects"])
+
+    plan = _migrate(tmp_path, url, "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert "a conversion from Kinto's storage schema 26 under way" in plan.stderr
+    assert "would copy 8,000 objects from kinto_objects, from page 1000," in plan.stderr, plan.stderr
+    finished = _migrate(tmp_path, url)
+    assert finished.returncode == 0, finished.stderr
+    assert _dump(url) == expected

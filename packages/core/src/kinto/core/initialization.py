@@ -223,6 +223,22 @@ def setup_backends(config: Any) -> None:
         )
 
 
+def _measure_backends(event: Any) -> None:
+    """Once every include ran (so a metrics plugin has registered its service), time the
+    backends' methods and count cache hits and misses, as Kinto does; nothing without a service."""
+    registry = event.app.registry
+    service = metrics.get_metrics_service(registry)
+    if not metrics.is_measuring(service):
+        return
+    for kind in BACKEND_KINDS:
+        backend = getattr(registry, kind, None)
+        if backend is not None:
+            metrics.watch_execution_time(service, backend, prefix="backend")
+    cache = getattr(registry, "cache", None)
+    if cache is not None and callable(getattr(cache, "set_metrics_backend", None)):
+        cache.set_metrics_backend(service)
+
+
 def _backend_heartbeat(backend: Any) -> Callable[[Any], bool]:
     def check(request: Any) -> bool:
         if not backend.heartbeat():
@@ -249,22 +265,6 @@ def _json_body(request: Any) -> Any:
 
 
 # --- tweens -------------------------------------------------------------------------------------
-
-def _measure_backends(event: Any) -> None:
-    """Once every include ran (so a metrics plugin has registered its service), time the
-    backends' methods and count cache hits and misses, as Kinto does; nothing without a service."""
-    registry = event.app.registry
-    service = metrics.get_metrics_service(registry)
-    if not metrics.is_measuring(service):
-        return
-    for kind in BACKEND_KINDS:
-        backend = getattr(registry, kind, None)
-        if backend is not None:
-            metrics.watch_execution_time(service, backend, prefix="backend")
-    cache = getattr(registry, "cache", None)
-    if cache is not None and callable(getattr(cache, "set_metrics_backend", None)):
-        cache.set_metrics_backend(service)
-
 
 
 def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Callable[[Any], Any]:
@@ -620,6 +620,7 @@ def includeme(config: Any) -> None:
     setup_sentry(config)
     setup_security(config)
     setup_backends(config)
+    config.add_subscriber(_measure_backends, ApplicationCreated)
     config.add_subscriber_predicate("for_actions", events.ActionsPredicate)
     config.add_subscriber_predicate("for_resources", events.ResourcesPredicate)
     events.setup_listeners(config)
@@ -673,7 +674,6 @@ def initialize(
         settings["project_name"] = settings["kinto.project_name"] = project_name or "kinto"
     config.include("kinto.core")
     config.route_prefix = api_prefix(settings)
-    config.add_subscriber(_measure_backends, ApplicationCreated)
     for name in as_list(settings["includes"]):
         config.include(name)
     if settings["migrate_on_startup"]:

@@ -8,8 +8,13 @@ permissions endpoint.
 
 from __future__ import annotations
 
+import warnings
 from importlib import metadata
 from typing import Any
+
+# Pyramid's modules import pkg_resources, which setuptools 81+ flags on every start: not something a user
+# of `kinto` can act on (it turned the one-line start-up errors of `kinto start` into three lines).
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning, module=r"pyramid\.")
 
 from pyramid.config import Configurator
 from pyramid.settings import asbool

@@ -98,5 +98,5 @@ def includeme(config: Any) -> None:
     config.add_api_capability("accounts", description="Manage user accounts.", url=DOCS, validation_enabled=False)
     from kinto.server.views.permissions import register_object_uri
 
-    register_object_uri("account", r"^/accounts/(?P<account_id>[^/]+)$", implied={"write": {"read"}})
+    register_object_uri(config.registry, "account", r"^/accounts/(?P<account_id>[^/]+)$", implied={"write": {"read"}})
     config.scan("kinto.plugins.accounts.views")

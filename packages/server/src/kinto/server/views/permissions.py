@@ -54,16 +54,23 @@ URI_PATTERNS = (
 )
 
 
-def register_object_uri(resource_name: str, pattern: str, implied: dict[str, set[str]] | None = None) -> None:
-    """Let the endpoint list objects of a plugin's resource (``pattern`` names ``<resource_name>_id``).
+#: Where an application's plugin kinds are kept in its registry (see ``register_object_uri``).
+_PLUGIN_KINDS = "kinto.server.permissions.plugin_kinds"
 
-    ``implied`` says what a permission implies on the same object (``{"write": {"read"}}``).
-    """
-    compiled = re.compile(pattern)
-    global URI_PATTERNS
-    if all(name != resource_name for name, _ in URI_PATTERNS):
-        URI_PATTERNS = (*URI_PATTERNS, (resource_name, compiled))
-    IMPLIED.setdefault(resource_name, {}).update(implied or {})
+
+def register_object_uri(registry: Any, resource_name: str, pattern: str,
+                        implied: dict[str, set[str]] | None = None) -> None:
+    """Let this application's endpoint list objects of a plugin's resource (``pattern`` names
+    ``<resource_name>_id``); ``implied`` says what a permission implies on the same object
+    (``{"write": {"read"}}``)."""
+    registry.setdefault(_PLUGIN_KINDS, {})[resource_name] = (re.compile(pattern), dict(implied or {}))
+
+
+def _kinds(registry: Any) -> tuple[tuple[tuple[str, re.Pattern[str]], ...], dict[str, dict[str, set[str]]]]:
+    """The URI patterns (most specific first) and implied permissions of the Kinto API plus the plugins'."""
+    plugins = registry.get(_PLUGIN_KINDS, {})
+    patterns = (*URI_PATTERNS, *((name, pattern) for name, (pattern, _) in plugins.items()))
+    return patterns, {**IMPLIED, **{name: implied for name, (_, implied) in plugins.items()}}
 
 
 _SETTING = re.compile(r"^(?:kinto\.)?(bucket|collection|group|record)_(read|write|create)_principals$")
@@ -71,10 +78,10 @@ _SETTING = re.compile(r"^(?:kinto\.)?(bucket|collection|group|record)_(read|writ
 _CREATE_ON_PARENT = {"bucket": "root", "collection": "bucket", "group": "bucket", "record": "collection"}
 
 
-def _describe(uri: str) -> dict[str, Any] | None:
+def _describe(uri: str, patterns: tuple[tuple[str, re.Pattern[str]], ...]) -> dict[str, Any] | None:
     if uri == "/":
         return {"uri": "/", "resource_name": "root", "id": ""}
-    for resource_name, pattern in URI_PATTERNS:
+    for resource_name, pattern in patterns:
         match = pattern.match(uri)
         if match is not None:
             ids = match.groupdict()
@@ -115,14 +122,15 @@ def permission_entries(request: Any) -> list[dict[str, Any]]:
         uris = ["/"] if resource_name == "root" else _objects_of_kind(request.registry.storage, resource_name)
         for uri in uris:
             by_uri.setdefault(uri, set()).update(perms)
+    patterns, implied = _kinds(request.registry)
     entries = []
     for uri, perms in by_uri.items():
-        entry = _describe(uri)
+        entry = _describe(uri, patterns)
         if entry is None:
             continue
         expanded = set(perms)
         for granted in perms:
-            expanded |= IMPLIED.get(entry["resource_name"], {}).get(granted, set())
+            expanded |= implied.get(entry["resource_name"], {}).get(granted, set())
         entry["permissions"] = sorted(expanded)
         entries.append(entry)
     return entries

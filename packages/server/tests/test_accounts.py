@@ -260,3 +260,18 @@ def test_an_administrator_creates_another_administrator(backend: str, tmp_path_f
         assert app.get("/v1/", headers=auth("ops", "o")).json["user"]["id"] == "account:ops"
     finally:
         close_clients(app)
+
+
+def test_a_password_longer_than_bcrypt_reads_is_a_400(accounts: webtest.TestApp) -> None:
+    refused = accounts.put_json("/v1/accounts/alice", {"data": {"password": "é" * 37}}, status=400).json
+    assert (refused["errno"], refused["details"][0]["name"]) == (107, "data.password")
+    accounts.get("/v1/accounts/alice", headers=auth("alice", "é" * 37), status=401)
+
+
+def test_long_passwords_hashed_by_kinto_still_log_in(accounts: webtest.TestApp) -> None:
+    # Kinto's bcrypt (< 5) hashed the first 72 bytes of a longer password; its users keep logging in.
+    password = "p" * 100
+    registry = accounts.app.registry
+    registry.storage.update("account", "old", "old", {"id": "old", "password": hash_password(password[:72], 4)})
+    registry.permission.add_principal_to_ace("/accounts/old", "write", "account:old")
+    assert accounts.get("/v1/", headers=auth("old", password)).json["user"]["id"] == "account:old"

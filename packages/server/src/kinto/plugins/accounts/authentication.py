@@ -17,7 +17,7 @@ from kinto.core.authentication import BasicAuthAuthenticationPolicy, hmac_digest
 from kinto.core.storage import ObjectNotFoundError
 from pyramid.authentication import extract_http_basic_credentials
 
-__all__ = ["ACCOUNT_CACHE_KEY", "ACCOUNT_POLICY_NAME", "AccountsPolicy", "bcrypt_rounds", "cache_key", "forget_login",
+__all__ = ["ACCOUNT_CACHE_KEY", "ACCOUNT_POLICY_NAME", "MAX_PASSWORD_BYTES", "AccountsPolicy", "bcrypt_rounds", "cache_key", "forget_login",
            "hash_password"]
 
 ACCOUNT_CACHE_KEY = "accounts:{}:verified"
@@ -25,6 +25,8 @@ ACCOUNT_POLICY_NAME = "account"
 DEFAULT_CACHE_TTL = 30
 #: bcrypt's cost (2^rounds iterations), as Kinto's; ``account_bcrypt_rounds`` changes it for new hashes.
 DEFAULT_BCRYPT_ROUNDS = 12
+#: bcrypt reads this many bytes of a password (bcrypt 5 refuses more; earlier versions ignored the rest).
+MAX_PASSWORD_BYTES = 72
 
 
 def hash_password(password: str, rounds: int = DEFAULT_BCRYPT_ROUNDS) -> str:
@@ -51,7 +53,8 @@ def _password_matches(password: str, hashed: Any) -> bool:
     if not isinstance(hashed, str) or not hashed:
         return False
     try:
-        return bcrypt.checkpw(password.encode("utf-8"), hashed.encode("utf-8"))
+        # Hashes written by Kinto (bcrypt < 5) saw only the first 72 bytes of longer passwords.
+        return bcrypt.checkpw(password.encode("utf-8")[:MAX_PASSWORD_BYTES], hashed.encode("utf-8"))
     except ValueError:  # not a bcrypt hash
         return False
 

@@ -10,6 +10,7 @@ from kinto.core.settings import as_bool, as_list
 
 from kinto.plugins.accounts.authentication import (
     ACCOUNT_POLICY_NAME,
+    MAX_PASSWORD_BYTES,
     bcrypt_rounds,
     forget_login,
     hash_password,
@@ -61,6 +62,9 @@ def create_user(env: dict[str, Any], args: argparse.Namespace) -> int:
         return 53
     if not password:
         print("kinto create-user: error: the password is empty")
+        return 2
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        print(f"kinto create-user: error: the password is longer than {MAX_PASSWORD_BYTES} bytes (bcrypt reads no more)")
         return 2
     storage, permission = registry.storage, registry.permission
     with storage.transaction(), permission.transaction():

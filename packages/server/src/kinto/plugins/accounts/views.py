@@ -28,6 +28,7 @@ from pyramid.events import subscriber
 
 from kinto.plugins.accounts.authentication import (
     ACCOUNT_POLICY_NAME,
+    MAX_PASSWORD_BYTES,
     bcrypt_rounds,
     forget_login,
     hash_password,
@@ -115,6 +116,9 @@ class Account(ShareableResource):
         body = self.request.json_body if self.request.body else {}
         data = body.get("data") if isinstance(body, dict) else None
         if isinstance(data, dict) and isinstance(data.get("password"), str) and data["password"]:
+            if len(data["password"].encode("utf-8")) > MAX_PASSWORD_BYTES:
+                raise_invalid(self.request, location="body", name="data.password",
+                              description=f"At most {MAX_PASSWORD_BYTES} bytes (UTF-8): bcrypt reads no more")
             new = {**new, "password": hash_password(data["password"], bcrypt_rounds(self.settings))}
         username = new.get(self.id_field)
         if not username:

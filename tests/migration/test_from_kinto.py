@@ -13,12 +13,8 @@ Run by ``nox -s migration`` (PostgreSQL needed: ``KINTO_TEST_POSTGRESQL_URL``); 
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,9 @@ from typing import Any
 import pytest
 import requests
 import webtest
+from kinto_processes import Server
+
+from kinto.server.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 #: This run's database is ``kinto_migration_test_<run id>`` (see kinto.core.testing.postgresql).
@@ -39,12 +38,6 @@ COLLECTIONS = {
     "carol": {"links": 1000},
 }
 BATCH = 500
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _auth(user: str) -> tuple[str, str]:
@@ -94,42 +87,6 @@ def ini(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Path:
         "\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\n"
     )
     return path
-
-
-class Server:
-    """A ``kinto start`` process (Kinto's or ours), stopped by its own process group."""
-
-    def __init__(self, command: list[str], log: Path, port: int | None = None) -> None:
-        """Ours listens on ``--port``; Kinto's pserve on the ``port`` its ini's server section names."""
-        if port is None:
-            port = _free_port()
-            command = [*command, "--port", str(port)]
-        self.port = port
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.log = log
-        with log.open("ab") as output:
-            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"{command} exited: {log.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{self.url}/__heartbeat__", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise AssertionError(f"{command} did not answer: {log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 @pytest.fixture
@@ -284,7 +241,7 @@ def test_a_database_written_by_kinto_is_served_identically_after_kinto_migrate(
 ) -> None:
     kinto = str(kinto_bin / "kinto")
     subprocess.run([kinto, "migrate", "--ini", str(ini)], check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     kinto_ini = tmp_path / "kinto-26.ini"
     kinto_ini.write_text(ini.read_text() + f"port = {port}\n")
     servers.append(Server([kinto, "start", "--ini", str(kinto_ini)], tmp_path / "kinto.log", port=port))
@@ -303,7 +260,7 @@ def test_a_database_written_by_kinto_is_served_identically_after_kinto_migrate(
     assert changed and all(item["last_modified"] > since for item in changed)
 
     # Before the conversion our server says why it cannot serve, instead of failing request by request.
-    refused = subprocess.run(_ours("start", "--ini", str(ini), "--port", str(_free_port())),
+    refused = subprocess.run(_ours("start", "--ini", str(ini), "--port", str(free_port())),
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1
     assert "Kinto's storage schema 26" in refused.stderr and "kinto migrate" in refused.stderr

@@ -19,19 +19,17 @@ import configparser
 import hashlib
 import hmac
 import importlib.util
-import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from kinto_processes import Server
 
-from kinto.server.testing import LiveServer, ServerFailed, free_port
+from kinto.server.testing import LiveServer, ServerFailed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,44 +75,11 @@ def _missing_at_collection() -> list[str]:
     return [name for name in wanted if importlib.util.find_spec(name) is None]
 
 
-class KintoServer:
-    """Kinto 26.5.0's ``kinto start`` (pserve) on a free port, stopped by its process group."""
-
-    def __init__(self, kinto_bin: Path, ini: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.log = ini.parent / f"kinto-{self.port}.log"
-        with self.log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [str(kinto_bin / "kinto"), "start", "--ini", str(ini), "--port", str(self.port)], cwd=ini.parent,
-                stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"Kinto exited: {self.log.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{self.url}/__heartbeat__", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise AssertionError(f"Kinto did not answer: {self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-
 @pytest.fixture(scope="module")
 def kintos_answers(kinto_bin: Path, kinto_ini: Path) -> Iterator[list[tuple[str, object]]]:
     """What Kinto 26.5.0 answers (see ``answers``) when serving its own ini."""
-    server = KintoServer(kinto_bin, kinto_ini)
+    server = Server([str(kinto_bin / "kinto"), "start", "--ini", str(kinto_ini)],
+                    kinto_ini.parent / "kinto.log", cwd=kinto_ini.parent)
     try:
         yield answers(server.url)
     finally:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyramid.exceptions import ConfigurationError
 
-from kinto.core.database import read_setting
+from kinto.core.settings import read_setting
 from kinto.core.storage.exceptions import BackendError
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from kinto.core.permission import PermissionBase
     from kinto.core.storage import StorageBase
 
-__all__ = ["KINDS", "contract_for", "kind_of", "load_backend", "mask_url", "read_setting", "resolve_backend_module"]
+__all__ = ["KINDS", "contract_for", "kind_of", "load_backend", "mask_url", "resolve_backend_module"]
 
 KINDS = ("storage", "cache", "permission")
 

@@ -36,6 +36,7 @@ __all__ = [
     "as_bool",
     "as_list",
     "environment_names",
+    "read_setting",
     "unprefixed",
 ]
 
@@ -118,6 +119,19 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 #: Settings shown in ``GET /v1/`` (the public subset).
 PUBLIC_SETTINGS = ("batch_max_requests", "readonly", "explicit_permissions")
+
+
+def read_setting(settings: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """``name`` from settings holding the ``x`` or the ``kinto.x`` spelling (or both); ``default`` if empty.
+
+    For the code that may run before ``apply_defaults`` (a backend's ``load_from_config`` called by
+    the conformance command, a client shared between backends); after it, read ``settings["x"]``.
+    """
+    for key in (name, PREFIX + name):
+        value = settings.get(key)
+        if value not in (None, ""):
+            return value
+    return default
 
 
 def unprefixed(key: str) -> str:

@@ -50,8 +50,8 @@ from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from kinto.core.cache import CacheBackendError, CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
-from kinto.core.database import read_setting, registry_clients
-from kinto.core.settings import as_list
+from kinto.core.database import registry_clients
+from kinto.core.settings import as_list, read_setting
 
 try:
     from pymemcache import MemcacheError, MemcacheServerError

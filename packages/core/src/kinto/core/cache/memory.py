@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from kinto.core.backends import read_setting
 from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
+from kinto.core.settings import read_setting
 
 __all__ = ["Cache", "load_from_config"]
 

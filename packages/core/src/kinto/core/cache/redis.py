@@ -32,7 +32,8 @@ from typing import Any, ClassVar, ParamSpec, TypeVar
 from kinto.core.backends import mask_url
 from kinto.core.cache import CacheBackendError, CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
-from kinto.core.database import read_setting, registry_clients
+from kinto.core.database import registry_clients
+from kinto.core.settings import read_setting
 
 try:
     import redis

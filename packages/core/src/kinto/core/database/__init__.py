@@ -28,22 +28,15 @@ Both clients offer the same three context managers:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+# Moved to kinto.core.settings; imported here until database/postgresql.py and sqlite.py import it from there.
+from kinto.core.settings import read_setting
 
 __all__ = ["read_setting", "registry_clients"]
 
 #: Registry key under which clients are shared, per (kind, url).
 REGISTRY_KEY = "kinto.database.clients"
-
-
-def read_setting(settings: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    """Read ``name`` from settings holding either the ``x`` or ``kinto.x`` form (or both)."""
-    for key in (name, f"kinto.{name}"):
-        value = settings.get(key)
-        if value not in (None, ""):
-            return value
-    return default
 
 
 def registry_clients(config: Any) -> dict[Any, Any]:

@@ -55,8 +55,11 @@ def test_core_version_comes_from_its_own_tag(tmp_path):
     subprocess.run(["git", "-C", str(clone), "tag", "core-v9.8.7"], check=True)
     subprocess.run(["git", "-C", str(clone), "tag", "riak-cache-v0.0.42"], check=True)
     out = tmp_path / "out"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(clone / "packages/core")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(clone / "packages/core")],
+        check=True,
+        capture_output=True,
+    )
     assert [path.name.split("-")[1] for path in out.glob("*.whl")] == ["9.8.7"]
 
 
@@ -82,11 +85,70 @@ def test_kinto_conformance_after_installing_kinto_core_alone(tmp_path):
     ]
 
 
-def test_kinto_conformance_passes_an_in_tree_backend_with_the_conformance_extra(tmp_path):
-    python = fresh_venv(tmp_path / "venv")
+@pytest.fixture(scope="module")
+def conformance_venv(tmp_path_factory) -> pathlib.Path:
+    """A venv holding kinto-core with its conformance extra, as a backend author installs it."""
+    python = fresh_venv(tmp_path_factory.mktemp("conformance") / "venv")
     subprocess.run([str(python), "-m", "pip", "install", "-q", f"{core_wheel()}[conformance]"], check=True)
+    return python
 
+
+def test_kinto_conformance_passes_an_in_tree_backend_with_the_conformance_extra(conformance_venv, tmp_path):
+    python = conformance_venv
     url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
-    run = run_in(python, "kinto-conformance", "sqlite", "--kind", "cache", "--setting", f"cache_url={url}", cwd=tmp_path)
+    run = run_in(
+        python, "kinto-conformance", "sqlite", "--kind", "cache", "--setting", f"cache_url={url}", cwd=tmp_path
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "PASS:" in run.stdout and " 0 failed" in run.stdout
+
+
+AUTHOR_CACHE = """
+from kinto.core.cache.memory import Cache
+
+
+def load_from_config(config):
+    return Cache(cache_prefix=config.get_settings().get("cache_prefix", ""))
+"""
+
+AUTHOR_TESTS = """
+import pytest
+from kinto.core.testing.cache import CacheContract
+
+import my_cache
+
+
+class TestMyCache(CacheContract):
+    @pytest.fixture
+    def backend_factory(self):
+        return lambda: my_cache.Cache(cache_prefix="tests:")
+"""
+
+
+def test_a_backend_being_written_is_tested_from_its_folder_and_by_its_own_suite(conformance_venv, tmp_path):
+    (tmp_path / "my_cache.py").write_text(AUTHOR_CACHE, encoding="utf-8")
+    (tmp_path / "test_my_cache.py").write_text(AUTHOR_TESTS, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+
+    # No install, no PYTHONPATH: the module of the current folder.
+    run = run_in(conformance_venv, "kinto-conformance", "my_cache", "-k", "ttl", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "cache backend my_cache against CacheContract" in run.stdout
+
+    # Its own suite: the contract marker is registered by kinto-core, without -p kinto.core.testing.plugin.
+    run = run_in(
+        conformance_venv,
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "error::pytest.PytestUnknownMarkWarning",
+        "-m",
+        "contract",
+        "-k",
+        "test_a_missing_key_is_none",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout

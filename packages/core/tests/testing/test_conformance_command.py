@@ -308,3 +308,68 @@ def test_without_a_backend_option_the_plugin_skips_visibly(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no --kinto-backend given" in result.stdout
+
+
+def _installed_script(name: str) -> Path:
+    script = Path(sys.executable).with_name(name)
+    if not script.exists():
+        pytest.skip(f"{name} is not installed beside this interpreter")
+    return script
+
+
+def test_the_installed_command_finds_a_backend_of_the_current_folder(thirdparty):
+    # No PYTHONPATH: the module being written is found where the author stands, as `python -m` would.
+    environment = {
+        key: value for key, value in os.environ.items() if key != "PYTHONPATH" and not key.startswith("KINTO_")
+    }
+    result = subprocess.run(
+        [str(_installed_script("kinto-conformance")), "thirdparty.good_cache", "-k", "ttl"],
+        capture_output=True,
+        text=True,
+        cwd=thirdparty,
+        env=environment,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "cache backend thirdparty.good_cache against CacheContract" in result.stdout
+
+
+def test_a_third_party_contract_suite_has_its_marker_registered_without_the_plugin(thirdparty, tmp_path):
+    # A backend's own tests: a contract subclass and its backend_factory fixture, no -p option.
+    (tmp_path / "test_mine.py").write_text(
+        "import pytest\n"
+        "from kinto.core.testing.cache import CacheContract\n"
+        "from thirdparty.good_cache import DictCache\n\n\n"
+        "class TestMine(CacheContract):\n"
+        "    @pytest.fixture\n"
+        "    def backend_factory(self):\n"
+        "        return lambda: DictCache(cache_prefix='mine:')\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("KINTO_")}
+    environment["PYTHONPATH"] = str(thirdparty)
+    environment.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "error::pytest.PytestUnknownMarkWarning",
+    ]
+    result = subprocess.run(
+        [*command, "-m", "contract", "-k", "test_a_missing_key_is_none", "test_mine.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    assert "PytestUnknownMarkWarning" not in result.stdout + result.stderr

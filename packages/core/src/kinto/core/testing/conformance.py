@@ -5,8 +5,9 @@
 
 TARGET is a dotted module exposing ``load_from_config(config)``, a short name
 registered in a ``kinto.<kind>`` entry-point group, or (for renderers) a
-dotted class or callable. The kind is inferred from the object the module
-returns. The suite flushes the backend: point it at a throwaway database,
+dotted class or callable; it is imported from the current folder first, as
+``python -m`` would (a backend being written needs no install nor PYTHONPATH).
+The kind is inferred from the object the module returns. The suite flushes the backend: point it at a throwaway database,
 bucket or prefix. Exit status: 0 when every test passes, 1 when one fails (or
 the backend cannot be reached), 2 on a usage error (bad target, unknown kind,
 pytest or Hypothesis missing: they come with ``pip install "kinto-core[conformance]"``).
@@ -18,6 +19,7 @@ import argparse
 import contextlib
 import importlib
 import importlib.util
+import os
 import sys
 import tempfile
 import textwrap
@@ -354,7 +356,7 @@ def _parser() -> argparse.ArgumentParser:
             "what to test: a dotted module exposing load_from_config(config) (my_package.cache), "
             "a name registered in a kinto.cache/kinto.storage/kinto.permission/kinto.renderer "
             "entry-point group (memory, redis, riak), or a dotted renderer class or callable "
-            "(kinto_fluent.FluentRenderer)"
+            "(kinto_fluent.FluentRenderer); modules of the current folder are found first"
         ),
     )
     parser.add_argument(
@@ -400,6 +402,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return EXIT_USAGE
     from kinto.core.testing.plugin import parse_setting
 
+    # An installed script's sys.path starts with its own folder, not the current one.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         settings = dict(parse_setting(text) for text in options.setting)
         target = resolve_target(options.target, options.kind, settings)

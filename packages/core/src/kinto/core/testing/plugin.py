@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck
+from kinto_core_pytest import CONTRACT_MARKER
 from pyramid.config import Configurator
 from pyramid.path import DottedNameResolver
 
@@ -223,11 +224,8 @@ def run_in_processes(
 # -- the pytest plugin ---------------------------------------------------------
 
 
-#: The marker every contract class carries: ``pytest -m contract`` runs the suites alone.
-CONTRACT_MARKER = "contract: the kinto.core contract suites (storage, cache, permission, renderer)"
-
-
 def pytest_configure(config: pytest.Config) -> None:
+    # Also done by the pytest11 entry point; repeated for ``-p`` runs where entry points are disabled.
     config.addinivalue_line("markers", CONTRACT_MARKER)
 
 

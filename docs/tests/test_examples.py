@@ -180,7 +180,13 @@ def all_pages() -> list[Path]:
 def test_every_code_block_of_the_page_runs(page, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
-    counts = run_page(page, tmp_path)
+    try:
+        counts = run_page(page, tmp_path)
+    finally:
+        # Pages may name their modules alike (myproject): the next page imports its own.
+        for name, module in list(sys.modules.items()):
+            if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+                del sys.modules[name]
     print(f"{page.relative_to(PAGES)}: {counts}")
 
 

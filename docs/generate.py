@@ -54,10 +54,17 @@ def settings_reference() -> str:
     core = importlib.import_module("kinto.core.settings").DEFAULT_SETTINGS
     sections = []
     for distribution, what, module_name in SETTINGS_TABLES:
-        defaults = importlib.import_module(module_name).DEFAULT_SETTINGS
+        module = importlib.import_module(module_name)
+        defaults, descriptions = module.DEFAULT_SETTINGS, getattr(module, "SETTING_DESCRIPTIONS", {})
+        missing, unknown = set(defaults) - set(descriptions), set(descriptions) - set(defaults)
+        if missing or unknown:
+            raise ValueError(
+                f"{module_name}.SETTING_DESCRIPTIONS must describe every key of DEFAULT_SETTINGS and no other: "
+                f"missing {sorted(missing)}, unknown {sorted(unknown)}"
+            )
         rows = [
-            "| setting | default | environment variable |",
-            "|---|---|---|",
+            "| setting | default | environment variable | what it does |",
+            "|---|---|---|---|",
         ]
         for key, value in defaults.items():
             # Dotted keys (plugins' own, multiauth.*) are shown as their tables spell them.
@@ -65,8 +72,12 @@ def settings_reference() -> str:
             default = _cell(value)
             if module_name == "kinto.server" and key in core and core[key] != value:
                 default += f" (core: {_cell(core[key])})"
-            rows.append(f"| `{name}` | {default} | `{environment_names(key)[0]}` |")
-        sections.append(f"### {what}\n\nPackage `{distribution}`, table `{module_name}.DEFAULT_SETTINGS`.\n\n" + "\n".join(rows))
+            description = descriptions[key].replace("|", "\\|")
+            rows.append(f"| `{name}` | {default} | `{environment_names(key)[0]}` | {description} |")
+        sections.append(
+            f"### {what}\n\nPackage `{distribution}`, tables `{module_name}.DEFAULT_SETTINGS` and "
+            f"`SETTING_DESCRIPTIONS`.\n\n" + "\n".join(rows)
+        )
     return "\n\n".join(sections)
 
 
@@ -100,7 +111,78 @@ def errors_reference() -> str:
     return "\n".join(rows)
 
 
+#: The server the HTTP API page describes: memory backends, and the built-in plugins whose endpoints
+#: a deployment may enable (openid needs a provider to describe, admin serves files).
+API_SETTINGS = {
+    "userid_hmac_secret": "the HTTP API page",
+    "storage_backend": "memory",
+    "cache_backend": "memory",
+    "permission_backend": "memory",
+    "includes": "kinto.plugins.default_bucket kinto.plugins.history kinto.plugins.accounts kinto.plugins.flush",
+    "multiauth.policies": "account basicauth",
+    "multiauth.policy.account.use": "kinto.plugins.accounts.AccountsPolicy",
+    "experimental_permissions_endpoint": "true",
+}
+METHODS = ("get", "head", "post", "put", "patch", "delete")
+
+
+def _operation_title(operation: dict[str, Any]) -> str:
+    title = operation.get("summary") or operation.get("description") or operation.get("operationId", "")
+    return str(title).replace("_", " ").replace("|", "\\|").split("\n", 1)[0]
+
+
+def _parameter_rows(operations: dict[str, dict[str, Any]]) -> list[str]:
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    methods: dict[tuple[str, str], list[str]] = {}
+    for method, operation in operations.items():
+        for parameter in operation.get("parameters", []):
+            key = (parameter["name"], parameter["in"])
+            seen.setdefault(key, parameter)
+            methods.setdefault(key, []).append(method.upper())
+    rows = []
+    for key, parameter in seen.items():
+        description = str(parameter.get("description", "")).replace("|", "\\|")
+        required = "yes" if parameter.get("required") else ""
+        rows.append(f"| `{key[0]}` | {key[1]} | {required} | {' '.join(methods[key])} | {description} |")
+    return rows
+
+
+def http_api_reference() -> str:
+    """The endpoints of ``GET /v1/__api__``, as the server answers it."""
+    import webtest
+
+    from kinto.server import main
+
+    document = webtest.TestApp(main({}, **API_SETTINGS)).get("/v1/__api__").json
+    info = document["info"]
+    parts = [
+        f"OpenAPI {document['openapi']}, {info['description']}; built with "
+        f"`kinto.includes = {API_SETTINGS['includes']}` and the permissions endpoint on."
+    ]
+    for path, item in sorted(document["paths"].items()):
+        operations = {method: item[method] for method in METHODS if method in item}
+        tags = sorted({tag for operation in operations.values() for tag in operation.get("tags", [])})
+        rows = ["| method | operation | statuses |", "|---|---|---|"]
+        for method, operation in operations.items():
+            statuses = " ".join(sorted(operation.get("responses", {})))
+            rows.append(f"| {method.upper()} | {_operation_title(operation)} | {statuses} |")
+        section = [f"### `/v1{path}`", f"Tags: {', '.join(tags)}." if tags else "", "\n".join(rows)]
+        parameters = _parameter_rows(operations)
+        if parameters:
+            header = ["| parameter | in | required | methods | description |", "|---|---|---|---|---|"]
+            section.append("\n".join(header + parameters))
+        parts.append("\n\n".join(filter(None, section)))
+    error = document["components"]["schemas"]["Error"]
+    fields = ", ".join(f"`{name}`" for name in error["properties"])
+    parts.append(
+        f"### Errors\n\nEvery error status answers the `Error` schema: {fields} "
+        f"(required: {', '.join(error['required'])}); its errnos are listed on the errors page."
+    )
+    return "\n\n".join(parts)
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "http-api": http_api_reference,
     "settings": settings_reference,
     "cli": cli_reference,
     "errnos": errors_reference,

@@ -39,6 +39,18 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "kinto_fluent.nanosecond_precision": True,
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "kinto_fluent.tag": "the Fluentd tag of every record",
+    "kinto_fluent.host": "Fluentd's host, or `unix:///path` (empty: `FLUENTD_HOST`, else localhost)",
+    "kinto_fluent.port": "Fluentd's forward port",
+    "kinto_fluent.timeout_seconds": "connect and send timeout (only the sender thread waits on it)",
+    "kinto_fluent.queue_size": "events waiting for the sender thread; when full, the oldest is dropped",
+    "kinto_fluent.buffer_size_bytes": "bytes of events kept while Fluentd is unreachable, the oldest dropped past it",
+    "kinto_fluent.retry_interval_seconds": "how often delivery is retried while Fluentd is unreachable",
+    "kinto_fluent.nanosecond_precision": "send times in nanoseconds; false: whole seconds (Fluentd before 0.14)",
+}
+
 
 @dataclass(frozen=True)
 class FluentOptions:

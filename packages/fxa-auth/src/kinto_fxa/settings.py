@@ -44,6 +44,23 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "fxa-oauth.state.ttl_seconds": 3600.0,
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "fxa-oauth.oauth_uri": "the Firefox Accounts OAuth server",
+    "fxa-oauth.client_id": "this relier's client id (login flow, introspection, client check)",
+    "fxa-oauth.client_secret": "this relier's client secret (login flow, introspection)",
+    "fxa-oauth.required_scope": "scopes a token must carry, all of them (space-separated)",
+    "fxa-oauth.requested_scope": "scopes the login flow asks for",
+    "fxa-oauth.cache_ttl_seconds": "how long a verified token is trusted without asking the OAuth server again",
+    "fxa-oauth.heartbeat_timeout_seconds": "timeout of the `oauth` heartbeat",
+    "fxa-oauth.requests_timeout_seconds": "timeout of each call to the OAuth server",
+    "fxa-oauth.jwt_issuer": "the `iss` JWT access tokens must carry (empty: not checked)",
+    "fxa-oauth.opaque_token_verification": "how opaque tokens are checked: `verify` (FxA's `/v1/verify`) or `introspect` (RFC 7662)",
+    "fxa-oauth.webapp.authorized_domains": "host patterns the login flow may redirect to (`*.example.com`)",
+    "fxa-oauth.relier.enabled": "serve the login flow (`/v1/fxa-oauth/login`, `/token`) when a client id is set",
+    "fxa-oauth.state.ttl_seconds": "how long a login may take",
+}
+
 
 @dataclass(frozen=True)
 class Client:

@@ -50,6 +50,18 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "kinto_riak.read_timeout_seconds": 2.0,
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "cache_url": "Riak's HTTP API (`http://localhost:8098`)",
+    "cache_prefix": "prefix of every key: several applications may share one bucket",
+    "kinto_riak.bucket_type": "the bucket type",
+    "kinto_riak.bucket": "the bucket holding the cache",
+    "kinto_riak.pool_size": "HTTP connections kept to Riak per process",
+    "kinto_riak.pool_timeout_seconds": "seconds to wait for a free connection before a backend error",
+    "kinto_riak.connect_timeout_seconds": "TCP connect timeout",
+    "kinto_riak.read_timeout_seconds": "seconds to wait for each answer from Riak",
+}
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 

@@ -48,6 +48,21 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "record_id_generator": "kinto.server.ids.RelaxedUUID",
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "project_name": "the name in `GET /v1/`",
+    "project_docs": "the documentation URL in `GET /v1/` and in error answers",
+    "http_api_version": "the Kinto HTTP API version this server implements",
+    "retry_after_seconds": "the `Retry-After` of 503 answers",
+    "bucket_create_principals": "principals who may create buckets",
+    "experimental_collection_schema_validation": "validate records against their collection's `schema` (`kinto init` turns it on)",
+    "experimental_permissions_endpoint": "serve `GET /v1/permissions` (`kinto init` turns it on)",
+    "bucket_id_generator": "ids drawn for buckets created by `POST`",
+    "collection_id_generator": "ids drawn for collections created by `POST`",
+    "group_id_generator": "ids drawn for groups created by `POST`",
+    "record_id_generator": "ids drawn for records created by `POST` (UUID4; client ids may be any name)",
+}
+
 
 def main(global_config: dict[str, Any] | None = None, **settings: Any) -> Any:
     """Build the Kinto WSGI application from ``settings`` (an ini's ``[app:main]``)."""

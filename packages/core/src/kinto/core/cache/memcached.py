@@ -73,6 +73,15 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "cache_socket_timeout": 5.0,
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "cache_hosts": "the Memcached servers, `host:port` words (keys are spread over them)",
+    "cache_prefix": "prefix of every key: several applications may share the servers",
+    "cache_pool_size": "connections per server and process (0: no limit)",
+    "cache_connect_timeout": "seconds to connect to a server before a backend error",
+    "cache_socket_timeout": "seconds to wait for each answer before a backend error",
+}
+
 # Memcached reads an expiry beyond 30 days as a date; longer TTLs are left to our own expiry check.
 _LONGEST_RELATIVE_EXPIRY = 30 * 24 * 3600
 # The attempts of an ``expire`` racing other writers of the same key before the others win.

@@ -54,6 +54,16 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "cache_socket_timeout": 5.0,
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "cache_url": "the Redis server and database (`redis://host:6379/0`, `rediss://` for TLS, `unix:///path`)",
+    "cache_prefix": "prefix of every key: several applications may share one database",
+    "cache_pool_size": "connections kept to Redis per process",
+    "cache_pool_timeout": "seconds a request waits for a free connection before a backend error",
+    "cache_connect_timeout": "seconds to connect to Redis before a backend error",
+    "cache_socket_timeout": "seconds to wait for each answer from Redis before a backend error",
+}
+
 # Longer TTLs than this (about 31,700 years) overflow Redis's expiry arithmetic: they mean "no expiry".
 _LONGEST_TTL_MS = 10**15
 _SCAN_BATCH = 500

@@ -32,6 +32,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "admin_assets_path": "",
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "admin_assets_path": "a folder holding another build of the admin (its `index.html` and assets); empty: the bundled one",
+}
+
 DOCS = "https://kinto.readthedocs.io/en/latest/configuration/settings.html#plugins"
 
 

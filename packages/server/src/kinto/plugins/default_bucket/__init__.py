@@ -36,6 +36,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "default_bucket_hmac_secret": "",
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "default_bucket_hmac_secret": "the key personal bucket ids (`/buckets/default`) are derived with; empty as in Kinto, random in `kinto init`",
+}
+
 
 def default_bucket_id(request: Any) -> str:
     """The id of the caller's personal bucket: a UUID made of the HMAC of their prefixed user id."""

@@ -36,6 +36,15 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "history.auto_trim_user_ids": "",
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "history.exclude_resources": "URIs whose changes are not recorded (a bucket, a collection, a group or a record)",
+    "history.exclude_user_ids": "users (prefixed ids) whose changes are not recorded",
+    "history.auto_trim_max_count": "entries each bucket keeps per kind of object once trimmed (`-1`: all)",
+    "history.auto_trim_threshold": "entries a kind may exceed the maximum by before it is trimmed",
+    "history.auto_trim_user_ids": "when given, trimming applies to these users' entries only",
+}
+
 _URI = re.compile(
     r"^/buckets/(?P<bucket>[^/]+)"
     r"(?:/collections/(?P<collection>[^/]+)(?:/records/(?P<record>[^/]+))?|/groups/(?P<group>[^/]+))?$"

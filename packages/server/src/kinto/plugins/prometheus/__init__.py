@@ -84,6 +84,15 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "prometheus_max_series_per_metric": 1000,
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "prometheus_prefix": "prefix of the metric names; none: the project name",
+    "prometheus_disabled_metrics": "metrics not exported",
+    "prometheus_histogram_buckets": "bucket bounds of the timing histograms, in seconds",
+    "prometheus_created_metrics_enabled": "export the `_created` series `prometheus_client` adds",
+    "prometheus_max_series_per_metric": "label sets one metric may have; past it new ones share the series labelled `_other`",
+}
+
 #: The label value standing for every label set past ``prometheus_max_series_per_metric``.
 OVERFLOW_LABEL_VALUE = "_other"
 

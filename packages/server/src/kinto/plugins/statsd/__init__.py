@@ -48,6 +48,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "statsd_url": None,
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "statsd_backend": "the module building the StatsD client",
+    "statsd_prefix": "prefix of every metric name",
+    "statsd_url": "the StatsD server (`udp://host:8125`); none: nothing sent",
+}
+
 #: Kinto's module name for the default backend, which is this module here.
 _KINTO_DEFAULT_BACKEND = "kinto.core.statsd"
 

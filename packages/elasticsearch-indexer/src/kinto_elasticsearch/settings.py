@@ -48,6 +48,29 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "kinto_elasticsearch.embedded_url": "",
 }
 
+#: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
+SETTING_DESCRIPTIONS: dict[str, str] = {
+    "indexing_backend": "the indexer: a module with `load_from_config(config)`, or `elasticsearch` / `embedded`",
+    "kinto_elasticsearch.hosts": "the Elasticsearch nodes",
+    "kinto_elasticsearch.index_prefix": "prefix of index names (one per application sharing a cluster)",
+    "kinto_elasticsearch.refresh_enabled": "make each write visible to searches before answering it",
+    "kinto_elasticsearch.request_timeout_seconds": "timeout of searches and of the heartbeat",
+    "kinto_elasticsearch.indexing_timeout_seconds": "timeout of writes to the index (on the request's path)",
+    "kinto_elasticsearch.max_retries": "retries on another node after a connection error",
+    "kinto_elasticsearch.compatibility_headers": "send Elasticsearch's versioned media types; false for OpenSearch and other compatible servers",
+    "kinto_elasticsearch.api_key": "API key sent to Elasticsearch",
+    "kinto_elasticsearch.ca_certs": "CA bundle checking Elasticsearch's certificate",
+    "kinto_elasticsearch.verify_certs": "check Elasticsearch's TLS certificate",
+    "kinto_elasticsearch.default_size": "hits per page when the body gives no `size`",
+    "kinto_elasticsearch.max_size": "largest `size` accepted",
+    "kinto_elasticsearch.max_result_window": "largest `from + size` accepted",
+    "kinto_elasticsearch.max_clauses": "query clauses one body may hold",
+    "kinto_elasticsearch.index_wide_scores": "score the hits of callers who may read part of a collection with the whole index's statistics (leaks word counts); false: a constant score",
+    "kinto_elasticsearch.resources": "resources of a kinto.core application to index (empty: all)",
+    "kinto_elasticsearch.principals_secret": "key of the hashes read principals are indexed under (empty: derived from `userid_hmac_secret`); reindex after changing it",
+    "kinto_elasticsearch.embedded_url": "`sqlite:///path` persists the embedded indexer (empty: memory)",
+}
+
 
 def search_limits(settings: Mapping[str, Any]) -> SearchLimits:
     """The search caps configured in ``settings`` (defaults where absent)."""

@@ -30,7 +30,7 @@ def test_schema_version_is_recorded_once(tmp_path):
     storage.initialize_schema()
     with sqlite3.connect(path) as connection:
         rows = connection.execute("SELECT value FROM metadata WHERE name = 'storage_schema_version'").fetchall()
-    assert rows == [(str(len(sqlite.MIGRATIONS)),)]
+    assert rows == [(str(sqlite.SCHEMA.version),)]
     assert {"objects", "timestamps"} <= tables(path)
 
 

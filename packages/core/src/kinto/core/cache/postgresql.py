@@ -16,30 +16,24 @@ from typing import Any, ClassVar
 from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
 from kinto.core.database import read_setting
-from kinto.core.database.postgresql import (
-    PostgreSQLClient,
-    client_from_config,
-    metadata_values,
-    set_metadata,
-    table_columns,
-)
-from kinto.core.storage.exceptions import BackendError
+from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, table_columns
+from kinto.core.database.schema import Schema
 
 __all__ = ["Cache", "load_from_config"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION_KEY = "cache_schema_version"
-
-#: Each step brings the schema from the previous version to its index + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE IF NOT EXISTS cache_entries (
-               key TEXT COLLATE "C" PRIMARY KEY,
-               value TEXT NOT NULL,
-               expires_at DOUBLE PRECISION
-           )""",
-        "CREATE INDEX IF NOT EXISTS idx_cache_entries_expires_at ON cache_entries (expires_at)",
+SCHEMA = Schema(
+    "cache",
+    steps=(
+        (
+            """CREATE TABLE IF NOT EXISTS cache_entries (
+                   key TEXT COLLATE "C" PRIMARY KEY,
+                   value TEXT NOT NULL,
+                   expires_at DOUBLE PRECISION
+               )""",
+            "CREATE INDEX IF NOT EXISTS idx_cache_entries_expires_at ON cache_entries (expires_at)",
+        ),
     ),
 )
 
@@ -55,16 +49,14 @@ _FROM_KINTO = (
 )
 
 
-def _installed(connection: Any) -> tuple[int, bool]:
-    """Our cache schema version (0: none) and whether Kinto's cache table is there (nothing is written)."""
-    try:
-        versions = metadata_values(connection, SCHEMA_VERSION_KEY)
-    except ValueError as error:
-        raise RuntimeError(str(error)) from None
-    if len(set(versions)) > 1 or (versions and not versions[0].isdigit()):
-        raise RuntimeError(f"unreadable {SCHEMA_VERSION_KEY} rows in metadata: {versions}")
-    kinto_table = table_columns(connection, ["cache"]).get("cache") == KINTO_TABLE
-    return (int(versions[0]) if versions else 0), kinto_table
+def _holds_kinto_table(connection: Any) -> bool:
+    return table_columns(connection, ["cache"]).get("cache") == KINTO_TABLE
+
+
+def _kinto_cache(connection: Any) -> str | None:
+    if _holds_kinto_table(connection):
+        return "the database holds Kinto's cache table: run kinto migrate to convert it"
+    return None
 
 
 # clock_timestamp(), not now(): now() stands still for a whole transaction.
@@ -101,40 +93,17 @@ class Cache(CacheBase):
 
     def initialize_schema(self, dry_run: bool = False) -> None:
         with self.client.connect() as connection:
-            # Two processes migrating at once would both see the old version.
-            connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_VERSION_KEY,))
-            installed, kinto_table = _installed(connection)
-            if installed > len(MIGRATIONS):
-                raise RuntimeError(f"cache schema version {installed} is newer than this code knows")
-            for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
-                logger.info("%s cache schema version %s", "Would migrate to" if dry_run else "Migrating to", version)
-                if dry_run:
-                    continue
-                for statement in statements:
+            SCHEMA.migrate_on(self.client, connection, dry_run=dry_run)
+            if not _holds_kinto_table(connection):
+                return
+            verb = "Would copy" if dry_run else "Copying"
+            logger.info("%s the unexpired entries of Kinto's cache table, then drop it", verb)
+            if not dry_run:
+                for statement in _FROM_KINTO:
                     connection.execute(statement)
-                set_metadata(connection, SCHEMA_VERSION_KEY, str(version))
-            if kinto_table:
-                logger.info("%s the unexpired entries of Kinto's cache table, then drop it", "Would copy" if dry_run else "Copying")
-                if not dry_run:
-                    for statement in _FROM_KINTO:
-                        connection.execute(statement)
 
     def schema_mismatch(self) -> str | None:
-        try:
-            with self.client.connect(readonly=True) as connection:
-                installed, kinto_table = _installed(connection)
-        except BackendError:
-            return None  # unreachable: the heartbeat says so
-        except RuntimeError as error:
-            return f"{error}: fix them, then run kinto migrate"
-        if installed == len(MIGRATIONS):
-            return None
-        if kinto_table and not installed:
-            return "the database holds Kinto's cache table: run kinto migrate to convert it"
-        if installed > len(MIGRATIONS):
-            return f"cache schema version {installed} is newer than this code's ({len(MIGRATIONS)}): upgrade the server"
-        found = f"cache schema version {installed}" if installed else "no cache table"
-        return f"{found}, this code needs version {len(MIGRATIONS)}: run kinto migrate"
+        return SCHEMA.check(self.client, unversioned=_kinto_cache)
 
     def flush(self) -> None:
         with self.client.connect() as connection:

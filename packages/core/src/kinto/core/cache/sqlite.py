@@ -9,7 +9,6 @@ enforced by this backend.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -17,23 +16,22 @@ from typing import Any, ClassVar
 from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
 from kinto.core.database import read_setting
+from kinto.core.database.schema import Schema
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
 
 __all__ = ["Cache", "load_from_config"]
 
-logger = logging.getLogger(__name__)
-
-SCHEMA_VERSION_KEY = "cache_schema_version"
-
-#: Each step brings the schema from the previous version to its index + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE IF NOT EXISTS cache_entries (
-               key TEXT PRIMARY KEY,
-               value TEXT NOT NULL,
-               expires_at REAL
-           ) WITHOUT ROWID""",
-        "CREATE INDEX IF NOT EXISTS idx_cache_entries_expires_at ON cache_entries (expires_at)",
+SCHEMA = Schema(
+    "cache",
+    steps=(
+        (
+            """CREATE TABLE IF NOT EXISTS cache_entries (
+                   key TEXT PRIMARY KEY,
+                   value TEXT NOT NULL,
+                   expires_at REAL
+               ) WITHOUT ROWID""",
+            "CREATE INDEX IF NOT EXISTS idx_cache_entries_expires_at ON cache_entries (expires_at)",
+        ),
     ),
 )
 
@@ -71,21 +69,7 @@ class Cache(CacheBase):
         return f"<{type(self).__module__}.Cache {self.client.path} prefix={self.prefix!r}>"
 
     def initialize_schema(self, dry_run: bool = False) -> None:
-        with self.client.connect() as connection:
-            connection.execute("CREATE TABLE IF NOT EXISTS metadata (name TEXT NOT NULL, value TEXT NOT NULL)")
-            row = connection.execute("SELECT value FROM metadata WHERE name = ?", (SCHEMA_VERSION_KEY,)).fetchone()
-            installed = int(row[0]) if row else 0
-            if installed > len(MIGRATIONS):
-                raise RuntimeError(f"cache schema version {installed} is newer than this code knows")
-            for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
-                verb = "Would create" if dry_run else "Creating"
-                logger.info("%s cache schema version %s in %s", verb, version, self.client.path)
-                if dry_run:
-                    continue
-                for statement in statements:
-                    connection.execute(statement)
-                connection.execute("DELETE FROM metadata WHERE name = ?", (SCHEMA_VERSION_KEY,))
-                connection.execute("INSERT INTO metadata (name, value) VALUES (?, ?)", (SCHEMA_VERSION_KEY, version))
+        SCHEMA.migrate(self.client, dry_run=dry_run)
 
     def flush(self) -> None:
         with self.client.connect() as connection:

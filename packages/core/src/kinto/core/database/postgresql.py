@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
-import dataclasses
 import logging
 import re
 import threading
@@ -12,6 +10,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from kinto.core.database import read_setting, registry_clients
+from kinto.core.database.client import SQLClient, Transaction
+from kinto.core.database.schema import read_version
 from kinto.core.storage.exceptions import BackendError
 
 try:
@@ -49,16 +49,11 @@ def mask_password(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
-@dataclasses.dataclass
-class _Transaction:
-    connection: Any
-    write: bool
-    failed: BaseException | None = None
-    savepoints: int = 0
-
-
-class PostgreSQLClient:
+class PostgreSQLClient(SQLClient):
     """A pool of psycopg connections and the transaction bound to the current context."""
+
+    driver_error = psycopg.Error if psycopg is not None else Exception
+    context_name = "kinto_postgresql_transaction"
 
     def __init__(
         self,
@@ -71,6 +66,7 @@ class PostgreSQLClient:
     ) -> None:
         if psycopg is None:
             raise ImportError("PostgreSQL backends need psycopg: pip install 'kinto-core[postgresql]'")
+        super().__init__()
         self.url = normalize_url(url)
         self.pool_size = pool_size
         self.pool_timeout = pool_timeout
@@ -81,9 +77,6 @@ class PostgreSQLClient:
         self._connection_kwargs = connection_kwargs
         self._pool: Any = None
         self._pool_lock = threading.Lock()
-        self._current: contextvars.ContextVar[_Transaction | None] = contextvars.ContextVar(
-            f"kinto_postgresql_transaction_{id(self)}", default=None
-        )
 
     def __repr__(self) -> str:
         return f"<PostgreSQLClient {mask_password(self.url)}>"
@@ -136,7 +129,7 @@ class PostgreSQLClient:
             yield
             return
         connection = self._checkout()
-        state = _Transaction(connection=connection, write=write)
+        state = Transaction(connection=connection, write=write)
         if not write:
             # A read runs each statement on its own: under READ COMMITTED (PostgreSQL's default)
             # every statement takes a fresh snapshot anyway, and BEGIN and COMMIT would cost two
@@ -179,11 +172,8 @@ class PostgreSQLClient:
         """Yield a connection: the current transaction's, or one in a transaction of its own."""
         state = self._current.get()
         if state is not None:
-            try:
-                yield state.connection
-            except psycopg.Error as error:
-                state.failed = error
-                raise BackendError(error) from error
+            with self._joined(state) as connection:
+                yield connection
             return
         connection = self._checkout()
         try:
@@ -199,47 +189,18 @@ class PostgreSQLClient:
         finally:
             self._checkin(connection)
 
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """Inside a write transaction, undo the block's statements (only them) when an exception leaves it.
+    # --- the schema's version (see kinto.core.database.schema) ------------------------------------
 
-        The transaction goes on: a statement that failed inside the block (an
-        aborted transaction, for PostgreSQL) is forgiven once rolled back to the
-        savepoint. A savepoint that cannot be rolled back condemns the whole
-        transaction instead. Outside a write transaction (reads run statement by
-        statement) the block simply runs.
-        """
-        state = self._current.get()
-        if state is None or not state.write:
-            yield
-            return
-        state.savepoints += 1
-        name = f"kinto_savepoint_{state.savepoints}"
-        failed_before = state.failed
-        self._savepoint_statement(state, f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            try:
-                self._savepoint_statement(state, f"ROLLBACK TO SAVEPOINT {name}")
-                self._savepoint_statement(state, f"RELEASE SAVEPOINT {name}")
-                state.failed = failed_before
-            except BackendError:
-                logger.warning("Rollback to a savepoint failed: the transaction will roll back", exc_info=True)
-            raise
-        self._savepoint_statement(state, f"RELEASE SAVEPOINT {name}")
+    def schema_version(self, connection: Any, key: str) -> int:
+        """The version in the ``metadata`` row ``key`` (0: none); ValueError when unreadable or not our table."""
+        return read_version(key, metadata_values(connection, key))
 
-    @staticmethod
-    def _savepoint_statement(state: _Transaction, statement: str) -> None:
-        try:
-            state.connection.execute(statement)
-        except psycopg.Error as error:
-            state.failed = error
-            raise BackendError(error) from error
+    def record_schema_version(self, connection: Any, key: str, version: int) -> None:
+        set_metadata(connection, key, str(version))
 
-    def in_transaction(self) -> bool:
-        """Whether a ``transaction()`` is open in the current context."""
-        return self._current.get() is not None
+    def lock_schema(self, connection: Any, name: str) -> None:
+        """Make a concurrent migration wait for this transaction's end."""
+        connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
 
     def close(self) -> None:
         """Close every pooled connection; the client reopens a pool if used again."""

@@ -11,8 +11,6 @@ free many times (the benchmark's write p99 was 100 times its median).
 
 from __future__ import annotations
 
-import contextvars
-import dataclasses
 import logging
 import os
 import sqlite3
@@ -22,6 +20,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from kinto.core.database import read_setting, registry_clients
+from kinto.core.database.client import SQLClient, Transaction
+from kinto.core.database.schema import read_version
 from kinto.core.storage.exceptions import BackendError
 
 __all__ = ["SQLiteClient", "client_from_config", "path_from_url"]
@@ -40,18 +40,14 @@ def path_from_url(url_or_path: str) -> str:
     return url_or_path
 
 
-@dataclasses.dataclass
-class _Transaction:
-    connection: sqlite3.Connection
-    write: bool
-    failed: BaseException | None = None
-    savepoints: int = 0
-
-
-class SQLiteClient:
+class SQLiteClient(SQLClient):
     """Connections to one SQLite file (one per thread and process) and the current transaction."""
 
+    driver_error = sqlite3.Error
+    context_name = "kinto_sqlite_transaction"
+
     def __init__(self, url_or_path: str, *, timeout: float = 30.0) -> None:
+        super().__init__()
         self.path = path_from_url(url_or_path)
         if self.path in ("", ":memory:"):
             raise ValueError("SQLite backends need a file path (several connections must see one database)")
@@ -62,9 +58,6 @@ class SQLiteClient:
         self._lock = threading.Lock()
         self._writer = threading.Lock()
         self._writer_pid = os.getpid()
-        self._current: contextvars.ContextVar[_Transaction | None] = contextvars.ContextVar(
-            f"kinto_sqlite_transaction_{id(self)}", default=None
-        )
 
     def __repr__(self) -> str:
         return f"<SQLiteClient {self.path}>"
@@ -152,7 +145,7 @@ class SQLiteClient:
         connection = self._connection()
         with self._writing(write):
             self._begin(connection, write)
-            state = _Transaction(connection=connection, write=write)
+            state = Transaction(connection=connection, write=write)
             token = self._current.set(state)
             try:
                 yield
@@ -171,11 +164,8 @@ class SQLiteClient:
         """Yield a connection: the current transaction's, or one in a transaction of its own."""
         state = self._current.get()
         if state is not None:
-            try:
-                yield state.connection
-            except sqlite3.Error as error:
-                state.failed = error
-                raise BackendError(error) from error
+            with self._joined(state) as connection:
+                yield connection
             return
         connection = self._connection()
         with self._writing(not readonly):
@@ -190,46 +180,23 @@ class SQLiteClient:
                 raise
             self._end(connection, commit=True)
 
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """Inside a write transaction, undo the block's statements (only them) when an exception leaves it.
+    # --- the schema's version (see kinto.core.database.schema) ------------------------------------
 
-        The transaction goes on: a statement that failed inside the block no longer
-        condemns it once rolled back to the savepoint. A savepoint that cannot be
-        rolled back condemns the whole transaction instead. Outside a write
-        transaction the block simply runs.
-        """
-        state = self._current.get()
-        if state is None or not state.write:
-            yield
-            return
-        state.savepoints += 1
-        name = f"kinto_savepoint_{state.savepoints}"
-        failed_before = state.failed
-        self._savepoint_statement(state, f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            try:
-                self._savepoint_statement(state, f"ROLLBACK TO {name}")
-                self._savepoint_statement(state, f"RELEASE {name}")
-                state.failed = failed_before
-            except BackendError:
-                logger.warning("Rollback to a savepoint failed: the transaction will roll back", exc_info=True)
-            raise
-        self._savepoint_statement(state, f"RELEASE {name}")
+    def schema_version(self, connection: sqlite3.Connection, key: str) -> int:
+        """The version in the ``metadata`` row ``key`` (0: none); ValueError when unreadable."""
+        exists = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'").fetchone()
+        if exists is None:
+            return 0
+        rows = connection.execute("SELECT value FROM metadata WHERE name = ?", (key,)).fetchall()
+        return read_version(key, [str(value) for (value,) in rows])
 
-    @staticmethod
-    def _savepoint_statement(state: _Transaction, statement: str) -> None:
-        try:
-            state.connection.execute(statement)
-        except sqlite3.Error as error:
-            state.failed = error
-            raise BackendError(error) from error
+    def record_schema_version(self, connection: sqlite3.Connection, key: str, version: int) -> None:
+        connection.execute("CREATE TABLE IF NOT EXISTS metadata (name TEXT NOT NULL, value TEXT NOT NULL)")
+        connection.execute("DELETE FROM metadata WHERE name = ?", (key,))
+        connection.execute("INSERT INTO metadata (name, value) VALUES (?, ?)", (key, str(version)))
 
-    def in_transaction(self) -> bool:
-        """Whether a ``transaction()`` is open in the current context."""
-        return self._current.get() is not None
+    def lock_schema(self, connection: sqlite3.Connection, name: str) -> None:
+        """Nothing to do: a write transaction holds the file's write lock from its start."""
 
     def close(self) -> None:
         """Close every connection opened by this client (in this process)."""

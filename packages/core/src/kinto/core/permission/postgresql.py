@@ -14,13 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from kinto.core.database.postgresql import (
-    PostgreSQLClient,
-    client_from_config,
-    metadata_values,
-    set_metadata,
-    table_columns,
-)
+from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, metadata_values, table_columns
+from kinto.core.database.schema import Schema
 from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
 from kinto.core.permission.patterns import is_pattern, like_pattern
 from kinto.core.permission.results import (
@@ -35,32 +30,32 @@ __all__ = ["Permission", "load_from_config"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION_KEY = "permission_schema_version"
-
-#: Each step brings the schema from the previous version to its index + 1.
 #: Object and user ids are URLs and hashes, not prose: the "C" collation compares
 #: bytes and lets ``LIKE 'prefix%'`` use the primary key's index.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE IF NOT EXISTS user_principals (
-               user_id TEXT COLLATE "C",
-               principal TEXT,
-               PRIMARY KEY (user_id, principal)
-           )""",
-        """CREATE TABLE IF NOT EXISTS access_control_entries (
-               object_id TEXT COLLATE "C",
-               permission TEXT,
-               principal TEXT,
-               PRIMARY KEY (object_id, permission, principal)
-           )""",
-        "CREATE INDEX IF NOT EXISTS idx_access_control_entries_object_id ON access_control_entries (object_id)",
-        "CREATE INDEX IF NOT EXISTS idx_access_control_entries_permission ON access_control_entries (permission)",
-        "CREATE INDEX IF NOT EXISTS idx_access_control_entries_principal ON access_control_entries (principal)",
-    ),
-    (
-        'ALTER TABLE user_principals ALTER COLUMN user_id TYPE TEXT COLLATE "C"',
-        'ALTER TABLE access_control_entries ALTER COLUMN object_id TYPE TEXT COLLATE "C"',
-        "CREATE INDEX IF NOT EXISTS idx_user_principals_principal ON user_principals (principal)",
+SCHEMA = Schema(
+    "permission",
+    steps=(
+        (
+            """CREATE TABLE IF NOT EXISTS user_principals (
+                   user_id TEXT COLLATE "C",
+                   principal TEXT,
+                   PRIMARY KEY (user_id, principal)
+               )""",
+            """CREATE TABLE IF NOT EXISTS access_control_entries (
+                   object_id TEXT COLLATE "C",
+                   permission TEXT,
+                   principal TEXT,
+                   PRIMARY KEY (object_id, permission, principal)
+               )""",
+            "CREATE INDEX IF NOT EXISTS idx_access_control_entries_object_id ON access_control_entries (object_id)",
+            "CREATE INDEX IF NOT EXISTS idx_access_control_entries_permission ON access_control_entries (permission)",
+            "CREATE INDEX IF NOT EXISTS idx_access_control_entries_principal ON access_control_entries (principal)",
+        ),
+        (
+            'ALTER TABLE user_principals ALTER COLUMN user_id TYPE TEXT COLLATE "C"',
+            'ALTER TABLE access_control_entries ALTER COLUMN object_id TYPE TEXT COLLATE "C"',
+            "CREATE INDEX IF NOT EXISTS idx_user_principals_principal ON user_principals (principal)",
+        ),
     ),
 )
 
@@ -96,7 +91,7 @@ def inspect(connection: Any) -> Installed:
     """
     found = table_columns(connection, TABLES)
     try:
-        versions = metadata_values(connection, SCHEMA_VERSION_KEY)
+        versions = metadata_values(connection, SCHEMA.key)
     except ValueError as error:
         return Installed(refused=str(error))
     if found and found != TABLES:
@@ -139,29 +134,16 @@ class Permission(PermissionBase):
 
     def initialize_schema(self, dry_run: bool = False) -> None:
         with self.client.connect() as connection:
-            # Two processes migrating at once would both see the old version.
-            connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA_VERSION_KEY,))
+            self.client.lock_schema(connection, SCHEMA.lock_name)
             installed = inspect(connection)
             if installed.refused is not None:
                 raise RuntimeError(f"{installed.describe()}: nothing was changed")
-            steps = list(enumerate(MIGRATIONS[installed.version :], start=installed.version + 1))
-            if installed.kinto and installed.version == len(MIGRATIONS):
-                # Kinto's last schema is ours less one index.
-                steps = [(installed.version, (_PRINCIPAL_INDEX,))]
-            if not steps:
-                logger.info("Permission schema is up to date (version %s)", installed.version)
-                return
             if installed.kinto:
                 logger.info("Permission: the database holds %s", installed.describe())
-            for version, statements in steps:
-                logger.info(
-                    "%s permission schema version %s", "Would migrate to" if dry_run else "Migrating to", version
-                )
-                if dry_run:
-                    continue
-                for statement in statements:
-                    connection.execute(statement)
-                set_metadata(connection, SCHEMA_VERSION_KEY, str(version))
+            pending = None
+            if installed.kinto and installed.version == SCHEMA.version:
+                pending = [(installed.version, (_PRINCIPAL_INDEX,))]  # Kinto's last schema is ours less one index
+            SCHEMA.upgrade(self.client, connection, installed.version, dry_run=dry_run, pending=pending)
 
     def schema_mismatch(self) -> str | None:
         try:
@@ -169,13 +151,11 @@ class Permission(PermissionBase):
                 installed = inspect(connection)
         except BackendError:
             return None  # unreachable: the heartbeat says so
-        if installed.refused is None and not installed.kinto and installed.version == len(MIGRATIONS):
-            return None
         if installed.refused is not None:
             return f"{installed.describe()}; kinto migrate refuses to touch them"
         if installed.kinto:
             return f"the database holds {installed.describe()}: run kinto migrate to convert it"
-        return f"{installed.describe()}, this code needs version {len(MIGRATIONS)}: run kinto migrate"
+        return SCHEMA.mismatch(installed.version)
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
         return self.client.transaction(write=write)

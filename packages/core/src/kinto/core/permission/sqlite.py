@@ -8,12 +8,12 @@ and ``permission_pool_timeout`` (seconds a writer waits for the file's lock).
 from __future__ import annotations
 
 import contextlib
-import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
+from kinto.core.database.schema import Schema
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
 from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
 from kinto.core.permission.patterns import glob_pattern, is_pattern
@@ -26,27 +26,25 @@ from kinto.core.permission.results import (
 
 __all__ = ["Permission", "load_from_config"]
 
-logger = logging.getLogger(__name__)
-
-SCHEMA_VERSION_KEY = "permission_schema_version"
-
-#: Each step brings the schema from the previous version to its index + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE IF NOT EXISTS user_principals (
-               user_id TEXT NOT NULL,
-               principal TEXT NOT NULL,
-               PRIMARY KEY (user_id, principal)
-           ) WITHOUT ROWID""",
-        "CREATE INDEX IF NOT EXISTS idx_user_principals_principal ON user_principals (principal)",
-        """CREATE TABLE IF NOT EXISTS access_control_entries (
-               object_id TEXT NOT NULL,
-               permission TEXT NOT NULL,
-               principal TEXT NOT NULL,
-               PRIMARY KEY (object_id, permission, principal)
-           ) WITHOUT ROWID""",
-        """CREATE INDEX IF NOT EXISTS idx_access_control_entries_principal
-               ON access_control_entries (principal, permission)""",
+SCHEMA = Schema(
+    "permission",
+    steps=(
+        (
+            """CREATE TABLE IF NOT EXISTS user_principals (
+                   user_id TEXT NOT NULL,
+                   principal TEXT NOT NULL,
+                   PRIMARY KEY (user_id, principal)
+               ) WITHOUT ROWID""",
+            "CREATE INDEX IF NOT EXISTS idx_user_principals_principal ON user_principals (principal)",
+            """CREATE TABLE IF NOT EXISTS access_control_entries (
+                   object_id TEXT NOT NULL,
+                   permission TEXT NOT NULL,
+                   principal TEXT NOT NULL,
+                   PRIMARY KEY (object_id, permission, principal)
+               ) WITHOUT ROWID""",
+            """CREATE INDEX IF NOT EXISTS idx_access_control_entries_principal
+                   ON access_control_entries (principal, permission)""",
+        ),
     ),
 )
 
@@ -74,25 +72,7 @@ class Permission(PermissionBase):
         return f"<{type(self).__module__}.Permission {self.client.path}>"
 
     def initialize_schema(self, dry_run: bool = False) -> None:
-        with self.client.connect() as connection:
-            connection.execute("CREATE TABLE IF NOT EXISTS metadata (name TEXT NOT NULL, value TEXT NOT NULL)")
-            row = connection.execute("SELECT value FROM metadata WHERE name = ?", (SCHEMA_VERSION_KEY,)).fetchone()
-            installed = int(row[0]) if row else 0
-            if installed > len(MIGRATIONS):
-                raise RuntimeError(f"permission schema version {installed} is newer than this code knows")
-            for version, statements in enumerate(MIGRATIONS[installed:], start=installed + 1):
-                logger.info(
-                    "%s permission schema version %s in %s",
-                    "Would create" if dry_run else "Creating",
-                    version,
-                    self.client.path,
-                )
-                if dry_run:
-                    continue
-                for statement in statements:
-                    connection.execute(statement)
-                connection.execute("DELETE FROM metadata WHERE name = ?", (SCHEMA_VERSION_KEY,))
-                connection.execute("INSERT INTO metadata (name, value) VALUES (?, ?)", (SCHEMA_VERSION_KEY, version))
+        SCHEMA.migrate(self.client, dry_run=dry_run)
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
         return self.client.transaction(write=write)

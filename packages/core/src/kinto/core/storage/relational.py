@@ -14,6 +14,7 @@ import json
 import logging
 from typing import Any, ClassVar
 
+from kinto.core.database.schema import Schema
 from kinto.core.storage import (
     DEFAULT_DELETED_FIELD,
     DEFAULT_ID_FIELD,
@@ -57,9 +58,8 @@ class RelationalStorage(StorageBase):
     supports_copy: ClassVar[bool] = True
 
     dialect: Dialect
-    #: Statements creating schema version N from N - 1 (index 0 creates version 1).
-    migrations: ClassVar[list[list[str]]] = []
-    schema_key: ClassVar[str] = "storage_schema_version"
+    #: The tables and indexes, as versioned steps.
+    schema: ClassVar[Schema]
 
     def __init__(self, client: Any, *, readonly: bool = False) -> None:
         super().__init__(readonly=readonly)
@@ -193,66 +193,11 @@ class RelationalStorage(StorageBase):
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def _schema_version(self, connection: Any) -> int:
-        connection.execute("CREATE TABLE IF NOT EXISTS metadata (name TEXT NOT NULL, value TEXT NOT NULL)")
-        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
-        row = connection.execute(f"SELECT value FROM metadata WHERE name = {b.add(self.schema_key)}", b.params)
-        found = row.fetchone()
-        return int(found[0]) if found else 0
-
     def schema_mismatch(self) -> str | None:
-        with self.client.connect(readonly=True) as connection:
-            if not self._has_table(connection, "metadata"):
-                version = 0
-            else:
-                b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
-                rows = connection.execute(
-                    f"SELECT value FROM metadata WHERE name = {b.add(self.schema_key)}", b.params
-                ).fetchall()
-                version = int(rows[0][0]) if len(rows) == 1 and str(rows[0][0]).isdigit() else -1
-        target = len(self.migrations)
-        if version == target:
-            return None
-        if version < 0:
-            return f"unreadable storage schema version in metadata ({self.schema_key}): run kinto migrate"
-        if version > target:
-            return f"storage schema version {version} is newer than this code's ({target}): upgrade the server"
-        if version == 0:
-            return "no storage tables: run kinto migrate"
-        return f"storage schema version {version}, this code needs version {target}: run kinto migrate"
-
-    def _has_table(self, connection: Any, name: str) -> bool:
-        raise NotImplementedError
+        return self.schema.check(self.client)
 
     def initialize_schema(self, dry_run: bool = False) -> None:
-        with self.client.connect() as connection:
-            self._lock_schema(connection)
-            current = self._schema_version(connection)
-            target = len(self.migrations)
-            if current > target:
-                # A newer server migrated this database: never report it as up to date.
-                raise RuntimeError(
-                    f"storage schema version {current} is newer than this code's ({target}): "
-                    "upgrade the server; nothing was changed"
-                )
-            if current == target:
-                logger.info("Storage schema is up to date (version %s)", current)
-                return
-            for version in range(current + 1, target + 1):
-                logger.info("%s storage schema version %s", "Would create" if dry_run else "Creating", version)
-                if dry_run:
-                    continue
-                for statement in self.migrations[version - 1]:
-                    connection.execute(statement)
-            if dry_run:
-                return
-            b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
-            key, value = b.add(self.schema_key), b.add(str(target))
-            connection.execute(f"DELETE FROM metadata WHERE name = {key}", b.params)
-            connection.execute(f"INSERT INTO metadata (name, value) VALUES ({key}, {value})", b.params)
-
-    def _lock_schema(self, connection: Any) -> None:
-        """Keep concurrent migrations apart (SQLite: the write transaction already does)."""
+        self.schema.migrate(self.client, dry_run=dry_run)
 
     def flush(self) -> None:
         with self.client.connect() as connection:

@@ -16,6 +16,7 @@ import json
 import sqlite3
 from typing import Any, ClassVar
 
+from kinto.core.database.schema import Schema
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
 from kinto.core.storage import query as q
 from kinto.core.storage.relational import RelationalStorage
@@ -120,42 +121,41 @@ class SQLiteDialect(Dialect):
         return f"({column} IN (SELECT value FROM json_each({builder.add(json.dumps(values))})))"
 
 
-MIGRATIONS: list[list[str]] = [
-    [
-        """CREATE TABLE IF NOT EXISTS objects (
-            parent_id TEXT NOT NULL,
-            resource_name TEXT NOT NULL,
-            id TEXT NOT NULL,
-            last_modified INTEGER NOT NULL,
-            deleted BOOLEAN NOT NULL DEFAULT FALSE,
-            data TEXT NOT NULL DEFAULT '{}',
-            PRIMARY KEY (parent_id, resource_name, id)
-        )""",
-        """CREATE INDEX IF NOT EXISTS idx_objects_collection_last_modified
-            ON objects (parent_id, resource_name, last_modified DESC)""",
-        """CREATE TABLE IF NOT EXISTS timestamps (
-            parent_id TEXT NOT NULL,
-            resource_name TEXT NOT NULL,
-            last_modified INTEGER NOT NULL,
-            PRIMARY KEY (parent_id, resource_name)
-        )""",
-    ],
-]
+SCHEMA = Schema(
+    "storage",
+    steps=(
+        (
+            """CREATE TABLE IF NOT EXISTS objects (
+                parent_id TEXT NOT NULL,
+                resource_name TEXT NOT NULL,
+                id TEXT NOT NULL,
+                last_modified INTEGER NOT NULL,
+                deleted BOOLEAN NOT NULL DEFAULT FALSE,
+                data TEXT NOT NULL DEFAULT '{}',
+                PRIMARY KEY (parent_id, resource_name, id)
+            )""",
+            """CREATE INDEX IF NOT EXISTS idx_objects_collection_last_modified
+                ON objects (parent_id, resource_name, last_modified DESC)""",
+            """CREATE TABLE IF NOT EXISTS timestamps (
+                parent_id TEXT NOT NULL,
+                resource_name TEXT NOT NULL,
+                last_modified INTEGER NOT NULL,
+                PRIMARY KEY (parent_id, resource_name)
+            )""",
+        ),
+    ),
+)
 
 
 class Storage(RelationalStorage):
     """Storage in one SQLite file, through the shared :class:`~kinto.core.database.sqlite.SQLiteClient`."""
 
-    migrations: ClassVar[list[list[str]]] = MIGRATIONS
+    schema: ClassVar[Schema] = SCHEMA
 
     def __init__(self, client: SQLiteClient, *, readonly: bool = False) -> None:
         super().__init__(client, readonly=readonly)
         self.dialect = SQLiteDialect()
         client.add_connection_hook(_register_functions)
-
-    def _has_table(self, connection: Any, name: str) -> bool:
-        found = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name", {"name": name})
-        return found.fetchone() is not None
 
     def _parent_matches(self, b: QueryBuilder, pattern: str) -> str:
         # GLOB is case-sensitive and uses ``*``; its other wildcards are made literal.

@@ -22,11 +22,12 @@ from typing import Any, ClassVar
 from psycopg.types.json import Jsonb
 
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
+from kinto.core.database.schema import Schema
 from kinto.core.migrations import PostgreSQLPluginMigration  # Kinto's import path, for plugins
 from kinto.core.storage import query as q
 from kinto.core.storage.exceptions import BackendError
 from kinto.core.storage.postgresql import migration
-from kinto.core.storage.postgresql.schema import MIGRATIONS
+from kinto.core.storage.postgresql.schema import SCHEMA
 from kinto.core.storage.relational import OBJECT_UPSERT, RelationalStorage
 from kinto.core.storage.sql import Dialect, QueryBuilder, escape_like
 from kinto.core.storage.timestamps import now_ms
@@ -135,7 +136,7 @@ class PostgreSQLDialect(Dialect):
 class Storage(RelationalStorage):
     """Storage in PostgreSQL, through the shared :class:`~kinto.core.database.postgresql.PostgreSQLClient`."""
 
-    migrations: ClassVar[list[list[str]]] = MIGRATIONS
+    schema: ClassVar[Schema] = SCHEMA
 
     def __init__(self, client: PostgreSQLClient, *, readonly: bool = False) -> None:
         super().__init__(client, readonly=readonly)
@@ -157,31 +158,27 @@ class Storage(RelationalStorage):
     def initialize_schema(self, dry_run: bool = False) -> None:
         """Create or upgrade our schema, or convert Kinto's (see :mod:`.migration`); refuse anything else."""
         with self.client.connect(readonly=True) as connection:
-            installed = migration.inspect(connection, len(self.migrations))
+            installed = migration.inspect(connection, self.schema.version)
         if installed.refused is not None:
             raise migration.UnknownSchemaError(f"{installed.describe()}: nothing was changed")
         if installed.kinto is not None or installed.conversion is not None:
-            migration.convert_from_kinto(self.client, [s for step in self.migrations for s in step], len(self.migrations),
-                                         dry_run=dry_run)
+            migration.convert_from_kinto(self.client, self.schema.statements(), self.schema.version, dry_run=dry_run)
             return
         super().initialize_schema(dry_run=dry_run)
 
     def schema_mismatch(self) -> str | None:
         try:
             with self.client.connect(readonly=True) as connection:
-                installed = migration.inspect(connection, len(self.migrations))
+                installed = migration.inspect(connection, self.schema.version)
         except BackendError:
             return None  # unreachable: the heartbeat says so
-        return installed.mismatch(len(self.migrations))
+        return installed.mismatch(self.schema.version)
 
     def flush(self) -> None:
         # TRUNCATE leaves no dead rows behind: flushed-and-refilled tables
         # (tests, benchmarks) would otherwise drag every index lookup.
         with self.client.connect() as connection:
             connection.execute("TRUNCATE objects, timestamps")
-
-    def _lock_schema(self, connection: Any) -> None:
-        connection.execute("SELECT pg_advisory_xact_lock(hashtext('kinto.core.storage.schema'))")
 
     def lock_for_write(self, resource_name: str, parent_id: str) -> None:
         if not self.client.in_transaction():

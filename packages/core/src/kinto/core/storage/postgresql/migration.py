@@ -21,13 +21,13 @@ from typing import Any
 
 from kinto.core.database.postgresql import metadata_values, table_columns
 from kinto.core.storage.postgresql import from_kinto
-from kinto.core.storage.postgresql.schema import TABLES
+from kinto.core.storage.postgresql.schema import SCHEMA, TABLES
 
 __all__ = ["Installed", "UnknownSchemaError", "convert_from_kinto", "inspect"]
 
 logger = logging.getLogger(__name__)
 
-VERSION_KEY = "storage_schema_version"
+VERSION_KEY = SCHEMA.key
 #: Pages of Kinto's table copied per transaction (about 30,000 small records).
 PAGES_PER_TRANSACTION = 1000
 _READ = (*from_kinto.KINTO_TABLES, *(from_kinto.SET_ASIDE + table for table in from_kinto.KINTO_TABLES))
@@ -117,7 +117,7 @@ def _ours(found: dict[str, dict[str, str]], versions: list[str], target: int) ->
 def _begin(connection: Any) -> None:
     # Steps may outlast a statement timeout set for the application; concurrent runs wait their turn.
     connection.execute("SET LOCAL statement_timeout = 0")
-    connection.execute("SELECT pg_advisory_xact_lock(hashtext('kinto.core.storage.schema'))")
+    connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (SCHEMA.lock_name,))
 
 
 def plan(connection: Any, installed: Installed, target: int) -> list[str]:

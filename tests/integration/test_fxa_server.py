@@ -54,10 +54,9 @@ def app(oauth: OAuthStandIn, tmp_path: Any) -> Iterator[webtest.TestApp]:
     for kind in ("storage", "permission", "cache"):
         getattr(wsgi.registry, kind).initialize_schema()
     yield webtest.TestApp(wsgi)
-    from kinto.core.database import REGISTRY_KEY
+    from kinto.core.backends import close_backends
 
-    for client in wsgi.registry.get(REGISTRY_KEY, {}).values():
-        client.close()
+    close_backends(wsgi.registry)
 
 
 def bearer(oauth: OAuthStandIn, uid: str, scope: str = SCOPE) -> dict[str, str]:

@@ -27,7 +27,7 @@ import pytest
 import webtest
 
 from kinto.core.authentication import hmac_digest
-from kinto.core.database import REGISTRY_KEY
+from kinto.core.backends import close_backends
 from kinto.core.testing import basic_auth_header
 from kinto.server import main
 
@@ -86,8 +86,7 @@ def build_app(settings: dict[str, Any]) -> webtest.TestApp:
 
 
 def close_app(app: webtest.TestApp) -> None:
-    for client in app.app.registry.get(REGISTRY_KEY, {}).values():
-        client.close()
+    close_backends(app.app.registry)
 
 
 @pytest.fixture(params=BACKENDS)

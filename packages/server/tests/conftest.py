@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import webtest
 from kinto.core.authentication import hmac_digest
-from kinto.core.database import REGISTRY_KEY
+from kinto.core.backends import close_backends
 from kinto.core.events import AfterResourceChanged, ResourceChanged
 from kinto.core.testing import basic_auth_header
 
@@ -193,8 +193,7 @@ def needs_application_in_process(what: str) -> None:
 def close_clients(app: webtest.TestApp) -> None:
     if LIVE_URL:
         return
-    for client in app.app.registry.get(REGISTRY_KEY, {}).values():
-        client.close()
+    close_backends(app.app.registry)
 
 
 def flush(app: webtest.TestApp) -> None:

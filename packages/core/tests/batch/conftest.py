@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from kinto.core.database import REGISTRY_KEY
+from kinto.core.backends import close_backends
 from kinto.core.events import AfterResourceChanged, ResourceChanged
 from kinto.core.testing import make_app
 
@@ -92,8 +92,7 @@ def build_app(settings, recorder=None):
 
 
 def close_clients(app):
-    for client in app.app.registry.get(REGISTRY_KEY, {}).values():
-        client.close()
+    close_backends(app.app.registry)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -1,4 +1,4 @@
-"""Loading the storage, cache and permission backends named in the settings.
+"""Loading the storage, cache and permission backends named in the settings, and closing them.
 
 ``kinto.<kind>_backend`` names a module exposing ``load_from_config(config)``,
 either by its dotted path (``kinto_riak.cache``) or by a short name that an
@@ -11,6 +11,7 @@ starts with the setting, so start-up stops with a line an operator can act on.
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 from importlib import metadata
 from types import ModuleType
@@ -23,13 +24,26 @@ from kinto.core.storage.exceptions import BackendError
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
+    from pyramid.registry import Registry
 
     from kinto.core.cache import CacheBase
     from kinto.core.permission import PermissionBase
     from kinto.core.storage import StorageBase
 
-__all__ = ["KINDS", "contract_for", "kind_of", "load_backend", "mask_url", "resolve_backend_module"]
+__all__ = [
+    "KINDS",
+    "close_backends",
+    "contract_for",
+    "kind_of",
+    "load_backend",
+    "mask_url",
+    "resolve_backend_module",
+]
 
+logger = logging.getLogger(__name__)
+
+#: The kinds of backends: each is a setting ``kinto.<kind>_backend``, a contract (``contract_for``)
+#: and the registry attribute holding the application's backend of that kind.
 KINDS = ("storage", "cache", "permission")
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:)(?P<password>[^@/]*)@")
@@ -148,3 +162,24 @@ def _import(name: Any, kind: str, label: str) -> ModuleType:
         raise ConfigurationError(f"{label}: cannot import module ({error})") from error
     except Exception as error:
         raise ConfigurationError(f"{label}: importing the module raised {type(error).__name__}: {error}") from error
+
+
+def close_backends(registry: Registry) -> None:
+    """Close the connections the backends of the application of ``registry`` hold.
+
+    They are in the database clients the backends share through the registry
+    (:func:`kinto.core.database.registry_clients`); a client reopens its
+    connections if used again. Call it when an application is done with, or
+    before a server forks its workers. A client that fails to close is logged,
+    and the others are still closed.
+    """
+    from kinto.core.database import REGISTRY_KEY
+
+    for client in list(registry.get(REGISTRY_KEY, {}).values()):
+        close = getattr(client, "close", None)
+        if not callable(close):
+            continue
+        try:
+            close()
+        except Exception:
+            logger.warning("Could not close %r", client, exc_info=True)

@@ -47,12 +47,7 @@ __all__ = ["CommandError", "main"]
 logger = logging.getLogger("kinto.server.cli")
 
 PLUGIN_GROUP = "kinto.commands"
-KINDS = ("storage", "permission", "cache")
 DATABASE_CONNECT_TIMEOUT = 5
-#: Backends whose tables need no administrator: ``kinto start`` creates them itself.
-EMBEDDED_MODULES = frozenset(
-    f"kinto.core.{kind}.{engine}" for kind in ("storage", "permission", "cache") for engine in ("sqlite", "memory")
-)
 
 
 class CommandError(Exception):
@@ -108,30 +103,42 @@ def _ini_target(ini: configuration.IniFile) -> Target:
     return Target(ini=ini, settings=dict(ini.settings))
 
 
+def effective_settings(settings: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``settings`` with the settings rule applied to the keys of ``defaults`` (both
+    spellings, environment overrides, the defaults' types), for commands that read settings
+    before (or without) building the application."""
+    from kinto.core.settings import apply_defaults
+
+    effective = dict(settings)
+    apply_defaults(effective, defaults)
+    return effective
+
+
 def check_databases(settings: dict[str, Any]) -> None:
-    """Connect once to each PostgreSQL database the settings name (environment overrides applied).
+    """Connect once to each PostgreSQL database (a ``postgresql://`` URL) the backends' settings name.
 
     Fails fast, in one line, when a server is down or refuses the credentials,
     instead of a connection pool retrying in the background for its whole timeout.
     """
-    from kinto.core.backends import mask_url
-    from kinto.core.settings import apply_defaults
+    from urllib.parse import urlsplit
 
-    effective = dict(settings)
-    apply_defaults(effective, {f"{kind}_{key}": "" for kind in KINDS for key in ("backend", "url")})
+    from kinto.core.backends import KINDS, mask_url
+    from kinto.core.database.postgresql import normalize_url
+    from kinto.core.settings import DEFAULT_SETTINGS
+
+    effective = effective_settings(settings, {f"{kind}_url": DEFAULT_SETTINGS[f"{kind}_url"] for kind in KINDS})
     checked = set()
     for kind in KINDS:
-        backend, url = str(effective[f"{kind}_backend"] or ""), str(effective[f"{kind}_url"] or "")
-        if "postgresql" not in backend or not url or url in checked:
+        url = normalize_url(str(effective[f"{kind}_url"]))
+        if urlsplit(url).scheme != "postgresql" or url in checked:
             continue
         checked.add(url)
         try:
             import psycopg
-            from kinto.core.database.postgresql import normalize_url
         except ImportError:
             raise CommandError("PostgreSQL support is not installed: pip install 'kinto-server[postgresql]'") from None
         try:
-            psycopg.connect(normalize_url(url), connect_timeout=DATABASE_CONNECT_TIMEOUT).close()
+            psycopg.connect(url, connect_timeout=DATABASE_CONNECT_TIMEOUT).close()
         except psycopg.Error as error:
             raise CommandError(f"cannot connect to the {kind} database at {mask_url(url)}: "
                                f"{_one_line(str(error))}") from None
@@ -167,19 +174,16 @@ def _one_line(text: str) -> str:
 
 
 def close_app(app: Any) -> None:
-    """Close the database connections the app opened (before a server forks its workers)."""
-    from kinto.core.database import REGISTRY_KEY
+    """Close the connections the app's backends opened (before a server forks its workers)."""
+    from kinto.core.backends import close_backends
 
-    for client in list(app.registry.get(REGISTRY_KEY, {}).values()):
-        close = getattr(client, "close", None)
-        if close is not None:
-            close()
+    close_backends(app.registry)
 
 
 def _backend_url(settings: dict[str, Any], kind: str) -> str:
     from kinto.core.backends import mask_url
 
-    url = settings.get(f"{kind}_url") or settings.get(f"kinto.{kind}_url") or ""
+    url = settings[f"{kind}_url"]
     return f" at {mask_url(str(url))}" if url else ""
 
 
@@ -194,20 +198,23 @@ def _probe(kind: str, backend: Any) -> None:
 
 
 def prepare_backends(app: Any, target: Target) -> list[str]:
-    """Create the tables of embedded backends (SQLite, memory) and check that the others answer.
+    """Create the tables of the backends that declare themselves ``embedded`` (SQLite, memory)
+    and check that the others answer.
 
     Returns the kinds migrated. Raises ``CommandError`` naming the backend that
     does not answer, or whose schema is not this code's (missing, outdated,
     Kinto's), with the command to run.
     """
+    from kinto.core.backends import KINDS
+
     registry = app.registry
     settings = registry.settings
     migrated = []
-    for kind in ("storage", "permission", "cache"):
+    for kind in KINDS:
         backend = getattr(registry, kind, None)
         if backend is None:
             continue
-        embedded = type(backend).__module__ in EMBEDDED_MODULES
+        embedded = backend.embedded
         # Before the probe: a storage on another schema answers every call with that same reason.
         problem = None if embedded else getattr(backend, "schema_mismatch", lambda: None)()
         if problem:
@@ -244,11 +251,13 @@ def command_init(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CommandError(f"cannot write {path}: {error.strerror}") from None
     _say(args, f"Wrote {path} ({_backend_summary(args.backend, args.cache_backend)}).")
-    if "postgresql" in (args.backend, args.cache_backend or args.backend):
+    choices = dict.fromkeys(configuration.BACKENDS[name] for name in (args.backend, args.cache_backend or args.backend))
+    if any(choice.server_url for choice in choices):
         _say(args, "Set kinto.storage_url, kinto.permission_url and kinto.cache_url in it (or KINTO_STORAGE_URL...),")
         _say(args, f"then create the tables:  kinto migrate --ini {path}")
-        if not _importable("psycopg"):
-            _say(args, "PostgreSQL support is not installed: pip install 'kinto-server[postgresql]'")
+    for choice in choices:
+        if choice.driver and not _importable(choice.driver):
+            _say(args, f"{choice.summary} support is not installed: pip install 'kinto-server[{choice.module}]'")
     if args.auth == "accounts":
         _say(args, f"Create the administrator's account:  kinto create-user --ini {path} --username admin")
     _say(args, f"Start the server:  kinto start --ini {path}")
@@ -256,10 +265,9 @@ def command_init(args: argparse.Namespace) -> int:
 
 
 def _backend_summary(backend: str, cache_backend: str | None) -> str:
-    where = {"sqlite": "SQLite in ./data", "postgresql": "PostgreSQL", "memory": "in memory, nothing persists"}
-    summary = where[backend]
+    summary = configuration.BACKENDS[backend].summary
     if cache_backend and cache_backend != backend:
-        summary += f", cache: {where[cache_backend]}"
+        summary += f", cache: {configuration.BACKENDS[cache_backend].summary}"
     return summary
 
 
@@ -285,8 +293,7 @@ def command_start(args: argparse.Namespace) -> int:
     try:
         prepare_backends(app, target)
         options = _fit_to_backends(app, options)
-        options = dataclasses.replace(
-            options, max_body_bytes=int(app.registry.settings.get("max_request_body_bytes") or 0))
+        options = dataclasses.replace(options, max_body_bytes=app.registry.settings["max_request_body_bytes"])
     finally:
         close_app(app)
     try:
@@ -309,12 +316,23 @@ def command_start(args: argparse.Namespace) -> int:
 
 
 def _fit_to_backends(app: Any, options: serving.ServeOptions) -> serving.ServeOptions:
-    storage = getattr(app.registry, "storage", None)
-    if options.workers > 1 and storage is not None and type(storage).__module__ == "kinto.core.storage.memory":
-        logger.warning("The memory backends keep data inside one process: serving with 1 worker, not %s",
-                       options.workers)
-        return serving.ServeOptions(**{**options.__dict__, "workers": 1})
-    return options
+    """One worker process when a backend cannot be shared between processes (``supports_concurrent_processes``)."""
+    from kinto.core.backends import KINDS
+
+    if options.workers == 1:
+        return options
+    registry = app.registry
+    unshared = [
+        kind
+        for kind in KINDS
+        if getattr(registry, kind, None) is not None and not getattr(registry, kind).supports_concurrent_processes
+    ]
+    if not unshared:
+        return options
+    names = ", ".join(f"kinto.{kind}_backend = {registry.settings[f'{kind}_backend']}" for kind in unshared)
+    logger.warning("Backends that keep their data inside one process (%s): serving with 1 worker, not %s",
+                   names, options.workers)
+    return dataclasses.replace(options, workers=1)
 
 
 def _listen_address(args: argparse.Namespace, target: Target) -> tuple[str, int]:
@@ -355,7 +373,7 @@ def command_migrate(args: argparse.Namespace) -> int:
     target = resolve_target(args.ini)
     app = load_app(target)
     settings = app.registry.settings
-    if settings.get("readonly") in (True, "true") and not args.dry_run:
+    if settings["readonly"] and not args.dry_run:
         raise CommandError("the server is configured read-only (kinto.readonly = true): migrations would write")
     try:
         done = migrate(app.registry, dry_run=args.dry_run)
@@ -424,9 +442,10 @@ def command_copy(args: argparse.Namespace) -> int:
             raise CommandError(f"--from {source_label} and --to {target_label} name the same storage")
         for settings in (source_settings, target_settings):
             check_databases(settings)
-        for secret in ("userid_hmac_secret", "default_bucket_hmac_secret"):
+        secrets = _hmac_secrets()
+        for secret in secrets:
             # User ids and default bucket ids derive from these: another value on the target loses them.
-            values = {_setting(settings, secret) for settings in (source_settings, target_settings)}
+            values = {effective_settings(settings, secrets)[secret] for settings in (source_settings, target_settings)}
             if len(values - {""}) > 1:
                 print(f"kinto copy: warning: the two configurations have different kinto.{secret} values: "
                       "ids derived from it will differ on the target (put the source's value in its ini)",
@@ -456,8 +475,16 @@ def command_copy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _setting(settings: dict[str, Any], name: str) -> str:
-    return str(settings.get(name) or settings.get(f"kinto.{name}") or "")
+def _hmac_secrets() -> dict[str, Any]:
+    """The secrets ids derive from, with their defaults."""
+    from kinto.core.settings import DEFAULT_SETTINGS
+
+    from kinto.plugins.default_bucket import DEFAULT_SETTINGS as DEFAULT_BUCKET_SETTINGS
+
+    return {
+        "userid_hmac_secret": DEFAULT_SETTINGS["userid_hmac_secret"],
+        "default_bucket_hmac_secret": DEFAULT_BUCKET_SETTINGS["default_bucket_hmac_secret"],
+    }
 
 
 def command_version(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from importlib import resources
 __all__ = [
     "AUTHENTICATIONS",
     "BACKENDS",
+    "BackendChoice",
     "ConfigurationFileError",
     "IniFile",
     "builtin_plugins",
@@ -44,11 +45,44 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
 DATA_FOLDER = "data"
 SECRET_FILE = "userid_hmac_secret"
-POSTGRESQL_URL = "postgresql://postgres:postgres@localhost/postgres"
 
 PASTE_DEFAULTS = ("here", "__file__", "http_port")
-#: The backend choices of ``kinto init --backend`` and ``--cache-backend``.
-BACKENDS = ("sqlite", "postgresql", "memory")
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendChoice:
+    """A choice of ``kinto init --backend`` (and ``--cache-backend``): the core's backends it writes.
+
+    ``module`` is the last part of ``kinto.core.<kind>.<module>``. The backends keep ``files``
+    in the data folder, or use a database server: ``server_url`` is then the placeholder the
+    operator replaces, and the tables are created by ``kinto migrate``. ``driver`` is the module
+    those backends import, installed by the server's extra named like ``module``.
+    """
+
+    module: str
+    summary: str
+    comment: str
+    files: bool = False
+    server_url: str | None = None
+    driver: str | None = None
+
+
+#: The choices of ``kinto init --backend`` and ``--cache-backend``, by name.
+BACKENDS = {
+    "sqlite": BackendChoice(
+        "sqlite", "SQLite in ./data", "SQLite files (no service needed); several processes may share them.", files=True
+    ),
+    "postgresql": BackendChoice(
+        "postgresql",
+        "PostgreSQL",
+        "PostgreSQL (pip install 'kinto-server[postgresql]'); run `kinto migrate` once.",
+        server_url="postgresql://postgres:postgres@localhost/postgres",
+        driver="psycopg",
+    ),
+    "memory": BackendChoice(
+        "memory", "in memory, nothing persists", "In memory: nothing persists across restarts, one process only."
+    ),
+}
 #: How users log in, the choices of ``kinto init --auth``: accounts (Kinto's template), or Basic Auth alone.
 AUTHENTICATIONS = ("accounts", "basicauth")
 #: The built-in plugins an ini of ``kinto init`` turns on, as Kinto's template does (those installed);
@@ -212,14 +246,9 @@ def builtin_settings(data_folder: str | os.PathLike[str] = DATA_FOLDER) -> dict[
 
 
 def _backend_values(kind: str, backend: str, data_url: str, cache_url: str) -> dict[str, str]:
-    module = {"sqlite": "sqlite", "postgresql": "postgresql", "memory": "memory"}[backend]
-    if backend == "sqlite":
-        url = cache_url if kind == "cache" else data_url
-    elif backend == "postgresql":
-        url = POSTGRESQL_URL
-    else:
-        url = ""
-    return {f"{kind}_backend": f"kinto.core.{kind}.{module}", f"{kind}_url": url}
+    choice = BACKENDS[backend]
+    url = (cache_url if kind == "cache" else data_url) if choice.files else choice.server_url or ""
+    return {f"{kind}_backend": f"kinto.core.{kind}.{choice.module}", f"{kind}_url": url}
 
 
 def render_ini(
@@ -311,12 +340,7 @@ multiauth.policies = basicauth
 
 
 def _backend_comment(backend: str, cache_backend: str) -> str:
-    comments = {
-        "sqlite": "SQLite files (no service needed); several processes may share them.",
-        "postgresql": "PostgreSQL (pip install 'kinto-server[postgresql]'); run `kinto migrate` once.",
-        "memory": "In memory: nothing persists across restarts, one process only.",
-    }
-    text = f"Storage and permissions: {comments[backend]}"
+    text = f"Storage and permissions: {BACKENDS[backend].comment}"
     if cache_backend != backend:
-        text += f"\n# Cache: {comments[cache_backend]}"
+        text += f"\n# Cache: {BACKENDS[cache_backend].comment}"
     return text

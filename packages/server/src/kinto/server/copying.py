@@ -35,8 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kinto.core.backends import load_backend, mask_url
-from kinto.core.database import REGISTRY_KEY
+from kinto.core.backends import close_backends, load_backend, mask_url
 from kinto.core.database.sqlite import path_from_url
 from kinto.core.permission import PermissionBase
 from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults
@@ -108,38 +107,41 @@ class Store:
 def open_store(settings: dict[str, Any], label: str, *, readonly: bool) -> Store:
     """Build the storage and permission backends of ``settings`` (environment overrides applied).
 
-    The source is opened ``readonly``: nothing can write to it, and a SQLite
-    file that does not exist is an error rather than a new empty file.
+    Backends that do not declare themselves ``persistent`` (memory) are refused. The
+    source is opened ``readonly``: nothing can write to it, and the file of an ``embedded``
+    backend (SQLite) that does not exist is an error rather than a new empty file.
     """
     settings = dict(settings)
     try:
         apply_defaults(settings, DEFAULT_SETTINGS, include_unknown=True)
     except ConfigurationError as error:
         raise CopyError(f"invalid settings in {label}: {error}") from None
-    for kind in ("storage", "permission"):
-        module = str(settings.get(f"{kind}_backend") or "")
-        if not module or module.rsplit(".", 1)[-1] == "memory":
-            raise CopyError(f"{label} keeps its {kind} in memory (kinto.{kind}_backend = {module or 'unset'}): "
-                            "nothing persists there to copy from or to")
-        url = str(settings.get(f"{kind}_url") or "")
-        if readonly and module.rsplit(".", 1)[-1] == "sqlite" and not os.path.exists(path_from_url(url)):
-            raise CopyError(f"{label}: the SQLite file {path_from_url(url)} does not exist")
     if readonly:
         settings["readonly"] = settings["kinto.readonly"] = True
     config = Configurator(settings=settings)
-
-    def close() -> None:
-        for client in list(config.registry.get(REGISTRY_KEY, {}).values()):
-            if callable(getattr(client, "close", None)):
-                client.close()
-
     try:
-        storage = load_backend(config, "storage")
-        permission = load_backend(config, "permission")
+        backends = {kind: load_backend(config, kind) for kind in ("storage", "permission")}
     except ConfigurationError as error:
-        close()
+        close_backends(config.registry)
         raise CopyError(f"cannot open {label}: {error}") from None
-    return Store(label=label, storage=storage, permission=permission, close=close)  # type: ignore[arg-type]
+    for kind, backend in backends.items():
+        problem = _unusable(backend, kind, settings, readonly=readonly)
+        if problem is not None:
+            close_backends(config.registry)
+            raise CopyError(f"{label}{problem}")
+    return Store(label=label, storage=backends["storage"], permission=backends["permission"],  # type: ignore[arg-type]
+                 close=lambda: close_backends(config.registry))
+
+
+def _unusable(backend: Any, kind: str, settings: dict[str, Any], *, readonly: bool) -> str | None:
+    """Why ``backend`` cannot be one side of a copy (to follow the store's label), or None."""
+    if backend is None or not backend.persistent:
+        module = getattr(settings[f"{kind}_backend"], "__name__", settings[f"{kind}_backend"]) or "unset"
+        return f" keeps its {kind} in memory (kinto.{kind}_backend = {module}): nothing persists there to copy from or to"
+    path = path_from_url(str(settings[f"{kind}_url"]))
+    if readonly and backend.embedded and not os.path.exists(path):
+        return f": the file {path} of its {kind} does not exist"
+    return None
 
 
 # --- reading a collection -----------------------------------------------------------------------

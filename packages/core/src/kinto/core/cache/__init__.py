@@ -69,12 +69,18 @@ class CacheBase(abc.ABC):
     """
 
     #: Optional features, declared so the contract suite skips tests explicitly.
+    #: Whether several processes may share one cache (same file or server). ``kinto start``
+    #: serves with one worker process when a backend does not.
     supports_concurrent_processes: ClassVar[bool] = False
     #: Whether ``delete_prefix`` is implemented.
     supports_delete_prefix: ClassVar[bool] = False
     #: Whether ``set`` accepts ``ttl=None`` (keep until deleted). Kinto's contract always
     #: passes a ttl; backends written for it leave this False and the suite skips those tests.
     supports_set_without_ttl: ClassVar[bool] = False
+    #: Whether the cache lives inside the application (its memory or a local file), with no
+    #: administrator: ``kinto start`` creates its tables itself (``initialize_schema``) instead of
+    #: asking for ``kinto migrate``. A backend on a server leaves this False.
+    embedded: ClassVar[bool] = False
 
     #: Hit and miss counters ``get`` reports to (see the module docstring). A class-level
     #: default that counts nothing, so a backend whose constructor skips ours still has one.

@@ -72,12 +72,20 @@ class PermissionBase(abc.ABC):
 
     #: Whether ``transaction()`` really commits and rolls back (else it is a no-op).
     supports_transactions: ClassVar[bool] = False
-    #: Whether several processes may use one store at once without losing writes.
+    #: Whether several processes may use one store at once without losing writes; ``kinto start``
+    #: serves with one worker process when a backend does not.
     supports_concurrent_processes: ClassVar[bool] = False
     #: Whether ``savepoint()`` really undoes its block's changes (else it is a no-op).
     supports_savepoints: ClassVar[bool] = False
     #: Whether the export and import methods are implemented (``kinto copy`` reads and writes through them).
     supports_copy: ClassVar[bool] = False
+    #: Whether what is stored survives a restart of the application (False for a store in memory,
+    #: which ``kinto copy`` refuses as a source or a target).
+    persistent: ClassVar[bool] = True
+    #: Whether the store lives inside the application (its memory or a local file), with no
+    #: administrator: ``kinto start`` creates its tables itself (``initialize_schema``) instead of
+    #: asking for ``kinto migrate``. A backend on a database server leaves this False.
+    embedded: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: B027 -- Kinto's keyword-tolerant constructor
         pass

@@ -80,6 +80,8 @@ class Permission(PermissionBase):
     supports_transactions: ClassVar[bool] = True
     supports_savepoints: ClassVar[bool] = True
     supports_copy: ClassVar[bool] = True
+    persistent: ClassVar[bool] = False
+    embedded: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from kinto.core import Service
-from kinto.core.errors import ERRORS, http_error, request_GET
+from kinto.core.errors import ERRORS, http_error, invalid, request_GET
 from kinto.core.storage import ObjectNotFoundError
 from pyramid import httpexceptions
 
@@ -55,8 +55,7 @@ def _body(request: Any) -> Any:
 
 
 def _bad_request(error: SearchError) -> Exception:
-    return http_error(httpexceptions.HTTPBadRequest(), errno=ERRORS.INVALID_PARAMETERS,
-                      message=error.message, details=error.details)
+    return invalid(error.message, details=error.details)
 
 
 def run_search(request: Any, resource: IndexedResource, collection_id: str, bucket_id: str | None,

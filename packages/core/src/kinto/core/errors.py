@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from pyramid import httpexceptions
 from pyramid.httpexceptions import HTTPException
@@ -17,6 +17,7 @@ from pyramid.httpexceptions import HTTPException
 __all__ = [
     "ERRORS",
     "http_error",
+    "invalid",
     "json_error_body",
     "json_error_handler",
     "raise_invalid",
@@ -121,19 +122,45 @@ def http_error(
     return httpexception
 
 
-def raise_invalid(request: Any, location: str = "body", name: str | None = None, description: str | None = None,
-                  **kwargs: Any) -> None:
-    """Raise a 400 describing one invalid part of the request (Kinto's ``details`` shape)."""
-    # As Kinto words it: "data.title in body: ..." with a name, "body: ..." without.
-    message = f"{name} in {location}: {description}" if name else f"{location}: {description}"
-    details = [{"location": location, "name": name, "description": description}]
-    raise http_error(
+def invalid(
+    description: str,
+    *,
+    location: str | None = None,
+    name: str | None = None,
+    errno: int = ERRORS.INVALID_PARAMETERS,
+    message: str | None = None,
+    details: Any = None,
+) -> HTTPException:
+    """The 400 naming what is invalid in the request (to be raised); every 400 of ours is built here.
+
+    With a ``location`` (``"body"``, ``"querystring"``, ``"header"``, ``"path"``), the message is
+    Kinto's ``"<name> in <location>: <description>"`` (``"<location>: <description>"`` without a
+    name) and ``details`` the one problem, ``[{"location", "name", "description"}]``. Without one,
+    the request as a whole is at fault: the message is the description, with no details. ``message``
+    and ``details`` replace these (several problems: all in ``details``, the message naming one).
+    """
+    if location is not None:
+        if message is None:
+            message = problem_message(location, name, description)
+        if details is None:
+            details = [{"location": location, "name": name, "description": description}]
+    return http_error(
         httpexceptions.HTTPBadRequest(),
-        errno=kwargs.pop("errno", ERRORS.INVALID_PARAMETERS),
-        message=message,
+        errno=errno,
+        message=description if message is None else message,
         details=details,
-        **kwargs,
     )
+
+
+def problem_message(location: str, name: str | None, description: str) -> str:
+    """Kinto's wording of one invalid part: ``"data.title in body: ..."``, or ``"body: ..."`` without a name."""
+    return f"{name} in {location}: {description}" if name else f"{location}: {description}"
+
+
+def raise_invalid(request: Any, location: str = "body", name: str | None = None, description: Any = None,
+                  errno: int = ERRORS.INVALID_PARAMETERS, **kwargs: Any) -> NoReturn:
+    """Kinto's name for raising ``invalid(...)`` (``request`` is not needed)."""
+    raise invalid(description, location=location, name=name, errno=errno, **kwargs)
 
 
 def send_alert(request: Any, message: str | None = None, url: str | None = None, code: str = "soft-eol") -> None:
@@ -152,7 +179,7 @@ def request_GET(request: Any) -> Any:
     try:
         return request.GET
     except UnicodeDecodeError:
-        raise http_error(httpexceptions.HTTPBadRequest(), message="Querystring is not valid UTF-8") from None
+        raise invalid("Querystring is not valid UTF-8") from None
 
 
 def _text(value: Any) -> Any:
@@ -168,7 +195,7 @@ def json_error_handler(request: Any) -> httpexceptions.HTTPException:
     name = first.get("name")
     location = first.get("location", "body")
     description = first.get("description", "Invalid request")
-    message = f"{name} in {location}: {description}" if name else f"{location}: {description}"
+    message = problem_message(location, name, description)
     errno = ERRORS.INVALID_PARAMETERS  # Kinto answers every validation error with 107
     if name == "Content-Type" or status == 415:
         return http_error(httpexceptions.HTTPUnsupportedMediaType(), message=message, details=errors)

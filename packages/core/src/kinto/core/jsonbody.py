@@ -29,7 +29,7 @@ from typing import Any
 
 from pyramid import httpexceptions
 
-from kinto.core.errors import ERRORS, http_error
+from kinto.core.errors import ERRORS, http_error, invalid
 
 __all__ = ["max_depth", "parse_request_body", "too_deep"]
 
@@ -132,8 +132,7 @@ def _invalid_json(reason: str) -> Exception:
     # errno 107 (invalid parameters), as Kinto 26.5.0 answers every body it cannot parse: clients
     # branch on it. Its 106 (BADJSON) is never sent.
     description = f"Invalid JSON: {reason}"
-    return http_error(httpexceptions.HTTPBadRequest(), errno=ERRORS.INVALID_PARAMETERS, message=description,
-                      details=[{"location": "body", "name": None, "description": description}])
+    return invalid(description, location="body", message=description)
 
 
 def _reject_constant(name: str) -> Any:

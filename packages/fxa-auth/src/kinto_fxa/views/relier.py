@@ -46,7 +46,7 @@ def _client(request: Any, config: FxAConfig) -> Client:
     client = config.client_by_id(client_id)
     if client is None:
         raise_invalid(request, location="querystring", name="client_id", description="Unknown client")
-    return client  # type: ignore[return-value]  # raise_invalid never returns
+    return client
 
 
 @login.get(permission=NO_PERMISSION_REQUIRED)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from jsonschema import SchemaError, ValidationError
-from kinto.core.errors import ERRORS, raise_invalid
+from kinto.core.errors import raise_invalid
 from kinto.core.storage import ObjectNotFoundError
 from referencing.exceptions import Unresolvable as RefResolutionError
 
@@ -76,5 +76,4 @@ def validate_from_bucket_schema_or_400(data: dict[str, Any], resource_name: str,
     try:
         schemas.validate(data, schema, ignored=tuple(ignore_fields or ()), id_field=id_field)
     except schemas.InvalidObject as invalid:
-        raise_invalid(request, location="body", name=invalid.field, description=invalid.description,
-                      errno=ERRORS.INVALID_PARAMETERS)
+        raise_invalid(request, location="body", name=invalid.field, description=invalid.description)

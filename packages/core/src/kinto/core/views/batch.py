@@ -49,7 +49,7 @@ from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from kinto.core import events
-from kinto.core.errors import ERRORS, http_error
+from kinto.core.errors import http_error, invalid
 from kinto.core.initialization import api_prefix
 from kinto.core.jsonbody import parse_request_body
 from kinto.core.service import Service
@@ -296,12 +296,7 @@ def _targets_batch(path: str, prefix: str) -> bool:
 def _bad_request(problems: list[tuple[str, str]]) -> httpexceptions.HTTPException:
     details = [{"location": "body", "name": name, "description": description} for name, description in problems]
     name, description = problems[0]
-    return http_error(
-        httpexceptions.HTTPBadRequest(),
-        errno=ERRORS.INVALID_PARAMETERS,
-        message=f"{name} in body: {description}",
-        details=details,
-    )
+    return invalid(description, location="body", name=name, details=details)
 
 
 # --- running sub-requests -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from kinto.core import resource
-from kinto.core.errors import ERRORS, raise_invalid
+from kinto.core.errors import raise_invalid
 from kinto.core.resource import ShareableModel
 from kinto.core.storage import ObjectNotFoundError
 
@@ -88,6 +88,6 @@ class Group(HierarchicalResource):
                 if isinstance(member, str) and (member.startswith("/buckets/") or member == "system.Everyone"):
                     raise_invalid(self.request, name=f"data.members.{index}",
                                   description=f"{member!r} is not a user id (groups cannot contain groups "
-                                              "nor system.Everyone)", errno=ERRORS.INVALID_PARAMETERS)
+                                              "nor system.Everyone)")
         validate_from_bucket(self, new, "group")
         return new

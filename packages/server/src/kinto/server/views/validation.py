@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
-from kinto.core.errors import ERRORS, raise_invalid
+from kinto.core import errors
 from kinto.core.storage import ObjectNotFoundError
 
 from kinto.server import schemas
@@ -24,16 +24,11 @@ BUCKET_SCHEMA_FIELDS = {"collection": "collection:schema", "group": "group:schem
 RECORD_SCHEMA_FIELD = "schema"
 
 
-def _invalid(request: Any, name: str | None, description: str) -> NoReturn:
-    raise_invalid(request, location="body", name=name, description=description, errno=ERRORS.INVALID_PARAMETERS)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def _check(request: Any, field: str, schema: Any) -> None:
     try:
         schemas.check_schema(schema)
     except schemas.SchemaProblem as problem:
-        _invalid(request, f"data.{field}", f"Invalid JSON Schema: {problem}")
+        raise errors.invalid(f"Invalid JSON Schema: {problem}", location="body", name=f"data.{field}")
 
 
 def check_bucket_schemas(request: Any, bucket: dict[str, Any]) -> None:
@@ -58,7 +53,7 @@ def _validate(request: Any, obj: dict[str, Any], schema: dict[str, Any], ignored
     try:
         schemas.validate(obj, schema, ignored=ignored)
     except schemas.InvalidObject as invalid:
-        _invalid(request, invalid.field, invalid.description)
+        raise errors.invalid(invalid.description, location="body", name=invalid.field)
 
 
 def validate_from_bucket(resource: Any, obj: dict[str, Any], kind: str, ignored: tuple[str, ...] = ()) -> None:

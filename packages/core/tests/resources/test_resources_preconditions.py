@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kinto.core.resource.resource import _http_date
+from kinto.core.resource.preconditions import http_date
 
 from .conftest import ALICE, assert_error
 
@@ -277,4 +277,4 @@ def test_resources_without_the_setting_send_no_expiry(app, create):
 
 @given(st.integers(min_value=0, max_value=253402300799999))
 def test_last_modified_dates_are_the_imf_fixdate_of_the_timestamp(timestamp_ms):
-    assert _http_date(timestamp_ms) == formatdate(timestamp_ms / 1000.0, usegmt=True)
+    assert http_date(timestamp_ms) == formatdate(timestamp_ms / 1000.0, usegmt=True)

@@ -17,8 +17,9 @@ from kinto.core.resource.registration import (
     register_resource,
     registered_resources,
 )
-from kinto.core.resource.resource import Resource, ShareableResource, UserResource
+from kinto.core.resource.resource import Resource
 from kinto.core.resource.schema import ResourceSchema
+from kinto.core.resource.variants import ShareableResource, UserResource
 
 __all__ = [
     "DYNAMIC",

@@ -50,10 +50,13 @@ class ResourceContext:
         self.endpoint = endpoint
         self.resource_name = resource_class.name
         self.required_permission = _METHOD_PERMISSIONS.get((endpoint, request.method), "read")
-        self.allowed_principals: set[str] = set()
+        # What the permission check finds, for the resource's handlers to act on:
         #: On plural reads by a caller without read on the whole list: the ids it may read.
         self.shared_ids: list[str] | None = None
-        self._object_exists: bool | None = None
+        #: A ``PUT`` let in because the caller may create: it must not replace an existing object.
+        self.allowed_by_create = False
+        #: A ``POST`` let in because the caller may read the object it names: it must not create one.
+        self.allowed_to_read_only = False
         #: Object permissions read during this request, by URI (shared with the model).
         self.acls: dict[str, dict[str, set[str]]] = {}
         self._object_uri: str | None = None
@@ -95,9 +98,7 @@ class ResourceContext:
         return bound
 
     def global_principals(self, permission: str) -> set[str]:
-        settings = self.request.registry.settings
-        key = f"{self.resource_name}_{permission}_principals"
-        return set(principals_of(settings.get(key) or settings.get("kinto." + key)))
+        return set(principals_of(self.request.registry.settings.get(f"{self.resource_name}_{permission}_principals")))
 
     def check_permission(self, principals: list[str], permission: str) -> bool:
         """Pyramid asks here (through the security policy) whether the request may proceed."""

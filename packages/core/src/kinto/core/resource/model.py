@@ -46,6 +46,10 @@ def call_model(model: Model, operation: str, *args: Any, **kwargs: Any) -> Any:
     return getattr(model, seed)(*args, **kwargs)
 
 
+def _same_id(object_id: str) -> str:
+    return object_id
+
+
 class Model:
     """Storage access for one resource; ``parent_id`` scopes every call."""
 
@@ -63,8 +67,13 @@ class Model:
         current_principal: str | None = None,
         prefixed_principals: list[str] | None = None,
         explicit_permissions: bool = True,
+        permission_object_id: Callable[[str], str] | None = None,
+        permissions_cache: dict[str, dict[str, set[str]]] | None = None,
         **kwargs: Any,
     ) -> None:
+        """``permission_object_id`` maps an object id to its permission URI (Kinto's attribute
+        ``get_permission_object_id``; the id itself by default); ``permissions_cache`` holds the
+        object permissions already read in this request, by URI (None: none kept)."""
         self.storage = storage
         self.permission = permission
         self.id_generator = id_generator
@@ -74,7 +83,8 @@ class Model:
         self.prefixed_principals = prefixed_principals or []
         # ``explicit_perm`` is Kinto's name of the same option.
         self.explicit_permissions = bool(kwargs.get("explicit_perm", explicit_permissions))
-        self.get_permission_object_id: Callable[[str], str] = lambda object_id: object_id
+        self.get_permission_object_id: Callable[[str], str] = permission_object_id or _same_id
+        self.permissions_cache = permissions_cache
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -186,8 +196,6 @@ class ShareableModel(Model):
     """
 
     permissions_field = "__permissions__"
-    #: Object permissions already read in this request, by URI (the route context's); None: no cache.
-    permissions_cache: dict[str, dict[str, set[str]]] | None = None
 
     def _object_permissions(self, uri: str) -> dict[str, set[str]]:
         cache = self.permissions_cache

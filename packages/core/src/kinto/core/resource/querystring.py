@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -25,12 +26,15 @@ from kinto.core.storage.query import field_value
 
 __all__ = [
     "InvalidQuery",
+    "ListQuery",
     "decode_token",
     "encode_token",
     "native_value",
+    "next_page_params",
     "pagination_rules",
     "parse_fields",
     "parse_filters",
+    "parse_list_query",
     "parse_sorting",
 ]
 
@@ -47,6 +51,23 @@ class InvalidQuery(ValueError):
         self.name = name
         self.description = description
         super().__init__(f"{name}: {description}")
+
+
+@dataclasses.dataclass
+class ListQuery:
+    """What a request to a plural endpoint asks for, parsed from its querystring."""
+
+    filters: list[Filter]
+    sorting: list[Sort]
+    #: The fields to show (None: all of them).
+    fields: list[str] | None
+    #: The page size (None: no limit).
+    limit: int | None
+    #: Where the page starts, from the pagination token (None: the first page).
+    rules: list[list[Filter]] | None
+    include_deleted: bool
+    #: What pagination tokens are bound to: the client's filters and sorting.
+    digest: str
 
 
 def native_value(value: str) -> Any:
@@ -278,3 +299,40 @@ def decode_token(key: bytes, token: str, digest: str, expected_length: int) -> l
     if issued_for != digest or len(values) != expected_length:
         raise InvalidQuery("_token", "Pagination token does not match this query")
     return values
+
+
+def parse_list_query(params: Mapping[str, str], id_field: str, modified_field: str, max_limit: int,
+                     token_key: bytes, shared_ids: list[str] | None = None, for_delete: bool = False) -> ListQuery:
+    """The ``ListQuery`` of a plural request; ``InvalidQuery`` names the parameter at fault.
+
+    The sorting always ends on ``id_field`` (pages need a unique tie-breaker); ``shared_ids``
+    narrows the list to those objects without changing what tokens are bound to, so objects
+    shared between two pages do not invalidate the walk. A delete never lists tombstones.
+    """
+    filters, include_deleted = parse_filters(params, id_field, modified_field)
+    sorting = parse_sorting(params.get("_sort"), modified_field)
+    fields = parse_fields(params.get("_fields"))
+    limit = parse_limit(params.get("_limit"), max_limit)
+    if not any(sort.field == id_field for sort in sorting):
+        sorting.append(Sort(id_field, sorting[-1].direction if sorting else -1))
+    digest = query_digest(filters, sorting)
+    if shared_ids is not None:
+        filters.append(Filter(id_field, list(shared_ids), COMPARISON.IN))
+    rules = None
+    if token := params.get("_token"):
+        rules = pagination_rules(sorting, decode_token(token_key, token, digest, len(sorting)))
+    return ListQuery(filters=filters, sorting=sorting, fields=fields, limit=limit, rules=rules,
+                     include_deleted=include_deleted and not for_delete, digest=digest)
+
+
+def next_page_params(params: Any, query: ListQuery, last: dict[str, Any], token_key: bytes,
+                     ttl_seconds: int) -> list[tuple[str, str]]:
+    """The querystring of the page after ``last``: the request's own (``params``, a multi-dict),
+    with a new ``_token`` and the page size."""
+    values = [field_value(last, sort.field) for sort in query.sorting]
+    token = encode_token(token_key, values, query.digest, ttl_seconds)
+    pairs = [(key, value) for key, value in params.items() if key != "_token"]
+    pairs.append(("_token", token))
+    if "_limit" not in params and query.limit:
+        pairs.append(("_limit", str(query.limit)))
+    return pairs

@@ -12,7 +12,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from kinto.core.errors import ERRORS, http_error
+from kinto.core.errors import ERRORS, http_error, invalid
 from kinto.core.events import ACTIONS, notify_resource_event
 from kinto.core.resource.model import call_model
 from kinto.core.storage import ObjectNotFoundError, UnicityError
@@ -75,9 +75,7 @@ def _ensure_bucket(request: Any, bucket_id: str) -> None:
 
 def _ensure_collection(request: Any, bucket_id: str, collection_id: str) -> None:
     if not Collection.valid_id(request.registry.settings, collection_id):
-        raise http_error(httpexceptions.HTTPBadRequest(), errno=ERRORS.INVALID_PARAMETERS,
-                         message="path: Invalid collection id",
-                         details=[{"location": "path", "name": None, "description": "Invalid collection id"}])
+        raise invalid("Invalid collection id", location="path")
     _ensure(request, Collection, parent_id=bucket_uri(bucket_id), object_id=collection_id,
             uri=collection_uri(bucket_id, collection_id), ids={"bucket_id": bucket_id, "collection_id": collection_id})
 
@@ -98,9 +96,9 @@ def _ensure(request: Any, resource: Any, parent_id: str, object_id: str, uri: st
             parent_id=parent_id,
             current_principal=request.prefixed_userid,
             prefixed_principals=request.prefixed_principals,
-            explicit_permissions=bool(registry.settings.get("explicit_permissions", True)),
+            explicit_permissions=registry.settings["explicit_permissions"],
+            permission_object_id=lambda _object_id: uri,
         )
-        model.get_permission_object_id = lambda _object_id: uri
         try:
             created = call_model(model, "create", {"id": object_id})
         except UnicityError:  # created meanwhile by another request

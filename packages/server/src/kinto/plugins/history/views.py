@@ -51,7 +51,7 @@ class History(HierarchicalResource):
     def is_known_field(self, field: str) -> bool:
         return field.split(".", 1)[0] in KNOWN_FIELDS
 
-    def _query(self, for_delete: bool = False) -> dict[str, Any]:
+    def _query(self, for_delete: bool = False) -> qs.ListQuery:
         params = self._params()
         try:
             qs.parse_filters(params, self.id_field, self.modified_field, is_known_field=self.is_known_field)
@@ -59,7 +59,7 @@ class History(HierarchicalResource):
         except qs.InvalidQuery as invalid:
             raise_invalid(self.request, location="querystring", name=invalid.name, description=invalid.description)
         query = super()._query(for_delete)
-        query["filters"] = [_ids_as_text(condition) for condition in query["filters"]]
+        query.filters = [_ids_as_text(condition) for condition in query.filters]
         return query
 
 

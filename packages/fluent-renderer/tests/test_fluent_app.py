@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 import webtest
+from kinto.core.registry import log_renderer
 from kinto.core.testing import basic_auth_header, make_app
 
 from kinto_fluent import FluentRenderer
 
 
 def renderer_of(app: webtest.TestApp) -> FluentRenderer:
-    renderer = app.app.registry.log_renderer.renderer
+    renderer = log_renderer(app.app.registry).renderer
     assert isinstance(renderer, FluentRenderer)
     return renderer
 

@@ -24,19 +24,24 @@ from kinto.core import errors, events, logs, metrics
 from kinto.core.authentication import build_policies
 from kinto.core.authorization import SecurityPolicy, setup_request_identity
 from kinto.core.jsonbody import parse_request_body
+from kinto.core.registry import (
+    add_api_capability,
+    add_backend,
+    add_heartbeat,
+    add_migration,
+    add_redacted_query_parameters,
+    expose_kinto_names,
+    loaded_backends,
+    migrations,
+    redacted_query_parameters,
+    set_log_renderer,
+    set_route_prefix,
+)
 from kinto.core.secrets import check_secret
 from kinto.core.sentry import setup_sentry
 from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults, as_list
 
-__all__ = [
-    "Unhealthy",
-    "api_capabilities",
-    "heartbeats",
-    "includeme",
-    "initialize",
-    "load_default_settings",
-    "migrations",
-]
+__all__ = ["Unhealthy", "includeme", "initialize", "load_default_settings", "migrate"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,76 +113,11 @@ def api_prefix(settings: dict[str, Any]) -> str:
     return "v" + str(settings["http_api_version"]).split(".")[0]
 
 
-# --- directives ---------------------------------------------------------------------------------
-
-
-def add_api_capability(config: Any, identifier: str, description: str = "", url: str = "", **kw: Any) -> None:
-    """Expose an optional feature at ``GET /v1/`` (every argument shown as given)."""
-    capabilities = api_capabilities(config.registry)
-    if identifier in capabilities:
-        raise ConfigurationError(f"The API capability {identifier!r} is already registered")
-    capabilities[identifier] = {"description": description, "url": url, **kw}
-
-
-def add_heartbeat(config: Any, name: str, fn: Callable[[Any], bool]) -> None:
-    """Register a health check shown at ``/v1/__heartbeat__``; ``fn(request) -> bool``."""
-    checks = heartbeats(config.registry)
-    if name in checks:
-        raise ConfigurationError(f"A heartbeat named {name!r} is already registered")
-    checks[name] = fn
+# --- heartbeats and migrations ------------------------------------------------------------------
 
 
 class Unhealthy(Exception):
     """Raised by a heartbeat check to say why it fails: ``__heartbeat__`` shows the reason under ``reasons``."""
-
-
-def add_migration(config: Any, name: Any, fn: Callable[..., None] | None = None) -> None:
-    """Register a schema step run by ``kinto migrate``: ``fn(registry, dry_run=False)``, idempotent.
-
-    ``config.add_migration(migration)``, Kinto's form with a migration object, is accepted
-    too (see ``kinto.core.migrations``).
-    """
-    if fn is None:
-        from kinto.core.migrations import as_migration_step
-
-        name, fn = as_migration_step(name)
-    steps = migrations(config.registry)
-    if any(existing == name for existing, _ in steps):
-        raise ConfigurationError(f"A migration named {name!r} is already registered")
-    steps.append((name, fn))
-
-
-def add_redacted_query_parameters(config: Any, *names: str) -> None:
-    """Keep the values of the query parameters ``names`` out of the request log, on every path.
-
-    For secrets a flow has to carry in URLs (OAuth's ``code`` and ``state``):
-    every path, because redirects (trailing slash, version prefix) log them too.
-    """
-    redacted_query_parameters(config.registry).update(name.lower() for name in names)
-
-
-def redacted_query_parameters(registry: Any) -> set[str]:
-    if not hasattr(registry, "redacted_query_parameters"):
-        registry.redacted_query_parameters = set()
-    return registry.redacted_query_parameters
-
-
-def api_capabilities(registry: Any) -> dict[str, dict[str, Any]]:
-    if not hasattr(registry, "api_capabilities"):
-        registry.api_capabilities = {}
-    return registry.api_capabilities
-
-
-def heartbeats(registry: Any) -> dict[str, Callable[[Any], bool]]:
-    if not hasattr(registry, "heartbeats"):
-        registry.heartbeats = {}
-    return registry.heartbeats
-
-
-def migrations(registry: Any) -> list[tuple[str, Callable[..., None]]]:
-    if not hasattr(registry, "migrations"):
-        registry.migrations = []
-    return registry.migrations
 
 
 def migrate(registry: Any, dry_run: bool = False) -> list[str]:
@@ -188,7 +128,7 @@ def migrate(registry: Any, dry_run: bool = False) -> list[str]:
         if backend is not None:
             backend.initialize_schema(dry_run=dry_run)
             done.append(kind)
-    for name, fn in migrations(registry):
+    for name, fn in migrations(registry).items():
         fn(registry, dry_run=dry_run)
         done.append(name)
     return done
@@ -214,7 +154,8 @@ def setup_backends(config: Any) -> None:
             settings[f"{kind}_backend"] = settings[f"kinto.{kind}_backend"] = MEMORY_BACKENDS[kind]
             defaulted.append(kind)
         backend = load_backend(config, kind)
-        setattr(config.registry, kind, backend)
+        # Now, not at commit: plugins included next read ``registry.storage`` in their includeme.
+        loaded_backends(config.registry)[kind] = backend
         config.add_heartbeat(kind, _backend_heartbeat(backend))
     if defaulted:
         logger.warning(
@@ -533,7 +474,7 @@ def setup_logging(config: Any) -> None:
         built = logs.build_renderer(renderer, settings)
     except Exception as error:
         raise ConfigurationError(f"Setting 'kinto.logging_renderer = {name}': {error}") from error
-    config.registry.log_renderer = logs.setup_logging(built)
+    set_log_renderer(config.registry, logs.setup_logging(built))
 
 
 def setup_security(config: Any) -> None:
@@ -586,26 +527,16 @@ def _bake_request_extensions(event: Any) -> None:
     extensions.descriptors = {}
 
 
-def _expose_metrics_service(event: Any) -> None:
-    """``registry.metrics``, Kinto's attribute: the metrics service plugins time their own work with
-    (kinto-attachment wraps its file storage), read once every include has run."""
-    from kinto.core.metrics import get_metrics_service
-
-    registry = event.app.registry
-    registry.metrics = get_metrics_service(registry)
-
-
 def includeme(config: Any) -> None:
     """Set the core up on ``config`` (``initialize`` calls this; so may ``config.include``)."""
     settings = _apply_core_settings(config)
     config.include("cornice")
+    expose_kinto_names(config.registry)
     config.add_directive("add_api_capability", add_api_capability)
     config.add_directive("add_heartbeat", add_heartbeat)
     config.add_directive("add_migration", add_migration)
     config.add_directive("add_redacted_query_parameters", add_redacted_query_parameters)
-    api_capabilities(config.registry)
-    heartbeats(config.registry)
-    migrations(config.registry)
+    config.add_directive("add_backend", add_backend)
 
     config.add_renderer("json", JSON(separators=(",", ":")))
     config.add_request_method(_bound_data, "bound_data", reify=True)
@@ -614,7 +545,6 @@ def includeme(config: Any) -> None:
     # Kinto's plugins announce their changes with request.notify_resource_event(...).
     config.add_request_method(events.notify_resource_event, "notify_resource_event")
     config.add_subscriber(_bake_request_extensions, ApplicationCreated)
-    config.add_subscriber(_expose_metrics_service, ApplicationCreated)
 
     setup_logging(config)
     setup_sentry(config)
@@ -639,8 +569,8 @@ def includeme(config: Any) -> None:
     error_views.setup(config)
     setup_version_redirect(config)
     config.route_prefix = api_prefix(settings)
-    # Kinto's registry attribute: plugins build prefixed URIs with it (``/{route_prefix}/buckets/...``).
-    config.registry.route_prefix = config.route_prefix
+    # Kinto's ``registry.route_prefix``: plugins build prefixed URIs with it (``/{route_prefix}/buckets/...``).
+    set_route_prefix(config.registry, config.route_prefix)
     config.scan("kinto.core.views", ignore=["kinto.core.views.errors"])
 
 

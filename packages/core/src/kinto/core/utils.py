@@ -43,6 +43,7 @@ from pyramid.interfaces import IRoutesMapper
 from pyramid.request import Request
 
 from kinto.core.authentication import hmac_digest
+from kinto.core.registry import route_prefix
 from kinto.core.resource.registration import registered_resources
 from kinto.core.storage import COMPARISON
 from kinto.core.storage.timestamps import now_ms as msec_time
@@ -107,7 +108,7 @@ def view_lookup_registry(registry: Any, uri: str) -> tuple[str, dict[str, Any]]:
     mapper = registry.queryUtility(IRoutesMapper)
     if mapper is None:
         raise ValueError(f"No route serves {uri!r}")
-    prefix = getattr(registry, "route_prefix", "") or ""
+    prefix = route_prefix(registry)
     path = f"/{prefix}{uri}" if prefix else uri
     found = mapper(Request.blank(path))
     route = found["route"]

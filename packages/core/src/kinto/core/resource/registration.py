@@ -65,7 +65,7 @@ class ResourceInfo:
 
 def registered_resources(registry: Any) -> dict[str, ResourceInfo]:
     """The resources registered on this application, by name."""
-    return registry.__dict__.setdefault(REGISTRY_KEY, {})
+    return registry.setdefault(REGISTRY_KEY, {})
 
 
 def register(depth: int = 1, **options: Any) -> Callable[[type], type]:

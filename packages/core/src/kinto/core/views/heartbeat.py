@@ -8,7 +8,8 @@ from typing import Any
 
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from kinto.core.initialization import Unhealthy, heartbeats
+from kinto.core.initialization import Unhealthy
+from kinto.core.registry import heartbeats
 from kinto.core.service import Service
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from kinto.core.initialization import api_capabilities
+from kinto.core.registry import api_capabilities
 from kinto.core.service import Service
 from kinto.core.settings import PUBLIC_SETTINGS
 

@@ -57,10 +57,9 @@ _BODY_ERRORS = (*_RESOURCE_ERRORS, "413", "415")
 @openapi.get(permission=NO_PERMISSION_REQUIRED)
 def get_openapi(request: Any) -> dict[str, Any]:
     registry = request.registry
-    document = registry.__dict__.get(_CACHE_KEY)
+    document = registry.get(_CACHE_KEY)
     if document is None:
-        document = build_openapi(registry)
-        registry.__dict__[_CACHE_KEY] = document
+        document = registry[_CACHE_KEY] = build_openapi(registry)
     server = request.application_url.rstrip("/") + "/" + api_prefix(registry.settings)
     return {**document, "servers": [{"url": server}]}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import kinto.core
 from kinto.core.events import AfterResourceChanged
+from kinto.core.registry import loaded_backends, route_prefix
 from pyramid.config import Configurator
 from pyramid.events import ApplicationCreated
 from pyramid.exceptions import ConfigurationError
@@ -26,14 +27,15 @@ from kinto_elasticsearch.settings import DEFAULT_SETTINGS
 
 __all__ = ["DEFAULT_BACKEND", "DEFAULT_SETTINGS", "get_indexer", "includeme"]
 
-DEFAULT_BACKEND = "kinto_elasticsearch.elasticsearch"
+DEFAULT_BACKEND = DEFAULT_SETTINGS["indexing_backend"]
 ENTRY_POINT_GROUP = "kinto.indexing"
 CAPABILITY_URL = "https://github.com/Kinto/kinto-elasticsearch"
 
 
 def get_indexer(registry: Any) -> IndexerBase:
-    """The application's indexer (``registry.indexer``, as the documented example sets it)."""
-    return registry.indexer
+    """The application's indexer: the one this plugin registers, or what the documented example
+    assigns to ``registry.indexer`` (the same store, see ``kinto.core.registry``)."""
+    return loaded_backends(registry)["indexer"]
 
 
 def _backend_module(config: Any, name: str) -> Any:
@@ -54,10 +56,8 @@ def _backend_module(config: Any, name: str) -> Any:
 def includeme(config: Any) -> None:
     """Set up indexing and search: the indexer, the event subscriber, the views, capability and heartbeat."""
     kinto.core.load_default_settings(config, DEFAULT_SETTINGS)
-    settings = config.get_settings()
-    backend = settings.get("kinto.indexing_backend", DEFAULT_BACKEND)
-    indexer = _backend_module(config, backend)
-    config.registry.indexer = indexer.load_from_config(config)
+    indexer = _backend_module(config, config.get_settings()["indexing_backend"])
+    config.add_backend("indexer", indexer.load_from_config(config))
 
     config.add_subscriber(IndexingListener(get_indexer), AfterResourceChanged)
     config.add_api_capability(
@@ -66,8 +66,9 @@ def includeme(config: Any) -> None:
         url=CAPABILITY_URL,
     )
     config.add_heartbeat("indexer", lambda request: get_indexer(request.registry).heartbeat())
-    config.add_migration("kinto_elasticsearch",
-                         lambda registry, dry_run=False: get_indexer(registry).initialize_schema(dry_run=dry_run))
+    config.add_migration(
+        "kinto_elasticsearch", lambda registry, dry_run=False: get_indexer(registry).initialize_schema(dry_run=dry_run)
+    )
     config.scan("kinto_elasticsearch.views")
     if server_records(config.registry) is not None:
         _add_server_search(config)
@@ -87,7 +88,6 @@ def _add_server_search_late(event: Any) -> None:
     registry = event.app.registry
     if server_records(registry) is None:
         return
-    prefix = "v" + str(registry.settings["http_api_version"]).split(".")[0]  # the core's /v<major> prefix
-    config = Configurator(registry=registry, route_prefix=prefix)
+    config = Configurator(registry=registry, route_prefix=route_prefix(registry))
     _add_server_search(config)
     config.commit()

@@ -355,10 +355,10 @@ def _clean_response(response: Mapping[str, Any]) -> dict[str, Any]:
 def build_client(settings: Mapping[str, Any]) -> elasticsearch.Elasticsearch:
     """An Elasticsearch client configured from the plugin's settings."""
     options: dict[str, Any] = {
-        "request_timeout": float(settings["kinto_elasticsearch.request_timeout_seconds"]),
-        "max_retries": int(settings["kinto_elasticsearch.max_retries"]),
+        "request_timeout": settings["kinto_elasticsearch.request_timeout_seconds"],
+        "max_retries": settings["kinto_elasticsearch.max_retries"],
         "retry_on_timeout": False,
-        "verify_certs": bool(settings["kinto_elasticsearch.verify_certs"]),
+        "verify_certs": settings["kinto_elasticsearch.verify_certs"],
     }
     if settings.get("kinto_elasticsearch.api_key"):
         options["api_key"] = settings["kinto_elasticsearch.api_key"]
@@ -379,10 +379,10 @@ def load_from_config(config: Any) -> ElasticsearchIndexer:
     settings = config.get_settings()
     return ElasticsearchIndexer(
         build_client(settings),
-        prefix=str(settings["kinto_elasticsearch.index_prefix"]),
+        prefix=settings["kinto_elasticsearch.index_prefix"],
         limits=search_limits(settings),
-        refresh=bool(settings["kinto_elasticsearch.refresh_enabled"]),
-        indexing_timeout=float(settings["kinto_elasticsearch.indexing_timeout_seconds"]),
-        search_timeout=float(settings["kinto_elasticsearch.request_timeout_seconds"]),
-        index_wide_scores=bool(settings["kinto_elasticsearch.index_wide_scores"]),
+        refresh=settings["kinto_elasticsearch.refresh_enabled"],
+        indexing_timeout=settings["kinto_elasticsearch.indexing_timeout_seconds"],
+        search_timeout=settings["kinto_elasticsearch.request_timeout_seconds"],
+        index_wide_scores=settings["kinto_elasticsearch.index_wide_scores"],
     )

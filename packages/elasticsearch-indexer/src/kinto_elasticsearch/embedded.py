@@ -399,7 +399,7 @@ def load_from_config(config: Any) -> EmbeddedIndexer:
 
     kinto.core.load_default_settings(config, DEFAULT_SETTINGS)
     settings = config.get_settings()
-    url = str(settings.get("kinto_elasticsearch.embedded_url") or "")
+    url = settings["kinto_elasticsearch.embedded_url"]
     path = None
     if url:
         if not url.startswith("sqlite:///"):

@@ -73,11 +73,10 @@ SETTING_DESCRIPTIONS: dict[str, str] = {
 
 
 def search_limits(settings: Mapping[str, Any]) -> SearchLimits:
-    """The search caps configured in ``settings`` (defaults where absent)."""
+    """The search caps configured in ``settings`` (after ``load_default_settings`` with this table)."""
 
     def read(name: str) -> int:
-        key = f"kinto_elasticsearch.{name}"
-        return int(settings.get(key, DEFAULT_SETTINGS[key]))
+        return settings[f"kinto_elasticsearch.{name}"]
 
     return SearchLimits(
         default_size=read("default_size"),

@@ -17,9 +17,7 @@ the vector clock Riak returned.
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +25,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from kinto.core import load_default_settings
-from kinto.core.cache import CacheBackendError, CacheBase
+from kinto.core.cache import CacheBackendError, CacheBase, encoding
+from kinto.core.cache.encoding import check_key, expiry
+from kinto.core.settings import DEFAULT_SETTINGS as CORE_SETTINGS
 from pyramid.config import Configurator
 
 from kinto_riak.kv import Fetched, RiakError, RiakKV, Sibling, Timeouts
@@ -38,10 +38,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://localhost:8098"
 
-#: This backend's settings; ``kinto.cache_url`` and ``kinto.cache_prefix`` are the core's.
+#: This backend's settings; ``kinto.cache_url`` (default: ``DEFAULT_URL``) and
+#: ``kinto.cache_prefix`` are the core's.
 DEFAULT_SETTINGS: dict[str, Any] = {
-    "cache_url": "",
-    "cache_prefix": "",
     "kinto_riak.bucket_type": "default",
     "kinto_riak.bucket": "kinto_cache",
     "kinto_riak.pool_size": 10,
@@ -52,8 +51,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 #: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
 SETTING_DESCRIPTIONS: dict[str, str] = {
-    "cache_url": "Riak's HTTP API (`http://localhost:8098`)",
-    "cache_prefix": "prefix of every key: several applications may share one bucket",
     "kinto_riak.bucket_type": "the bucket type",
     "kinto_riak.bucket": "the bucket holding the cache",
     "kinto_riak.pool_size": "HTTP connections kept to Riak per process",
@@ -99,31 +96,6 @@ def riak_key(cache_key: str) -> str:
     return _escape(cache_key) or _EMPTY_KEY
 
 
-def _checked_key(key: str) -> str:
-    if not isinstance(key, str):
-        raise TypeError(f"cache keys are str, not {type(key).__name__}")
-    if "\x00" in key:
-        raise ValueError("cache keys cannot contain NUL characters")
-    try:
-        key.encode()
-    except UnicodeEncodeError as error:
-        raise ValueError(f"cache key is not valid unicode text: {error}") from error
-    return key
-
-
-def _expires_at(now: float, ttl: float | None) -> float | None:
-    """Absolute expiry of a value given ``ttl`` seconds at ``now``; None for no expiry."""
-    if ttl is None:
-        return None
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-        raise TypeError(f"ttl must be a number of seconds, not {type(ttl).__name__}")
-    if math.isnan(ttl):
-        raise ValueError("ttl cannot be NaN")
-    if math.isinf(ttl) and ttl > 0:
-        return None
-    return now + ttl if ttl > 0 else now
-
-
 # -- stored entries --------------------------------------------------------------------
 
 
@@ -139,11 +111,9 @@ class Entry:
         return self.expires_at is not None and self.expires_at <= now
 
     def encode(self) -> bytes:
-        document = {"value": self.value, "expires_at": self.expires_at, "written_at": self.written_at}
-        try:
-            return json.dumps(document, separators=(",", ":"), allow_nan=False).encode()
-        except ValueError as error:  # NaN and infinities have no JSON form
-            raise TypeError(f"value is not JSON-serialisable: {error}") from error
+        return encoding.encode(
+            {"value": self.value, "expires_at": self.expires_at, "written_at": self.written_at}
+        ).encode()
 
     @classmethod
     def decode(cls, sibling: Sibling) -> Entry | None:
@@ -151,7 +121,7 @@ class Entry:
         if sibling.deleted or not sibling.body:
             return None
         try:
-            document = json.loads(sibling.body)
+            document = encoding.decode(sibling.body.decode())
             return cls(document["value"], document["expires_at"], float(document["written_at"]))
         except (ValueError, KeyError, TypeError):
             return None
@@ -202,7 +172,7 @@ class RiakCache(CacheBase):
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         location = self._riak_key(key)
         now = self._clock()
-        entry = Entry(value, _expires_at(now, ttl), now)
+        entry = Entry(value, expiry(now, ttl), now)
         entry.encode()  # TypeError for a value that is not JSON, before anything is written
         if entry.expired(now):
             self.kv.delete(location)
@@ -229,7 +199,7 @@ class RiakCache(CacheBase):
     def expire(self, key: str, ttl: float) -> None:
         location = self._riak_key(key)
         now = self._clock()
-        expires_at = _expires_at(now, ttl)
+        expires_at = expiry(now, ttl)
         entry, fetched = self._read_live(location)
         if entry is None:
             return
@@ -252,13 +222,13 @@ class RiakCache(CacheBase):
 
     @_backend_errors
     def delete_prefix(self, key_prefix: str) -> int:
-        doomed = self._keys_starting_with(self.prefix + _checked_key(key_prefix))
+        doomed = self._keys_starting_with(self.prefix + check_key(key_prefix))
         return sum(self._in_parallel(self._delete_live, doomed))
 
     # -- helpers ---------------------------------------------------------------------
 
     def _riak_key(self, key: str) -> str:
-        return riak_key(self.prefix + _checked_key(key))
+        return riak_key(self.prefix + check_key(key))
 
     def _read_live(self, location: str) -> tuple[Entry | None, Fetched]:
         """The live entry at ``location`` (None if missing or expired) and what the fetch returned.
@@ -308,7 +278,8 @@ class RiakCache(CacheBase):
 
 def load_from_config(config: Configurator) -> RiakCache:
     """Build the backend from ``kinto.cache_url``, ``kinto.cache_prefix`` and ``DEFAULT_SETTINGS``."""
-    load_default_settings(config, DEFAULT_SETTINGS)
+    core_settings = {name: CORE_SETTINGS[name] for name in ("cache_url", "cache_prefix", "cache_max_size_bytes")}
+    load_default_settings(config, {**core_settings, **DEFAULT_SETTINGS})
     settings = config.get_settings()
     pool_size = int(settings["kinto_riak.pool_size"])
     timeouts = Timeouts(
@@ -317,16 +288,15 @@ def load_from_config(config: Configurator) -> RiakCache:
         pool=float(settings["kinto_riak.pool_timeout_seconds"]),
     )
     kv = RiakKV(
-        settings.get("kinto.cache_url") or settings.get("cache_url") or DEFAULT_URL,
+        settings["cache_url"] or DEFAULT_URL,
         settings["kinto_riak.bucket_type"],
         settings["kinto_riak.bucket"],
         pool_size=pool_size,
         timeouts=timeouts,
     )
-    max_size = settings.get("kinto.cache_max_size_bytes", settings.get("cache_max_size_bytes"))
     return RiakCache(
         kv,
-        cache_prefix=settings.get("kinto.cache_prefix") or settings.get("cache_prefix") or "",
-        cache_max_size_bytes=int(max_size) if max_size not in (None, "") else None,
+        cache_prefix=settings["cache_prefix"],
+        cache_max_size_bytes=settings["cache_max_size_bytes"],
         flush_concurrency=min(pool_size, 4),
     )

@@ -48,6 +48,12 @@ Pagination (``pagination_rules=``)
     :data:`MISSING` included, so that keyset pagination neither skips nor
     repeats an object, whatever values or gaps the sort fields hold.
 
+Declared indexes
+    :meth:`StorageBase.index_fields` names the data fields of a collection that
+    its filters and sorts should find through an index (the SQL backends index
+    one *sort key* expression per field, carrying the order above). A
+    declaration changes how fast answers come, never what they are.
+
 Parents
     ``parent_id`` may hold ``*`` wildcards in ``list_all``, ``count_all``,
     ``delete_all`` and ``purge_deleted`` (``/buckets/*`` matches every
@@ -166,6 +172,8 @@ class StorageBase(abc.ABC):
     #: The backend implements :meth:`all_timestamps` and :meth:`import_objects`: ``kinto copy``
     #: can read a whole store out of it and write one into it, timestamps and tombstones included.
     supports_copy: ClassVar[bool] = False
+    #: The backend builds the indexes :meth:`index_fields` declares, and :meth:`indexed_fields` reports them.
+    supports_indexes: ClassVar[bool] = False
 
     id_generator: generators.Generator = generators.UUID4()
     id_field: str = DEFAULT_ID_FIELD
@@ -460,6 +468,30 @@ class StorageBase(abc.ABC):
         ``NotImplementedError``.
         """
         raise NotImplementedError(f"{type(self).__qualname__} does not support copying (supports_copy = False)")
+
+    # --- declared indexes (optional: ``supports_indexes``) --------------------------------------
+
+    def index_fields(self, resource_name: str, parent_id: str, fields: list[str]) -> None:  # noqa: B027 -- optional
+        """Declare the data fields of the collection whose filters and sorts an index should serve.
+
+        The declaration replaces the collection's previous one: fields absent from ``fields`` lose
+        their index (``[]`` drops them all). A field is a dotted path, ``-`` first for an index
+        kept in descending order (a descending sort's first page then comes straight from it).
+        Declaring the id or the timestamp changes nothing (they are always indexed). Answers
+        never depend on declarations. A field that is not a string path of at most 256
+        characters, or that holds NUL, raises ``InvalidValueError``; ``ReadonlyError`` in
+        read-only mode. Building an index may take as long as reading the collection; backends
+        that build without blocking writers (PostgreSQL: concurrently) need to be called outside
+        any :meth:`transaction` (``RuntimeError`` otherwise). ``parent_id`` is literal. The
+        default does nothing (``supports_indexes`` false).
+        """
+
+    def indexed_fields(self, resource_name: str, parent_id: str) -> list[str]:
+        """The fields (as declared, sorted) whose index :meth:`index_fields` built for the collection.
+
+        A flushed store declares nothing. The default returns ``[]``.
+        """
+        return []
 
     # --- conveniences built on the abstract methods ---------------------------------------------
 

@@ -82,8 +82,12 @@ class RelationalStorage(StorageBase):
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _builder(self, id_field: str, modified_field: str) -> QueryBuilder:
-        return QueryBuilder(self.dialect, id_field, modified_field)
+    def _builder(self, id_field: str, modified_field: str, indexed: frozenset[str] = frozenset()) -> QueryBuilder:
+        return QueryBuilder(self.dialect, id_field, modified_field, indexed)
+
+    def _declared(self, resource_name: str | None, parent_id: str) -> frozenset[str]:
+        """The collection's declared fields, as far as this process knows (none by default)."""
+        return frozenset()
 
     def _json_input(self, placeholder: str) -> str:
         return placeholder
@@ -495,11 +499,27 @@ class RelationalStorage(StorageBase):
         deleted_field: str = DEFAULT_DELETED_FIELD,
         auth: Any = None,
     ) -> list[KintoObject]:
-        b = self._builder(id_field, modified_field)
-        sql = self._select_sql(b, resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted)
+        query = (resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted)
         with self._connect(readonly=True) as connection:
-            rows = connection.execute(sql, b.params).fetchall()
+            rows = self._select_rows(connection, query, id_field, modified_field)
         return [self._to_object(row, id_field, modified_field, deleted_field) for row in rows]
+
+    def _select_rows(self, connection: Any, query: tuple[Any, ...], id_field: str, modified_field: str) -> list[Any]:
+        """The rows of ``_select_sql(*query)``, declared fields written through their sort keys.
+
+        A page ordered by lossy keys (see ``Dialect.key_is_lossy``) is read again ordered by the
+        exact values: rare (strings of hundreds of characters), and never wrong.
+        """
+        resource_name, parent_id, _, sorting = query[:4]
+        b = self._builder(id_field, modified_field, self._declared(resource_name, parent_id))
+        rows = connection.execute(self._select_sql(b, *query), b.params).fetchall()
+        if not b.indexed or not any(field in b.indexed for field, _ in sorting or []):
+            return rows
+        listed = [self._to_object(row, id_field, modified_field, DEFAULT_DELETED_FIELD) for row in rows]
+        if not b.sorted_by_lossy_keys(listed, sorting):
+            return rows
+        b = self._builder(id_field, modified_field)
+        return connection.execute(self._select_sql(b, *query), b.params).fetchall()
 
     def count_all(
         self,
@@ -512,7 +532,7 @@ class RelationalStorage(StorageBase):
         deleted_field: str = DEFAULT_DELETED_FIELD,
         auth: Any = None,
     ) -> int:
-        b = self._builder(id_field, modified_field)
+        b = self._builder(id_field, modified_field, self._declared(resource_name, parent_id))
         where = [self._collection(b, resource_name, parent_id), b.filters(filters)]
         if not include_deleted:
             where.append("deleted = FALSE")
@@ -535,11 +555,10 @@ class RelationalStorage(StorageBase):
         auth: Any = None,
     ) -> list[KintoObject]:
         self._check_writable()
-        b = self._builder(id_field, modified_field)
-        sql = self._select_sql(b, resource_name, parent_id, filters, sorting, pagination_rules, limit, False)
+        query = (resource_name, parent_id, filters, sorting, pagination_rules, limit, False)
         tombstones = []
         with self._connect() as connection:
-            for row in connection.execute(sql, b.params).fetchall():
+            for row in self._select_rows(connection, query, id_field, modified_field):
                 object_id, parent, resource = row[0], row[4], row[5]
                 stamp = self._delete_row(connection, resource, parent, object_id, with_deleted, None, deleted_field)
                 tombstones.append({id_field: object_id, modified_field: stamp, deleted_field: True})

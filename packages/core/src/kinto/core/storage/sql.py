@@ -9,7 +9,7 @@ travel as bound parameters; field paths too.
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, ClassVar
 
 from kinto.core.storage import COMPARISON, MISSING, Filter, Sort
 from kinto.core.storage import query as q
@@ -92,6 +92,29 @@ class Dialect(abc.ABC):
         databases refuse (SQLite: "Expression tree is too large") or plan slowly.
         """
 
+    # --- the sort key, for declared fields (optional) -----------------------------------------------
+
+    #: The dialect writes sort keys; without, declared fields are written as the others.
+    has_sort_key: ClassVar[bool] = False
+
+    def sort_key(self, path: str) -> str:
+        """SQL of the field's *sort key*: one expression whose order is the contract's sort order
+        (ties aside, see ``key_is_lossy``), on which declared fields are indexed."""
+        raise NotImplementedError
+
+    def sort_key_of(self, builder: QueryBuilder, value: Any) -> str:
+        """SQL of the sort key of a value (MISSING included), a constant for the planner."""
+        raise NotImplementedError
+
+    def key_bound(self, rank: int, upper: bool) -> str:
+        """SQL of a key above (``upper``) or below every key of values of that rank."""
+        raise NotImplementedError
+
+    def key_is_lossy(self, value: Any) -> bool:
+        """Whether the key of ``value`` may equal the key of another value (a truncated string):
+        rows sorted by such keys are sorted again exactly. False by default."""
+        return False
+
     def scalar_equals(self, builder: QueryBuilder, field: str, value: Any) -> str:
         """SQL: the field equals the scalar ``value`` (type-aware). Dialects may use an index-friendly form."""
         kind = _KIND_OF_RANK[q.type_rank(value)]
@@ -104,11 +127,15 @@ class Dialect(abc.ABC):
 class QueryBuilder:
     """Collects SQL conditions and their parameters for one statement."""
 
-    def __init__(self, dialect: Dialect, id_field: str, modified_field: str) -> None:
+    def __init__(
+        self, dialect: Dialect, id_field: str, modified_field: str, indexed: frozenset[str] = frozenset()
+    ) -> None:
         self.dialect = dialect
         self.id_field = id_field
         self.modified_field = modified_field
         self.params: dict[str, Any] = {}
+        #: Data fields written through their sort key, for their declared index to serve.
+        self.indexed = indexed if dialect.has_sort_key else frozenset()
 
     def add(self, value: Any) -> str:
         """Bind ``value`` and return its placeholder."""
@@ -130,6 +157,45 @@ class QueryBuilder:
             return "last_modified", "number"
         return None
 
+    def _key(self, field: str) -> str | None:
+        """SQL of the sort key of a declared data field; None for other fields."""
+        if field not in self.indexed:
+            return None
+        return self.dialect.sort_key(self.add(self.dialect.path(field)))
+
+    def _through_key(self, field: str, operand: Any, operator: COMPARISON, exact: str) -> str:
+        """On a declared field, the comparison as a range of its key, which its index scans.
+
+        Comparing with the key of an operand that is not lossy is exact, lossy keys of stored
+        values included (they keep their order with every other key). A lossy operand's key only
+        bounds the range (never strictly), and ``exact`` decides. Without the redundant ``exact``
+        the planner also estimates the range from the index's statistics, and reads a first page
+        in index order instead of sorting every match.
+        """
+        key = self._key(field)
+        if key is None:
+            return exact
+        value = self.dialect.sort_key_of(self, operand)
+        lossy = self.dialect.key_is_lossy(operand)
+        rank = q.type_rank(operand)
+        if operator == C.EQ:
+            return f"({key} = {value} AND {exact})" if lossy else f"({key} = {value})"
+        inclusive = lossy or operator in (C.MAX, C.MIN)
+        if operator in (C.LT, C.MAX):
+            bounds = (
+                f"{key} {'<=' if inclusive else '<'} {value} AND {key} >= {self.dialect.key_bound(rank, upper=False)}"
+            )
+        else:
+            bounds = (
+                f"{key} {'>=' if inclusive else '>'} {value} AND {key} <= {self.dialect.key_bound(rank, upper=True)}"
+            )
+        return f"({bounds} AND {exact})" if lossy else f"({bounds})"
+
+    def sorted_by_lossy_keys(self, objects: list[dict[str, Any]], sorting: list[Sort] | None) -> bool:
+        """Whether rows ordered by the keys of declared fields may be out of order (see ``key_is_lossy``)."""
+        fields = [field for field, _ in sorting or [] if field in self.indexed]
+        return any(self.dialect.key_is_lossy(q.field_value(obj, f)) for f in fields for obj in objects)
+
     def _equals(self, field: str, value: Any) -> str:
         column = self._column(field)
         rank = q.type_rank(value)
@@ -143,7 +209,7 @@ class QueryBuilder:
                 f"({self.dialect.kind(path)} = '{kind}' AND "
                 f"{self.dialect.json_text(path)} = {self.add(self.dialect.json_param(value))})"
             )
-        return self.dialect.scalar_equals(self, field, value)
+        return self._through_key(field, value, C.EQ, self.dialect.scalar_equals(self, field, value))
 
     def _condition(self, filter_: Filter) -> str:
         field, operand, operator = filter_
@@ -213,13 +279,15 @@ class QueryBuilder:
             return f"({name} {sql_operator} {self.add(operand)})" if kind == column_kind else "(1 = 0)"
         if kind == "null":
             if operator in (C.MIN, C.MAX):
-                return f"({self.dialect.kind(self.add(self.dialect.path(field)))} = 'null')"
+                exact = f"({self.dialect.kind(self.add(self.dialect.path(field)))} = 'null')"
+                return self._through_key(field, operand, C.EQ, exact)
             return "(1 = 0)"
         if kind not in ("string", "number", "boolean"):
             return "(1 = 0)"
         path = self.add(self.dialect.path(field))
         type_check, value = self.dialect.kind(path), self.dialect.scalar(path, kind)
-        return f"({type_check} = '{kind}' AND {value} {sql_operator} {self.add(operand)})"
+        exact = f"({type_check} = '{kind}' AND {value} {sql_operator} {self.add(operand)})"
+        return self._through_key(field, operand, operator, exact)
 
     # --- pagination_rules= ---------------------------------------------------------------------
 
@@ -228,10 +296,37 @@ class QueryBuilder:
         if not rules:
             return "1 = 1"
         alternatives = []
+        normalized_rules = []
         for rule in rules:
             normalized = [q.normalize_filter(f, self.id_field, self.modified_field) for f in rule]
+            normalized_rules.append(normalized)
             alternatives.append(" AND ".join(self._keyset(f) for f in normalized) or "1 = 1")
-        return "(" + " OR ".join(f"({a})" for a in alternatives) + ")"
+        either = "(" + " OR ".join(f"({a})" for a in alternatives) + ")"
+        bound = self._keyset_bound(normalized_rules)
+        return either if bound is None else f"({bound} AND {either})"
+
+    def _keyset_bound(self, rules: list[list[Filter]]) -> str | None:
+        """The key range every rule implies on a declared leading sort field (its index starts there).
+
+        Rules built from a page's last object compare the same leading field with the same
+        value in each (``EQ`` in all but the last, ``GT`` or ``LT`` there).
+        """
+        if not all(rules) or rules[0][0].field not in self.indexed:
+            return None
+        field, operand = rules[0][0].field, rules[0][0].value
+        operators = set()
+        for rule in rules:
+            first = rule[0]
+            if first.field != field or q.sort_key(first.value) != q.sort_key(operand):
+                return None
+            operators.add(first.operator)
+        if operators <= {C.EQ, C.LT, C.MAX}:
+            comparison = "<="
+        elif operators <= {C.EQ, C.GT, C.MIN}:
+            comparison = ">="
+        else:
+            return None
+        return f"({self._key(field)} {comparison} {self.dialect.sort_key_of(self, operand)})"
 
     def _keyset(self, filter_: Filter) -> str:
         field, operand, operator = filter_
@@ -275,6 +370,10 @@ class QueryBuilder:
             column = self._column(field)
             if column is not None:
                 terms.append(column[0] + suffix)
+                continue
+            key = self._key(field)
+            if key is not None:
+                terms.append(key + suffix)
                 continue
             path = self.add(self.dialect.path(field))
             terms.append(self.dialect.rank(path) + suffix)

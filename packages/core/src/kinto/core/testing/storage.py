@@ -200,6 +200,11 @@ FILTER_CASES: list[tuple[str, Filter, set[str]]] = [
 ]
 
 
+#: Fields of TYPED_OBJECTS the declared-index tests declare.
+DECLARED_FIELDS = ["v", "-v", "a.b.c", "other"]
+_ORDERINGS = (C.EQ, C.LT, C.MAX, C.MIN, C.GT)
+
+
 def _ids(objects: list[dict[str, Any]]) -> list[str]:
     return [obj["id"] for obj in objects]
 
@@ -997,6 +1002,126 @@ class StorageContract:
         expected = {o["id"] for o in everything if reference.matches(o, normalized)}
         assert set(_ids(listed)) == expected
         assert storage.count_all(RESOURCE, PARENT, filters=[filter_]) == len(expected)
+
+    # --- declared indexes: answers never change ----------------------------------------------------------
+
+    @pytest.fixture
+    def declared(self, typed: StorageBase) -> StorageBase:
+        typed.index_fields(RESOURCE, PARENT, DECLARED_FIELDS)
+        return typed
+
+    @pytest.mark.parametrize("name, filter_, expected", FILTER_CASES, ids=[case[0] for case in FILTER_CASES])
+    def test_filters_on_declared_fields(self, declared, name, filter_, expected):
+        assert set(_ids(declared.list_all(RESOURCE, PARENT, filters=[filter_]))) == expected
+        assert declared.count_all(RESOURCE, PARENT, filters=[filter_]) == len(expected)
+
+    def test_sorts_on_declared_fields(self, declared):
+        objects = declared.list_all(RESOURCE, PARENT)
+        assert _ids(declared.list_all(RESOURCE, PARENT, sorting=[Sort("v", 1)])) == TYPED_ASCENDING
+        for sorting in ([Sort("v", -1)], [Sort("a.b.c", -1)], [Sort("other", 1), Sort("v", -1)]):
+            assert _ids(declared.list_all(RESOURCE, PARENT, sorting=sorting)) == _reference_order(objects, sorting)
+
+    def test_pagination_on_declared_fields(self, declared):
+        for direction in (1, -1):
+            sorting = [Sort("v", direction), Sort("id", 1)]
+            pages, last = [], None
+            while True:
+                rules = _pagination_rules(sorting, last) if last else None
+                page = declared.list_all(RESOURCE, PARENT, sorting=sorting, pagination_rules=rules, limit=4)
+                if not page:
+                    break
+                pages.extend(_ids(page))
+                last = page[-1]
+            assert pages == _reference_order(declared.list_all(RESOURCE, PARENT), sorting)
+
+    def test_long_strings_and_huge_numbers_sort_exactly_on_declared_fields(self, storage):
+        values = ["y" * 600 + "b", "y" * 600 + "a", "y" * 600, "y" * 599 + "z", 10**302, 10**301, -(10**302), 5]
+        for position, value in enumerate(values):
+            storage.create(RESOURCE, PARENT, {"id": f"o{position}", "v": value})
+        storage.index_fields(RESOURCE, PARENT, ["v"])
+        objects = storage.list_all(RESOURCE, PARENT)
+        for direction in (1, -1):
+            sorting = [Sort("v", direction)]
+            expected = _reference_order(objects, sorting)
+            assert _ids(storage.list_all(RESOURCE, PARENT, sorting=sorting)) == expected
+            assert _ids(storage.list_all(RESOURCE, PARENT, sorting=sorting, limit=2)) == expected[:2]
+        greater = storage.list_all(RESOURCE, PARENT, filters=[Filter("v", "y" * 600 + "a", C.GT)])
+        assert set(_ids(greater)) == {"o0", "o3"}
+        assert set(_ids(storage.list_all(RESOURCE, PARENT, filters=[Filter("v", "y" * 600, C.MAX)]))) == {"o2"}
+        assert set(_ids(storage.list_all(RESOURCE, PARENT, filters=[Filter("v", 10**301, C.GT)]))) == {"o4"}
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=_SUITE_HEALTH_CHECKS)
+    @given(data=st.data())
+    def test_keyset_pagination_on_declared_fields(self, backend_factory, data):
+        storage = backend_factory()
+        value = st.one_of(st.none(), st.booleans(), st.integers(0, 2), st.sampled_from(["x", "Y", "é"]))
+        documents = data.draw(
+            st.lists(st.dictionaries(st.sampled_from(["a", "b"]), value, max_size=2), min_size=0, max_size=14)
+        )
+        for position, document in enumerate(documents):
+            storage.create(RESOURCE, PARENT, {"id": f"o{position:02d}", **document})
+        storage.index_fields(RESOURCE, PARENT, data.draw(st.lists(st.sampled_from(["a", "-a", "b", "-b"]))))
+        sort_fields = data.draw(st.lists(st.sampled_from(["a", "b", "id"]), min_size=1, max_size=3, unique=True))
+        sorting = [Sort(f, data.draw(st.sampled_from([1, -1]))) for f in sort_fields]
+        if "id" not in sort_fields:
+            sorting.append(Sort("id", 1))
+        limit = data.draw(st.integers(1, 5))
+        filters = data.draw(
+            st.lists(st.builds(Filter, st.just("a"), value, st.sampled_from(list(_ORDERINGS))), max_size=1)
+        )
+
+        everything = storage.list_all(RESOURCE, PARENT, filters=filters, sorting=sorting)
+        expected = [o for o in storage.list_all(RESOURCE, PARENT) if all(reference.matches(o, f) for f in filters)]
+        assert _ids(everything) == _reference_order(expected, sorting)
+        seen, last = [], None
+        for _ in range(len(documents) + 2):
+            rules = _pagination_rules(sorting, last) if last else None
+            page = storage.list_all(
+                RESOURCE, PARENT, filters=filters, sorting=sorting, pagination_rules=rules, limit=limit
+            )
+            if not page:
+                break
+            seen.extend(_ids(page))
+            last = page[-1]
+        assert seen == _ids(everything)
+
+    # --- declared indexes: the declaration (``supports_indexes``) -----------------------------------------
+
+    def test_declared_fields_are_reported_and_replaced(self, storage):
+        self.require(storage, "supports_indexes")
+        storage.create(RESOURCE, PARENT, {"id": "a", "v": 1})
+        assert storage.indexed_fields(RESOURCE, PARENT) == []
+        storage.index_fields(RESOURCE, PARENT, ["v", "-v", "a.b", "v", "id", "last_modified"])
+        assert storage.indexed_fields(RESOURCE, PARENT) == ["-v", "a.b", "v"]
+        assert storage.indexed_fields(RESOURCE, OTHER_PARENT) == []
+        assert storage.indexed_fields("other", PARENT) == []
+        storage.index_fields(RESOURCE, PARENT, ["w", "v"])
+        assert storage.indexed_fields(RESOURCE, PARENT) == ["v", "w"]
+        storage.index_fields(RESOURCE, PARENT, [])
+        assert storage.indexed_fields(RESOURCE, PARENT) == []
+
+    def test_any_field_name_can_be_declared(self, storage):
+        self.require(storage, "supports_indexes")
+        odd = ["it's", 'quo"te', "back\\slash", "é.ü", "-x'); DROP TABLE objects; --", "{a,b}"]
+        for position, field in enumerate(odd):
+            storage.create(RESOURCE, PARENT, {"id": f"o{position}", field.removeprefix("-").split(".")[0]: position})
+        storage.index_fields(RESOURCE, PARENT, odd)
+        assert storage.indexed_fields(RESOURCE, PARENT) == sorted(odd)
+        assert _ids(storage.list_all(RESOURCE, PARENT, filters=[Filter("it's", 0, C.MIN)])) == ["o0"]
+        assert storage.count_all(RESOURCE, PARENT) == len(odd)
+
+    @pytest.mark.parametrize("field", ["", "a..b", ".a", "-", "nul\x00", 5, None, "x" * 257])
+    def test_invalid_declarations_raise(self, storage, field):
+        self.require(storage, "supports_indexes")
+        with pytest.raises(InvalidValueError):
+            storage.index_fields(RESOURCE, PARENT, ["v", field])
+        assert storage.indexed_fields(RESOURCE, PARENT) == []
+
+    def test_flush_forgets_declarations(self, storage):
+        self.require(storage, "supports_indexes")
+        storage.index_fields(RESOURCE, PARENT, ["v"])
+        storage.flush()
+        assert storage.indexed_fields(RESOURCE, PARENT) == []
 
     # --- delete_all ---------------------------------------------------------------------------------------
 

@@ -30,3 +30,4 @@ def includeme(config: Any) -> None:
     else:
         ignored.append("kinto.server.views.permissions")
     config.scan("kinto.server.views", ignore=ignored)
+    config.include("kinto.server.indexes")

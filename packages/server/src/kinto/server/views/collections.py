@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from kinto.core import resource
 
-from kinto.server import cascade
+from kinto.server import cascade, indexes
 from kinto.server.views.hierarchy import HierarchicalResource
 from kinto.server.views.validation import check_collection_schema, validate_from_bucket
 
@@ -18,13 +18,15 @@ from kinto.server.views.validation import check_collection_schema, validate_from
 )
 class Collection(HierarchicalResource):
     """Collections: ``write`` grants everything on their records, ``read`` reading them,
-    ``record:create`` adding records. The ``schema`` field holds the JSON Schema of records."""
+    ``record:create`` adding records. The ``schema`` field holds the JSON Schema of records,
+    ``indexed_fields`` the record fields to index (see :mod:`kinto.server.indexes`)."""
 
     schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
             "schema": {"type": "object"},
             "cache_expires": {"type": "integer"},
+            indexes.FIELD: indexes.SCHEMA,
         },
     }
     permissions: ClassVar[tuple[str, ...]] = ("read", "write", "record:create")
@@ -38,6 +40,7 @@ class Collection(HierarchicalResource):
 
     def process_object(self, new: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
         check_collection_schema(self.request, new)
+        indexes.check_indexed_fields(self.request, new)
         validate_from_bucket(self, new, "collection")
         return new
 

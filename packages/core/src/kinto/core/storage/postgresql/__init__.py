@@ -26,8 +26,10 @@ from kinto.core.database.schema import Schema
 from kinto.core.migrations import PostgreSQLPluginMigration  # Kinto's import path, for plugins
 from kinto.core.storage import query as q
 from kinto.core.storage.exceptions import BackendError
+from kinto.core.storage.indexes import DeclaredFields
 from kinto.core.storage.postgresql import migration
 from kinto.core.storage.postgresql.schema import SCHEMA
+from kinto.core.storage.postgresql.sortkey import FieldIndexes, SortKeyDialect
 from kinto.core.storage.relational import OBJECT_UPSERT, RelationalStorage
 from kinto.core.storage.sql import Dialect, QueryBuilder, escape_like
 from kinto.core.storage.timestamps import now_ms
@@ -67,7 +69,7 @@ def _array_literal(values: list[Any]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-class PostgreSQLDialect(Dialect):
+class PostgreSQLDialect(SortKeyDialect, Dialect):
     """jsonb operators over a JSONB ``data`` column."""
 
     def placeholder(self, name: str) -> str:
@@ -133,7 +135,7 @@ class PostgreSQLDialect(Dialect):
         return f"({column} = ANY({builder.add(_array_literal(values))}::{sql_type}[]))"
 
 
-class Storage(RelationalStorage):
+class Storage(FieldIndexes, RelationalStorage):
     """Storage in PostgreSQL, through the shared :class:`~kinto.core.database.postgresql.PostgreSQLClient`."""
 
     schema: ClassVar[Schema] = SCHEMA
@@ -141,6 +143,10 @@ class Storage(RelationalStorage):
     def __init__(self, client: PostgreSQLClient, *, readonly: bool = False) -> None:
         super().__init__(client, readonly=readonly)
         self.dialect = PostgreSQLDialect()
+        self.declared_fields = DeclaredFields(self.read_declared_fields)
+
+    def _declared(self, resource_name: str | None, parent_id: str) -> frozenset[str]:
+        return self.declared_fields.get(resource_name, parent_id)
 
     def _json_input(self, placeholder: str) -> str:
         return f"{placeholder}::jsonb"
@@ -179,6 +185,7 @@ class Storage(RelationalStorage):
         # (tests, benchmarks) would otherwise drag every index lookup.
         with self.client.connect() as connection:
             connection.execute("TRUNCATE objects, timestamps")
+            self._drop_all_indexes(connection)
 
     def lock_for_write(self, resource_name: str, parent_id: str) -> None:
         if not self.client.in_transaction():

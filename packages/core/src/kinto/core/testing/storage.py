@@ -221,6 +221,32 @@ def _pagination_rules(sorting: list[Sort], last: dict[str, Any]) -> list[list[Fi
     return rules
 
 
+_PAGED_VALUES = st.one_of(st.none(), st.booleans(), st.integers(0, 2), st.sampled_from(["x", "Y", "é"]))
+
+
+def _create_drawn_documents(storage: StorageBase, data: Any) -> list[dict[str, Any]]:
+    """Objects ``o00``, ``o01``... with fields ``a`` and ``b`` (or not) of few values: many ties."""
+    documents = data.draw(
+        st.lists(st.dictionaries(st.sampled_from(["a", "b"]), _PAGED_VALUES, max_size=2), min_size=0, max_size=14)
+    )
+    for position, document in enumerate(documents):
+        storage.create(RESOURCE, PARENT, {"id": f"o{position:02d}", **document})
+    return documents
+
+
+def _every_page(storage: StorageBase, sorting: list[Sort], limit: int) -> list[str]:
+    """The ids of every page of the collection, each page after the last one's keyset rules."""
+    pages: list[str] = []
+    last = None
+    while True:
+        rules = _pagination_rules(sorting, last) if last else None
+        page = storage.list_all(RESOURCE, PARENT, sorting=sorting, pagination_rules=rules, limit=limit)
+        if not page:
+            return pages
+        pages.extend(_ids(page))
+        last = page[-1]
+
+
 def _reference_order(objects: list[dict[str, Any]], sorting: list[Sort]) -> list[str]:
     ordered = list(objects)
     for field, direction in reversed(reference.sorting_with_tie_breaker(sorting, "id")):
@@ -887,16 +913,7 @@ class StorageContract:
     # --- pagination ---------------------------------------------------------------------------------------
 
     def test_pagination_rules_with_missing_values(self, typed):
-        sorting = [Sort("v", 1), Sort("id", 1)]
-        pages, last = [], None
-        while True:
-            rules = _pagination_rules(sorting, last) if last else None
-            page = typed.list_all(RESOURCE, PARENT, sorting=sorting, pagination_rules=rules, limit=4)
-            if not page:
-                break
-            pages.extend(_ids(page))
-            last = page[-1]
-        assert pages == TYPED_ASCENDING
+        assert _every_page(typed, [Sort("v", 1), Sort("id", 1)], limit=4) == TYPED_ASCENDING
 
     def test_pagination_rules_are_ored(self, storage):
         for i in range(6):
@@ -911,12 +928,7 @@ class StorageContract:
     @given(data=st.data())
     def test_keyset_pagination_visits_every_object_once(self, backend_factory, data):
         storage = backend_factory()
-        value = st.one_of(st.none(), st.booleans(), st.integers(0, 2), st.sampled_from(["x", "Y", "é"]))
-        documents = data.draw(
-            st.lists(st.dictionaries(st.sampled_from(["a", "b"]), value, max_size=2), min_size=0, max_size=14)
-        )
-        for position, document in enumerate(documents):
-            storage.create(RESOURCE, PARENT, {"id": f"o{position:02d}", **document})
+        documents = _create_drawn_documents(storage, data)
         field = st.sampled_from(["a", "b", "last_modified", "id"])
         sort_fields = data.draw(st.lists(field, min_size=1, max_size=3, unique=True))
         sorting = [Sort(f, data.draw(st.sampled_from([1, -1]))) for f in sort_fields]
@@ -1024,15 +1036,8 @@ class StorageContract:
     def test_pagination_on_declared_fields(self, declared):
         for direction in (1, -1):
             sorting = [Sort("v", direction), Sort("id", 1)]
-            pages, last = [], None
-            while True:
-                rules = _pagination_rules(sorting, last) if last else None
-                page = declared.list_all(RESOURCE, PARENT, sorting=sorting, pagination_rules=rules, limit=4)
-                if not page:
-                    break
-                pages.extend(_ids(page))
-                last = page[-1]
-            assert pages == _reference_order(declared.list_all(RESOURCE, PARENT), sorting)
+            expected = _reference_order(declared.list_all(RESOURCE, PARENT), sorting)
+            assert _every_page(declared, sorting, limit=4) == expected
 
     def test_long_strings_and_huge_numbers_sort_exactly_on_declared_fields(self, storage):
         values = ["y" * 600 + "b", "y" * 600 + "a", "y" * 600, "y" * 599 + "z", 10**302, 10**301, -(10**302), 5]
@@ -1054,12 +1059,7 @@ class StorageContract:
     @given(data=st.data())
     def test_keyset_pagination_on_declared_fields(self, backend_factory, data):
         storage = backend_factory()
-        value = st.one_of(st.none(), st.booleans(), st.integers(0, 2), st.sampled_from(["x", "Y", "é"]))
-        documents = data.draw(
-            st.lists(st.dictionaries(st.sampled_from(["a", "b"]), value, max_size=2), min_size=0, max_size=14)
-        )
-        for position, document in enumerate(documents):
-            storage.create(RESOURCE, PARENT, {"id": f"o{position:02d}", **document})
+        documents = _create_drawn_documents(storage, data)
         storage.index_fields(RESOURCE, PARENT, data.draw(st.lists(st.sampled_from(["a", "-a", "b", "-b"]))))
         sort_fields = data.draw(st.lists(st.sampled_from(["a", "b", "id"]), min_size=1, max_size=3, unique=True))
         sorting = [Sort(f, data.draw(st.sampled_from([1, -1]))) for f in sort_fields]
@@ -1067,7 +1067,7 @@ class StorageContract:
             sorting.append(Sort("id", 1))
         limit = data.draw(st.integers(1, 5))
         filters = data.draw(
-            st.lists(st.builds(Filter, st.just("a"), value, st.sampled_from(list(_ORDERINGS))), max_size=1)
+            st.lists(st.builds(Filter, st.just("a"), _PAGED_VALUES, st.sampled_from(list(_ORDERINGS))), max_size=1)
         )
 
         everything = storage.list_all(RESOURCE, PARENT, filters=filters, sorting=sorting)

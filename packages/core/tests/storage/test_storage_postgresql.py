@@ -20,3 +20,33 @@ class TestPostgreSQLStorage(StorageContract):
     @pytest.fixture
     def backend_factory(self, postgresql_factory):
         return postgresql_factory
+
+
+def _plan_nodes(plan):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_a_declared_field_is_filtered_and_sorted_from_its_index(postgresql_factory):
+    """``?min_age=80&_sort=-age&_limit=50`` reads its page from the field's index, in order."""
+    from kinto.core.storage import COMPARISON, Filter, Sort
+    from kinto.core.storage.indexes import index_name
+
+    storage = postgresql_factory()
+    parent = "/buckets/b/collections/people"
+    objects = [{"id": f"r{i:05}", "last_modified": 1000 + i, "age": i % 101} for i in range(5000)]
+    storage.import_objects("record", parent, objects)
+    storage.index_fields("record", parent, ["-age"])  # also ANALYZEs the table
+    filters, sorting = [Filter("age", 80, COMPARISON.MIN)], [Sort("age", -1)]
+    builder = storage._builder("id", "last_modified", storage._declared("record", parent))
+    sql = storage._select_sql(builder, "record", parent, filters, sorting, None, 50, False)
+    with storage.client.connect() as connection:
+        explained = connection.execute("EXPLAIN (FORMAT JSON) " + sql, builder.params).fetchone()[0]
+    nodes = list(_plan_nodes(explained[0]["Plan"]))
+    scans = [node for node in nodes if node["Node Type"] == "Index Scan"]
+    assert [scan["Index Name"] for scan in scans] == [index_name("record", parent, "-age")]
+    assert not any(node["Node Type"] in ("Sort", "Seq Scan") for node in nodes)
+    listed = storage.list_all("record", parent, filters=filters, sorting=sorting, limit=50)
+    expected = sorted((o for o in objects if o["age"] >= 80), key=lambda o: (-o["age"], o["id"]))[:50]
+    assert [o["id"] for o in listed] == [o["id"] for o in expected]

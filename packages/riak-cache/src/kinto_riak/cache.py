@@ -16,17 +16,16 @@ the vector clock Riak returned.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from kinto.core import load_default_settings
-from kinto.core.cache import CacheBackendError, CacheBase, encoding
-from kinto.core.cache.encoding import check_key, expiry
+from kinto.core.cache import CacheBase, encoding
+from kinto.core.cache.encoding import backend_errors, check_key, expiry
 from kinto.core.settings import DEFAULT_SETTINGS as CORE_SETTINGS
 from pyramid.config import Configurator
 
@@ -59,19 +58,8 @@ SETTING_DESCRIPTIONS: dict[str, str] = {
     "kinto_riak.read_timeout_seconds": "seconds to wait for each answer from Riak",
 }
 
-_P = ParamSpec("_P")
 _R = TypeVar("_R")
-
-
-def _backend_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    @functools.wraps(method)
-    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(*args, **kwargs)
-        except RiakError as error:
-            raise CacheBackendError(original=error, message=str(error)) from error
-
-    return wrapped
+_backend_errors = backend_errors(RiakError)
 
 
 # -- keys and values ---------------------------------------------------------------

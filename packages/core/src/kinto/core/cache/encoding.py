@@ -1,4 +1,4 @@
-"""How cache backends check keys and turn values into text and back.
+"""How cache backends check keys, turn values into text and back, and report their driver's errors.
 
 Values are stored as JSON text, so every backend returns the same thing: a
 dict set is an equal dict got (tuples come back as lists, non-string dict
@@ -8,11 +8,19 @@ changed in the cache.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-__all__ = ["check_key", "decode", "encode", "expiry"]
+from kinto.core.cache import CacheBackendError
+
+__all__ = ["backend_errors", "check_key", "decode", "encode", "expiry"]
+
+_Backend = TypeVar("_Backend")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def check_key(key: str) -> str:
@@ -61,3 +69,23 @@ def expiry(now: float, ttl: float | None) -> float | None:
     if math.isinf(ttl):
         return None
     return now + float(ttl)
+
+
+def backend_errors(
+    errors: type[BaseException] | tuple[type[BaseException], ...],
+    describe: Callable[[Any, BaseException], str] = lambda backend, error: str(error),
+) -> Callable[[Callable[Concatenate[_Backend, _P], _R]], Callable[Concatenate[_Backend, _P], _R]]:
+    """Return a decorator for a backend's methods that turns the driver's ``errors`` into
+    ``CacheBackendError`` (answered 503), its message ``describe(backend, error)``."""
+
+    def decorator(method: Callable[Concatenate[_Backend, _P], _R]) -> Callable[Concatenate[_Backend, _P], _R]:
+        @functools.wraps(method)
+        def wrapped(backend: _Backend, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return method(backend, *args, **kwargs)
+            except errors as error:
+                raise CacheBackendError(original=error, message=describe(backend, error)) from error
+
+        return wrapped
+
+    return decorator

@@ -40,16 +40,15 @@ process; 0 for no limit), ``cache_connect_timeout`` and ``cache_socket_timeout``
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ClassVar
 
-from kinto.core.cache import CacheBackendError, CacheBase
-from kinto.core.cache.encoding import check_key, decode, encode, expiry
+from kinto.core.cache import CacheBase
+from kinto.core.cache.encoding import backend_errors, check_key, decode, encode, expiry
 from kinto.core.database import registry_clients
 from kinto.core.settings import as_list, read_setting
 
@@ -87,26 +86,16 @@ _LONGEST_RELATIVE_EXPIRY = 30 * 24 * 3600
 # The attempts of an ``expire`` racing other writers of the same key before the others win.
 _EXPIRE_ATTEMPTS = 5
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
+
+def _describe_error(cache: Cache, error: BaseException) -> str:
+    where = ", ".join(cache.servers.hosts)
+    if isinstance(error, RuntimeError):  # pymemcache's pool has no connection left to lend
+        return f"memcached at {where}: every connection allowed by kinto.cache_pool_size is in use ({error})"
+    return f"memcached at {where}: {type(error).__name__}: {error}"
 
 
-def _backend_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    @functools.wraps(method)
-    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(*args, **kwargs)
-        # OSError: refused, reset or timed-out sockets, which pymemcache lets through.
-        except (MemcacheError, OSError) as error:
-            where = ", ".join(args[0].servers.hosts)
-            message = f"memcached at {where}: {type(error).__name__}: {error}"
-            raise CacheBackendError(original=error, message=message) from error
-        except RuntimeError as error:  # pymemcache's pool has no connection left to lend
-            where = ", ".join(args[0].servers.hosts)
-            message = f"memcached at {where}: every connection allowed by kinto.cache_pool_size is in use ({error})"
-            raise CacheBackendError(original=error, message=message) from error
-
-    return wrapped
+# OSError: refused, reset or timed-out sockets, which pymemcache lets through.
+_backend_errors = backend_errors((MemcacheError, OSError, RuntimeError), _describe_error)
 
 
 def _digest(text: str, size: int) -> str:

@@ -23,15 +23,14 @@ backend error, never a hang). ``cache_max_size_bytes`` is Redis's business
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
-from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 from kinto.core.backends import mask_url
-from kinto.core.cache import CacheBackendError, CacheBase
-from kinto.core.cache.encoding import check_key, decode, encode, expiry
+from kinto.core.cache import CacheBase
+from kinto.core.cache.encoding import backend_errors, check_key, decode, encode, expiry
 from kinto.core.database import registry_clients
 from kinto.core.settings import read_setting
 
@@ -68,20 +67,7 @@ SETTING_DESCRIPTIONS: dict[str, str] = {
 _LONGEST_TTL_MS = 10**15
 _SCAN_BATCH = 500
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _backend_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    @functools.wraps(method)
-    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(*args, **kwargs)
-        except redis.RedisError as error:
-            cache = args[0]
-            raise CacheBackendError(original=error, message=f"Redis at {cache.location}: {error}") from error
-
-    return wrapped
+_backend_errors = backend_errors(redis.RedisError, lambda cache, error: f"Redis at {cache.location}: {error}")
 
 
 def _milliseconds(seconds: float) -> int | None:

@@ -50,6 +50,7 @@ class Cache(CacheBase):
     supports_delete_prefix: ClassVar[bool] = True
     supports_set_without_ttl: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
+    embedded: ClassVar[bool] = True
 
     def __init__(
         self,

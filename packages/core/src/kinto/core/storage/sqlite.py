@@ -150,6 +150,7 @@ SCHEMA = Schema(
 class Storage(RelationalStorage):
     """Storage in one SQLite file, through the shared :class:`~kinto.core.database.sqlite.SQLiteClient`."""
 
+    embedded: ClassVar[bool] = True
     schema: ClassVar[Schema] = SCHEMA
 
     def __init__(self, client: SQLiteClient, *, readonly: bool = False) -> None:

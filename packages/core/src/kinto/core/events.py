@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import re
 import warnings
 from collections.abc import Callable, Iterable
@@ -47,7 +46,7 @@ from pyramid.exceptions import ConfigurationError
 from zope.interface import implementedBy
 
 from kinto.core.metrics import listener_with_timer
-from kinto.core.settings import as_list, environment_names
+from kinto.core.settings import apply_defaults
 
 __all__ = [
     "ACTIONS",
@@ -374,13 +373,15 @@ class ResourcesPredicate:
 
 
 _WRITE_ACTIONS = (ACTIONS.CREATE, ACTIONS.UPDATE, ACTIONS.DELETE)
+#: A listener's options (``event_listeners.<name>.<option>``) and their defaults.
+_LISTENER_OPTIONS: dict[str, Any] = {"use": None, "actions": [], "resources": [], "events": []}
 _LISTENER_EVENTS = {cls.__name__: cls for cls in (ResourceRead, ResourceChanged, AfterResourceRead, AfterResourceChanged)}
 
 
 def setup_listeners(config: Any) -> None:
     """Subscribe the listeners named in ``event_listeners`` (see the module docstring)."""
     settings = config.get_settings()
-    for name in as_list(settings.get("event_listeners")):
+    for name in settings["event_listeners"]:
         listener, prefix = _load_listener(config, settings, name)
         listener = listener_with_timer(config, f"listeners.{name}", listener)
         actions = _listener_actions(settings, prefix)
@@ -399,7 +400,7 @@ def _load_listener(config: Any, settings: Any, name: str) -> tuple[Callable[[Any
     (``event_listeners = myproject.audit`` reads ``event_listeners.audit.*``).
     """
     prefix = f"event_listeners.{name}."
-    use = _listener_setting(settings, prefix + "use")
+    use = _listener_option(settings, prefix, "use")
     if not use:
         prefix = f"event_listeners.{name.rsplit('.', 1)[-1]}."
         try:
@@ -440,16 +441,15 @@ def _listener_event_classes(settings: Any, prefix: str) -> list[type]:
     return [_LISTENER_EVENTS[name] for name in names]
 
 
-def _listener_setting(settings: Any, key: str) -> Any:
-    # As in Kinto, the environment may give a listener's options though the file does not.
-    for variable in environment_names(key):
-        if variable in os.environ:
-            return os.environ[variable]
-    return settings.get(key) or settings.get("kinto." + key)
+def _listener_option(settings: Any, prefix: str, option: str) -> Any:
+    """A listener's option, by the settings rule (both spellings, the environment winning).
 
-
-def _listener_option(settings: Any, prefix: str, option: str) -> list[str]:
-    return as_list(_listener_setting(settings, prefix + option))
+    The options are only known once ``event_listeners`` is read, hence this late ``apply_defaults``;
+    as in Kinto, the environment may give an option the file does not.
+    """
+    key = prefix + option
+    apply_defaults(settings, {key: _LISTENER_OPTIONS[option]})
+    return settings[key]
 
 
 def _build_listener(config: Any, module: Any, prefix: str, origin: str) -> Callable[[Any], None]:

@@ -58,6 +58,9 @@ Parents
     ``parent_id`` may hold ``*`` wildcards in ``list_all``, ``count_all``,
     ``delete_all`` and ``purge_deleted`` (``/buckets/*`` matches every
     bucket's objects); other methods take it literally.
+
+This module is over 500 lines on purpose: it is the contract, the rules above and a
+docstring per method, the one file a backend author reads.
 """
 
 from __future__ import annotations

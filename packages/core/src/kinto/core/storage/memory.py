@@ -4,6 +4,10 @@ Nothing persists across restarts. Write transactions are serialised by one
 lock and undone from an undo log on rollback (a savepoint is a position in that
 log); reads wait for a running write transaction of another thread, so they
 never see uncommitted writes.
+
+One class over 500 lines, on purpose: it is the whole contract in one place, each method
+beside the undo log it writes to. The query semantics it applies (filters, the sort order,
+pagination) live in :mod:`.query`, shared with the SQL backends.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from typing import Any, ClassVar
 
 from kinto.core.patterns import glob_matcher
 from kinto.core.storage import (
-    COMPARISON,
     DEFAULT_DELETED_FIELD,
     DEFAULT_ID_FIELD,
     DEFAULT_MODIFIED_FIELD,
@@ -30,12 +33,7 @@ from kinto.core.storage import (
     generators,
 )
 from kinto.core.storage import query as q
-from kinto.core.storage.exceptions import (
-    InvalidValueError,
-    ObjectNotFoundError,
-    ReadonlyError,
-    UnicityError,
-)
+from kinto.core.storage.exceptions import InvalidValueError, ObjectNotFoundError, UnicityError
 from kinto.core.storage.timestamps import next_timestamp
 
 __all__ = ["Storage", "load_from_config"]
@@ -47,11 +45,6 @@ _ABSENT = object()
 def parent_matcher(parent_id: str) -> Callable[[str], bool]:
     """Whether a parent id matches ``parent_id``, where ``*`` stands for any sequence."""
     return glob_matcher(parent_id)
-
-
-def _check_location(resource_name: str, parent_id: str) -> None:
-    if "\x00" in parent_id or "\x00" in resource_name:
-        raise InvalidValueError("Parent ids and resource names cannot hold NUL characters")
 
 
 _CONTAINERS = (dict, list)
@@ -71,40 +64,10 @@ def copy_json(value: Any) -> Any:
     return value
 
 
-class _Descending:
-    """Inverts the order of a sort key component."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: Any) -> None:
-        self.key = key
-
-    def __lt__(self, other: _Descending) -> bool:
-        return bool(other.key < self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Descending) and self.key == other.key
-
-
 @dataclasses.dataclass
 class _Transaction:
     write: bool
     undo: list[Callable[[], None]] = dataclasses.field(default_factory=list)
-
-
-def _timestamp_bounds(filters: list[Filter], modified_field: str) -> tuple[int | None, int | None]:
-    """The lowest and highest timestamps ``filters`` let through (None: unbounded)."""
-    lowest = highest = None
-    for f in filters:
-        if f.field != modified_field or not isinstance(f.value, int) or isinstance(f.value, bool):
-            continue
-        if f.operator in (COMPARISON.GT, COMPARISON.MIN):
-            bound = f.value + 1 if f.operator is COMPARISON.GT else f.value
-            lowest = bound if lowest is None else max(lowest, bound)
-        elif f.operator in (COMPARISON.LT, COMPARISON.MAX):
-            bound = f.value - 1 if f.operator is COMPARISON.LT else f.value
-            highest = bound if highest is None else min(highest, bound)
-    return lowest, highest
 
 
 class Storage(StorageBase):
@@ -200,10 +163,6 @@ class Storage(StorageBase):
             self._set(store, collection, bucket)
         return bucket
 
-    def _check_writable(self) -> None:
-        if self.readonly:
-            raise ReadonlyError(message="The storage is read-only")
-
     def _bump(self, collection: Collection, requested: int | None = None) -> int:
         timestamp = next_timestamp(self._timestamps.get(collection), requested)
         self._set(self._timestamps, collection, timestamp)
@@ -219,13 +178,13 @@ class Storage(StorageBase):
             self._timestamps.clear()
 
     def resource_timestamp(self, resource_name: str, parent_id: str) -> int:
-        _check_location(resource_name, parent_id)
+        q.check_location(resource_name, parent_id)
         collection = (parent_id, resource_name)
         with self._lock:
             timestamp = self._timestamps.get(collection)
             if timestamp is not None:
                 return timestamp
-            self._check_writable()
+            q.check_writable(self.readonly)
             return self._bump(collection)
 
     def all_resources_timestamps(self, resource_name: str) -> dict[str, int]:
@@ -247,8 +206,8 @@ class Storage(StorageBase):
         modified_field: str = DEFAULT_MODIFIED_FIELD,
         deleted_field: str = DEFAULT_DELETED_FIELD,
     ) -> None:
-        self._check_writable()
-        _check_location(resource_name, parent_id)
+        q.check_writable(self.readonly)
+        q.check_location(resource_name, parent_id)
         live = [self._imported(obj, id_field, modified_field) for obj in objects]
         dead = [self._imported(obj, id_field, modified_field) for obj in tombstones or []]
         dead = [{id_field: obj[id_field], modified_field: obj[modified_field], deleted_field: True} for obj in dead]
@@ -274,7 +233,7 @@ class Storage(StorageBase):
         prepared = self._prepare(obj, id_field)
         if not isinstance(prepared.get(id_field), str):
             raise InvalidValueError(f"An imported object needs a string {id_field!r}")
-        if self._requested_timestamp(prepared, modified_field) is None:
+        if q.requested_timestamp(prepared, modified_field) is None:
             raise InvalidValueError(f"An imported object needs an integer {modified_field!r}")
         return prepared
 
@@ -282,22 +241,11 @@ class Storage(StorageBase):
 
     @staticmethod
     def _prepare(obj: KintoObject, id_field: str) -> KintoObject:
-        try:
-            serialized = json.dumps(obj)
-        except (TypeError, ValueError) as error:
-            raise InvalidValueError(f"Objects must be JSON: {error}") from error
-        q.check_storable(serialized, "object")
-        prepared = json.loads(serialized)
+        # The client's key order is kept: objects come back as they were written.
+        prepared = json.loads(q.storable_json(obj, sort_keys=False))
         if id_field in prepared and not isinstance(prepared[id_field], str):
             raise InvalidValueError(f"The {id_field!r} field must be a string")
         return prepared
-
-    @staticmethod
-    def _requested_timestamp(obj: KintoObject, modified_field: str) -> int | None:
-        value = obj.get(modified_field)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        return None
 
     def create(
         self,
@@ -309,8 +257,8 @@ class Storage(StorageBase):
         modified_field: str = DEFAULT_MODIFIED_FIELD,
         auth: Any = None,
     ) -> KintoObject:
-        self._check_writable()
-        _check_location(resource_name, parent_id)
+        q.check_writable(self.readonly)
+        q.check_location(resource_name, parent_id)
         obj = self._prepare(obj, id_field)
         if id_field not in obj:
             obj[id_field] = (id_generator or self.id_generator)()
@@ -319,7 +267,7 @@ class Storage(StorageBase):
             existing = self._live.get(collection, {}).get(obj[id_field])
             if existing is not None:
                 raise UnicityError(id_field, copy_json(existing))
-            obj[modified_field] = self._bump(collection, self._requested_timestamp(obj, modified_field))
+            obj[modified_field] = self._bump(collection, q.requested_timestamp(obj, modified_field))
             self._pop(self._tombstones.get(collection, {}), obj[id_field])
             self._set(self._bucket(self._live, collection), obj[id_field], obj)
             return copy_json(obj)
@@ -349,12 +297,12 @@ class Storage(StorageBase):
         modified_field: str = DEFAULT_MODIFIED_FIELD,
         auth: Any = None,
     ) -> KintoObject:
-        self._check_writable()
-        _check_location(resource_name, parent_id)
+        q.check_writable(self.readonly)
+        q.check_location(resource_name, parent_id)
         obj = self._prepare({**obj, id_field: object_id}, id_field)
         collection = (parent_id, resource_name)
         with self._lock:
-            obj[modified_field] = self._bump(collection, self._requested_timestamp(obj, modified_field))
+            obj[modified_field] = self._bump(collection, q.requested_timestamp(obj, modified_field))
             self._pop(self._tombstones.get(collection, {}), object_id)
             self._set(self._bucket(self._live, collection), object_id, obj)
             return copy_json(obj)
@@ -371,7 +319,7 @@ class Storage(StorageBase):
         auth: Any = None,
         last_modified: int | None = None,
     ) -> KintoObject:
-        self._check_writable()
+        q.check_writable(self.readonly)
         collection = (parent_id, resource_name)
         with self._lock:
             live = self._live.get(collection, {})
@@ -464,7 +412,7 @@ class Storage(StorageBase):
             *streams, key=lambda obj: obj[modified_field], reverse=descending
         )
         # Bounds on the timestamp end the walk early: ``_since`` reads only what changed since.
-        lowest, highest = _timestamp_bounds(filters, modified_field)
+        lowest, highest = q.timestamp_bounds(filters, modified_field)
         accept = self._predicate(filters, rules)
         found: list[KintoObject] = []
         for obj in merged:
@@ -499,47 +447,6 @@ class Storage(StorageBase):
             bucket.update(ordered)
             self._unordered.discard(id(bucket))
 
-    @staticmethod
-    def _ordered(
-        rows: Iterator[tuple[Collection, KintoObject]],
-        sorting: list[Sort] | None,
-        limit: int | None,
-        id_field: str,
-        modified_field: str | None = None,
-        single_collection: bool = False,
-    ) -> list[tuple[Collection, KintoObject]]:
-        keys = q.sorting_with_tie_breaker(sorting, id_field)
-        if single_collection and len({direction for _, direction in keys}) == 1 and all(
-            field in (id_field, modified_field) for field, _ in keys
-        ):
-            # Ids (strings) and timestamps (integers) are always present and of one type: the
-            # builtin comparison gives the contract's order, much faster than the general keys.
-            fields = [field for field, _ in keys]
-
-            def plain_key(row: tuple[Collection, KintoObject]) -> tuple[Any, ...]:
-                obj = row[1]
-                return tuple(obj[field] for field in fields)
-
-            descending = keys[0][1] < 0
-            if limit is not None:
-                pick = heapq.nlargest if descending else heapq.nsmallest
-                return pick(max(0, int(limit)), rows, key=plain_key)
-            return sorted(rows, key=plain_key, reverse=descending)
-
-        def row_key(row: tuple[Collection, KintoObject]) -> tuple[Any, ...]:
-            obj = row[1]
-            parts: list[Any] = []
-            for field, direction in keys:
-                key = q.sort_key(q.field_value(obj, field))
-                parts.append(key if direction > 0 else _Descending(key))
-            # Same id under several parents (wildcards): order by location too.
-            parts.append(row[0])
-            return tuple(parts)
-
-        if limit is not None:
-            return heapq.nsmallest(max(0, int(limit)), rows, key=row_key)
-        return sorted(rows, key=row_key)
-
     def list_all(
         self,
         resource_name: str,
@@ -565,7 +472,7 @@ class Storage(StorageBase):
             rows = self._select(
                 resource_name, parent_id, filters, pagination_rules, include_deleted, id_field, modified_field
             )
-            ordered = self._ordered(rows, sorting, limit, id_field, modified_field, "*" not in parent_id)
+            ordered = q.sort_rows(rows, sorting, limit, id_field, modified_field, "*" not in parent_id)
             return [copy_json(obj) for _, obj in ordered]
 
     def count_all(
@@ -597,10 +504,10 @@ class Storage(StorageBase):
         deleted_field: str = DEFAULT_DELETED_FIELD,
         auth: Any = None,
     ) -> list[KintoObject]:
-        self._check_writable()
+        q.check_writable(self.readonly)
         with self._lock:
             rows = self._select(resource_name, parent_id, filters, pagination_rules, False, id_field, modified_field)
-            selected = self._ordered(rows, sorting, limit, id_field)
+            selected = q.sort_rows(rows, sorting, limit, id_field)
             return [
                 self.delete(
                     resource,
@@ -624,7 +531,7 @@ class Storage(StorageBase):
         modified_field: str = DEFAULT_MODIFIED_FIELD,
         auth: Any = None,
     ) -> int:
-        self._check_writable()
+        q.check_writable(self.readonly)
         purged = 0
         with self._lock:
             for collection in self._collections(self._tombstones, resource_name, parent_id):

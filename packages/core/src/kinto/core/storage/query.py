@@ -1,12 +1,15 @@
-"""The query semantics of the storage contract, in plain Python.
+"""The query semantics of the storage contract, in plain Python, and the checks of what is stored.
 
 This is the reference the SQL backends translate (the memory backend uses it
 directly): field paths, type-aware filters, the total sort order and the
 comparisons of pagination rules. See the docstring of :mod:`kinto.core.storage`.
+The checks every backend makes of its input (JSON objects without NUL characters,
+string ids, integer timestamps, writes refused by a read-only storage) live here too.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import operator as op
 import re
@@ -16,7 +19,7 @@ from typing import Any
 
 from kinto.core.patterns import glob_matcher
 from kinto.core.storage import COMPARISON, MISSING, Filter, Sort
-from kinto.core.storage.exceptions import InvalidValueError
+from kinto.core.storage.exceptions import InvalidValueError, ReadonlyError
 
 __all__ = [
     "ORDERING_OPERATORS",
@@ -28,15 +31,22 @@ __all__ = [
     "RANK_OBJECT",
     "RANK_STRING",
     "canonical_json",
+    "check_id",
+    "check_location",
     "check_storable",
+    "check_writable",
     "compile_filters",
     "field_value",
     "like_matcher",
     "matches",
     "matches_pagination",
     "normalize_filter",
+    "requested_timestamp",
     "sort_key",
+    "sort_rows",
     "sorting_with_tie_breaker",
+    "storable_json",
+    "timestamp_bounds",
     "type_rank",
 ]
 
@@ -96,6 +106,43 @@ def check_storable(serialized: str, what: str = "value") -> None:
     """Raise ``InvalidValueError`` when JSON text holds a NUL character (PostgreSQL cannot store it)."""
     if "\\u0000" in serialized and _NUL_ESCAPE.search(serialized):
         raise InvalidValueError(f"The {what} holds a NUL character (\\u0000), which cannot be stored")
+
+
+def storable_json(obj: Any, *, sort_keys: bool = True) -> str:
+    """The JSON text of an object to store; ``InvalidValueError`` when it is no JSON or holds a NUL character."""
+    try:
+        text = json.dumps(obj, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidValueError(f"Objects must be JSON: {error}") from error
+    check_storable(text, "object")
+    return text
+
+
+def check_id(object_id: Any, id_field: str) -> str:
+    """``object_id``, when it is a string without NUL character; ``InvalidValueError`` otherwise."""
+    if not isinstance(object_id, str):
+        raise InvalidValueError(f"The {id_field!r} field must be a string")
+    if "\x00" in object_id:
+        raise InvalidValueError(f"The {id_field!r} field holds a NUL character")
+    return object_id
+
+
+def check_location(resource_name: str, parent_id: str) -> None:
+    """``InvalidValueError`` when a parent id or resource name to write under holds a NUL character."""
+    if "\x00" in parent_id or "\x00" in resource_name:
+        raise InvalidValueError("Parent ids and resource names cannot hold NUL characters")
+
+
+def check_writable(readonly: bool) -> None:
+    """``ReadonlyError`` for a write to a storage built with ``readonly=True``."""
+    if readonly:
+        raise ReadonlyError(message="The storage is read-only")
+
+
+def requested_timestamp(obj: dict[str, Any], modified_field: str) -> int | None:
+    """The timestamp a write asks for (an integer ``modified_field``), or None."""
+    value = obj.get(modified_field)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _truthy(value: Any) -> bool:
@@ -314,3 +361,81 @@ def sorting_with_tie_breaker(sorting: list[Sort] | None, id_field: str) -> list[
     if not any(sort.field == id_field for sort in sorting):
         sorting.append(Sort(id_field, 1))
     return sorting
+
+
+class _Descending:
+    """Inverts the order of a sort key component."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Descending) -> bool:
+        return bool(other.key < self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.key == other.key
+
+
+def sort_rows(
+    rows: Iterable[tuple[Any, dict[str, Any]]],
+    sorting: list[Sort] | None,
+    limit: int | None,
+    id_field: str,
+    modified_field: str | None = None,
+    single_collection: bool = False,
+) -> list[tuple[Any, dict[str, Any]]]:
+    """``(location, object)`` rows in the contract's order (ties broken by id, then location), at most ``limit``.
+
+    ``single_collection``: every row is of one collection, which allows a faster key when sorting by id
+    and timestamp only.
+    """
+    keys = sorting_with_tie_breaker(sorting, id_field)
+    if (
+        single_collection
+        and len({direction for _, direction in keys}) == 1
+        and all(field in (id_field, modified_field) for field, _ in keys)
+    ):
+        # Ids (strings) and timestamps (integers) are always present and of one type: the
+        # builtin comparison gives the contract's order, much faster than the general keys.
+        fields = [field for field, _ in keys]
+
+        def plain_key(row: tuple[Any, dict[str, Any]]) -> tuple[Any, ...]:
+            obj = row[1]
+            return tuple(obj[field] for field in fields)
+
+        descending = keys[0][1] < 0
+        if limit is not None:
+            pick = heapq.nlargest if descending else heapq.nsmallest
+            return pick(max(0, int(limit)), rows, key=plain_key)
+        return sorted(rows, key=plain_key, reverse=descending)
+
+    def row_key(row: tuple[Any, dict[str, Any]]) -> tuple[Any, ...]:
+        obj = row[1]
+        parts: list[Any] = []
+        for field, direction in keys:
+            key = sort_key(field_value(obj, field))
+            parts.append(key if direction > 0 else _Descending(key))
+        # Same id under several parents (wildcards): order by location too.
+        parts.append(row[0])
+        return tuple(parts)
+
+    if limit is not None:
+        return heapq.nsmallest(max(0, int(limit)), rows, key=row_key)
+    return sorted(rows, key=row_key)
+
+
+def timestamp_bounds(filters: Iterable[Filter], modified_field: str) -> tuple[int | None, int | None]:
+    """The lowest and highest timestamps ``filters`` let through (None: unbounded)."""
+    lowest = highest = None
+    for f in filters:
+        if f.field != modified_field or not isinstance(f.value, int) or isinstance(f.value, bool):
+            continue
+        if f.operator in (COMPARISON.GT, COMPARISON.MIN):
+            bound = f.value + 1 if f.operator is COMPARISON.GT else f.value
+            lowest = bound if lowest is None else max(lowest, bound)
+        elif f.operator in (COMPARISON.LT, COMPARISON.MAX):
+            bound = f.value - 1 if f.operator is COMPARISON.LT else f.value
+            highest = bound if highest is None else min(highest, bound)
+    return lowest, highest

@@ -45,21 +45,17 @@ class Schema:
 
     kind: str
     steps: Sequence[Step]
+    #: The version this code creates and serves.
+    version: int = dataclasses.field(init=False)
+    #: The name of its ``metadata`` row.
+    key: str = dataclasses.field(init=False)
+    #: What concurrent migrations of this schema wait on (PostgreSQL's advisory lock).
+    lock_name: str = dataclasses.field(init=False)
 
-    @property
-    def version(self) -> int:
-        """The version this code creates and serves."""
-        return len(self.steps)
-
-    @property
-    def key(self) -> str:
-        """The name of its ``metadata`` row."""
-        return f"{self.kind}_schema_version"
-
-    @property
-    def lock_name(self) -> str:
-        """What concurrent migrations of this schema wait on (PostgreSQL's advisory lock)."""
-        return f"kinto.core.{self.kind}.schema"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "version", len(self.steps))
+        object.__setattr__(self, "key", f"{self.kind}_schema_version")
+        object.__setattr__(self, "lock_name", f"kinto.core.{self.kind}.schema")
 
     def statements(self) -> list[str]:
         """Every statement of every step, in order: the whole schema from nothing."""

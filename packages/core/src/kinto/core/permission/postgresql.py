@@ -11,17 +11,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import Any
 
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, metadata_values, table_columns
 from kinto.core.database.schema import Schema
-from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
+from kinto.core.permission import AUTHENTICATED_USER, BoundPermission
 from kinto.core.permission.patterns import is_pattern, like_pattern
+from kinto.core.permission.relational import RelationalPermission
 from kinto.core.permission.results import (
     BOUNDED_USER_PRINCIPALS,
     accessible_from_rows,
     bounded_from_rows,
+    export_entries_query,
     permissions_by_object,
 )
 from kinto.core.storage.exceptions import BackendError
@@ -117,17 +118,10 @@ def _columns(bound_permissions: Sequence[BoundPermission]) -> tuple[list[str], l
 _BOUNDED_USER_PRINCIPALS = BOUNDED_USER_PRINCIPALS.format(p="%s")
 
 
-class Permission(PermissionBase):
+class Permission(RelationalPermission):
     """Principals and access control entries in two PostgreSQL tables."""
 
-    supports_transactions: ClassVar[bool] = True
-    supports_concurrent_processes: ClassVar[bool] = True
-    supports_savepoints: ClassVar[bool] = True
-    supports_copy: ClassVar[bool] = True
-
-    def __init__(self, client: PostgreSQLClient, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.client = client
+    client: PostgreSQLClient
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.Permission {self.client!r}>"
@@ -157,12 +151,6 @@ class Permission(PermissionBase):
             return f"the database holds {installed.describe()}: run kinto migrate to convert it"
         return SCHEMA.mismatch(installed.version)
 
-    def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
-        return self.client.transaction(write=write)
-
-    def savepoint(self) -> AbstractContextManager[None]:
-        return self.client.savepoint()
-
     def _rows(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.client.connect(readonly=True) as connection:
             return connection.execute(query, params).fetchall()
@@ -170,11 +158,6 @@ class Permission(PermissionBase):
     def _write(self, query: str, params: Sequence[Any] = ()) -> None:
         with self.client.connect() as connection:
             connection.execute(query, params)
-
-    def flush(self) -> None:
-        with self.client.connect() as connection:
-            connection.execute("DELETE FROM user_principals")
-            connection.execute("DELETE FROM access_control_entries")
 
     def add_user_principal(self, user_id: str, principal: str) -> None:
         self._write(
@@ -320,16 +303,7 @@ class Permission(PermissionBase):
     def export_access_control_entries(
         self, after: tuple[str, str, str] | None = None, limit: int | None = None
     ) -> list[tuple[str, str, str]]:
-        # The primary key's order (its columns' own collations): each page is an index range.
-        query = "SELECT object_id, permission, principal FROM access_control_entries"
-        params: list[Any] = []
-        if after is not None:
-            query += " WHERE (object_id, permission, principal) > (%s, %s, %s)"
-            params += list(after)
-        query += " ORDER BY object_id, permission, principal"
-        if limit is not None:
-            query += " LIMIT %s"
-            params.append(max(0, int(limit)))
+        query, params = export_entries_query("%s", after, limit)
         return [tuple(row) for row in self._rows(query, params)]
 
     def import_permissions(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from kinto.core.permission import BoundPermission, bounded_principals
 from kinto.core.permission.patterns import id_matcher
 
-__all__ = ["accessible_from_rows", "bounded_from_rows", "permissions_by_object"]
+__all__ = ["accessible_from_rows", "bounded_from_rows", "export_entries_query", "permissions_by_object"]
 
 #: ``get_user_principals_bounded`` in SQL: at most ``limit`` rows of each part, each read from the
 #: primary key ``(user_id, principal)`` in order, part 0 for the user's own, 1 for system.Authenticated's.
@@ -18,6 +19,25 @@ BOUNDED_USER_PRINCIPALS = (
     "SELECT principal, 1 FROM (SELECT principal FROM user_principals WHERE user_id = {p}"
     " ORDER BY principal LIMIT {p}) AS shared"
 )
+
+
+def export_entries_query(
+    placeholder: str, after: tuple[str, str, str] | None, limit: int | None
+) -> tuple[str, list[Any]]:
+    """``export_access_control_entries`` in SQL and its parameters (``placeholder``: the driver's ``?`` or ``%s``).
+
+    Ordered by the primary key (its columns' own collations): each page is an index range.
+    """
+    query = "SELECT object_id, permission, principal FROM access_control_entries"
+    params: list[Any] = []
+    if after is not None:
+        query += f" WHERE (object_id, permission, principal) > ({placeholder}, {placeholder}, {placeholder})"
+        params += list(after)
+    query += " ORDER BY object_id, permission, principal"
+    if limit is not None:
+        query += f" LIMIT {placeholder}"
+        params.append(max(0, int(limit)))
+    return query, params
 
 
 def bounded_from_rows(rows: Iterable[tuple[str, int]], limit: int) -> list[str]:

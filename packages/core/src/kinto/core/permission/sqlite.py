@@ -10,17 +10,18 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from kinto.core.database.schema import Schema
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
-from kinto.core.permission import AUTHENTICATED_USER, BoundPermission, PermissionBase
+from kinto.core.permission import AUTHENTICATED_USER, BoundPermission
 from kinto.core.permission.patterns import glob_pattern, is_pattern
+from kinto.core.permission.relational import RelationalPermission
 from kinto.core.permission.results import (
     BOUNDED_USER_PRINCIPALS,
     accessible_from_rows,
     bounded_from_rows,
+    export_entries_query,
     permissions_by_object,
 )
 
@@ -56,17 +57,12 @@ def _placeholders(count: int) -> str:
 _BOUNDED_USER_PRINCIPALS = BOUNDED_USER_PRINCIPALS.format(p="?")
 
 
-class Permission(PermissionBase):
+class Permission(RelationalPermission):
     """Principals and access control entries in two tables of a SQLite file."""
 
-    supports_transactions: ClassVar[bool] = True
-    supports_concurrent_processes: ClassVar[bool] = True
-    supports_savepoints: ClassVar[bool] = True
-    supports_copy: ClassVar[bool] = True
+    embedded: ClassVar[bool] = True
 
-    def __init__(self, client: SQLiteClient, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.client = client
+    client: SQLiteClient
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.Permission {self.client.path}>"
@@ -74,21 +70,10 @@ class Permission(PermissionBase):
     def initialize_schema(self, dry_run: bool = False) -> None:
         SCHEMA.migrate(self.client, dry_run=dry_run)
 
-    def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
-        return self.client.transaction(write=write)
-
-    def savepoint(self) -> AbstractContextManager[None]:
-        return self.client.savepoint()
-
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         with self.client.connect(readonly=True) as connection:
             yield connection
-
-    def flush(self) -> None:
-        with self.client.connect() as connection:
-            connection.execute("DELETE FROM user_principals")
-            connection.execute("DELETE FROM access_control_entries")
 
     def add_user_principal(self, user_id: str, principal: str) -> None:
         with self.client.connect() as connection:
@@ -250,15 +235,7 @@ class Permission(PermissionBase):
     def export_access_control_entries(
         self, after: tuple[str, str, str] | None = None, limit: int | None = None
     ) -> list[tuple[str, str, str]]:
-        query = "SELECT object_id, permission, principal FROM access_control_entries"
-        params: list[Any] = []
-        if after is not None:
-            query += " WHERE (object_id, permission, principal) > (?, ?, ?)"
-            params += list(after)
-        query += " ORDER BY object_id, permission, principal"
-        if limit is not None:
-            query += " LIMIT ?"
-            params.append(max(0, int(limit)))
+        query, params = export_entries_query("?", after, limit)
         with self._read() as connection:
             return [tuple(row) for row in connection.execute(query, params).fetchall()]
 

@@ -10,10 +10,11 @@ searched through ``POST /search/<collection>/`` and, on the Kinto server,
 
 from __future__ import annotations
 
-from importlib import metadata
+from types import ModuleType
 from typing import Any
 
 import kinto.core
+from kinto.core.backends import resolve_backend_module
 from kinto.core.events import AfterResourceChanged
 from kinto.core.registry import loaded_backends, route_prefix
 from pyramid.config import Configurator
@@ -28,7 +29,6 @@ from kinto_elasticsearch.settings import DEFAULT_SETTINGS
 __all__ = ["DEFAULT_BACKEND", "DEFAULT_SETTINGS", "get_indexer", "includeme"]
 
 DEFAULT_BACKEND = DEFAULT_SETTINGS["indexing_backend"]
-ENTRY_POINT_GROUP = "kinto.indexing"
 CAPABILITY_URL = "https://github.com/Kinto/kinto-elasticsearch"
 
 
@@ -38,14 +38,10 @@ def get_indexer(registry: Any) -> IndexerBase:
     return loaded_backends(registry)["indexer"]
 
 
-def _backend_module(config: Any, name: str) -> Any:
+def _backend_module(name: str) -> ModuleType:
     """A dotted module, or a short name of the ``kinto.indexing`` entry-point group."""
-    if "." not in name:
-        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if entry_point.name == name:
-                return entry_point.load()
     try:
-        module = config.maybe_dotted(name)
+        module = resolve_backend_module(name, "indexing")
     except ImportError as error:
         raise ConfigurationError(f"Setting 'kinto.indexing_backend = {name}': cannot import it ({error})") from error
     if not hasattr(module, "load_from_config"):
@@ -56,7 +52,7 @@ def _backend_module(config: Any, name: str) -> Any:
 def includeme(config: Any) -> None:
     """Set up indexing and search: the indexer, the event subscriber, the views, capability and heartbeat."""
     kinto.core.load_default_settings(config, DEFAULT_SETTINGS)
-    indexer = _backend_module(config, config.get_settings()["indexing_backend"])
+    indexer = _backend_module(config.get_settings()["indexing_backend"])
     config.add_backend("indexer", indexer.load_from_config(config))
 
     config.add_subscriber(IndexingListener(get_indexer), AfterResourceChanged)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 from typing import Any, ClassVar
 
+from kinto.core import backend_schema
 from kinto.core.storage.exceptions import BackendError
 
 __all__ = ["CacheBackendError", "CacheBase", "CacheMetricsBackend"]
@@ -102,22 +103,9 @@ class CacheBase(abc.ABC):
         """Report hits and misses to ``metrics_service`` (an ``IMetricsService``; ``None`` for none)."""
         self.metrics_backend = CacheMetricsBackend(metrics_service)
 
-    def initialize_schema(self, dry_run: bool = False) -> None:  # noqa: B027 -- optional, no-op by default
-        """Create whatever the backend needs (tables, buckets). Idempotent.
-
-        With ``dry_run`` nothing is changed; the steps are only logged.
-        The default does nothing, for backends that need no schema.
-        """
-
-    def schema_mismatch(self) -> str | None:
-        """Why the backend's tables are not those this code expects, in one line naming the fix; None when they are.
-
-        The heartbeat and ``kinto start`` call it, so that a server on a missing,
-        outdated or foreign schema says so instead of failing request by request.
-        A backend that cannot be reached returns None (its heartbeat reports that).
-        The default returns None, for backends without a schema.
-        """
-        return None
+    # Written once for every backend contract (see kinto.core.backend_schema).
+    initialize_schema = backend_schema.initialize_schema
+    schema_mismatch = backend_schema.schema_mismatch
 
     @abc.abstractmethod
     def flush(self) -> None:

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
+from kinto.core import backend_schema
 from kinto.core.storage.exceptions import BackendError
 
 __all__ = ["BoundPermission", "PermissionBackendError", "PermissionBase", "bounded_principals"]
@@ -90,22 +91,9 @@ class PermissionBase(abc.ABC):
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: B027 -- Kinto's keyword-tolerant constructor
         pass
 
-    def initialize_schema(self, dry_run: bool = False) -> None:  # noqa: B027 -- optional, no-op by default
-        """Create or migrate what the backend needs (tables, indexes). Idempotent.
-
-        With ``dry_run`` nothing is changed; the steps are only logged. The
-        default does nothing, for backends that need no schema.
-        """
-
-    def schema_mismatch(self) -> str | None:
-        """Why the backend's tables are not those this code expects, in one line naming the fix; None when they are.
-
-        The heartbeat and ``kinto start`` call it, so that a server on a missing,
-        outdated or foreign schema says so instead of failing request by request.
-        A backend that cannot be reached returns None (its heartbeat reports that).
-        The default returns None, for backends without a schema.
-        """
-        return None
+    # Written once for every backend contract (see kinto.core.backend_schema).
+    initialize_schema = backend_schema.initialize_schema
+    schema_mismatch = backend_schema.schema_mismatch
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[None]:
         """Return a context manager grouping the calls made inside it.

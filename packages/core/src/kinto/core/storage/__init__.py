@@ -75,6 +75,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
+from kinto.core import backend_schema
 from kinto.core.storage import generators
 from kinto.core.storage.exceptions import (
     BackendError,
@@ -187,22 +188,9 @@ class StorageBase(abc.ABC):
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def initialize_schema(self, dry_run: bool = False) -> None:  # noqa: B027 -- optional, no-op by default
-        """Create or migrate what the backend needs (tables, indexes), idempotently.
-
-        Run by ``kinto migrate``. With ``dry_run`` nothing changes; the steps
-        are logged only. The default does nothing, for schemaless backends.
-        """
-
-    def schema_mismatch(self) -> str | None:
-        """Why the backend's tables are not those this code expects, in one line naming the fix; None when they are.
-
-        The heartbeat and ``kinto start`` call it, so that a server on a missing,
-        outdated or foreign schema says so instead of failing request by request.
-        A backend that cannot be reached returns None (its heartbeat reports that).
-        The default returns None, for backends without a schema.
-        """
-        return None
+    # Written once for every backend contract (see kinto.core.backend_schema).
+    initialize_schema = backend_schema.initialize_schema
+    schema_mismatch = backend_schema.schema_mismatch
 
     @abc.abstractmethod
     def flush(self) -> None:

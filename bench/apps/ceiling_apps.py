@@ -1,4 +1,4 @@
-"""Granian factories for the ceiling lines: what the HTTP stack costs with no application work.
+"""Factories (granian; gunicorn calls them) for the ceiling lines: what the HTTP stack costs with no application work.
 
 Each answers ``GET /`` (any path for the raw callable) with the same small JSON object.
 Runs in the harness's venv, with the Pyramid and Cornice versions our core installs.

@@ -1,4 +1,4 @@
-"""Granian factory serving the ``[app:main]`` of the ini file named by ``BENCH_INI``.
+"""Factory (granian; gunicorn calls it) serving the ``[app:main]`` of the ini file named by ``BENCH_INI``.
 
 Kinto 26.5.0 (``use = egg:kinto``) and our server (``use = egg:kinto-server``) are both paste
 applications, so both are served through this one loader, by the granian of their own venv.

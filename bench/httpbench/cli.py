@@ -1,9 +1,21 @@
-"""``nox -s bench [-- WORKLOAD ... --backend B --duration S --repeat N --profile WORKLOAD]``.
+"""``nox -s bench [-- WORKLOAD ... --backend B --server-kind K --duration S --repeat N --profile WORKLOAD]``.
 
-For each backend: start Kinto 26.5.0 (own venv), our server (when packages/server exists) and the
-empty ceiling apps, each under granian pinned to the server CPU; seed the two servers through HTTP;
-then for each workload, repeat: one wrk run per server, in alternating order, wrk pinned to the
-other CPU. Medians go to bench/results/<date>-<backend>.md and to stdout.
+For each WSGI server kind (``--server-kind``: granian, the default, and/or gunicorn) and each
+backend: start Kinto 26.5.0 (own venv), our server (when packages/server exists) and the empty
+ceiling apps, each under that WSGI server pinned to the server CPU; seed the two servers through
+HTTP; then for each workload, repeat: one wrk run per server, in alternating order, wrk pinned to
+the other CPU. Medians go to bench/results/<date>-<backend>.md (``-gunicorn.md`` under gunicorn) and
+to stdout; a run of several backends or kinds also writes bench/results/<date>-side-by-side.md: one
+table of every ratio and p99, then every report. The whole table of issue 24, in one run::
+
+    nox -s bench -- --server-kind granian --server-kind gunicorn
+
+Under gunicorn, every application runs with 2 threads per worker, as the issue's harness did (Kinto's
+documentation recommends no gunicorn settings: it names gunicorn as an alternative to uWSGI, whose
+example runs 3 processes with threads): 2 workers on PostgreSQL, 1 on memory and on SQLite (where
+Kinto runs its memory backend, which lives in one process). Kinto and the ceiling apps use gunicorn's
+``gthread`` worker; ours uses ``kinto.server.gunicorn_serving.KintoWorker``, the gthread worker that
+``kinto start --server gunicorn`` deploys (requests read whole on the poller before a thread runs them).
 """
 
 from __future__ import annotations
@@ -25,11 +37,12 @@ from pathlib import Path
 
 from . import loadgen, profiling
 from .client import Client, ProbeFailed
-from .databases import BACKENDS, Databases, Storage, postgresql_unreachable
-from .report import BackendReport, ServerColumn, render
+from .databases import BACKENDS, Databases, Storage, add_postgresql_argument, postgresql_unreachable
+from .report import BackendReport, ServerColumn, render, render_side_by_side
 from .servers import (
     BENCH,
     CEILING_APPS,
+    SERVER_KINDS,
     KintoReference,
     OurServer,
     RunningServer,
@@ -46,7 +59,6 @@ from .workloads import (
 )
 
 RESULTS = BENCH / "results"
-DEFAULT_POSTGRESQL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def log(message: str) -> None:
@@ -68,8 +80,20 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--records", type=int, default=10_000, help="records in the listed collection")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=1, help="granian worker processes (memory backend: 1)")
-    parser.add_argument("--threads", type=int, default=2, help="granian blocking threads per worker")
+    parser.add_argument(
+        "--server-kind",
+        action="append",
+        choices=SERVER_KINDS,
+        dest="server_kinds",
+        help="WSGI server running every application; repeatable (default: granian)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: 1; under gunicorn 2 on postgresql; memory backend: 1)",
+    )
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker (granian: blocking threads)")
     parser.add_argument("--server-cpu", default="0", help="taskset CPU list of the servers")
     parser.add_argument(
         "--max-other-cpu",
@@ -79,11 +103,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--retries", type=int, default=2, help="how many times a contended run is measured again")
     parser.add_argument("--generator-cpu", default="1", help="taskset CPU list of wrk")
-    parser.add_argument(
-        "--postgresql-url",
-        default=os.environ.get("KINTO_BENCH_POSTGRESQL_URL", DEFAULT_POSTGRESQL_URL),
-        help="server on which each run creates (then drops) its databases",
-    )
+    add_postgresql_argument(parser)
     parser.add_argument(
         "--server",
         action="append",
@@ -107,14 +127,24 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def workers_for(args: argparse.Namespace, kind: str, backend: str) -> int:
+    """``--workers``, else the issue's harness: 2 gunicorn workers on PostgreSQL, 1 elsewhere.
+
+    On SQLite, Kinto runs its memory backend, which lives in one process: both servers get one worker.
+    """
+    if args.workers is not None:
+        return args.workers
+    return 2 if kind == "gunicorn" and backend == "postgresql" else 1
+
+
 def choose_backends(args: argparse.Namespace, ours_present: bool) -> list[str]:
     """The requested backends, or the default ones that can run here."""
     unreachable = postgresql_unreachable(args.postgresql_url)
     if args.backend:
         if "postgresql" in args.backend and unreachable:
             raise SystemExit(f"PostgreSQL: {unreachable}")
-        if "memory" in args.backend and args.workers > 1:
-            raise SystemExit("the memory backend lives in each worker: use --workers 1")
+        if {"memory", "sqlite"} & set(args.backend) and (args.workers or 1) > 1:
+            raise SystemExit("the memory backend lives in each worker (Kinto runs it on sqlite): use --workers 1")
         return args.backend
     backends = ["memory"]
     if ours_present:
@@ -166,7 +196,9 @@ def start_and_seed(
     server.write_ini(ini, storage)
     server_log = folder / f"{server.key}.log"
     server.prepare(ini, storage, server_log)
-    running = RunningServer(server.key, server.bin_dir(), "paste_app:load", settings, server_log, ini, "/v1/")
+    running = RunningServer(
+        server.key, server.bin_dir(), "paste_app:load", settings, server_log, ini, "/v1/", server.gunicorn_worker
+    )
     deployment.running[server.key] = running
     started = time.perf_counter()
     client = Client(running.port)
@@ -218,10 +250,14 @@ def measure(
 ) -> loadgen.RunResult:
     """Warm up, then one measured wrk run (a workload's data file is rewritten before each)."""
     script = loadgen.write_script(workload, folder)
+    if workload.connections:
+        load = dataclasses.replace(load, connections=workload.connections)
 
     def one_run(seconds: float) -> loadgen.RunResult:
-        script_args = [*workload.prepare(client, folder), str(load.threads)] if workload.prepare else []
-        return loadgen.run_wrk(wrk, running.url, script, script_args, seconds, load, running.pid, running.cpu)
+        script_args = [*workload.prepare(client, folder, seconds), str(load.threads)] if workload.prepare else []
+        result = loadgen.run_wrk(wrk, running.url, script, script_args, seconds, load, running.pid, running.cpu)
+        running.drain()
+        return result
 
     if load.warmup > 0:
         one_run(load.warmup)
@@ -234,8 +270,10 @@ def measure(
     return dataclasses.replace(result, retried=retried)
 
 
-def run_backend(backend: str, servers: list[ServerUnderTest], args: argparse.Namespace, wrk: str) -> BackendReport:
-    settings = ServeSettings(args.workers, args.threads, args.server_cpu)
+def run_backend(
+    backend: str, kind: str, servers: list[ServerUnderTest], args: argparse.Namespace, wrk: str
+) -> BackendReport:
+    settings = ServeSettings(workers_for(args, kind, backend), args.threads, args.server_cpu, kind)
     load = loadgen.LoadSettings(
         args.duration,
         args.warmup,
@@ -246,15 +284,15 @@ def run_backend(backend: str, servers: list[ServerUnderTest], args: argparse.Nam
         args.retries,
     )
     names = args.workloads or list(WORKLOAD_NAMES)
-    with tempfile.TemporaryDirectory(prefix=f"kinto-bench-{backend}-") as temporary:
+    with tempfile.TemporaryDirectory(prefix=f"kinto-bench-{backend}-{kind}-") as temporary:
         folder = Path(temporary)
-        databases = Databases(args.postgresql_url, folder, f"{os.getpid()}_{backend}")
+        databases = Databases(args.postgresql_url, folder, f"{os.getpid()}_{backend}_{kind}")
         if backend == "postgresql":
             load = dataclasses.replace(load, database_marker=databases.prefix)
         deployment = Deployment([], {}, {}, {}, [])
         try:
             deploy(servers, backend, args, databases, folder, settings, not args.no_ceilings, deployment)
-            report = new_report(backend, deployment, args, wrk, names)
+            report = new_report(backend, settings, deployment, args, wrk, names)
             measure_workloads(report, deployment, names, load, wrk, folder, args.repeat)
             if not args.no_ceilings:
                 measure_ceilings(report, deployment, load, wrk, folder, args.repeat)
@@ -267,8 +305,26 @@ def run_backend(backend: str, servers: list[ServerUnderTest], args: argparse.Nam
             databases.drop_all()
 
 
+def serving_line(settings: ServeSettings, servers: list[ServerUnderTest]) -> str:
+    common = (
+        f"{settings.workers} worker(s) x {settings.threads} threads, pinned to CPU {settings.cpu}, logging at WARNING"
+    )
+    if settings.kind == "granian":
+        return f"granian {version('granian')} WSGI, {common}; the same for every server and ceiling app"
+    classes = "; ".join(f"{server.label}: `{server.gunicorn_worker}`" for server in servers)
+    return (
+        f"gunicorn {version('gunicorn')}, {common}; worker class: {classes}; ceiling apps: `gthread` "
+        "(each server as it is deployed: ours with the worker `kinto start --server gunicorn` runs)"
+    )
+
+
 def new_report(
-    backend: str, deployment: Deployment, args: argparse.Namespace, wrk: str, names: list[str]
+    backend: str,
+    settings: ServeSettings,
+    deployment: Deployment,
+    args: argparse.Namespace,
+    wrk: str,
+    names: list[str],
 ) -> BackendReport:
     columns = [
         ServerColumn(
@@ -283,13 +339,10 @@ def new_report(
         "servers: "
         + "; ".join(column.label for column in columns)
         + ("" if len(columns) > 1 else " (our server is not there yet)"),
+        serving_line(settings, deployment.servers),
         (
-            f"granian {version('granian')} WSGI, {args.workers} worker(s) x {args.threads} threads, pinned to CPU "
-            f"{args.server_cpu}, logging at WARNING; the same for every server and ceiling app"
-        ),
-        (
-            f"wrk {loadgen.wrk_version(wrk)}: {args.wrk_threads} thread(s), {args.connections} connections, pinned to CPU "
-            f"{args.generator_cpu}"
+            f"wrk {loadgen.wrk_version(wrk)}: {args.wrk_threads} thread(s), {args.connections} connections (unless the "
+            f"workload says otherwise), pinned to CPU {args.generator_cpu}"
         ),
         (
             f"{args.duration:g} s per run after {args.warmup:g} s of warm-up, median of {args.repeat} run(s); servers "
@@ -304,7 +357,7 @@ def new_report(
         + ("; Kinto has no SQLite backend, so Kinto runs on memory" if backend == "sqlite" else ""),
         f"data: {args.records:,} records in the listed collection, seeded through the HTTP API"
         + ("; each database analyzed after seeding (ANALYZE, as autovacuum would)" if backend == "postgresql" else ""),
-        "authentication: basic auth (user `bench`) on every request, except `get-anonymous`",
+        "authentication: basic auth (user `bench`) on every request, except `get-anonymous` and `list-anonymous`",
         (
             f"machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), shared; "
             f"load average at start {os.getloadavg()[0]:.2f}"
@@ -315,7 +368,7 @@ def new_report(
         for workload in build_workloads(next(iter(deployment.datasets.values()), Dataset(args.records, 0)))
         if workload.name in names
     ]
-    report = BackendReport(backend, datetime.date.today().isoformat(), header, columns, workloads)
+    report = BackendReport(backend, datetime.date.today().isoformat(), header, columns, workloads, settings.kind)
     report.notes.extend(deployment.notes)
     return report
 
@@ -400,8 +453,15 @@ def measure_database(report: BackendReport, databases: Databases, args: argparse
 
 def write_report(report: BackendReport, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{report.date}-{report.backend}.md"
+    suffix = "" if report.server_kind == "granian" else f"-{report.server_kind}"
+    path = folder / f"{report.date}-{report.backend}{suffix}.md"
     path.write_text(render(report))
+    return path
+
+
+def write_side_by_side(reports: list[BackendReport], folder: Path, command: str) -> Path:
+    path = folder / f"{reports[0].date}-side-by-side.md"
+    path.write_text(render_side_by_side(reports, command))
     return path
 
 
@@ -412,7 +472,8 @@ def run_profile(args: argparse.Namespace, backend: str, wrk: str) -> Path:
     if reason:
         raise SystemExit(f"cannot profile {server.label}: {reason}")
     server.install()
-    settings = ServeSettings(args.workers, args.threads, args.server_cpu)
+    kind = (args.server_kinds or ["granian"])[0]
+    settings = ServeSettings(workers_for(args, kind, backend), args.threads, args.server_cpu, kind)
     load = loadgen.LoadSettings(args.duration, args.warmup, args.connections, args.wrk_threads, args.generator_cpu)
     output_folder = args.results / "profiles"
     output_folder.mkdir(parents=True, exist_ok=True)
@@ -482,10 +543,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     servers = choose_servers(args)
     backends = choose_backends(args, any(server.key == "ours" for server in servers))
-    for backend in backends:
-        log(f"backend {backend}: starting {', '.join(server.label for server in servers)} and the ceiling apps")
-        report = run_backend(backend, servers, args, wrk)
-        path = write_report(report, args.results)
-        print(path.read_text())
+    reports = []
+    for kind in args.server_kinds or ["granian"]:
+        for backend in backends:
+            log(f"{kind}, backend {backend}: starting {', '.join(s.label for s in servers)} and the ceiling apps")
+            report = run_backend(backend, kind, servers, args, wrk)
+            reports.append(report)
+            path = write_report(report, args.results)
+            print(path.read_text())
+            log(f"wrote {path}")
+    if len(reports) > 1:
+        command = "nox -s bench -- " + " ".join(sys.argv[1:] if argv is None else argv)
+        path = write_side_by_side(reports, args.results, command.strip())
         log(f"wrote {path}")
     return 0

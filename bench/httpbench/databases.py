@@ -6,12 +6,15 @@ to issue ``CREATE DATABASE``) and dropped when the run ends, whatever happened.
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 BACKENDS = ("memory", "sqlite", "postgresql")
+DEFAULT_POSTGRESQL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,22 @@ def postgresql_unreachable(admin_url: str) -> str | None:
     except psycopg.Error as error:
         return f"{admin_url} does not answer: {error}".strip()
     return None
+
+
+def add_postgresql_argument(parser: argparse.ArgumentParser) -> None:
+    """``--postgresql-url``: where the run creates its databases (``$KINTO_BENCH_POSTGRESQL_URL`` by default)."""
+    parser.add_argument(
+        "--postgresql-url",
+        default=os.environ.get("KINTO_BENCH_POSTGRESQL_URL", DEFAULT_POSTGRESQL_URL),
+        help="server on which each run creates (then drops) its databases",
+    )
+
+
+def require_postgresql(admin_url: str) -> None:
+    """Exit with the reason when the PostgreSQL server of ``--postgresql-url`` cannot be used."""
+    unreachable = postgresql_unreachable(admin_url)
+    if unreachable:
+        raise SystemExit(f"PostgreSQL: {unreachable}")
 
 
 class Databases:

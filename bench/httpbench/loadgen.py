@@ -48,6 +48,7 @@ class RunResult:
     socket_errors: int
     precondition_failed: int  # 412s (PATCH workload)
     sub_failures: int  # failed sub-requests inside 200 batch answers
+    empty_answers: int  # writes that found nothing to act on (plural DELETE of a group already gone)
     generator_cpu: float  # wrk's CPU seconds / wall seconds (1.0 = one core busy)
     server_cpu: float  # same for the server's processes
     database_cpu: float  # same for the PostgreSQL backends serving the run's databases (on any CPU)
@@ -258,6 +259,7 @@ def parse_report(stdout: str, stderr: str, cpu: CpuShares) -> RunResult:
         socket_errors=sum(numbers[key] for key in ("connect_errors", "read_errors", "write_errors", "timeouts")),
         precondition_failed=numbers["precondition_failed"],
         sub_failures=numbers["sub_failures"],
+        empty_answers=numbers["empty_answers"],
         generator_cpu=cpu.generator,
         server_cpu=cpu.server,
         database_cpu=cpu.database,

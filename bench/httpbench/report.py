@@ -20,6 +20,7 @@ class Summary:
     socket_errors: int
     precondition_failed: int
     sub_failures: int
+    empty_answers: int
     generator_cpu: float
     server_cpu: float
     database_cpu: float
@@ -49,6 +50,7 @@ def summarize(runs: list[RunResult]) -> Summary:
         socket_errors=sum(run.socket_errors for run in runs),
         precondition_failed=sum(run.precondition_failed for run in runs),
         sub_failures=sum(run.sub_failures for run in runs),
+        empty_answers=sum(run.empty_answers for run in runs),
         generator_cpu=max(run.generator_cpu for run in runs),
         server_cpu=median([run.server_cpu for run in runs]),
         database_cpu=median([run.database_cpu for run in runs]),
@@ -74,6 +76,7 @@ class BackendReport:
     header: list[str]
     servers: list[ServerColumn]
     workloads: list[Workload]
+    server_kind: str = "granian"  # the WSGI server every application ran under
     runs: dict[tuple[str, str], list[RunResult]] = field(default_factory=dict)
     ceilings: dict[str, tuple[str, list[RunResult]]] = field(default_factory=dict)  # key -> (label, runs)
     database: list[dict] = field(default_factory=list)  # pg_ceiling outputs
@@ -208,7 +211,7 @@ def details_table(report: BackendReport) -> list[str]:
             f"{server.short} others on its CPU",
             f"{server.short} wrk CPU (max)",
             f"{server.short} non-2xx",
-            f"{server.short} 412s / failed sub-requests",
+            f"{server.short} 412s / failed sub-requests / empty deletes",
         ]
     rows = []
     for workload in report.workloads:
@@ -226,7 +229,7 @@ def details_table(report: BackendReport) -> list[str]:
                 percent(summary.other_cpu),
                 percent(summary.generator_cpu),
                 str(errors) + describe_statuses(summary.failed_statuses),
-                f"{summary.precondition_failed} / {summary.sub_failures}",
+                f"{summary.precondition_failed} / {summary.sub_failures} / {summary.empty_answers}",
             ]
         rows.append(row)
     return table(headers, rows)
@@ -269,18 +272,18 @@ def contention_check(report: BackendReport) -> str:
 
 
 def render(report: BackendReport) -> str:
-    lines = [f"# HTTP benchmark: {report.backend} backend, {report.date}", ""]
+    lines = [f"# HTTP benchmark: {report.backend} backend under {report.server_kind}, {report.date}", ""]
     lines += [f"- {line}" for line in report.header]
     lines += ["", *main_table(report), ""]
     lines += [
         (
-            "Ceiling: the lowest limit that applies to the workload: the empty Cornice service on the same granian "
-            "settings, and on PostgreSQL the raw psycopg rate of the same statements (inserts ÷ records written "
+            f"Ceiling: the lowest limit that applies to the workload: the empty Cornice service on the same "
+            f"{report.server_kind} settings, and on PostgreSQL the raw psycopg rate of the same statements (inserts ÷ records written "
             "per request, selects for single-record reads)."
         ),
         "",
     ]
-    lines += ["## Ceilings (same run, same granian settings, `GET /`)", "", *ceiling_table(report), ""]
+    lines += [f"## Ceilings (same run, same {report.server_kind} settings, `GET /`)", "", *ceiling_table(report), ""]
     lines += ["## Workloads", ""]
     lines += [f"- `{workload.name}`: {workload.description}" for workload in report.workloads]
     lines += ["", "## Checks", "", f"- Generator: {generator_check(report)}"]
@@ -294,10 +297,43 @@ def render(report: BackendReport) -> str:
             "of this shared machine ran on the "
             "server's CPU meanwhile; "
             "failures are totals over all runs; non-2xx answers are broken down by status on the write workloads; "
-            "412s are the PATCH precondition failures, failed sub-requests those inside 200 batch answers):"
+            "412s are the PATCH precondition failures, failed sub-requests those inside 200 batch answers, empty "
+            "deletes the plural DELETEs that found no record left to delete):"
         ),
         "",
         *details_table(report),
         "",
     ]
+    return "\n".join(lines)
+
+
+def ratio_cell(report: BackendReport, workload: str) -> str:
+    """``ours/Kinto`` requests per second, then both p99s: "2.10x (p99 7.1 / 3.2 ms)"."""
+    if len(report.servers) < 2:
+        return "-"
+    first, second = (report.summary(server.key, workload) for server in report.servers[:2])
+    if not first or not second or not first.rate:
+        return "-"
+    return f"{second.rate / first.rate:.2f}x (p99 {milliseconds(first.p99_ms)} / {milliseconds(second.p99_ms)} ms)"
+
+
+def render_side_by_side(reports: list[BackendReport], command: str) -> str:
+    """One table of every backend and server kind of a run (ratios and p99s), then each report in full."""
+    columns = [f"{report.backend}, {report.server_kind}" for report in reports]
+    names = list(dict.fromkeys(workload.name for report in reports for workload in report.workloads))
+    rows = [[f"`{name}`", *(ratio_cell(report, name) for report in reports)] for name in names]
+    pairs = {f"{report.servers[1].short}/{report.servers[0].short}" for report in reports if len(report.servers) > 1}
+    lines = [
+        f"# HTTP benchmark side by side, {reports[0].date}",
+        "",
+        f"`{command}`: every backend and WSGI server kind of one run. Each cell: "
+        f"{' or '.join(sorted(pairs)) or 'the ratio'} in requests per second (medians), then the p99 of each "
+        "server (same order). The full report of each column follows.",
+        "",
+        *table(["workload", *columns], rows),
+        "",
+    ]
+    for report in reports:
+        body = render(report).replace("\n## ", "\n### ").replace("# HTTP benchmark: ", "## ", 1)
+        lines += [body]
     return "\n".join(lines)

@@ -1,15 +1,19 @@
-"""What a run serves: the servers under test (adapters) and the ceiling apps, all through granian.
+"""What a run serves: the servers under test (adapters) and the ceiling apps, under granian or gunicorn.
 
 A server under test says how to install it, how to write its ini for a storage, what to run before
 it starts (schema creation) and which venv serves it. Every server and ceiling app is then started
-the same way (``granian --interface wsgi``, same workers, threads and CPU pinning), so the only
-difference between two lines of the table is the application.
+the same way (``granian --interface wsgi``, or ``gunicorn`` with 2 threads per worker; same workers,
+threads and CPU pinning), so the only difference between two lines of the table is the application
+(and, under gunicorn, the worker class each application is deployed with: see ``gunicorn_worker``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,8 +23,8 @@ import time
 import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
 from .databases import Storage
@@ -31,19 +35,32 @@ APPS = BENCH / "apps"
 VENVS = BENCH / ".venvs"
 KINTO_VERSION = "26.5.0"
 HMAC_SECRET = "bench-secret-not-for-production"
+SERVER_KINDS = ("granian", "gunicorn")
+#: gunicorn's own threaded worker: Kinto's deployments and the ceiling apps run under it.
+GTHREAD = "gthread"
+
+
+def pinned(distribution: str) -> str:
+    """The version bench/requirements.txt pins: the same build serves every application of a run."""
+    text = (BENCH / "requirements.txt").read_text()
+    found = re.search(rf"^{re.escape(distribution)}==(\S+)", text, re.M)
+    if not found:
+        raise RuntimeError(f"bench/requirements.txt pins no {distribution}")
+    return found.group(1)
 
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """granian settings shared by every server of a run."""
+    """WSGI server settings shared by every server of a run."""
 
     workers: int
     threads: int
     cpu: str  # taskset list, e.g. "0"
+    kind: str = "granian"  # one of SERVER_KINDS
 
 
-def ini_text(distribution: str, storage: Storage) -> str:
-    """An ini valid for Kinto 26.5.0 and for our server: same setting names, quiet logging."""
+def ini_text(distribution: str, storage: Storage, extra_settings: Sequence[tuple[str, str]] = ()) -> str:
+    """An ini valid for Kinto 26.5.0 and for our server: same setting names, quiet logging (plus ``extra_settings``)."""
     backend = storage.kind
     lines = [
         "[app:main]",
@@ -59,6 +76,7 @@ def ini_text(distribution: str, storage: Storage) -> str:
         f"kinto.userid_hmac_secret = {HMAC_SECRET}",
         "multiauth.policies = basicauth",
         "kinto.bucket_create_principals = system.Authenticated",
+        *(f"{name} = {value}" for name, value in extra_settings),
         "",
         # Both servers log per request at INFO; the benchmark measures them with logging at WARNING.
         "[loggers]",
@@ -87,6 +105,7 @@ class ServerUnderTest(ABC):
     key: str  # column prefix and file names: "kinto", "ours"
     label: str
     distribution: str  # the paste egg of its ``[app:main]``
+    gunicorn_worker: str = GTHREAD  # the worker class it is deployed with under gunicorn
 
     @abstractmethod
     def unavailable(self) -> str | None:
@@ -94,7 +113,7 @@ class ServerUnderTest(ABC):
 
     @abstractmethod
     def install(self) -> None:
-        """Make ``bin_dir()`` hold it, granian and its ``kinto`` command."""
+        """Make ``bin_dir()`` hold it, granian, gunicorn and its ``kinto`` command."""
 
     @abstractmethod
     def bin_dir(self) -> Path:
@@ -107,8 +126,8 @@ class ServerUnderTest(ABC):
         """The storage kind this server uses when the run's backend is ``backend``."""
         return backend
 
-    def write_ini(self, path: Path, storage: Storage) -> None:
-        path.write_text(ini_text(self.distribution, storage))
+    def write_ini(self, path: Path, storage: Storage, extra_settings: Sequence[tuple[str, str]] = ()) -> None:
+        path.write_text(ini_text(self.distribution, storage, extra_settings))
 
     def prepare(self, ini: Path, storage: Storage, log: Path) -> None:
         """Create the schema of a persistent backend (``kinto migrate``)."""
@@ -150,24 +169,40 @@ class KintoReference(ServerUnderTest):
         return "memory" if backend == "sqlite" else backend
 
     def install(self) -> None:
-        granian = version("granian")
-        wanted = [f"kinto[postgresql]=={KINTO_VERSION}", f"granian=={granian}"]
+        """Build the venv once; concurrent callers (test workers, benchmarks) wait for the first one's build."""
+        wanted = [
+            f"kinto[postgresql]=={KINTO_VERSION}",
+            *(f"{name}=={pinned(name)}" for name in ("granian", "gunicorn")),
+        ]
         python = self.bin_dir() / "python"
-        if python.exists() and self._installed(python, granian):
-            return
-        uv = _uv()
-        if uv:
-            subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(self.venv)], check=True)
-            subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *wanted], check=True)
-        else:
-            subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True)
+        with self._install_lock():
+            if python.exists() and self._installed(python):
+                return
+            uv = _uv()
+            if uv:
+                subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(self.venv)], check=True)
+                subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *wanted], check=True)
+            else:
+                subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
+                subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted], check=True)
+
+    @contextlib.contextmanager
+    def _install_lock(self) -> Iterator[None]:
+        """An exclusive lock beside the venv, held while it is checked and built (released if the process dies)."""
+        self.venv.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.venv.parent / f"{self.venv.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     @staticmethod
-    def _installed(python: Path, granian: str) -> bool:
+    def _installed(python: Path) -> bool:
+        expected = {"kinto": KINTO_VERSION, "granian": pinned("granian"), "gunicorn": pinned("gunicorn")}
         probe = (
             "from importlib.metadata import version as v; "
-            f"assert v('kinto') == '{KINTO_VERSION}' and v('granian') == '{granian}'; import psycopg2"
+            f"assert all(v(name) == wanted for name, wanted in {expected!r}.items()); import psycopg2"
         )
         return subprocess.run([str(python), "-c", probe], capture_output=True, check=False).returncode == 0
 
@@ -178,6 +213,8 @@ class OurServer(ServerUnderTest):
     key = "ours"
     label = "ours"
     distribution = "kinto-server"
+    # What ``kinto start --server gunicorn`` runs: gthread's process model, requests read whole on the poller.
+    gunicorn_worker = "kinto.server.gunicorn_serving.KintoWorker"
 
     def unavailable(self) -> str | None:
         if not (ROOT / "packages" / "server" / "src" / "kinto" / "server" / "__init__.py").exists():
@@ -221,8 +258,52 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def serve_command(bin_dir: Path, target: str, settings: ServeSettings, port: int, worker_class: str) -> list[str]:
+    """The command serving the WSGI application ``target`` ("module:factory" in bench/apps/) on ``port``."""
+    pinning = ["taskset", "-c", settings.cpu]
+    if settings.kind == "gunicorn":
+        return [
+            *pinning,
+            str(bin_dir / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(settings.workers),
+            "--threads",
+            str(settings.threads),
+            "--worker-class",
+            worker_class,
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(APPS),
+            f"{target}()",
+        ]
+    return [
+        *pinning,
+        str(bin_dir / "granian"),
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(settings.workers),
+        "--blocking-threads",
+        str(settings.threads),
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "--working-dir",
+        str(APPS),
+        "--factory",
+        target,
+    ]
+
+
 class RunningServer:
-    """A granian process (its own process group) serving one application on 127.0.0.1."""
+    """A granian or gunicorn process (its own process group) serving one application on 127.0.0.1."""
 
     def __init__(
         self,
@@ -233,6 +314,7 @@ class RunningServer:
         log: Path,
         ini: Path | None = None,
         ready_path: str = "/",
+        worker_class: str = GTHREAD,
     ) -> None:
         self.key = key
         self.port = free_port()
@@ -241,33 +323,12 @@ class RunningServer:
         environment = dict(os.environ)
         if ini is not None:
             environment["BENCH_INI"] = str(ini)
-        command = [
-            "taskset",
-            "-c",
-            settings.cpu,
-            str(bin_dir / "granian"),
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(settings.workers),
-            "--blocking-threads",
-            str(settings.threads),
-            "--no-ws",
-            "--log-level",
-            "warning",
-            "--working-dir",
-            str(APPS),
-            "--factory",
-            target,
-        ]
+        command = serve_command(bin_dir, target, settings, self.port, worker_class)
         with log.open("a") as output:
             self.process = subprocess.Popen(
                 command, stdout=output, stderr=subprocess.STDOUT, env=environment, start_new_session=True
             )
+        self.ready_path = ready_path
         self._wait_ready(ready_path)
 
     @property
@@ -292,11 +353,21 @@ class RunningServer:
         self.stop()
         raise RuntimeError(f"{self.key} not ready after {timeout}s:\n{self._log_tail()}")
 
+    def drain(self, timeout: float = 120.0) -> None:
+        """Return once the requests a finished wrk run left in flight are answered.
+
+        wrk stops with up to one request per connection unanswered; the server still runs them (a WSGI
+        request cannot be cancelled), and with many connections on a slow server they would delay the
+        next run's first answers by seconds. One more request, queued behind them, comes back after.
+        """
+        with urllib.request.urlopen(self.url + self.ready_path, timeout=timeout) as answer:
+            answer.read()
+
     def _log_tail(self) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
 
     def stop(self) -> None:
-        """End the granian process group this object started."""
+        """End the server's process group this object started."""
         if self.process.poll() is not None:
             return
         os.killpg(self.process.pid, signal.SIGTERM)

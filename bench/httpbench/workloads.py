@@ -1,14 +1,17 @@
 """The HTTP workloads: the same requests, data and checks for every server.
 
-Every request carries basic auth (user ``bench``), except ``get-anonymous``, which reads the same
-records with no ``Authorization`` header (the collection grants ``read`` to ``system.Everyone``).
-Before a server is measured on a workload, one probe request checks that it answers what the
-workload claims to measure (status, number of records, sort order...).
+Every request carries basic auth (user ``bench``), except ``get-anonymous`` and ``list-anonymous``,
+which read the same records with no ``Authorization`` header (the collection grants ``read`` to
+``system.Everyone``). Before a server is measured on a workload, one probe request checks that it
+answers what the workload claims to measure (status, number of records, sort order...), in the
+querystring syntax both servers document (``in_id=a,b``, ``like_title=*abc*``, ``has_field=true``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import random
 import time
 from collections.abc import Callable
@@ -27,6 +30,13 @@ PATCHED = "patched"  # the PATCH pool
 PATCH_POOL = 64
 SINCE_COUNT = 10
 BATCH_SIZE = 25
+MANY_CLIENTS = 64  # wrk connections of the `-64` workloads
+IN_VALUES = 50
+#: The plural DELETE workload deletes the records of one `group` per request, from a pool seeded through HTTP
+#: before each run, sized for this many requests per second (a server deleting faster runs the pool dry: its
+#: further answers delete nothing and are counted as empty deletes).
+DELETE_RATE_BOUND = 300
+DELETE_GROUP_SIZE = 2
 FRESH = "__COLLECTION__"  # replaced by lua/fresh_collection.lua with a collection created for the run
 ID_TEMPLATE = "r%07d"
 BUCKET_PATH = f"/v1/buckets/{BUCKET}"
@@ -37,14 +47,19 @@ def collection_path(collection: str) -> str:
 
 
 def document(index: int, rng: random.Random) -> dict[str, Any]:
-    """A record's data: the same shape as the storage benchmark's (bench/backends.py)."""
-    return {
+    """A record's data: the storage benchmark's shape (bench/backends.py), plus a numeric ``age`` (0-99) for
+    range filters and an ``archived`` flag present on one record in ten only (``has_`` filters)."""
+    data: dict[str, Any] = {
         "title": f"object number {index}",
         "category": f"c{index % 20}",
         "score": rng.randint(0, 1_000_000),
+        "age": rng.randint(0, 99),
         "tags": [f"t{index % 7}", f"t{index % 11}"],
         "nested": {"level": index % 5},
     }
+    if index % 10 == 0:
+        data["archived"] = True
+    return data
 
 
 CREATED_DATA = document(1, random.Random(1))
@@ -90,7 +105,7 @@ def _put_in_batches(client: Client, records: list[tuple[str, str, dict[str, Any]
 
 
 Probe = Callable[[Client, Dataset], None]
-Prepare = Callable[[Client, Path], list[str]]
+Prepare = Callable[[Client, Path, float], list[str]]  # client, scratch folder, seconds of the run
 
 
 @dataclass(frozen=True)
@@ -107,8 +122,9 @@ class Workload:
     lua: tuple[str, ...] = ()  # scripts of bench/lua/ that build each request; none: the fixed request above
     count_statuses: bool = False  # have wrk read every answer and count statuses (writes: failures have causes)
     params: dict[str, str | int] = field(default_factory=dict)
-    prepare: Prepare | None = None  # writes a data file for the script just before each wrk run
+    prepare: Prepare | None = None  # writes what the script needs just before each wrk run; its arguments
     database_operation: tuple[str, int] | None = None  # ("insert", n): n inserts per request, for the DB ceiling
+    connections: int | None = None  # wrk connections, when not the run's (--connections)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -160,7 +176,7 @@ def _probe_patch(client: Client, dataset: Dataset) -> None:
     client.expect(412, "PATCH", path, {"data": {"score": 2}}, headers={"If-Match": etag})
 
 
-def _prepare_patch(client: Client, folder: Path) -> list[str]:
+def _prepare_patch(client: Client, folder: Path, seconds: float) -> list[str]:
     lines = []
     for index in range(PATCH_POOL):
         record = client.expect(200, "GET", f"{collection_path(PATCHED)}/p{index:04d}")
@@ -170,7 +186,7 @@ def _prepare_patch(client: Client, folder: Path) -> list[str]:
     return [str(pool)]
 
 
-def _prepare_fresh_collection(client: Client, folder: Path) -> list[str]:
+def _prepare_fresh_collection(client: Client, folder: Path, seconds: float) -> list[str]:
     """Create an empty collection for one run's writes; its name is the script's argument."""
     name = f"w{time.time_ns()}"
     client.expect(201, "PUT", f"{BUCKET_PATH}/collections/{name}", {"data": {}})
@@ -183,12 +199,98 @@ def _probe_batch(client: Client, dataset: Dataset) -> None:
     _check(statuses == [201] * BATCH_SIZE, f"batch: sub-responses {statuses}")
 
 
-def _probe_anonymous(client: Client, dataset: Dataset) -> None:
-    anonymous = Client(client.port, authenticated=False)
-    try:
-        _probe_get(anonymous, dataset)
-    finally:
-        anonymous.close()
+def anonymously(probe: Probe) -> Probe:
+    """``probe`` sent with no ``Authorization`` header."""
+
+    def anonymous_probe(client: Client, dataset: Dataset) -> None:
+        anonymous = Client(client.port, authenticated=False)
+        try:
+            probe(anonymous, dataset)
+        finally:
+            anonymous.close()
+
+    return anonymous_probe
+
+
+RANGE_SORT_QUERY = "min_age=80&_sort=-age&_limit=50"
+
+
+def _probe_range_sort(client: Client, dataset: Dataset) -> None:
+    page = client.expect(200, "GET", f"{collection_path(ITEMS)}?{RANGE_SORT_QUERY}")["data"]
+    ages = [record["age"] for record in page]
+    _check(len(page) == min(50, dataset.record_count), f"range-sort: {len(page)} records")
+    _check(all(age >= 80 for age in ages), "range-sort: min_age ignored")
+    _check(ages == sorted(ages, reverse=True), "range-sort: not sorted by -age")
+
+
+LIKE_TEXT = "number 123"
+LIKE_QUERY = f"like_title=*{LIKE_TEXT.replace(' ', '%20')}*&_limit=50"
+
+
+def _probe_like(client: Client, dataset: Dataset) -> None:
+    page = client.expect(200, "GET", f"{collection_path(ITEMS)}?{LIKE_QUERY}")["data"]
+    matching = sum(1 for index in range(dataset.record_count) if LIKE_TEXT in f"object number {index}")
+    _check(len(page) == min(50, matching), f"like: {len(page)} records, expected {min(50, matching)}")
+    _check(all(LIKE_TEXT in record["title"] for record in page), "like: filter ignored")
+
+
+HAS_QUERY = "has_archived=true&_limit=100"
+
+
+def _probe_has(client: Client, dataset: Dataset) -> None:
+    page = client.expect(200, "GET", f"{collection_path(ITEMS)}?{HAS_QUERY}")["data"]
+    archived = (dataset.record_count + 9) // 10
+    _check(len(page) == min(100, archived), f"has: {len(page)} records, expected {min(100, archived)}")
+    _check(all(record.get("archived") is True for record in page), "has: filter ignored")
+
+
+def in_ids(dataset: Dataset) -> list[str]:
+    """``IN_VALUES`` ids spread over the listed collection."""
+    return sorted({ID_TEMPLATE % (index * dataset.record_count // IN_VALUES) for index in range(IN_VALUES)})
+
+
+def _probe_in(client: Client, dataset: Dataset) -> None:
+    wanted = in_ids(dataset)
+    page = client.expect(200, "GET", f"{collection_path(ITEMS)}?in_id={','.join(wanted)}")["data"]
+    _check(sorted(record["id"] for record in page) == wanted, f"in: {len(page)} records, expected {len(wanted)}")
+
+
+FIELDS_QUERY = "_fields=title,score&_limit=100"
+
+
+def _probe_fields(client: Client, dataset: Dataset) -> None:
+    page = client.expect(200, "GET", f"{collection_path(ITEMS)}?{FIELDS_QUERY}")["data"]
+    _check(len(page) == min(100, dataset.record_count), f"fields: {len(page)} records")
+    allowed = {"id", "last_modified", "title", "score"}
+    _check(all(set(record) <= allowed and "title" in record for record in page), "fields: other fields returned")
+
+
+def _seed_delete_pool(client: Client, groups: int) -> str:
+    """A new collection of ``groups`` x ``DELETE_GROUP_SIZE`` records, ``group`` 0 to ``groups - 1``; its name."""
+    name = f"d{time.time_ns()}"
+    client.expect(201, "PUT", f"{BUCKET_PATH}/collections/{name}", {"data": {}})
+    rng = random.Random(groups)
+    records = [
+        (name, f"g{group:06d}-{member}", {**document(group, rng), "group": group})
+        for group in range(groups)
+        for member in range(DELETE_GROUP_SIZE)
+    ]
+    _put_in_batches(client, records)
+    return name
+
+
+def _probe_delete_filtered(client: Client, dataset: Dataset) -> None:
+    name = _seed_delete_pool(client, 2)
+    deleted = client.expect(200, "DELETE", f"{collection_path(name)}?group=1")["data"]
+    _check(len(deleted) == DELETE_GROUP_SIZE, f"delete: {len(deleted)} records deleted, expected {DELETE_GROUP_SIZE}")
+    _check(all(record.get("deleted") is True for record in deleted), "delete: answers are not tombstones")
+    left = client.expect(200, "GET", collection_path(name))["data"]
+    _check(len(left) == DELETE_GROUP_SIZE, f"delete: {len(left)} records left, expected {DELETE_GROUP_SIZE}")
+
+
+def _prepare_delete_pool(client: Client, folder: Path, seconds: float) -> list[str]:
+    """A fresh pool for one run's deletions: every request deletes a group no other request touches."""
+    return [_seed_delete_pool(client, math.ceil(DELETE_RATE_BOUND * seconds))]
 
 
 # Each sub-request spelled out, as kinto-http sends them.
@@ -208,6 +310,31 @@ BATCH_BODY = json.dumps(
 
 def build_workloads(dataset: Dataset) -> list[Workload]:
     """Every workload, in the order of the table."""
+    workloads = _own_workloads(dataset)
+    by_name = {workload.name: workload for workload in workloads}
+    return [
+        *workloads,
+        dataclasses.replace(
+            by_name["list"],
+            name="list-anonymous",
+            description="as `list`, without Authorization (collection readable by system.Everyone)",
+            probe=anonymously(_probe_list),
+            authenticated=False,
+        ),
+        *(
+            dataclasses.replace(
+                by_name[name],
+                name=f"{name}-{MANY_CLIENTS}",
+                description=f"as `{name}`, with {MANY_CLIENTS} concurrent connections",
+                connections=MANY_CLIENTS,
+            )
+            for name in ("get", "list")
+        ),
+    ]
+
+
+def _own_workloads(dataset: Dataset) -> list[Workload]:
+    """The workloads with requests of their own (``build_workloads`` adds variants of them)."""
     random_get = {"template": f"{collection_path(ITEMS)}/{ID_TEMPLATE}", "count": dataset.record_count, "seed": 42}
     return [
         Workload(
@@ -282,16 +409,80 @@ def build_workloads(dataset: Dataset) -> list[Workload]:
             "as `get`, without Authorization (collection readable by system.Everyone)",
             "GET",
             collection_path(ITEMS),
-            _probe_anonymous,
+            anonymously(_probe_get),
             authenticated=False,
             lua=("random_get.lua",),
             params=random_get,
             database_operation=("select", 1),
         ),
+        Workload(
+            "range-sort",
+            f"GET ?{RANGE_SORT_QUERY}: range filter and sort on a numeric data field (1 record in 5 matches)",
+            "GET",
+            f"{collection_path(ITEMS)}?{RANGE_SORT_QUERY}",
+            _probe_range_sort,
+        ),
+        Workload(
+            "like",
+            f"GET ?like_title=*{LIKE_TEXT}*&_limit=50 (substring match on a text field)",
+            "GET",
+            f"{collection_path(ITEMS)}?{LIKE_QUERY}",
+            _probe_like,
+        ),
+        Workload(
+            "has",
+            f"GET ?{HAS_QUERY}: records holding a field present on 1 record in 10",
+            "GET",
+            f"{collection_path(ITEMS)}?{HAS_QUERY}",
+            _probe_has,
+        ),
+        Workload(
+            "in",
+            f"GET ?in_id=<{IN_VALUES} ids spread over the collection>",
+            "GET",
+            f"{collection_path(ITEMS)}?in_id={','.join(in_ids(dataset))}",
+            _probe_in,
+        ),
+        Workload(
+            "fields",
+            f"GET ?{FIELDS_QUERY}: 100 records reduced to two fields",
+            "GET",
+            f"{collection_path(ITEMS)}?{FIELDS_QUERY}",
+            _probe_fields,
+        ),
+        Workload(
+            "delete-filter",
+            f"DELETE <plural>?group=<n>: {DELETE_GROUP_SIZE} records per request, from a pool seeded through HTTP "
+            f"before each run for {DELETE_RATE_BOUND} requests/s (a pool run dry shows as empty deletes)",
+            "DELETE",
+            f"{BUCKET_PATH}/collections/",
+            _probe_delete_filtered,
+            lua=("delete_groups.lua",),
+            prepare=_prepare_delete_pool,
+            count_statuses=True,
+        ),
     ]
 
 
-WORKLOAD_NAMES = ("create", "get", "list", "filter-sort", "patch", "since", "batch", "get-anonymous")
+WORKLOAD_NAMES = (
+    "create",
+    "get",
+    "list",
+    "filter-sort",
+    "patch",
+    "since",
+    "batch",
+    "get-anonymous",
+    "range-sort",
+    "like",
+    "has",
+    "in",
+    "fields",
+    "delete-filter",
+    "list-anonymous",
+    "get-64",
+    "list-64",
+)
 
 
 def _probe_nothing(client: Client, dataset: Dataset) -> None:

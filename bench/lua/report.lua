@@ -21,11 +21,12 @@ function setup(thread)
 end
 
 function done(summary, latency, requests)
-  local precondition_failed, sub_failures = 0, 0
+  local precondition_failed, sub_failures, empty_answers = 0, 0, 0
   local totals = {}
   for _, thread in ipairs(bench_threads) do
     precondition_failed = precondition_failed + (thread:get("precondition_failed") or 0)
     sub_failures = sub_failures + (thread:get("sub_failures") or 0)
+    empty_answers = empty_answers + (thread:get("empty_answers") or 0)
     for status, count in pairs(thread:get("statuses") or {}) do
       totals[status] = (totals[status] or 0) + count
     end
@@ -39,8 +40,8 @@ function done(summary, latency, requests)
   io.write(string.format(
     "BENCH-RESULT requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d "
       .. "status_errors=%d connect_errors=%d read_errors=%d write_errors=%d timeouts=%d "
-      .. "precondition_failed=%d sub_failures=%d statuses=%s\n",
+      .. "precondition_failed=%d sub_failures=%d empty_answers=%d statuses=%s\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, errors.status, errors.connect, errors.read,
-    errors.write, errors.timeout, precondition_failed, sub_failures, table.concat(parts, ",")))
+    errors.write, errors.timeout, precondition_failed, sub_failures, empty_answers, table.concat(parts, ",")))
 end

@@ -283,9 +283,12 @@ def serve(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: ``nox -s bench [-- WORKLOAD... --backend B --duration S --profile WORKLOAD]`` runs our server
-    side by side with Kinto 26.5.0 (installed in bench/.venvs/, never here); ``nox -s bench -- backends`` runs the
-    storage backend benchmark; ``nox -s bench -- load`` compares whole deployments under many connections."""
+    """Benchmarks: ``nox -s bench [-- WORKLOAD... --backend B --server-kind granian|gunicorn --duration S --profile
+    WORKLOAD]`` runs our server side by side with Kinto 26.5.0 (installed in bench/.venvs/, never here);
+    ``nox -s bench -- --server-kind granian --server-kind gunicorn`` writes the whole table (three backends, both
+    WSGI servers) to one file; ``nox -s bench -- backends`` runs the storage backend benchmark; ``nox -s bench --
+    load`` compares whole deployments under many connections; ``nox -s bench -- scale`` serves one collection of
+    a million records (PostgreSQL and SQLite)."""
     if session.posargs[:1] == ["backends"]:
         _install(session, "core")
         env = {"KINTO_TEST_POSTGRESQL_URL": os.environ.get("KINTO_TEST_POSTGRESQL_URL", "")}
@@ -295,6 +298,11 @@ def bench(session: nox.Session) -> None:
         _install(session, "core", "server")
         session.install("-r", "bench/requirements.txt")
         session.run("python", "bench/load.py", *session.posargs[1:])
+        return
+    if session.posargs[:1] == ["scale"]:
+        _install(session, "core", "server")
+        session.install("-r", "bench/requirements.txt")
+        session.run("python", "bench/scale.py", *session.posargs[1:])
         return
     # Our server joins the table as soon as its package has code.
     served = ["core", "server"] if (PACKAGES / "server" / "src" / "kinto" / "server").is_dir() else ["core"]

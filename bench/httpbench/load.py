@@ -35,18 +35,17 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .client import Client
-from .databases import Databases, Storage, postgresql_unreachable
+from .databases import Databases, Storage, add_postgresql_argument, require_postgresql
 from .loadgen import LoadSettings, RunResult, ensure_wrk, run_wrk, write_script
 from .servers import BENCH, KintoReference, OurServer, free_port, ini_text
 from .workloads import build_workloads, seed
 
 RESULTS = BENCH / "results"
-DEFAULT_POSTGRESQL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ACTIVE_CLIENTS = (16, 64, 256)
 IDLE_CONNECTIONS = 2000
 CLIENTS_BESIDE_IDLE = 64
@@ -101,11 +100,18 @@ class Deployment:
                 self.process.wait()
 
 
-def _launch(key: str, label: str, command: list[str], port: int, cpu: str, folder: Path,
-            env: dict[str, str] | None = None) -> Deployment:
+def _launch(
+    key: str, label: str, command: list[str], port: int, cpu: str, folder: Path, env: dict[str, str] | None = None
+) -> Deployment:
     output = (folder / f"{key}.log").open("ab")
-    process = subprocess.Popen(["taskset", "-c", cpu, *command], stdout=output, stderr=subprocess.STDOUT,
-                               cwd=folder, env={**os.environ, **(env or {})}, start_new_session=True)
+    process = subprocess.Popen(
+        ["taskset", "-c", cpu, *command],
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        cwd=folder,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
     deployment = Deployment(key, label, process, port)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -124,14 +130,15 @@ def _launch(key: str, label: str, command: list[str], port: int, cpu: str, folde
 
 def _migrate(bin_dir: Path, ini: Path, folder: Path, key: str) -> None:
     with (folder / f"{key}.log").open("ab") as output:
-        subprocess.run([str(bin_dir / "kinto"), "migrate", "--ini", str(ini)], stdout=output,
-                       stderr=subprocess.STDOUT, check=True)
+        subprocess.run(
+            [str(bin_dir / "kinto"), "migrate", "--ini", str(ini)], stdout=output, stderr=subprocess.STDOUT, check=True
+        )
 
 
-def start_ours(storage: Storage, folder: Path, cpu: str) -> Deployment:
+def start_ours(storage: Storage, folder: Path, cpu: str, extra_settings: Sequence[tuple[str, str]] = ()) -> Deployment:
     ours = OurServer()
     ini = folder / "ours.ini"
-    ours.write_ini(ini, storage)
+    ours.write_ini(ini, storage, extra_settings)
     _migrate(ours.bin_dir(), ini, folder, "ours")
     port = free_port()
     command = [str(ours.bin_dir() / "kinto"), "start", "--ini", str(ini), "--port", str(port)]
@@ -145,8 +152,7 @@ def start_kinto_waitress(kinto: KintoReference, storage: Storage, folder: Path, 
     _migrate(kinto.bin_dir(), ini, folder, "kinto-waitress")
     port = free_port()
     command = [str(kinto.bin_dir() / "kinto"), "start", "--ini", str(ini), "--port", str(port)]
-    return _launch("kinto-waitress", "Kinto 26.5.0: kinto start (Docker image: waitress)", command, port, cpu,
-                   folder)
+    return _launch("kinto-waitress", "Kinto 26.5.0: kinto start (Docker image: waitress)", command, port, cpu, folder)
 
 
 def ensure_uwsgi(kinto: KintoReference) -> Path:
@@ -168,8 +174,15 @@ def start_kinto_uwsgi(kinto: KintoReference, storage: Storage, folder: Path, cpu
     ini.write_text(section + ini_text("kinto", storage))
     _migrate(kinto.bin_dir(), ini, folder, "kinto-uwsgi")
     command = [str(uwsgi), "--ini", str(ini)]
-    return _launch("kinto-uwsgi", "Kinto 26.5.0: uWSGI (production docs' settings)", command, port, cpu, folder,
-                   env={"KINTO_INI": str(ini)})
+    return _launch(
+        "kinto-uwsgi",
+        "Kinto 26.5.0: uWSGI (production docs' settings)",
+        command,
+        port,
+        cpu,
+        folder,
+        env={"KINTO_INI": str(ini)},
+    )
 
 
 # --- idle connections ------------------------------------------------------------------------------
@@ -236,8 +249,9 @@ class Row:
     note: str = ""
 
 
-def measure(deployment: Deployment, args: argparse.Namespace, wrk: str, folder: Path,
-            analyze: Callable[[], None]) -> list[Row]:
+def measure(
+    deployment: Deployment, args: argparse.Namespace, wrk: str, folder: Path, analyze: Callable[[], None]
+) -> list[Row]:
     client = Client(deployment.port)
     try:
         dataset = seed(client, args.records)
@@ -257,8 +271,9 @@ def measure(deployment: Deployment, args: argparse.Namespace, wrk: str, folder: 
     idle, answered = open_idle(deployment.port, IDLE_CONNECTIONS)
     try:
         settings = dataclasses.replace(base, connections=CLIENTS_BESIDE_IDLE, threads=4)
-        row = _run(deployment, f"{IDLE_CONNECTIONS:,} idle + {CLIENTS_BESIDE_IDLE} clients", wrk, url, script, args,
-                   settings)
+        row = _run(
+            deployment, f"{IDLE_CONNECTIONS:,} idle + {CLIENTS_BESIDE_IDLE} clients", wrk, url, script, args, settings
+        )
         rows.append(dataclasses.replace(row, idle_answered=answered))
     finally:
         for sock in idle:
@@ -266,15 +281,24 @@ def measure(deployment: Deployment, args: argparse.Namespace, wrk: str, folder: 
     return rows
 
 
-def _run(deployment: Deployment, scenario: str, wrk: str, url: str, script: Path, args: argparse.Namespace,
-         settings: LoadSettings) -> Row:
+def _run(
+    deployment: Deployment,
+    scenario: str,
+    wrk: str,
+    url: str,
+    script: Path,
+    args: argparse.Namespace,
+    settings: LoadSettings,
+) -> Row:
     """One wrk run; a run wrk gives up on (it stops when a connection cannot be opened) is a row saying so."""
     try:
         result = run_wrk(wrk, url, script, [], args.duration, settings, deployment.process.pid, args.server_cpu)
     except RuntimeError as failure:
         reason = " ".join(str(failure).split())[:120]
         log(f"{deployment.label}, {scenario}: {reason}")
-        return Row(deployment.label, scenario, None, note=f"wrk stopped: {reason.removeprefix('wrk printed no result: ')}")
+        return Row(
+            deployment.label, scenario, None, note=f"wrk stopped: {reason.removeprefix('wrk printed no result: ')}"
+        )
     return Row(deployment.label, scenario, result)
 
 
@@ -302,8 +326,10 @@ def render(rows: list[Row], args: argparse.Namespace, wrk_version: str) -> str:
             # wrk counts a timeout only after 30 s: clients left waiting through a shorter run show up here.
             lines.append(f"| {row.deployment} | {row.scenario} | 0 | - | - | every client unanswered | {idle} |")
             continue
-        lines.append(f"| {row.deployment} | {row.scenario} | {result.rate:,.0f} | {result.p50_ms:.1f} |"
-                     f" {result.p99_ms:.1f} | {errors:,} | {idle} |")
+        lines.append(
+            f"| {row.deployment} | {row.scenario} | {result.rate:,.0f} | {result.p50_ms:.1f} |"
+            f" {result.p99_ms:.1f} | {errors:,} | {idle} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -313,19 +339,20 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--records", type=int, default=1000, help="records seeded in each server (default 1,000)")
     parser.add_argument("--server-cpu", default="0")
     parser.add_argument("--generator-cpu", default="1")
-    parser.add_argument("--deployment", action="append", choices=("ours", "kinto-waitress", "kinto-uwsgi"),
-                        help="repeatable; default: all three")
-    parser.add_argument("--postgresql-url",
-                        default=os.environ.get("KINTO_BENCH_POSTGRESQL_URL", DEFAULT_POSTGRESQL_URL))
+    parser.add_argument(
+        "--deployment",
+        action="append",
+        choices=("ours", "kinto-waitress", "kinto-uwsgi"),
+        help="repeatable; default: all three",
+    )
+    add_postgresql_argument(parser)
     parser.add_argument("--results", type=Path, default=RESULTS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
-    unreachable = postgresql_unreachable(args.postgresql_url)
-    if unreachable:
-        raise SystemExit(f"PostgreSQL: {unreachable}")
+    require_postgresql(args.postgresql_url)
     raise_open_file_limit(IDLE_CONNECTIONS + 512)
     wrk = ensure_wrk()
     from .loadgen import wrk_version

@@ -123,32 +123,31 @@ class Cache(CacheBase):
         return float(row[0])
 
     def expire(self, key: str, ttl: float) -> None:
-        full_key = self.prefix + check_key(key)
-        seconds = expiry(0.0, ttl)
-        with self.client.connect() as connection:
-            if seconds is not None and seconds <= 0:
-                connection.execute("DELETE FROM cache_entries WHERE key = %s", (full_key,))
-                return
-            connection.execute(
-                f"UPDATE cache_entries SET expires_at = {_NOW} + %s WHERE key = %s AND {_LIVE}", (seconds, full_key)
-            )
+        statement = f"UPDATE cache_entries SET expires_at = {_NOW} + %(seconds)s WHERE key = %(key)s AND {_LIVE}"
+        self._write(self.prefix + check_key(key), ttl, statement)
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         full_key = self.prefix + check_key(key)
-        text = encode(value)
+        upsert = (
+            f"INSERT INTO cache_entries (key, value, expires_at) VALUES (%(key)s, %(value)s, {_NOW} + %(seconds)s)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
+        )
+        if self._write(full_key, ttl, upsert, value=encode(value)):
+            self._writes += 1
+            if self._writes % _PURGE_EVERY_WRITES == 0:
+                with self.client.connect() as connection:
+                    connection.execute(f"DELETE FROM cache_entries WHERE expires_at <= {_NOW}")
+
+    def _write(self, full_key: str, ttl: float | None, statement: str, **values: Any) -> bool:
+        """Run ``statement`` (named parameters ``key``, ``seconds`` left and ``values``) for a key whose
+        new expiry is ahead; delete the key instead when it is already past. Whether it ran."""
         seconds = expiry(0.0, ttl)
         with self.client.connect() as connection:
             if seconds is not None and seconds <= 0:
                 connection.execute("DELETE FROM cache_entries WHERE key = %s", (full_key,))
-                return
-            connection.execute(
-                f"INSERT INTO cache_entries (key, value, expires_at) VALUES (%s, %s, {_NOW} + %s)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-                (full_key, text, seconds),
-            )
-            self._writes += 1
-            if self._writes % _PURGE_EVERY_WRITES == 0:
-                connection.execute(f"DELETE FROM cache_entries WHERE expires_at <= {_NOW}")
+                return False
+            connection.execute(statement, {"key": full_key, "seconds": seconds, **values})
+        return True
 
     def get(self, key: str) -> Any:
         with self.client.connect(readonly=True) as connection:
@@ -180,12 +179,7 @@ class Cache(CacheBase):
         return int(row[0]) if row else 0
 
     def heartbeat(self) -> bool:
-        try:
-            with self.client.connect(readonly=True) as connection:
-                connection.execute("SELECT 1").fetchall()
-        except Exception:  # a heartbeat reports failures, it never raises
-            return False
-        return True
+        return self.client.answers("SELECT 1")
 
 
 def load_from_config(config: Any) -> Cache:

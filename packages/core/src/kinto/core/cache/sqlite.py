@@ -36,6 +36,7 @@ SCHEMA = Schema(
 )
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
+_LIVE_NOW = "(expires_at IS NULL OR expires_at > :now)"
 _PURGE_EVERY_WRITES = 200
 
 
@@ -90,34 +91,35 @@ class Cache(CacheBase):
         return row[0] - now
 
     def expire(self, key: str, ttl: float) -> None:
-        full_key = self.prefix + check_key(key)
-        now = self._clock()
-        expires_at = expiry(now, ttl)
-        with self.client.connect() as connection:
-            if expires_at is not None and expires_at <= now:
-                connection.execute("DELETE FROM cache_entries WHERE key = ?", (full_key,))
-                return
-            connection.execute(
-                f"UPDATE cache_entries SET expires_at = ? WHERE key = ? AND {_LIVE}", (expires_at, full_key, now)
-            )
+        self._write(
+            self.prefix + check_key(key),
+            ttl,
+            f"UPDATE cache_entries SET expires_at = :expires_at WHERE key = :key AND {_LIVE_NOW}",
+        )
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         full_key = self.prefix + check_key(key)
-        text = encode(value)
+        upsert = (
+            "INSERT INTO cache_entries (key, value, expires_at) VALUES (:key, :value, :expires_at)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
+        )
+        if self._write(full_key, ttl, upsert, value=encode(value)):
+            self._writes += 1
+            if self._writes % _PURGE_EVERY_WRITES == 0:
+                with self.client.connect() as connection:
+                    connection.execute("DELETE FROM cache_entries WHERE expires_at <= ?", (self._clock(),))
+
+    def _write(self, full_key: str, ttl: float | None, statement: str, **values: Any) -> bool:
+        """Run ``statement`` (named parameters ``key``, ``expires_at``, ``now`` and ``values``) for a key
+        whose new expiry is ahead; delete the key instead when it is already past. Whether it ran."""
         now = self._clock()
         expires_at = expiry(now, ttl)
         with self.client.connect() as connection:
             if expires_at is not None and expires_at <= now:
                 connection.execute("DELETE FROM cache_entries WHERE key = ?", (full_key,))
-                return
-            connection.execute(
-                "INSERT INTO cache_entries (key, value, expires_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-                (full_key, text, expires_at),
-            )
-            self._writes += 1
-            if self._writes % _PURGE_EVERY_WRITES == 0:
-                connection.execute("DELETE FROM cache_entries WHERE expires_at <= ?", (now,))
+                return False
+            connection.execute(statement, {"key": full_key, "expires_at": expires_at, "now": now, **values})
+        return True
 
     def get(self, key: str) -> Any:
         with self.client.connect(readonly=True) as connection:
@@ -153,12 +155,7 @@ class Cache(CacheBase):
         return int(live)
 
     def heartbeat(self) -> bool:
-        try:
-            with self.client.connect(readonly=True) as connection:
-                connection.execute("SELECT 1 FROM cache_entries LIMIT 1").fetchall()
-        except Exception:  # a heartbeat reports failures, it never raises
-            return False
-        return True
+        return self.client.answers("SELECT 1 FROM cache_entries LIMIT 1")
 
 
 def load_from_config(config: Any) -> Cache:

@@ -43,6 +43,15 @@ class SQLClient:
             f"{self.context_name}_{id(self)}", default=None
         )
 
+    def answers(self, statement: str) -> bool:
+        """Whether the database runs ``statement`` (a heartbeat's probe); never raises."""
+        try:
+            with self.connect(readonly=True) as connection:
+                connection.execute(statement).fetchall()
+        except Exception:  # a heartbeat reports failures, it never raises
+            return False
+        return True
+
     def in_transaction(self) -> bool:
         """Whether a ``transaction()`` is open in the current context."""
         return self._current.get() is not None

@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import datetime
 import json
+import math
 import os
 import platform
 import subprocess
@@ -59,6 +60,8 @@ from .workloads import (
 )
 
 RESULTS = BENCH / "results"
+#: Requests per second a run is first assumed to reach (for the workloads that prepare what requests consume).
+EXPECTED_RATE = 300
 
 
 def log(message: str) -> None:
@@ -253,10 +256,16 @@ def measure(
     if workload.connections:
         load = dataclasses.replace(load, connections=workload.connections)
 
+    # What a run may consume (a pool of records to delete) is sized from the last run's rate, with margin.
+    expected_rate = EXPECTED_RATE
+
     def one_run(seconds: float) -> loadgen.RunResult:
-        script_args = [*workload.prepare(client, folder, seconds), str(load.threads)] if workload.prepare else []
+        nonlocal expected_rate
+        requests = math.ceil(seconds * expected_rate)
+        script_args = [*workload.prepare(client, folder, requests), str(load.threads)] if workload.prepare else []
         result = loadgen.run_wrk(wrk, running.url, script, script_args, seconds, load, running.pid, running.cpu)
         running.drain()
+        expected_rate = max(expected_rate, 1.5 * result.rate)
         return result
 
     if load.warmup > 0:

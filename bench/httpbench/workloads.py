@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import random
 import time
 from collections.abc import Callable
@@ -33,9 +32,8 @@ BATCH_SIZE = 25
 MANY_CLIENTS = 64  # wrk connections of the `-64` workloads
 IN_VALUES = 50
 #: The plural DELETE workload deletes the records of one `group` per request, from a pool seeded through HTTP
-#: before each run, sized for this many requests per second (a server deleting faster runs the pool dry: its
+#: before each run for the requests the run is expected to send (a server deleting faster runs the pool dry: its
 #: further answers delete nothing and are counted as empty deletes).
-DELETE_RATE_BOUND = 300
 DELETE_GROUP_SIZE = 2
 FRESH = "__COLLECTION__"  # replaced by lua/fresh_collection.lua with a collection created for the run
 ID_TEMPLATE = "r%07d"
@@ -105,7 +103,7 @@ def _put_in_batches(client: Client, records: list[tuple[str, str, dict[str, Any]
 
 
 Probe = Callable[[Client, Dataset], None]
-Prepare = Callable[[Client, Path, float], list[str]]  # client, scratch folder, seconds of the run
+Prepare = Callable[[Client, Path, int], list[str]]  # client, scratch folder, requests the run is expected to send
 
 
 @dataclass(frozen=True)
@@ -176,7 +174,7 @@ def _probe_patch(client: Client, dataset: Dataset) -> None:
     client.expect(412, "PATCH", path, {"data": {"score": 2}}, headers={"If-Match": etag})
 
 
-def _prepare_patch(client: Client, folder: Path, seconds: float) -> list[str]:
+def _prepare_patch(client: Client, folder: Path, requests: int) -> list[str]:
     lines = []
     for index in range(PATCH_POOL):
         record = client.expect(200, "GET", f"{collection_path(PATCHED)}/p{index:04d}")
@@ -186,7 +184,7 @@ def _prepare_patch(client: Client, folder: Path, seconds: float) -> list[str]:
     return [str(pool)]
 
 
-def _prepare_fresh_collection(client: Client, folder: Path, seconds: float) -> list[str]:
+def _prepare_fresh_collection(client: Client, folder: Path, requests: int) -> list[str]:
     """Create an empty collection for one run's writes; its name is the script's argument."""
     name = f"w{time.time_ns()}"
     client.expect(201, "PUT", f"{BUCKET_PATH}/collections/{name}", {"data": {}})
@@ -288,9 +286,9 @@ def _probe_delete_filtered(client: Client, dataset: Dataset) -> None:
     _check(len(left) == DELETE_GROUP_SIZE, f"delete: {len(left)} records left, expected {DELETE_GROUP_SIZE}")
 
 
-def _prepare_delete_pool(client: Client, folder: Path, seconds: float) -> list[str]:
+def _prepare_delete_pool(client: Client, folder: Path, requests: int) -> list[str]:
     """A fresh pool for one run's deletions: every request deletes a group no other request touches."""
-    return [_seed_delete_pool(client, math.ceil(DELETE_RATE_BOUND * seconds))]
+    return [_seed_delete_pool(client, requests)]
 
 
 # Each sub-request spelled out, as kinto-http sends them.
@@ -453,7 +451,8 @@ def _own_workloads(dataset: Dataset) -> list[Workload]:
         Workload(
             "delete-filter",
             f"DELETE <plural>?group=<n>: {DELETE_GROUP_SIZE} records per request, from a pool seeded through HTTP "
-            f"before each run for {DELETE_RATE_BOUND} requests/s (a pool run dry shows as empty deletes)",
+            "before each run, sized for 300 requests/s or 1.5 x the warm-up's rate (a pool run dry shows as empty "
+            "deletes)",
             "DELETE",
             f"{BUCKET_PATH}/collections/",
             _probe_delete_filtered,

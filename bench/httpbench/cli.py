@@ -322,8 +322,10 @@ def serving_line(settings: ServeSettings, servers: list[ServerUnderTest]) -> str
         return f"granian {version('granian')} WSGI, {common}; the same for every server and ceiling app"
     classes = "; ".join(f"{server.label}: `{server.gunicorn_worker}`" for server in servers)
     return (
-        f"gunicorn {version('gunicorn')}, {common}; worker class: {classes}; ceiling apps: `gthread` "
-        "(each server as it is deployed: ours with the worker `kinto start --server gunicorn` runs)"
+        f"gunicorn {version('gunicorn')}, {common}; worker class: {classes}; ceiling apps: `gthread`. Each server "
+        "as it is deployed: ours with the worker `kinto start --server gunicorn` runs; Kinto's documentation "
+        "recommends no gunicorn settings, so issue 24's harness is followed (gthread, 2 threads per worker, "
+        "2 workers on PostgreSQL, 1 on memory)"
     )
 
 

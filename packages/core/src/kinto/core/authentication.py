@@ -27,8 +27,6 @@ from typing import Any
 from pyramid.authentication import extract_http_basic_credentials
 from pyramid.exceptions import ConfigurationError
 
-from kinto.core.settings import as_list
-
 __all__ = [
     "BasicAuthAuthenticationPolicy",
     "Identity",
@@ -89,7 +87,7 @@ def build_policies(config: Any) -> list[tuple[str, Any]]:
     """Instantiate the policies listed in ``multiauth.policies``, in order."""
     settings = config.get_settings()
     policies = []
-    for name in as_list(settings.get("multiauth.policies")):
+    for name in settings["multiauth.policies"]:
         prefix = f"multiauth.policy.{name}."
         options = {}
         for key, value in settings.items():

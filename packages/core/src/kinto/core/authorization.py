@@ -232,7 +232,7 @@ class RouteFactory:
                 key = permission.replace(":", "_") + "_principals"
             else:
                 key = f"{self.resource_name}_{permission}_principals"
-            if held & principals_of(self._settings.get(key) or self._settings.get("kinto." + key)):
+            if held & principals_of(self._settings.get(key)):
                 return True
         backend = getattr(self.request.registry, "permission", None)
         return bool(backend is not None and bound and backend.check_permission(list(held), bound))

@@ -39,7 +39,7 @@ from kinto.core.registry import (
 )
 from kinto.core.secrets import check_secret
 from kinto.core.sentry import setup_sentry
-from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults, as_list
+from kinto.core.settings import DEFAULT_SETTINGS, apply_defaults
 
 __all__ = ["Unhealthy", "includeme", "initialize", "load_default_settings", "migrate"]
 
@@ -150,7 +150,7 @@ def setup_backends(config: Any) -> None:
     settings = config.get_settings()
     defaulted = []
     for kind in BACKEND_KINDS:
-        if not settings.get(f"{kind}_backend"):
+        if not settings[f"{kind}_backend"]:
             settings[f"{kind}_backend"] = settings[f"kinto.{kind}_backend"] = MEMORY_BACKENDS[kind]
             defaulted.append(kind)
         backend = load_backend(config, kind)
@@ -218,13 +218,13 @@ def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Calla
     # Tweens are built once every include has run: the set is complete.
     redacted = frozenset(redacted_query_parameters(registry))
     cors = _CorsPolicy(settings)
-    max_body = int(settings["max_request_body_bytes"] or 0)
-    readonly = bool(settings["readonly"])
-    backoff = settings.get("backoff")
+    max_body = settings["max_request_body_bytes"]
+    readonly = settings["readonly"]
+    backoff = settings["backoff"]
     backoff_percentage = int(settings["backoff_percentage"]) if settings.get("backoff_percentage") else None
     retry_after = str(settings["retry_after_seconds"])
-    scheme, host = settings.get("http_scheme"), settings.get("http_host")
-    eos = datetime.fromisoformat(str(settings["eos"])) if settings.get("eos") else None
+    scheme, host = settings["http_scheme"], settings["http_host"]
+    eos = datetime.fromisoformat(str(settings["eos"])) if settings["eos"] else None
     if eos is not None and eos.tzinfo is None:
         eos = eos.replace(tzinfo=timezone.utc)
 
@@ -346,7 +346,7 @@ def _buffer_bounded_body(request: Any, max_body: int) -> int:
 def _error_response(request: Any, error: httpexceptions.HTTPException, cause: Exception | None = None) -> Any:
     body = getattr(error, "kinto_error", {})
     request.errno = body.get("errno")
-    info = request.registry.settings.get("error_info_link")
+    info = request.registry.settings["error_info_link"]
     if info and "info" not in body:
         body = {**body, "info": info}
         error.text = json.dumps(body)
@@ -390,7 +390,7 @@ class _CorsPolicy:
     )
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        self.origins = set(as_list(settings["cors_origins"]))
+        self.origins = set(settings["cors_origins"])
         self.max_age = str(settings["cors_max_age_seconds"])
 
     def allowed(self, origin: str | None) -> bool:
@@ -480,7 +480,7 @@ def setup_logging(config: Any) -> None:
 def setup_security(config: Any) -> None:
     settings = config.get_settings()
     policies = build_policies(config)
-    finder_name = settings.get("multiauth.groupfinder")
+    finder_name = settings["multiauth.groupfinder"]
     finder = config.maybe_dotted(finder_name) if finder_name else None
     config.set_security_policy(SecurityPolicy(policies, groupfinder=finder))
     setup_request_identity(config, policies)
@@ -492,7 +492,7 @@ def setup_version_redirect(config: Any) -> None:
     if not settings["version_prefix_redirect_enabled"]:
         return
     prefix = api_prefix(settings)
-    ttl = int(settings["version_prefix_redirect_ttl_seconds"])
+    ttl = settings["version_prefix_redirect_ttl_seconds"]
 
     def redirect(request: Any) -> Any:
         querystring = f"?{request.query_string}" if request.query_string else ""
@@ -604,7 +604,7 @@ def initialize(
         settings["project_name"] = settings["kinto.project_name"] = project_name or "kinto"
     config.include("kinto.core")
     config.route_prefix = api_prefix(settings)
-    for name in as_list(settings["includes"]):
+    for name in settings["includes"]:
         config.include(name)
     if settings["migrate_on_startup"]:
         config.add_subscriber(_migrate_on_startup, ApplicationCreated)

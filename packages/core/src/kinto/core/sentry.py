@@ -30,7 +30,7 @@ __all__ = ["setup_sentry"]
 def setup_sentry(config: Any) -> None:
     """Initialise sentry-sdk from the settings when ``sentry_dsn`` is set (see the module docstring)."""
     settings = config.get_settings()
-    dsn = settings.get("sentry_dsn")
+    dsn = settings["sentry_dsn"]
     if not dsn:
         return
     try:
@@ -42,7 +42,7 @@ def setup_sentry(config: Any) -> None:
             f"kinto.sentry_dsn is set but sentry-sdk cannot be imported ({error}): pip install 'kinto-core[sentry]'"
         ) from error
     options: dict[str, Any] = {}
-    if settings.get("sentry_env"):
+    if settings["sentry_env"]:
         options["environment"] = settings["sentry_env"]
     try:
         sentry_sdk.init(
@@ -50,8 +50,8 @@ def setup_sentry(config: Any) -> None:
             integrations=[
                 PyramidIntegration(),
                 LoggingIntegration(
-                    level=int(settings["sentry_breadcrumbs_min_level"]),
-                    event_level=int(settings["sentry_events_min_level"]),
+                    level=settings["sentry_breadcrumbs_min_level"],
+                    event_level=settings["sentry_events_min_level"],
                 ),
             ],
             **options,
@@ -60,7 +60,7 @@ def setup_sentry(config: Any) -> None:
         raise ConfigurationError(f"kinto.sentry_dsn: {error}") from error
 
     def announce(event: Any) -> None:
-        message = "Running {} {}.".format(settings.get("project_name", ""), settings.get("project_version", ""))
+        message = f"Running {settings['project_name']} {settings['project_version']}."
         sentry_sdk.capture_message(message, "info")
 
     config.add_subscriber(announce, ApplicationCreated)

@@ -38,7 +38,7 @@ def get_heartbeat(request: Any) -> dict[str, Any]:
     check said why (e.g. ``{"storage": "the database holds Kinto's storage schema 26: run kinto migrate..."}``).
     """
     checks = heartbeats(request.registry)
-    timeout = float(request.registry.settings["heartbeat_timeout_seconds"])
+    timeout = request.registry.settings["heartbeat_timeout_seconds"]
     results: dict[str, Any] = {}
     reasons: dict[str, str] = {}
     if checks:

@@ -44,7 +44,7 @@ def get_hello(request: Any) -> dict[str, Any]:
         "settings": {name: settings[name] for name in PUBLIC_SETTINGS if name in settings},
         "capabilities": api_capabilities(request.registry),
     }
-    if settings.get("eos"):
+    if settings["eos"]:
         data["eos"] = settings["eos"]
     userid = request.prefixed_userid
     if userid:
@@ -66,6 +66,6 @@ def _cache_headers(request: Any, settings: dict[str, Any], identified: bool) -> 
         request.response.cache_control.no_cache = True
         request.response.cache_control.no_store = True
         return
-    seconds = int(settings["root_cache_expires_seconds"])
+    seconds = settings["root_cache_expires_seconds"]
     if settings["readonly"] and seconds >= 0:
         request.response.cache_expires(seconds)

@@ -17,7 +17,6 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from kinto.core.initialization import api_prefix
 from kinto.core.resource.registration import registered_resources
 from kinto.core.service import Service
-from kinto.core.settings import as_list
 from kinto.core.views import batch as batch_views
 
 __all__ = ["build_openapi", "openapi"]
@@ -116,9 +115,9 @@ def build_openapi(registry: Any) -> dict[str, Any]:
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
-            "title": str(settings.get("project_name") or "kinto.core application"),
-            "version": str(settings.get("project_version") or "0.0.0"),
-            "description": f"HTTP API version {settings.get('http_api_version')}",
+            "title": settings["project_name"] or "kinto.core application",
+            "version": settings["project_version"] or "0.0.0",
+            "description": f"HTTP API version {settings['http_api_version']}",
         },
         "paths": dict(sorted(paths.items())),
         "components": {
@@ -344,7 +343,7 @@ def _other_routes(registry: Any, prefix: str) -> list[tuple[str, str, list[str]]
 
 def _security_schemes(settings: Any) -> dict[str, Any]:
     schemes: dict[str, Any] = {}
-    for name in as_list(settings.get("multiauth.policies", "")):
+    for name in settings["multiauth.policies"]:
         if name == "basicauth":
             schemes["basicAuth"] = {"type": "http", "scheme": "basic"}
         else:

@@ -27,13 +27,13 @@ def _from_file(path: str) -> dict[str, Any] | None:
 @version.get(permission=NO_PERMISSION_REQUIRED)
 def get_version(request: Any) -> dict[str, Any]:
     settings = request.registry.settings
-    found = _from_file(str(settings.get("version_json_path") or ""))
+    found = _from_file(settings["version_json_path"] or "")
     if found is not None:
         return found
     return {
         "name": settings["project_name"],
         "version": settings["project_version"],
-        "source": settings.get("project_docs") or "",
+        "source": settings["project_docs"],
         "commit": "unknown",
         "build": "unknown",
     }

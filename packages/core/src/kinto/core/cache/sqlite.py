@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
-from kinto.core.database import read_setting
 from kinto.core.database.schema import Schema
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
+from kinto.core.settings import read_setting
 
 __all__ = ["Cache", "load_from_config"]
 

@@ -30,10 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Moved to kinto.core.settings; imported here until database/postgresql.py and sqlite.py import it from there.
-from kinto.core.settings import read_setting
-
-__all__ = ["read_setting", "registry_clients"]
+__all__ = ["registry_clients"]
 
 #: Registry key under which clients are shared, per (kind, url).
 REGISTRY_KEY = "kinto.database.clients"

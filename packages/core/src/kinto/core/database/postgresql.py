@@ -9,9 +9,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kinto.core.database import read_setting, registry_clients
+from kinto.core.database import registry_clients
 from kinto.core.database.client import SQLClient, Transaction
 from kinto.core.database.schema import read_version
+from kinto.core.settings import read_setting
 from kinto.core.storage.exceptions import BackendError
 
 try:

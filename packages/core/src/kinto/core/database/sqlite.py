@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kinto.core.database import read_setting, registry_clients
+from kinto.core.database import registry_clients
 from kinto.core.database.client import SQLClient, Transaction
 from kinto.core.database.schema import read_version
+from kinto.core.settings import read_setting
 from kinto.core.storage.exceptions import BackendError
 
 __all__ = ["SQLiteClient", "client_from_config", "path_from_url"]

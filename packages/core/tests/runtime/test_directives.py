@@ -103,29 +103,22 @@ def outcome(app, directive):
     return app.registry["test.migrated"]
 
 
+@pytest.mark.parametrize("commit_first", [False, True], ids=["includer-wins", "after-commit"])
 @pytest.mark.parametrize("directive", sorted(PLUGINS))
-def test_the_including_configuration_overrides_a_plugins_registration(directive):
+def test_the_application_overrides_a_plugins_registration(directive, commit_first):
+    """The including configuration wins over its includes; after ``config.commit()``, a new
+    registration replaces the committed one."""
+
     def plugin(config):
         register(config, directive, "plugin's")
 
     def app_overriding(config):
         config.include(plugin)
+        if commit_first:
+            config.commit()
         register(config, directive, "healthy")
 
     assert outcome(application(app_overriding), directive) == "healthy"
-
-
-@pytest.mark.parametrize("directive", sorted(PLUGINS))
-def test_a_registration_after_a_commit_overrides_the_committed_one(directive):
-    def plugin(config):
-        register(config, directive, "plugin's")
-
-    def commit_then_register(config):
-        config.include(plugin)
-        config.commit()
-        register(config, directive, "healthy")
-
-    assert outcome(application(commit_then_register), directive) == "healthy"
 
 
 def test_registrations_are_shown_over_http():

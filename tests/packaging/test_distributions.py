@@ -136,19 +136,7 @@ def test_a_backend_being_written_is_tested_from_its_folder_and_by_its_own_suite(
     assert "cache backend my_cache against CacheContract" in run.stdout
 
     # Its own suite: the contract marker is registered by kinto-core, without -p kinto.core.testing.plugin.
-    run = run_in(
-        conformance_venv,
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-W",
-        "error::pytest.PytestUnknownMarkWarning",
-        "-m",
-        "contract",
-        "-k",
-        "test_a_missing_key_is_none",
-        cwd=tmp_path,
-    )
+    strict = ["-W", "error::pytest.PytestUnknownMarkWarning", "-m", "contract", "-k", "test_a_missing_key_is_none"]
+    run = run_in(conformance_venv, "pytest", "-q", "-p", "no:cacheprovider", *strict, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout

@@ -317,59 +317,43 @@ def _installed_script(name: str) -> Path:
     return script
 
 
+def run_in(folder: Path, command: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, capture_output=True, text=True, cwd=folder, env=environment, timeout=600, check=False
+    )
+
+
 def test_the_installed_command_finds_a_backend_of_the_current_folder(thirdparty):
     # No PYTHONPATH: the module being written is found where the author stands, as `python -m` would.
-    environment = {
-        key: value for key, value in os.environ.items() if key != "PYTHONPATH" and not key.startswith("KINTO_")
-    }
-    result = subprocess.run(
-        [str(_installed_script("kinto-conformance")), "thirdparty.good_cache", "-k", "ttl"],
-        capture_output=True,
-        text=True,
-        cwd=thirdparty,
-        env=environment,
-        timeout=600,
-        check=False,
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH" and "KINTO_" not in name}
+    result = run_in(
+        thirdparty, [str(_installed_script("kinto-conformance")), "thirdparty.good_cache", "-k", "ttl"], environment
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "cache backend thirdparty.good_cache against CacheContract" in result.stdout
 
 
+#: A backend's own tests: a contract subclass and its backend_factory fixture, run without -p.
+OWN_SUITE = """import pytest
+from kinto.core.testing.cache import CacheContract
+from thirdparty.good_cache import DictCache
+
+
+class TestMine(CacheContract):
+    @pytest.fixture
+    def backend_factory(self):
+        return lambda: DictCache(cache_prefix="mine:")
+"""
+
+
 def test_a_third_party_contract_suite_has_its_marker_registered_without_the_plugin(thirdparty, tmp_path):
-    # A backend's own tests: a contract subclass and its backend_factory fixture, no -p option.
-    (tmp_path / "test_mine.py").write_text(
-        "import pytest\n"
-        "from kinto.core.testing.cache import CacheContract\n"
-        "from thirdparty.good_cache import DictCache\n\n\n"
-        "class TestMine(CacheContract):\n"
-        "    @pytest.fixture\n"
-        "    def backend_factory(self):\n"
-        "        return lambda: DictCache(cache_prefix='mine:')\n",
-        encoding="utf-8",
-    )
+    (tmp_path / "test_mine.py").write_text(OWN_SUITE, encoding="utf-8")
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("KINTO_")}
+    environment = {name: value for name, value in os.environ.items() if "KINTO_" not in name}
     environment["PYTHONPATH"] = str(thirdparty)
     environment.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-W",
-        "error::pytest.PytestUnknownMarkWarning",
-    ]
-    result = subprocess.run(
-        [*command, "-m", "contract", "-k", "test_a_missing_key_is_none", "test_mine.py"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=environment,
-        timeout=600,
-        check=False,
-    )
+    strict = ["-W", "error::pytest.PytestUnknownMarkWarning", "-m", "contract", "-k", "test_a_missing_key_is_none"]
+    result = run_in(tmp_path, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *strict], environment)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
     assert "PytestUnknownMarkWarning" not in result.stdout + result.stderr

@@ -11,10 +11,10 @@ then. Settings: ``cache_url``, ``cache_prefix``, ``cache_pool_size``,
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import Any
 
-from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
+from kinto.core.cache.relational import RelationalCache
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, table_columns
 from kinto.core.database.schema import Schema
 from kinto.core.settings import read_setting
@@ -62,31 +62,16 @@ def _kinto_cache(connection: Any) -> str | None:
 # clock_timestamp(), not now(): now() stands still for a whole transaction.
 _NOW = "extract(epoch FROM clock_timestamp())::double precision"
 _LIVE = f"(expires_at IS NULL OR expires_at > {_NOW})"
-_PURGE_EVERY_WRITES = 200
 
 
 def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-class Cache(CacheBase):
+class Cache(RelationalCache):
     """A cache held in the ``cache_entries`` table of a PostgreSQL database."""
 
-    supports_delete_prefix: ClassVar[bool] = True
-    supports_set_without_ttl: ClassVar[bool] = True
-    supports_concurrent_processes: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        client: PostgreSQLClient,
-        *args: Any,
-        cache_prefix: str = "",
-        cache_max_size_bytes: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, cache_prefix=cache_prefix, cache_max_size_bytes=cache_max_size_bytes, **kwargs)
-        self.client = client
-        self._writes = 0
+    client: PostgreSQLClient
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.Cache {self.client!r} prefix={self.prefix!r}>"
@@ -132,11 +117,9 @@ class Cache(CacheBase):
             f"INSERT INTO cache_entries (key, value, expires_at) VALUES (%(key)s, %(value)s, {_NOW} + %(seconds)s)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
         )
-        if self._write(full_key, ttl, upsert, value=encode(value)):
-            self._writes += 1
-            if self._writes % _PURGE_EVERY_WRITES == 0:
-                with self.client.connect() as connection:
-                    connection.execute(f"DELETE FROM cache_entries WHERE expires_at <= {_NOW}")
+        if self._write(full_key, ttl, upsert, value=encode(value)) and self._time_to_purge():
+            with self.client.connect() as connection:
+                connection.execute(f"DELETE FROM cache_entries WHERE expires_at <= {_NOW}")
 
     def _write(self, full_key: str, ttl: float | None, statement: str, **values: Any) -> bool:
         """Run ``statement`` (named parameters ``key``, ``seconds`` left and ``values``) for a key whose

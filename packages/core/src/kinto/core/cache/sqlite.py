@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
+from kinto.core.cache.relational import RelationalCache
 from kinto.core.database.schema import Schema
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
 from kinto.core.settings import read_setting
@@ -37,7 +37,6 @@ SCHEMA = Schema(
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 _LIVE_NOW = "(expires_at IS NULL OR expires_at > :now)"
-_PURGE_EVERY_WRITES = 200
 
 
 def _glob_literal(text: str) -> str:
@@ -45,27 +44,15 @@ def _glob_literal(text: str) -> str:
     return text.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]")
 
 
-class Cache(CacheBase):
+class Cache(RelationalCache):
     """A cache held in the ``cache_entries`` table of a SQLite file."""
 
-    supports_delete_prefix: ClassVar[bool] = True
-    supports_set_without_ttl: ClassVar[bool] = True
-    supports_concurrent_processes: ClassVar[bool] = True
     embedded: ClassVar[bool] = True
+    client: SQLiteClient
 
-    def __init__(
-        self,
-        client: SQLiteClient,
-        *args: Any,
-        cache_prefix: str = "",
-        cache_max_size_bytes: int | None = None,
-        clock: Callable[[], float] = time.time,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, cache_prefix=cache_prefix, cache_max_size_bytes=cache_max_size_bytes, **kwargs)
-        self.client = client
+    def __init__(self, client: SQLiteClient, *args: Any, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
+        super().__init__(client, *args, **kwargs)
         self._clock = clock
-        self._writes = 0
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.Cache {self.client.path} prefix={self.prefix!r}>"
@@ -103,11 +90,9 @@ class Cache(CacheBase):
             "INSERT INTO cache_entries (key, value, expires_at) VALUES (:key, :value, :expires_at)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
         )
-        if self._write(full_key, ttl, upsert, value=encode(value)):
-            self._writes += 1
-            if self._writes % _PURGE_EVERY_WRITES == 0:
-                with self.client.connect() as connection:
-                    connection.execute("DELETE FROM cache_entries WHERE expires_at <= ?", (self._clock(),))
+        if self._write(full_key, ttl, upsert, value=encode(value)) and self._time_to_purge():
+            with self.client.connect() as connection:
+                connection.execute("DELETE FROM cache_entries WHERE expires_at <= ?", (self._clock(),))
 
     def _write(self, full_key: str, ttl: float | None, statement: str, **values: Any) -> bool:
         """Run ``statement`` (named parameters ``key``, ``expires_at``, ``now`` and ``values``) for a key

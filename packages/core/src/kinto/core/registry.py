@@ -3,8 +3,10 @@
 **One store.** Everything the core and its plugins register lives in the registry's mapping (Pyramid's
 ``Registry`` is a dict for this) under a namespaced key: ``registry["kinto.core.heartbeats"]``. The
 accessors below (``api_capabilities(registry)``, ``heartbeats(registry)``, ``migrations(registry)``,
-...) read it back; nothing else knows the keys. Services that Kinto's plugins register by interface
-(``IMetricsService``) stay Pyramid utilities, as Kinto defines them.
+...) read it back; nothing else knows these keys. Other modules keep their state the same way, under
+their own key and behind their own accessor (``registered_resources``, ``registry_clients``). Services
+that Kinto's plugins register by interface (``IMetricsService``) stay Pyramid utilities, as Kinto
+defines them.
 
 **Directives are Pyramid actions.** ``config.add_api_capability``, ``add_heartbeat``,
 ``add_migration`` and ``add_backend`` register an action whose discriminator is the name: two

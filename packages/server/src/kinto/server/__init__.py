@@ -46,6 +46,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "collection_id_generator": "kinto.server.ids.NameGenerator",
     "group_id_generator": "kinto.server.ids.NameGenerator",
     "record_id_generator": "kinto.server.ids.RelaxedUUID",
+    # Applied by the serving processes of `kinto start` (kinto.server.wsgi.load_app), not by `main`.
+    "gc_freeze": True,
 }
 
 #: What each setting of ``DEFAULT_SETTINGS`` does (the documentation's settings table).
@@ -61,6 +63,9 @@ SETTING_DESCRIPTIONS: dict[str, str] = {
     "collection_id_generator": "ids drawn for collections created by `POST`",
     "group_id_generator": "ids drawn for groups created by `POST`",
     "record_id_generator": "ids drawn for records created by `POST` (UUID4; client ids may be any name)",
+    "gc_freeze": "served by `kinto start`: the start-up heap, then each 50,000 survivors of a full garbage "
+    "collection, are frozen out of later ones, so that full-collection pauses do not grow with what the "
+    "memory backends hold (`false`: CPython's defaults)",
 }
 
 

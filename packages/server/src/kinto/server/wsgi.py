@@ -40,10 +40,16 @@ def settings_from_environment() -> dict[str, Any]:
 
 
 def load_app() -> Any:
-    """Build the WSGI application of this process."""
-    from kinto.server import main
+    """Build the WSGI application of this process, and set its garbage collector's policy.
 
-    return main({}, **settings_from_environment())
+    The policy (``kinto.server.garbage_collection``) is the serving process's: applications built
+    by ``kinto.server.main`` elsewhere (tests, ``pserve``) keep CPython's defaults.
+    """
+    from kinto.server import garbage_collection, main
+
+    app = main({}, **settings_from_environment())
+    garbage_collection.apply(app.registry.settings)
+    return app
 
 
 def load_worker_app() -> Any:

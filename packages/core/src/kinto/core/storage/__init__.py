@@ -169,7 +169,8 @@ class StorageBase(abc.ABC):
 
     #: The backend's ``transaction()`` really commits or rolls back.
     supports_transactions: ClassVar[bool] = False
-    #: Several processes may use one store at once (same file or server).
+    #: Several processes may use one store at once (same file or server); ``kinto start`` serves
+    #: with one worker process when a backend does not.
     supports_concurrent_processes: ClassVar[bool] = False
     #: The backend's ``savepoint()`` really undoes its block's writes.
     supports_savepoints: ClassVar[bool] = False
@@ -178,6 +179,13 @@ class StorageBase(abc.ABC):
     supports_copy: ClassVar[bool] = False
     #: The backend builds the indexes :meth:`index_fields` declares, and :meth:`indexed_fields` reports them.
     supports_indexes: ClassVar[bool] = False
+    #: What is stored survives a restart of the application (False for a store in memory,
+    #: which ``kinto copy`` refuses as a source or a target).
+    persistent: ClassVar[bool] = True
+    #: The store lives inside the application (its memory or a local file), with no administrator:
+    #: ``kinto start`` creates its tables itself (``initialize_schema``) instead of asking for
+    #: ``kinto migrate``. A backend on a database server leaves this False.
+    embedded: ClassVar[bool] = False
 
     id_generator: generators.Generator = generators.UUID4()
     id_field: str = DEFAULT_ID_FIELD

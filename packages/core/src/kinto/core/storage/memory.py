@@ -77,6 +77,8 @@ class Storage(StorageBase):
     supports_concurrent_processes: ClassVar[bool] = False
     supports_savepoints: ClassVar[bool] = True
     supports_copy: ClassVar[bool] = True
+    persistent: ClassVar[bool] = False
+    embedded: ClassVar[bool] = True
 
     def __init__(self, *args: Any, readonly: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, readonly=readonly, **kwargs)

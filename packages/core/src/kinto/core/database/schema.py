@@ -27,8 +27,6 @@ from kinto.core.storage.exceptions import BackendError
 
 __all__ = ["Schema", "read_version"]
 
-logger = logging.getLogger(__name__)
-
 Step = Sequence[str]
 
 
@@ -51,11 +49,14 @@ class Schema:
     key: str = dataclasses.field(init=False)
     #: What concurrent migrations of this schema wait on (PostgreSQL's advisory lock).
     lock_name: str = dataclasses.field(init=False)
+    #: Where its steps are logged: below ``kinto.core.<kind>``, whose level ``kinto migrate`` raises to INFO.
+    logger: logging.Logger = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "version", len(self.steps))
         object.__setattr__(self, "key", f"{self.kind}_schema_version")
         object.__setattr__(self, "lock_name", f"kinto.core.{self.kind}.schema")
+        object.__setattr__(self, "logger", logging.getLogger(f"kinto.core.{self.kind}.schema"))
 
     def statements(self) -> list[str]:
         """Every statement of every step, in order: the whole schema from nothing."""
@@ -97,10 +98,10 @@ class Schema:
         if pending is None:
             pending = [(version, self.steps[version - 1]) for version in range(installed + 1, self.version + 1)]
         if not pending:
-            logger.info("%s schema is up to date (version %s)", self.kind.capitalize(), installed)
+            self.logger.info("%s schema is up to date (version %s)", self.kind.capitalize(), installed)
             return
         for version, statements in pending:
-            logger.info(
+            self.logger.info(
                 "%s %s schema version %s", "Would migrate to" if dry_run else "Migrating to", self.kind, version
             )
             if dry_run:

@@ -31,17 +31,12 @@ from pyramid import httpexceptions
 
 from kinto.core.errors import ERRORS, http_error, invalid
 
-__all__ = ["max_depth", "parse_request_body", "too_deep"]
+__all__ = ["parse_request_body", "too_deep"]
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _OPENING = frozenset("[{")
-
-
-def max_depth(settings: dict[str, Any]) -> int:
-    """The ``json_max_depth`` setting: how many levels of containers a document may nest."""
-    return int(settings["json_max_depth"])
 
 
 def parse_request_body(request: Any, extra_depth: int = 0) -> Any:
@@ -51,7 +46,7 @@ def parse_request_body(request: Any, extra_depth: int = 0) -> Any:
     limit themselves (a batch wraps each sub-request's body in three).
     """
     text = _decoded(request)
-    limit = max_depth(request.registry.settings) + extra_depth
+    limit = request.registry.settings["json_max_depth"] + extra_depth
     if _text_too_deep(text, limit):
         raise _invalid_json(f"nested deeper than {limit} levels (json_max_depth)")
     try:

@@ -168,7 +168,7 @@ def served_methods(settings: Any, endpoint: str, name: str, declared: tuple[str,
 
 def _enabled(settings: Any, endpoint: str, name: str, method: str) -> bool:
     key = f"{endpoint}_{name}_{method.lower()}_enabled"
-    return as_bool(settings.get(key, settings.get(PREFIX + key, True)), PREFIX + key)
+    return as_bool(settings.get(key, True), PREFIX + key)  # no default to type it: kept as written
 
 
 def _resolve_id_generator(config: Any, resource_class: type) -> None:

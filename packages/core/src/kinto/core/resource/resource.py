@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from pyramid import httpexceptions
 from pyramid.authorization import Authenticated
 
-from kinto.core import errors, jsonbody
+from kinto.core import errors
 from kinto.core.errors import ERRORS, http_error
 from kinto.core.events import ACTIONS, notify_resource_event, notify_resource_read, reads_are_heard
 from kinto.core.resource import patching, preconditions
@@ -604,7 +604,7 @@ class Resource:
             try:
                 changes, permissions = patching.json_patched(present, current_permissions, body["patch"],
                                                              self._permission_names(),
-                                                             jsonbody.max_depth(self.settings))
+                                                             self.settings["json_max_depth"])
             except patching.InvalidPatch as invalid:
                 message = None if invalid.name else invalid.description
                 raise errors.invalid(invalid.description, location="body", name=invalid.name,

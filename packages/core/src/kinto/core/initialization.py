@@ -276,8 +276,7 @@ def _guarded(request: Any, max_body: int, readonly: bool, eos: datetime | None) 
         # Before routing: Pyramid, WebOb and the error views all decode the path as UTF-8.
         return _error_response(
             request,
-            errors.http_error(httpexceptions.HTTPBadRequest(), errno=errors.ERRORS.INVALID_PARAMETERS,
-                              message="Invalid URL path."),
+            errors.invalid("Invalid URL path."),
         )
     if eos is not None and datetime.now(timezone.utc) >= eos:
         return _error_response(

@@ -20,10 +20,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from kinto.core.testing.live import LiveServer, ServerFailed
 
 KINTO_HTTP = "kinto-http==11.11.0"
 SUITE = ("tests/test_functional.py", "tests/test_functional_async.py")
@@ -66,21 +65,6 @@ def ensure_port_free() -> None:
             sys.exit(f"port {PORT} is in use: the suite's client only talks to http://localhost:{PORT}/v1")
 
 
-def wait_ready(process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"kinto start exited:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/v1/__heartbeat__", timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.3)
-    process.terminate()
-    sys.exit(f"kinto start not ready after {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, e.g. -k bucket")
@@ -92,22 +76,20 @@ def main(argv: list[str] | None = None) -> int:
         ini = configuration(suite, folder)
         log = folder / "server.log"
         kinto = shutil.which("kinto", path=str(Path(sys.executable).parent)) or "kinto"
-        with log.open("w") as output:
-            server = subprocess.Popen([kinto, "start", "--ini", str(ini)], stdout=output, stderr=subprocess.STDOUT,
-                                      cwd=folder, start_new_session=True)
+        server = LiveServer([kinto, "start", "--ini", str(ini)], f"http://127.0.0.1:{PORT}/v1/__heartbeat__",
+                            log=log, cwd=folder, name="kinto start")
         try:
-            wait_ready(server, log)
+            server.start()
+        except ServerFailed as error:
+            sys.exit(str(error))
+        try:
             deselected = [name for names in DROPPED.values() for name in names]
             selection = ["-k", " and ".join(f"not {name}" for name in deselected)] if deselected else []
             result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SUITE, *selection,
                                      *args.pytest_args], cwd=suite, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
                                     check=False)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
         if result.returncode != 0:
             print(f"server log: {log}")
             return result.returncode

@@ -20,13 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from httpbench.servers import KINTO_VERSION, KintoReference  # noqa: E402 -- bench/ is not a package on the path
+
+from kinto.core.testing.live import LiveServer, free_port  # noqa: E402
 
 #: The server test modules that only speak HTTP to the application (their in-process tests skip themselves).
 HTTP_MODULES = (
@@ -67,12 +65,6 @@ LIVE_SETTINGS = {
 class Outcome:
     status: str  # passed, failed, skipped
     message: str = ""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def ini_text(distribution: str, port: int, storage_url: str | None) -> str:
@@ -122,7 +114,7 @@ def postgresql_database(name: str) -> str:
     return postgresql_test_database(name, fresh=True)
 
 
-class LiveProcess:
+class LiveProcess(LiveServer):
     """``kinto migrate`` then ``kinto start`` of one venv's ``kinto`` command on a free port."""
 
     def __init__(self, key: str, kinto: Path, folder: Path, distribution: str, storage_url: str | None) -> None:
@@ -130,42 +122,16 @@ class LiveProcess:
         self.port = free_port()
         self.ini = folder / f"{key}.ini"
         self.ini.write_text(ini_text(distribution, self.port, storage_url))
-        self.log = folder / f"{key}.log"
         if storage_url:
             subprocess.run([str(kinto), "migrate", "--ini", str(self.ini)], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        with self.log.open("w") as output:
-            self.process = subprocess.Popen([str(kinto), "start", "--ini", str(self.ini), "--port", str(self.port)],
-                                            stdout=output, stderr=subprocess.STDOUT, cwd=folder,
-                                            start_new_session=True)
-        self._wait_ready()
+        super().__init__([str(kinto), "start", "--ini", str(self.ini), "--port", str(self.port)],
+                         f"{self.url}/v1/__heartbeat__", log=folder / f"{key}.log", cwd=folder, name=key)
+        self.start()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.key} exited:\n{self.log.read_text(errors='replace')[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/v1/__heartbeat__", timeout=5) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"{self.key} not ready after {timeout}s:\n{self.log.read_text(errors='replace')[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def run_tests(url: str, junit: Path, selection: list[str]) -> dict[str, Outcome]:

@@ -10,36 +10,24 @@ with LiveServer(ini="kinto.ini", cwd=tmp_path) as server:
 The server runs the real command (``python -m kinto.server start``), so it
 exercises the WSGI server, the worker processes and the configuration loading
 exactly as users run them. ``stop()`` (or leaving the ``with`` block) ends it
-with SIGTERM, then SIGKILL if it lingers.
+with SIGTERM, then SIGKILL if it lingers. It is the core's
+:class:`kinto.core.testing.live.LiveServer` (any command) with ``kinto start``'s
+command line, port and readiness URL.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 
+from kinto.core.testing import live
+from kinto.core.testing.live import ServerFailed, free_port
+
 __all__ = ["LiveServer", "ServerFailed", "free_port", "run_kinto"]
-
-
-class ServerFailed(RuntimeError):
-    """The server exited, or did not answer in time; the message holds its output."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def run_kinto(*args: str, cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
@@ -57,7 +45,7 @@ def _environment(extra: Mapping[str, str] | None) -> dict[str, str]:
     return environ
 
 
-class LiveServer:
+class LiveServer(live.LiveServer):
     """``kinto start`` on a free port of 127.0.0.1, in a subprocess (see the module docstring)."""
 
     def __init__(
@@ -70,77 +58,15 @@ class LiveServer:
         ready_timeout: float = 60.0,
     ) -> None:
         self.ini = ini
-        self.cwd = pathlib.Path(cwd) if cwd is not None else pathlib.Path(tempfile.mkdtemp(prefix="kinto-live-"))
-        self.args = list(args)
-        self.env = dict(env or {})
         self.port = port or free_port()
-        self.ready_timeout = ready_timeout
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log_path = self.cwd / f"kinto-{self.port}.log"
+        folder = pathlib.Path(cwd) if cwd is not None else pathlib.Path(tempfile.mkdtemp(prefix="kinto-live-"))
+        command = [sys.executable, "-m", "kinto.server", "start", "--port", str(self.port)]
+        if ini is not None:
+            command += ["--ini", str(ini)]
+        super().__init__([*command, *args], f"{self.url}/__lbheartbeat__", log=folder / f"kinto-{self.port}.log",
+                         cwd=folder, env=_environment(env), ready_timeout=ready_timeout, name="kinto start")
 
     @property
     def url(self) -> str:
         """The API root, without a trailing slash: ``http://127.0.0.1:<port>/v1``."""
         return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def output(self) -> str:
-        """What the server printed so far (stdout and stderr)."""
-        try:
-            return self._log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def command(self) -> list[str]:
-        command = [sys.executable, "-m", "kinto.server", "start", "--port", str(self.port)]
-        if self.ini is not None:
-            command += ["--ini", str(self.ini)]
-        return command + self.args
-
-    def start(self) -> LiveServer:
-        """Start the server and wait until it answers ``/v1/__lbheartbeat__``."""
-        log = self._log_path.open("wb")
-        self.process = subprocess.Popen(self.command(), cwd=self.cwd, env=_environment(self.env), stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServerFailed(f"kinto start exited with {self.process.returncode}:\n{self.output}")
-            if self._answers():
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise ServerFailed(f"kinto start did not answer within {self.ready_timeout}s:\n{self.output}")
-
-    def _answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/__lbheartbeat__", timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
-
-    def stop(self, timeout: float = 15.0) -> int | None:
-        """Stop the server (and its workers); return its exit status."""
-        process = self.process
-        if process is None:
-            return None
-        if process.poll() is None:
-            # The main process only: it stops its workers (and a reloader its server) itself.
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=timeout)
-        with contextlib.suppress(ProcessLookupError):  # anything of the server left behind
-            os.killpg(process.pid, signal.SIGKILL)
-        self.process = None
-        return process.returncode
-
-    def __enter__(self) -> LiveServer:  # noqa: PYI034 -- Python 3.10 has no typing.Self
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

@@ -23,17 +23,11 @@ class RelationalCache(CacheBase):
     supports_set_without_ttl: ClassVar[bool] = True
     supports_concurrent_processes: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        client: Any,
-        *args: Any,
-        cache_prefix: str = "",
-        cache_max_size_bytes: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, cache_prefix=cache_prefix, cache_max_size_bytes=cache_max_size_bytes, **kwargs)
+    def __init__(self, client: Any, *args: Any, **kwargs: Any) -> None:
         self.client = client
         self._writes = 0
+        # CacheBase's keywords (cache_prefix, cache_max_size_bytes...) pass through, as Kinto's do.
+        super().__init__(*args, **kwargs)
 
     def _time_to_purge(self) -> bool:
         """Count a write; whether it is the one that should delete the expired rows."""

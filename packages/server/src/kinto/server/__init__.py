@@ -63,7 +63,7 @@ SETTING_DESCRIPTIONS: dict[str, str] = {
     "collection_id_generator": "ids drawn for collections created by `POST`",
     "group_id_generator": "ids drawn for groups created by `POST`",
     "record_id_generator": "ids drawn for records created by `POST` (UUID4; client ids may be any name)",
-    "gc_freeze": "served by `kinto start`: the start-up heap, then each 50,000 survivors of a full garbage "
+    "gc_freeze": "served by `kinto start`: the start-up heap, then each 20,000 survivors of a full garbage "
     "collection, are frozen out of later ones, so that full-collection pauses do not grow with what the "
     "memory backends hold (`false`: CPython's defaults)",
 }

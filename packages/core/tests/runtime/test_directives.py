@@ -1,6 +1,7 @@
 """The core's directives: Pyramid actions (conflicts named with their source lines, overrides the
 Pyramid way), one store read back by accessors, and Kinto's registry attribute names over it."""
 
+import types
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,10 @@ def test_a_backend_assigned_as_an_attribute_is_the_registered_one():
     registry = make_app(includes=[assigning, registering]).app.registry
     assert registry.indexer is kinto.core.loaded_backends(registry)["indexer"] is indexer
     assert kinto.core.loaded_backends(registry)["search_index"] is other
+
+
+def test_kinto_core_migrations_is_only_kintos_module():
+    # Kinto's plugins import ``kinto.core.migrations.PostgreSQLPluginMigration``: an accessor exported
+    # under that name would be the package attribute until the submodule is imported, then vanish.
+    assert "migrations" not in kinto.core.__all__
+    assert isinstance(getattr(kinto.core, "migrations", types.ModuleType("not imported yet")), types.ModuleType)

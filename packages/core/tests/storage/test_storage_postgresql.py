@@ -39,9 +39,9 @@ def test_a_declared_field_is_filtered_and_sorted_from_its_index(postgresql_facto
     storage.import_objects("record", parent, objects)
     storage.index_fields("record", parent, ["-age"])  # also ANALYZEs the table
     filters, sorting = [Filter("age", 80, COMPARISON.MIN)], [Sort("age", -1)]
-    builder = storage._builder("id", "last_modified", storage._declared("record", parent))
-    sql = storage._select_sql(builder, "record", parent, filters, sorting, None, 50, False)
     with storage.client.connect() as connection:
+        builder = storage._builder("id", "last_modified", storage._declared(connection, "record", parent))
+        sql = storage._select_sql(builder, "record", parent, filters, sorting, None, 50, False)
         explained = connection.execute("EXPLAIN (FORMAT JSON) " + sql, builder.params).fetchone()[0]
     nodes = list(_plan_nodes(explained[0]["Plan"]))
     scans = [node for node in nodes if node["Node Type"] == "Index Scan"]
@@ -50,3 +50,29 @@ def test_a_declared_field_is_filtered_and_sorted_from_its_index(postgresql_facto
     listed = storage.list_all("record", parent, filters=filters, sorting=sorting, limit=50)
     expected = sorted((o for o in objects if o["age"] >= 80), key=lambda o: (-o["age"], o["id"]))[:50]
     assert [o["id"] for o in listed] == [o["id"] for o in expected]
+
+
+def test_lists_and_counts_need_one_pooled_connection_each():
+    """Reading a collection's declared fields uses the query's own connection: a pool of one suffices."""
+    from kinto.core.storage import COMPARISON, Filter, Sort
+
+    settings = {
+        "storage_url": postgresql_test_database("kinto_storage_pool_of_one"),
+        "storage_pool_size": "1",
+        "storage_pool_timeout": "2",
+    }
+    factory = BackendFactory("kinto.core.storage.postgresql", settings, kind="storage")
+    try:
+        storage = factory()
+        parent = "/buckets/b/collections/people"
+        storage.import_objects("record", parent, [{"id": f"r{i}", "last_modified": 10 + i, "age": i} for i in range(5)])
+        storage.index_fields("record", parent, ["age"])
+        storage.declared_fields.forget()
+        listed = storage.list_all(
+            "record", parent, filters=[Filter("age", 3, COMPARISON.MIN)], sorting=[Sort("age", -1)]
+        )
+        assert [obj["id"] for obj in listed] == ["r4", "r3"]
+        storage.declared_fields.forget()
+        assert storage.count_all("record", parent, filters=[Filter("age", 3, COMPARISON.MIN)]) == 2
+    finally:
+        factory.close()

@@ -15,13 +15,16 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from kinto.core.storage.exceptions import InvalidValueError
 
-__all__ = ["MAX_FIELD_LENGTH", "REFRESH_SECONDS", "DeclaredFields", "check_fields", "index_name"]
+__all__ = ["MAX_FIELD_LENGTH", "MAX_KNOWN", "REFRESH_SECONDS", "DeclaredFields", "check_fields", "index_name"]
 
 #: How long a process trusts what it read of a collection's declared fields.
 REFRESH_SECONDS = 10.0
+#: Collections whose declarations one process remembers at most (a bound on its memory).
+MAX_KNOWN = 10_000
 #: Longest field path accepted in a declaration.
 MAX_FIELD_LENGTH = 256
 #: Prefix of every declared index's name (and nothing else's).
@@ -68,17 +71,21 @@ def _digest(text: str) -> str:
 class DeclaredFields:
     """What one process knows of each collection's declared fields, read again after a while.
 
-    ``read(resource_name, parent_id)`` returns the fields from the database; a failure to read
-    is taken as "nothing declared" (queries are then written without the indexes, as correct).
+    ``read(connection, resource_name, parent_id)`` returns the fields from the database, on the
+    connection of the query being written: a second pooled connection per query would exhaust a
+    small pool (one request holding one connection, waiting for another). At most
+    :data:`MAX_KNOWN` collections are remembered; beyond, the memory starts again empty.
     """
 
-    def __init__(self, read: Callable[[str, str], frozenset[str]], refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(
+        self, read: Callable[[Any, str, str], frozenset[str]], refresh_seconds: float = REFRESH_SECONDS
+    ) -> None:
         self._read = read
         self._refresh_seconds = refresh_seconds
         self._known: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, resource_name: str | None, parent_id: str) -> frozenset[str]:
+    def get(self, connection: Any, resource_name: str | None, parent_id: str) -> frozenset[str]:
         """The declared fields of a collection (nothing for wildcard parents or every resource)."""
         if resource_name is None or "*" in parent_id:
             return frozenset()
@@ -87,8 +94,10 @@ class DeclaredFields:
         now = time.monotonic()
         if known is not None and now - known[0] < self._refresh_seconds:
             return known[1]
-        fields = self._read(resource_name, parent_id)
+        fields = self._read(connection, resource_name, parent_id)
         with self._lock:
+            if len(self._known) >= MAX_KNOWN:
+                self._known.clear()
             self._known[key] = (now, fields)
         return fields
 

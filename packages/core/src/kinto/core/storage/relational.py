@@ -83,8 +83,8 @@ class RelationalStorage(StorageBase):
     def _builder(self, id_field: str, modified_field: str, indexed: frozenset[str] = frozenset()) -> QueryBuilder:
         return QueryBuilder(self.dialect, id_field, modified_field, indexed)
 
-    def _declared(self, resource_name: str | None, parent_id: str) -> frozenset[str]:
-        """The collection's declared fields, as far as this process knows (none by default)."""
+    def _declared(self, connection: Any, resource_name: str | None, parent_id: str) -> frozenset[str]:
+        """The collection's declared fields, as far as this process knows (none by default), read on ``connection``."""
         return frozenset()
 
     def _json_input(self, placeholder: str) -> str:
@@ -483,7 +483,7 @@ class RelationalStorage(StorageBase):
         exact values: rare (strings of hundreds of characters), and never wrong.
         """
         resource_name, parent_id, _, sorting = query[:4]
-        b = self._builder(id_field, modified_field, self._declared(resource_name, parent_id))
+        b = self._builder(id_field, modified_field, self._declared(connection, resource_name, parent_id))
         rows = connection.execute(self._select_sql(b, *query), b.params).fetchall()
         if not b.indexed or not any(field in b.indexed for field, _ in sorting or []):
             return rows
@@ -504,11 +504,11 @@ class RelationalStorage(StorageBase):
         deleted_field: str = DEFAULT_DELETED_FIELD,
         auth: Any = None,
     ) -> int:
-        b = self._builder(id_field, modified_field, self._declared(resource_name, parent_id))
-        where = [self._collection(b, resource_name, parent_id), b.filters(filters)]
-        if not include_deleted:
-            where.append("deleted = FALSE")
         with self._connect(readonly=True) as connection:
+            b = self._builder(id_field, modified_field, self._declared(connection, resource_name, parent_id))
+            where = [self._collection(b, resource_name, parent_id), b.filters(filters)]
+            if not include_deleted:
+                where.append("deleted = FALSE")
             row = connection.execute(f"SELECT COUNT(*) FROM objects WHERE {' AND '.join(where)}", b.params).fetchone()
         return int(row[0])
 

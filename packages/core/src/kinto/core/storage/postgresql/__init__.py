@@ -145,8 +145,8 @@ class Storage(FieldIndexes, RelationalStorage):
         self.dialect = PostgreSQLDialect()
         self.declared_fields = DeclaredFields(self.read_declared_fields)
 
-    def _declared(self, resource_name: str | None, parent_id: str) -> frozenset[str]:
-        return self.declared_fields.get(resource_name, parent_id)
+    def _declared(self, connection: Any, resource_name: str | None, parent_id: str) -> frozenset[str]:
+        return self.declared_fields.get(connection, resource_name, parent_id)
 
     def _json_input(self, placeholder: str) -> str:
         return f"{placeholder}::jsonb"

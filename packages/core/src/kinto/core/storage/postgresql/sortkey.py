@@ -140,10 +140,9 @@ class FieldIndexes:
         rows = connection.execute(_DECLARED, {"prefix": prefix}).fetchall()
         return {name: (comment or "", bool(valid)) for name, comment, valid in rows}
 
-    def read_declared_fields(self, resource_name: str, parent_id: str) -> frozenset[str]:
-        """The paths the collection's valid indexes serve (for the query builder)."""
-        with self.client.connect(readonly=True) as connection:
-            found = self._indexes(connection, resource_name, parent_id)
+    def read_declared_fields(self, connection: Any, resource_name: str, parent_id: str) -> frozenset[str]:
+        """The paths the collection's valid indexes serve (for the query builder), read on ``connection``."""
+        found = self._indexes(connection, resource_name, parent_id)
         return frozenset(field.removeprefix("-") for field, valid in found.values() if valid and field)
 
     def indexed_fields(self, resource_name: str, parent_id: str) -> list[str]:

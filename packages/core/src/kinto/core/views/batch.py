@@ -56,6 +56,7 @@ from kinto.core.service import Service
 
 __all__ = [
     "BATCH_PATH",
+    "OPENAPI_ERRORS",
     "REQUEST_BODY_SCHEMA",
     "RESPONSE_BODY_SCHEMA",
     "VALID_METHODS",
@@ -63,6 +64,7 @@ __all__ = [
     "SubRequestSpec",
     "batch",
     "merge_defaults",
+    "openapi_operation",
     "parse_batch_payload",
     "prefixed_path",
 ]
@@ -138,6 +140,28 @@ RESPONSE_BODY_SCHEMA: dict[str, Any] = {
         }
     },
 }
+
+#: Error statuses of ``POST /batch`` itself: a malformed payload, a body too large. Those of a
+#: sub-request are in its own answer, or (a server error) the batch's, as that sub-request's.
+OPENAPI_ERRORS = ("400", "413")
+
+
+def openapi_operation() -> dict[str, Any]:
+    """The OpenAPI operation of ``POST /batch``, without its error responses
+    (:data:`OPENAPI_ERRORS`, which ``GET /__api__`` describes as every error)."""
+    return {
+        "operationId": "batch",
+        "summary": "Run several requests in one transaction",
+        "tags": ["batch"],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": REQUEST_BODY_SCHEMA}}},
+        "responses": {
+            "200": {
+                "description": "Responses of the sub-requests",
+                "content": {"application/json": {"schema": RESPONSE_BODY_SCHEMA}},
+            }
+        },
+    }
+
 
 batch = Service(name="batch", path=BATCH_PATH, description="Run several requests in one transaction")
 

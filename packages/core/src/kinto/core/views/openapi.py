@@ -2,8 +2,9 @@
 
 Built once per application from what is registered: the resources of
 ``kinto.core.resource`` (with their querystring parameters, bodies and JSON
-schemas), the core's own services (batch with its body schemas), and every
-other route with the methods its views accept (plugins' services included).
+schemas), the core's own services (batch, whose operation
+:func:`kinto.core.views.batch.openapi_operation` describes), and every other
+route with the methods its views accept (plugins' services included).
 """
 
 from __future__ import annotations
@@ -83,16 +84,10 @@ def build_openapi(registry: Any) -> dict[str, Any]:
             paths[obj] = _object_operations(name, cls, parameters, schema, info.object_methods)
         covered |= {info.plural_route, info.object_route}
 
+    batch_operation = batch_views.openapi_operation()
+    batch_errors = _error_responses(*batch_views.OPENAPI_ERRORS)
     paths[batch_views.BATCH_PATH] = {
-        "post": {
-            "operationId": "batch",
-            "summary": "Run several requests in one transaction",
-            "tags": ["batch"],
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": batch_views.REQUEST_BODY_SCHEMA}}},
-            "responses": {"200": _json_response("Responses of the sub-requests", batch_views.RESPONSE_BODY_SCHEMA),
-                          **_error_responses("400", "413")},
-        }
+        "post": {**batch_operation, "responses": {**batch_operation["responses"], **batch_errors}}
     }
     covered.add("batch")
 

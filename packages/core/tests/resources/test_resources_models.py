@@ -46,6 +46,16 @@ def test_registered_resources_are_listed(app, registry):
     assert resources["article"].object_path == "/articles/{id}"
 
 
+def test_registered_resources_build_the_uris_the_app_serves(app, registry, create):
+    note = create("/v1/mynotes", {"title": "one"})
+    info = registered_resources(registry)["note"]
+    assert (info.plural_uri(), info.object_uri(id=note["id"])) == ("/mynotes", f"/mynotes/{note['id']}")
+    assert app.get("/v1" + info.object_uri(id=note["id"]), headers=ALICE).json["data"] == note
+    assert app.get("/v1" + info.plural_uri(), headers=ALICE).json["data"] == [note]
+    with pytest.raises(KeyError):
+        info.object_uri()
+
+
 @pytest.mark.parametrize(("path", "names"), [
     ("/v1/journaleds", {"create": "create_record", "get": "get_record", "update": "update_record",
                         "delete": "delete_record", "list": "get_records", "delete_many": "delete_records"}),

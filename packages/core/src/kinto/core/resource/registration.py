@@ -62,6 +62,19 @@ class ResourceInfo:
     def object_route(self) -> str:
         return f"{self.name}-object"
 
+    def plural_uri(self, **ids: Any) -> str:
+        """The URI of the resource's list for these parent ids, without the version prefix
+        (``plural_uri(bucket_id="b")`` of a collection: ``/buckets/b/collections``).
+        A missing id is a ``KeyError``."""
+        return self.plural_path.format_map(ids)
+
+    def object_uri(self, **ids: Any) -> str:
+        """The URI of one object, without the version prefix: its own ``id`` and its parents' ids
+        (``object_uri(bucket_id="b", id="c")`` of a collection: ``/buckets/b/collections/c``), as
+        permissions name the object and as storage names the parent of its children.
+        A missing id is a ``KeyError``."""
+        return self.object_path.format_map(ids)
+
 
 def registered_resources(registry: Any) -> dict[str, ResourceInfo]:
     """The resources registered on this application, by name."""

@@ -29,7 +29,7 @@ from kinto.core.storage import ObjectNotFoundError
 
 from kinto_elasticsearch.indexer import RESERVED_FIELD, BulkOperation, IndexerBase, IndexerUnavailable, index_key
 from kinto_elasticsearch.permissions import PrincipalHasher, record_metadata
-from kinto_elasticsearch.resources import IndexedResource, indexed_resources, server_records
+from kinto_elasticsearch.resources import IndexedResource, bucket_uri, indexed_resources, server_records
 
 __all__ = ["IndexingListener", "build_operations", "collection_schema"]
 
@@ -60,7 +60,7 @@ class _Step:
 def collection_schema(registry: Any, bucket_id: str, collection_id: str) -> Mapping[str, Any] | None:
     """The ``index:schema`` of a Kinto server collection, read from storage (``None`` when absent)."""
     try:
-        collection = registry.storage.get("collection", f"/buckets/{bucket_id}", collection_id)
+        collection = registry.storage.get("collection", bucket_uri(registry, bucket_id), collection_id)
     except ObjectNotFoundError:
         return None
     schema = collection.get(SCHEMA_FIELD)

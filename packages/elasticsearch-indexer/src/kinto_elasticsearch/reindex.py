@@ -32,7 +32,14 @@ from kinto_elasticsearch import get_indexer
 from kinto_elasticsearch.indexer import IndexerBase, IndexKey
 from kinto_elasticsearch.listener import build_operations, collection_schema
 from kinto_elasticsearch.permissions import PrincipalHasher
-from kinto_elasticsearch.resources import IndexedResource, collection_of, indexed_resources, server_records
+from kinto_elasticsearch.resources import (
+    IndexedResource,
+    bucket_uri,
+    collection_of,
+    collection_uri,
+    indexed_resources,
+    server_records,
+)
 
 __all__ = ["ReindexReport", "command", "main", "reindex"]
 
@@ -90,7 +97,7 @@ def _server_collections(registry: Any, bucket_id: str | None, collection_id: str
         buckets = [bucket_id]
     found = []
     for bucket in buckets:
-        for page in _pages(storage, "collection", f"/buckets/{bucket}", 1000):
+        for page in _pages(storage, "collection", bucket_uri(registry, bucket), 1000):
             found.extend((bucket, collection["id"]) for collection in page
                          if collection_id is None or collection["id"] == collection_id)
     if collection_id is not None and not found:
@@ -102,7 +109,7 @@ def _reindex_server(registry: Any, indexer: IndexerBase, records: IndexedResourc
                     collection_id: str | None, report: ReindexReport, progress: Progress, batch_size: int) -> None:
     rebuilt: set[IndexKey] = set()
     for bucket, collection in _server_collections(registry, bucket_id, collection_id):
-        label = f"/buckets/{bucket}/collections/{collection}"
+        label = collection_uri(registry, bucket, collection)
         indexer.delete_index(collection, bucket)
         indexer.create_index(collection, bucket, collection_schema(registry, bucket, collection))
         parents = {"bucket_id": bucket, "collection_id": collection}
@@ -116,7 +123,7 @@ def _reindex_server(registry: Any, indexer: IndexerBase, records: IndexedResourc
             if len(key) == 2 and key not in rebuilt and (bucket_id is None or key[0] == bucket_id):
                 indexer.delete_index(key[1], key[0])
                 report.deleted_indexes += 1
-                progress(f"/buckets/{key[0]}/collections/{key[1]}: index deleted (no such collection)")
+                progress(f"{collection_uri(registry, key[0], key[1])}: index deleted (no such collection)")
 
 
 def _reindex_resources(registry: Any, indexer: IndexerBase, resources: list[IndexedResource],

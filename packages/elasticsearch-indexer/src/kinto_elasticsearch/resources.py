@@ -25,7 +25,9 @@ from kinto.core.settings import as_list
 __all__ = [
     "SERVER_RECORDS_PATH",
     "IndexedResource",
+    "bucket_uri",
     "collection_of",
+    "collection_uri",
     "indexed_resources",
     "server_records",
 ]
@@ -106,6 +108,16 @@ def collection_of(registry: Any, collection_id: str) -> IndexedResource | None:
         if not resource.server_records and resource.info.plural_path.rstrip("/") == f"/{collection_id}":
             return resource
     return None
+
+
+def bucket_uri(registry: Any, bucket_id: str) -> str:
+    """The URI of a Kinto server bucket (``/buckets/b``): the parent id of its collections."""
+    return registered_resources(registry)["bucket"].object_uri(id=bucket_id)
+
+
+def collection_uri(registry: Any, bucket_id: str, collection_id: str) -> str:
+    """The URI of a Kinto server collection (``/buckets/b/collections/c``): the parent id of its records."""
+    return registered_resources(registry)["collection"].object_uri(bucket_id=bucket_id, id=collection_id)
 
 
 def is_server_container(registry: Any, resource_name: str) -> bool:

@@ -30,7 +30,7 @@ from pyramid import httpexceptions
 from kinto_elasticsearch.dsl import parse_uri_search
 from kinto_elasticsearch.indexer import IndexerBase, IndexerUnavailable, SearchError
 from kinto_elasticsearch.permissions import PrincipalHasher, read_filters
-from kinto_elasticsearch.resources import IndexedResource, collection_of, server_records
+from kinto_elasticsearch.resources import IndexedResource, bucket_uri, collection_of, collection_uri, server_records
 
 __all__ = ["collection_search_service", "get_search", "run_search", "search", "search_collection"]
 
@@ -75,13 +75,13 @@ def _search(request: Any, collection_id: str, bucket_id: str | None, body: Any,
     except SearchError as error:
         raise _bad_request(error) from None
     except IndexerUnavailable as error:
-        logger.error("Search of %s unavailable: %s", _where(collection_id, bucket_id), error)
+        logger.error("Search of %s unavailable: %s", _where(request.registry, collection_id, bucket_id), error)
         raise http_error(httpexceptions.HTTPServiceUnavailable(), errno=ERRORS.BACKEND,
                          message="Search is unavailable") from None
 
 
-def _where(collection_id: str, bucket_id: str | None) -> str:
-    return f"/buckets/{bucket_id}/collections/{collection_id}" if bucket_id is not None else collection_id
+def _where(registry: Any, collection_id: str, bucket_id: str | None) -> str:
+    return collection_uri(registry, bucket_id, collection_id) if bucket_id is not None else collection_id
 
 
 def _not_found(what: str, object_id: str) -> Exception:
@@ -122,7 +122,7 @@ def search_collection(request: Any) -> dict[str, Any]:
 
 def _collection_exists(registry: Any, bucket_id: str, collection_id: str) -> bool:
     try:
-        registry.storage.get("collection", f"/buckets/{bucket_id}", collection_id)
+        registry.storage.get("collection", bucket_uri(registry, bucket_id), collection_id)
     except ObjectNotFoundError:
         return False
     return True

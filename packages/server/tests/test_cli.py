@@ -280,10 +280,10 @@ def test_migrate_creates_the_postgresql_tables_then_start_serves(tmp_path, postg
     assert result.returncode == 1
     assert "kinto migrate" in result.stderr
     dry = run_kinto("migrate", "--ini", str(postgresql_ini), "--dry-run", cwd=tmp_path)
-    expected = "Dry run, nothing changed; would migrate: storage, permission, cache."
+    expected = "Dry run, nothing changed; would migrate: storage, permission, cache, collection indexes."
     assert (dry.returncode, dry.stdout.strip()) == (0, expected)
     result = run_kinto("migrate", "--ini", str(postgresql_ini), cwd=tmp_path)
-    assert (result.returncode, result.stdout.strip()) == (0, "Migrated: storage, permission, cache.")
+    assert (result.returncode, result.stdout.strip()) == (0, "Migrated: storage, permission, cache, collection indexes.")
     assert run_kinto("migrate", "--ini", str(postgresql_ini), cwd=tmp_path).returncode == 0
     with LiveServer(ini=postgresql_ini, cwd=tmp_path) as server:
         assert request("PUT", server.url + "/buckets/b1", {"data": {}})[0] == 201

@@ -108,7 +108,7 @@ def test_an_object_that_is_no_backend_is_refused(fake_module):
 
 
 def test_contracts_and_kinds_match():
-    assert [contract_for(kind) for kind in KINDS] == [StorageBase, CacheBase, PermissionBase]
+    assert [contract_for(kind) for kind in KINDS] == [StorageBase, PermissionBase, CacheBase]
     assert kind_of(Cache()) == "cache"
     assert kind_of(Permission()) == "permission"
     assert kind_of(object()) is None

@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 #: The kinds of backends: each is a setting ``kinto.<kind>_backend``, a contract (``contract_for``)
 #: and the registry attribute holding the application's backend of that kind.
-KINDS = ("storage", "cache", "permission")
+KINDS = ("storage", "permission", "cache")
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:)(?P<password>[^@/]*)@")
 

@@ -23,6 +23,7 @@ from pyramid.tweens import EXCVIEW, INGRESS, MAIN
 from kinto.core import errors, events, logs, metrics
 from kinto.core.authentication import build_policies
 from kinto.core.authorization import SecurityPolicy, setup_request_identity
+from kinto.core.backends import KINDS
 from kinto.core.jsonbody import parse_request_body
 from kinto.core.registry import (
     add_api_capability,
@@ -47,8 +48,7 @@ logger = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SETTINGS_APPLIED = "kinto.core.settings_applied"
-BACKEND_KINDS = ("storage", "permission", "cache")
-MEMORY_BACKENDS = {kind: f"kinto.core.{kind}.memory" for kind in BACKEND_KINDS}
+MEMORY_BACKENDS = {kind: f"kinto.core.{kind}.memory" for kind in KINDS}
 #: Every response of an API forbids loading, framing and base URLs. Kinto 26.5.0's text, less the
 #: trailing space it sends: HTTP/1.1 clients strip it anyway, HTTP/2 clients reject the header.
 CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none';"
@@ -123,7 +123,7 @@ class Unhealthy(Exception):
 def migrate(registry: Any, dry_run: bool = False) -> list[str]:
     """Create or upgrade every backend's schema, then run the plugins' migrations."""
     done = []
-    for kind in BACKEND_KINDS:
+    for kind in KINDS:
         backend = getattr(registry, kind, None)
         if backend is not None:
             backend.initialize_schema(dry_run=dry_run)
@@ -149,7 +149,7 @@ def setup_backends(config: Any) -> None:
 
     settings = config.get_settings()
     defaulted = []
-    for kind in BACKEND_KINDS:
+    for kind in KINDS:
         if not settings[f"{kind}_backend"]:
             settings[f"{kind}_backend"] = settings[f"kinto.{kind}_backend"] = MEMORY_BACKENDS[kind]
             defaulted.append(kind)
@@ -171,7 +171,7 @@ def _measure_backends(event: Any) -> None:
     service = metrics.get_metrics_service(registry)
     if not metrics.is_measuring(service):
         return
-    for kind in BACKEND_KINDS:
+    for kind in KINDS:
         backend = getattr(registry, kind, None)
         if backend is not None:
             metrics.watch_execution_time(service, backend, prefix="backend")

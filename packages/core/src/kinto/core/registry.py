@@ -30,6 +30,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from kinto.core.backends import KINDS
+
 __all__ = [
     "add_api_capability",
     "add_backend",
@@ -57,7 +59,7 @@ ROUTE_PREFIX = "kinto.core.route_prefix"
 LOG_RENDERER = "kinto.core.log_renderer"
 
 #: Backend kinds readable (and assignable) as registry attributes, Kinto's names.
-BACKEND_ATTRIBUTES = ("storage", "permission", "cache", "indexer")
+BACKEND_ATTRIBUTES = (*KINDS, "indexer")
 
 
 # --- accessors ----------------------------------------------------------------------------------

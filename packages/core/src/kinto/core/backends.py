@@ -1,4 +1,5 @@
-"""Loading the storage, cache and permission backends named in the settings, and closing them.
+"""The storage, cache and permission backends: loading those the settings name, setting them up on
+the application, migrating their schemas, and closing them.
 
 ``kinto.<kind>_backend`` names a module exposing ``load_from_config(config)``,
 either by its dotted path (``kinto_riak.cache``) or by a short name that an
@@ -6,6 +7,10 @@ installed distribution advertises in the ``kinto.<kind>`` entry-point group
 (``memory``, ``sqlite``, ``postgresql``, ``riak``...). Every way a backend can
 fail to load becomes a ``pyramid.exceptions.ConfigurationError`` whose message
 starts with the setting, so start-up stops with a line an operator can act on.
+
+``setup_backends(config)`` (run by ``kinto.core.initialize``) puts each loaded backend on the
+registry with its heartbeat; ``migrate(registry)`` creates or upgrades their schemas, then runs the
+plugins' migrations (``kinto migrate``, or ``kinto.migrate_on_startup``).
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+from collections.abc import Callable
 from importlib import metadata
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from pyramid.exceptions import ConfigurationError
 
+from kinto.core import metrics
 from kinto.core.settings import read_setting
 from kinto.core.storage.exceptions import BackendError
 
@@ -32,12 +39,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "MEMORY_BACKENDS",
     "close_backends",
     "contract_for",
     "kind_of",
     "load_backend",
     "mask_url",
+    "migrate",
     "resolve_backend_module",
+    "setup_backends",
 ]
 
 logger = logging.getLogger(__name__)
@@ -45,6 +55,8 @@ logger = logging.getLogger(__name__)
 #: The kinds of backends: each is a setting ``kinto.<kind>_backend``, a contract (``contract_for``)
 #: and the registry attribute holding the application's backend of that kind.
 KINDS = ("storage", "permission", "cache")
+#: What an empty ``kinto.<kind>_backend`` means (with a warning that nothing persists).
+MEMORY_BACKENDS = {kind: f"kinto.core.{kind}.memory" for kind in KINDS}
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:)(?P<password>[^@/]*)@")
 
@@ -183,3 +195,86 @@ def close_backends(registry: Registry) -> None:
             close()
         except Exception:
             logger.warning("Could not close %r", client, exc_info=True)
+
+
+def setup_backends(config: Configurator) -> None:
+    """Load the storage, permission and cache backends the settings name
+    (the memory ones when a setting is empty, with a warning) onto the
+    registry, each with its heartbeat.
+
+    A backend that cannot load fails start-up with a ``ConfigurationError``
+    naming its ``kinto.<kind>_backend`` setting (see ``load_backend``).
+    """
+    # Not at the top: the registry's accessors know the kinds from this module.
+    from kinto.core.registry import loaded_backends
+
+    settings = config.get_settings()
+    defaulted = []
+    for kind in KINDS:
+        if not settings[f"{kind}_backend"]:
+            settings[f"{kind}_backend"] = settings[f"kinto.{kind}_backend"] = MEMORY_BACKENDS[kind]
+            defaulted.append(kind)
+        backend = load_backend(config, kind)
+        # Now, not at commit: plugins included next read ``registry.storage`` in their includeme.
+        loaded_backends(config.registry)[kind] = backend
+        config.add_heartbeat(kind, _backend_heartbeat(backend))
+    if defaulted:
+        logger.warning(
+            "No %s backend configured: using memory backends, nothing will persist",
+            "/".join(defaulted),
+        )
+
+
+def measure_backends(event: Any) -> None:
+    """``ApplicationCreated`` subscriber: once every include ran (so a metrics plugin has registered
+    its service), time the backends' methods and count cache hits and misses, as Kinto does; nothing
+    without a service."""
+    registry = event.app.registry
+    service = metrics.get_metrics_service(registry)
+    if not metrics.is_measuring(service):
+        return
+    for kind in KINDS:
+        backend = getattr(registry, kind, None)
+        if backend is not None:
+            metrics.watch_execution_time(service, backend, prefix="backend")
+    cache = getattr(registry, "cache", None)
+    if cache is not None and callable(getattr(cache, "set_metrics_backend", None)):
+        cache.set_metrics_backend(service)
+
+
+def _backend_heartbeat(backend: Any) -> Callable[[Any], bool]:
+    from kinto.core.views.heartbeat import Unhealthy
+
+    def check(request: Any) -> bool:
+        if not backend.heartbeat():
+            return False
+        # A backend written for Kinto has no schema check.
+        problem = getattr(backend, "schema_mismatch", lambda: None)()
+        if problem:
+            raise Unhealthy(problem)
+        return True
+
+    return check
+
+
+def migrate(registry: Registry, dry_run: bool = False) -> list[str]:
+    """Create or upgrade every backend's schema, then run the plugins' migrations; return what ran."""
+    from kinto.core.registry import migrations
+
+    done = []
+    for kind in KINDS:
+        backend = getattr(registry, kind, None)
+        if backend is not None:
+            backend.initialize_schema(dry_run=dry_run)
+            done.append(kind)
+    for name, fn in migrations(registry).items():
+        fn(registry, dry_run=dry_run)
+        done.append(name)
+    return done
+
+
+def migrate_on_startup(event: Any) -> None:
+    """``ApplicationCreated`` subscriber for ``kinto.migrate_on_startup``: migrate once every
+    include is configured."""
+    done = migrate(event.app.registry)
+    logger.info("Migrated on start-up: %s", ", ".join(done) or "nothing")

@@ -10,7 +10,7 @@ from pyramid import httpexceptions
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from kinto.core.errors import DEFAULT_ERRNOS, ERRORS, http_error, json_error_body
-from kinto.core.initialization import api_prefix
+from kinto.core.settings import api_prefix
 from kinto.core.storage.exceptions import BackendError
 
 logger = logging.getLogger(__name__)

@@ -8,11 +8,15 @@ from typing import Any
 
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from kinto.core.initialization import Unhealthy
 from kinto.core.registry import heartbeats
 from kinto.core.service import Service
 
 logger = logging.getLogger(__name__)
+
+
+class Unhealthy(Exception):
+    """Raised by a heartbeat check to say why it fails: ``__heartbeat__`` shows the reason under ``reasons``."""
+
 
 heartbeat = Service(name="heartbeat", path="/__heartbeat__", description="Server health")
 lbheartbeat = Service(name="lbheartbeat", path="/__lbheartbeat__", description="Web head health")

@@ -15,9 +15,9 @@ from typing import Any
 from pyramid.interfaces import IRoutesMapper
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from kinto.core.initialization import api_prefix
 from kinto.core.resource.registration import registered_resources
 from kinto.core.service import Service
+from kinto.core.settings import api_prefix
 from kinto.core.views import batch as batch_views
 
 __all__ = ["build_openapi", "openapi"]

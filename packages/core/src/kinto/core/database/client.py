@@ -1,4 +1,6 @@
-"""What the SQLite and PostgreSQL clients share: the transaction of the current context and its savepoints.
+"""What the SQLite and PostgreSQL clients share: the transaction of the current context, its
+savepoints, and ``transaction()``/``connect()`` written once over three driver hooks
+(``_session``, ``_end``, ``_reading``).
 
 Each client keeps the transaction open in the current execution context (thread or asyncio
 task) in a :class:`contextvars.ContextVar`; see :mod:`kinto.core.database` for the semantics
@@ -11,7 +13,7 @@ import contextvars
 import dataclasses
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 from kinto.core.storage.exceptions import BackendError
@@ -55,6 +57,66 @@ class SQLClient:
     def in_transaction(self) -> bool:
         """Whether a ``transaction()`` is open in the current context."""
         return self._current.get() is not None
+
+    # --- what a driver's client provides ----------------------------------------------------------
+
+    def _session(self, write: bool) -> AbstractContextManager[Any]:
+        """A connection in a transaction of its own for the block (``write``: one that may write);
+        ``_end`` closes that transaction, the block's exit gives the connection back."""
+        raise NotImplementedError
+
+    def _end(self, connection: Any, commit: bool) -> None:
+        """Commit (a driver error becomes ``BackendError``) or roll back (a failure is only logged)."""
+        raise NotImplementedError
+
+    def _reading(self, connection: Any) -> None:
+        """Prepare the connection of a read-only ``transaction()`` (nothing by default)."""
+
+    # --- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[None]:
+        """Run the block in one transaction shared by every ``connect()`` of this context."""
+        if self._current.get() is not None:
+            yield
+            return
+        with self._session(write) as connection:
+            if not write:
+                self._reading(connection)
+            state = Transaction(connection=connection, write=write)
+            token = self._current.set(state)
+            try:
+                yield
+            except BaseException:
+                self._current.reset(token)
+                self._end(connection, commit=False)
+                raise
+            self._current.reset(token)
+            if state.failed is not None:
+                # A statement failed and somebody swallowed the error: the transaction
+                # is aborted (PostgreSQL), committing would silently lose writes.
+                self._end(connection, commit=False)
+                raise BackendError(state.failed, f"Transaction rolled back after an error: {state.failed}")
+            self._end(connection, commit=True)
+
+    @contextmanager
+    def connect(self, *, readonly: bool = False) -> Iterator[Any]:
+        """Yield a connection: the current transaction's, or one in a transaction of its own."""
+        state = self._current.get()
+        if state is not None:
+            with self._joined(state) as connection:
+                yield connection
+            return
+        with self._session(not readonly) as connection:
+            try:
+                yield connection
+            except self.driver_error as error:
+                self._end(connection, commit=False)
+                raise BackendError(error) from error
+            except BaseException:
+                self._end(connection, commit=False)
+                raise
+            self._end(connection, commit=True)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from kinto.core.database import registry_clients
-from kinto.core.database.client import SQLClient, Transaction
+from kinto.core.database.client import SQLClient
 from kinto.core.database.schema import read_version
 from kinto.core.settings import read_setting
 from kinto.core.storage.exceptions import BackendError
@@ -113,51 +113,34 @@ class PostgreSQLClient(SQLClient):
         except Exception:  # the pool discards broken connections itself
             logger.debug("Could not return a connection to the pool", exc_info=True)
 
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[Any]:
+        connection = self._checkout()
+        try:
+            yield connection
+        finally:
+            self._release(connection)
+
     @staticmethod
-    def _finish(connection: Any, commit: bool) -> None:
+    def _end(connection: Any, commit: bool) -> None:
         try:
             if commit:
                 connection.commit()
             else:
                 connection.rollback()
         except psycopg.Error as error:
+            if not commit:
+                logger.warning("Rollback failed", exc_info=True)
+                return
             raise BackendError(error) from error
 
-    @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[None]:
-        """Run the block in one transaction shared by every ``connect()`` of this context."""
-        if self._current.get() is not None:
-            yield
-            return
-        connection = self._checkout()
-        state = Transaction(connection=connection, write=write)
-        if not write:
-            # A read runs each statement on its own: under READ COMMITTED (PostgreSQL's default)
-            # every statement takes a fresh snapshot anyway, and BEGIN and COMMIT would cost two
-            # more round trips per request. A write slipped into a read (an empty collection's
-            # first timestamp) is one statement, atomic by itself.
-            connection.autocommit = True
-        token = self._current.set(state)
-        try:
-            yield
-        except BaseException:
-            self._current.reset(token)
-            try:
-                connection.rollback()
-            except psycopg.Error:
-                logger.warning("Rollback failed", exc_info=True)
-            self._release(connection)
-            raise
-        self._current.reset(token)
-        try:
-            if state.failed is not None:
-                # A statement failed and somebody swallowed the error: the
-                # transaction is aborted, committing would silently lose writes.
-                connection.rollback()
-                raise BackendError(state.failed, f"Transaction rolled back after an error: {state.failed}")
-            self._finish(connection, commit=True)
-        finally:
-            self._release(connection)
+    @staticmethod
+    def _reading(connection: Any) -> None:
+        # A read runs each statement on its own: under READ COMMITTED (PostgreSQL's default)
+        # every statement takes a fresh snapshot anyway, and BEGIN and COMMIT would cost two
+        # more round trips per request. A write slipped into a read (an empty collection's
+        # first timestamp) is one statement, atomic by itself.
+        connection.autocommit = True
 
     def _release(self, connection: Any) -> None:
         """Back to the pool in the mode every checkout expects (transactions, not autocommit)."""
@@ -167,28 +150,6 @@ class PostgreSQLClient(SQLClient):
             except psycopg.Error:  # broken: the pool discards it
                 logger.debug("Could not leave autocommit", exc_info=True)
         self._checkin(connection)
-
-    @contextmanager
-    def connect(self, *, readonly: bool = False) -> Iterator[Any]:
-        """Yield a connection: the current transaction's, or one in a transaction of its own."""
-        state = self._current.get()
-        if state is not None:
-            with self._joined(state) as connection:
-                yield connection
-            return
-        connection = self._checkout()
-        try:
-            try:
-                yield connection
-            except psycopg.Error as error:
-                connection.rollback()
-                raise BackendError(error) from error
-            except BaseException:
-                connection.rollback()
-                raise
-            self._finish(connection, commit=True)
-        finally:
-            self._checkin(connection)
 
     # --- the schema's version (see kinto.core.database.schema) ------------------------------------
 

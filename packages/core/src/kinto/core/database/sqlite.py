@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from kinto.core.database import registry_clients
-from kinto.core.database.client import SQLClient, Transaction
+from kinto.core.database.client import SQLClient
 from kinto.core.database.schema import read_version
 from kinto.core.settings import read_setting
 from kinto.core.storage.exceptions import BackendError
@@ -116,12 +116,15 @@ class SQLiteClient(SQLClient):
         finally:
             writer.release()
 
-    @staticmethod
-    def _begin(connection: sqlite3.Connection, write: bool) -> None:
-        try:
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.Error as error:
-            raise BackendError(error) from error
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        with self._writing(write):
+            try:
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as error:
+                raise BackendError(error) from error
+            yield connection
 
     @staticmethod
     def _end(connection: sqlite3.Connection, commit: bool) -> None:
@@ -136,50 +139,6 @@ class SQLiteClient(SQLClient):
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise BackendError(error) from error
-
-    @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[None]:
-        """Run the block in one transaction shared by every ``connect()`` of this context."""
-        if self._current.get() is not None:
-            yield
-            return
-        connection = self._connection()
-        with self._writing(write):
-            self._begin(connection, write)
-            state = Transaction(connection=connection, write=write)
-            token = self._current.set(state)
-            try:
-                yield
-            except BaseException:
-                self._current.reset(token)
-                self._end(connection, commit=False)
-                raise
-            self._current.reset(token)
-            if state.failed is not None:
-                self._end(connection, commit=False)
-                raise BackendError(state.failed, f"Transaction rolled back after an error: {state.failed}")
-            self._end(connection, commit=True)
-
-    @contextmanager
-    def connect(self, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
-        """Yield a connection: the current transaction's, or one in a transaction of its own."""
-        state = self._current.get()
-        if state is not None:
-            with self._joined(state) as connection:
-                yield connection
-            return
-        connection = self._connection()
-        with self._writing(not readonly):
-            self._begin(connection, write=not readonly)
-            try:
-                yield connection
-            except sqlite3.Error as error:
-                self._end(connection, commit=False)
-                raise BackendError(error) from error
-            except BaseException:
-                self._end(connection, commit=False)
-                raise
-            self._end(connection, commit=True)
 
     # --- the schema's version (see kinto.core.database.schema) ------------------------------------
 

@@ -169,6 +169,12 @@ def test_backoff_header_from_settings(app_factory):
     assert "Backoff" not in app_factory().get("/v1/").headers
 
 
+@pytest.mark.parametrize(("percentage", "sent"), [("0", False), ("100", True)])
+def test_backoff_percentage_is_the_share_of_answers_with_the_header(app_factory, percentage, sent):
+    app = app_factory({"backoff": "10", "backoff_percentage": percentage})
+    assert all(("Backoff" in app.get("/v1/").headers) is sent for _ in range(20))
+
+
 def test_end_of_service_in_the_future_sends_an_alert(app_factory):
     app = app_factory({"eos": "2999-01-01", "eos_message": "Bye", "eos_url": "https://x"})
     alert = json.loads(app.get("/v1/").headers["Alert"])

@@ -89,6 +89,17 @@ def test_environment_values_are_coerced_and_validated():
         apply({}, environ={"KINTO_READONLY": "perhaps"})
 
 
+@pytest.mark.parametrize("key", ["backoff_percentage", "paginate_by"])
+def test_optional_integers_are_none_unless_given_and_then_integers(key):
+    assert apply({})[key] is None
+    assert apply({key: ""})[key] is None
+    assert apply({"kinto." + key: "50"})[key] == 50
+    assert apply({}, environ={environment_names(key)[0]: "7"})["kinto." + key] == 7
+    assert apply({key: "5"}, environ={environment_names(key)[0]: "null"})[key] is None
+    with pytest.raises(ConfigurationError, match=rf"{key}.*not an integer"):
+        apply({key: "half"})
+
+
 def test_plugin_setting_environment_name():
     assert environment_names("kinto_elasticsearch.refresh_enabled")[0] == "KINTO_ELASTICSEARCH_REFRESH_ENABLED"
     assert environment_names("kinto.storage_url") == ("KINTO_STORAGE_URL", "STORAGE_URL")

@@ -16,7 +16,13 @@ Values are read as JSON where they parse, as Kinto reads them
 (``KINTO_EOS='"2026-12-07"'`` is the date, ``KINTO_INCLUDES='["a", "b"]'`` a list),
 within the setting's type: settings whose default is a string (or ``None``), and
 keys without a default, stay strings: a JSON string is unquoted and ``null`` is
-``None``, but "1.23" is never turned into a number.
+``None``, but "1.23" is never turned into a number. A setting that is ``None``
+unless given, and then typed, has ``NoneOr(<a value of its type>)`` as its default
+(``"paginate_by": NoneOr(0)``: none, or an integer).
+
+Code reads ``settings["x"]`` once the defaults are applied; a backend's
+``load_from_config``, which may run without them (the conformance command, a test),
+reads a setting of the table with ``typed_setting(settings, "x")``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +42,7 @@ from kinto.core.secrets import check_secret
 __all__ = [
     "DEFAULT_SETTINGS",
     "PREFIX",
+    "NoneOr",
     "api_prefix",
     "apply_core_settings",
     "apply_defaults",
@@ -43,6 +51,7 @@ __all__ = [
     "environment_names",
     "load_default_settings",
     "read_setting",
+    "typed_setting",
     "unprefixed",
 ]
 
@@ -50,6 +59,14 @@ PREFIX = "kinto."
 
 _TRUE = frozenset({"true", "yes", "on", "y", "t", "1"})
 _FALSE = frozenset({"false", "no", "off", "n", "f", "0", ""})
+
+
+@dataclass(frozen=True)
+class NoneOr:
+    """The default of a setting that is ``None`` unless given, and then of the type of ``example``
+    (``NoneOr(0)``: none, or an integer). An empty value is ``None`` too."""
+
+    example: Any
 
 #: The core's settings and their defaults; the default's type is the setting's type.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -78,6 +95,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "heartbeat_timeout_seconds": 10.0,
     # Logging
     "logging_renderer": "kinto.core.logs.ClassicLogRenderer",
+    "logging_logger_name": "",
     # Monitoring: matchdict fields added as labels of the request metrics (kinto.core.metrics);
     # Sentry (kinto.core.sentry), levels as the logging module's numbers.
     "metrics_matchdict_fields": [],
@@ -89,7 +107,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "cors_origins": ["*"],
     "cors_max_age_seconds": 3600,
     "backoff": None,
-    "backoff_percentage": None,
+    "backoff_percentage": NoneOr(0),
     "retry_after_seconds": 30,
     "eos": None,
     "eos_message": None,
@@ -105,7 +123,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "json_max_depth": 100,
     # Resources and batch
     "batch_max_requests": 25,
-    "paginate_by": None,
+    "paginate_by": NoneOr(0),
     "pagination_token_validity_seconds": 600,
     "id_generator": "kinto.core.storage.generators.UUID4",
     # Ids picked by clients; PostgreSQL indexes keys of up to ~2,700 bytes, parent ids included.
@@ -147,6 +165,7 @@ SETTING_DESCRIPTIONS: dict[str, str] = {
     "permission_url": "the permission backend's database",
     "heartbeat_timeout_seconds": "seconds each check of `/v1/__heartbeat__` may take before it counts as failed (503)",
     "logging_renderer": "how log events are written: a `kinto.core.logs.Renderer` class or callable (`kinto.core.logs.JsonLogRenderer`, `kinto_fluent.FluentRenderer`)",
+    "logging_logger_name": "the `Logger` field of `kinto.core.logs.JsonLogRenderer`'s lines; empty: the project name",
     "metrics_matchdict_fields": "URL fields (`bucket_id`, `collection_id`) added as labels of the request metrics",
     "sentry_dsn": "send errors to Sentry at this DSN (needs `kinto-core[sentry]`); none: off",
     "sentry_env": "the Sentry environment of the events sent",
@@ -200,6 +219,20 @@ def read_setting(settings: Mapping[str, Any], name: str, default: Any = None) ->
         if value not in (None, ""):
             return value
     return default
+
+
+def typed_setting(settings: Mapping[str, Any], name: str, defaults: Mapping[str, Any] = DEFAULT_SETTINGS) -> Any:
+    """``name`` as ``read_setting`` finds it, coerced to the type of its default in ``defaults``
+    (the core's table unless given), for code that may run before ``apply_defaults``.
+
+    Raises ``KeyError`` for a name the table does not hold, ``ConfigurationError`` naming the
+    setting for a value that is not of its type.
+    """
+    default = defaults[name]
+    value = read_setting(settings, name, _ABSENT)
+    if value is _ABSENT:
+        return None if isinstance(default, NoneOr) else default
+    return coerce(PREFIX + name, value, default)
 
 
 def unprefixed(key: str) -> str:
@@ -276,6 +309,9 @@ def decoded(value: Any, default: Any = None) -> Any:
 def coerce(key: str, value: Any, default: Any) -> Any:
     """Coerce ``value`` (JSON text read by ``decoded``) to the type of ``default``;
     ConfigurationError naming ``key`` if impossible."""
+    if isinstance(default, NoneOr):
+        value = decoded(value, None)
+        return None if value in (None, "") else coerce(key, value, default.example)
     value = decoded(value, default)
     if default is None or isinstance(default, str):
         return value if value is None or isinstance(value, str) else str(value)
@@ -352,7 +388,7 @@ def _value_from_file(settings: Mapping[str, Any], name: str, prefixed: str, defa
         return long
     if plain is not _ABSENT:
         return plain
-    return default
+    return None if isinstance(default, NoneOr) else default
 
 
 # --- the application's settings ------------------------------------------------------------------
@@ -392,10 +428,9 @@ def _validate_core_settings(settings: Mapping[str, Any]) -> None:
     major = version.split(".")[0]
     if not major.isdigit():
         raise ConfigurationError(f"Invalid value for setting 'kinto.http_api_version': {version!r} (expected e.g. 1.0)")
-    for key in ("backoff_percentage",):
-        value = settings.get(key)
-        if value not in (None, "") and not str(value).isdigit():
-            raise ConfigurationError(f"Invalid value for setting 'kinto.{key}': {value!r} is not an integer")
+    percentage = settings["backoff_percentage"]
+    if percentage is not None and percentage < 0:
+        raise ConfigurationError(f"Invalid value for setting 'kinto.backoff_percentage': {percentage!r} is negative")
     if settings.get("eos"):
         try:
             datetime.fromisoformat(str(settings["eos"]))

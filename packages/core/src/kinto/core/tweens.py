@@ -48,7 +48,7 @@ def request_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Calla
     max_body = settings["max_request_body_bytes"]
     readonly = settings["readonly"]
     backoff = settings["backoff"]
-    backoff_percentage = int(settings["backoff_percentage"]) if settings.get("backoff_percentage") else None
+    backoff_percentage = settings["backoff_percentage"]
     retry_after = str(settings["retry_after_seconds"])
     scheme, host = settings["http_scheme"], settings["http_host"]
     eos = datetime.fromisoformat(str(settings["eos"])) if settings["eos"] else None

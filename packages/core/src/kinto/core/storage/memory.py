@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from kinto.core.patterns import glob_matcher
+from kinto.core.settings import typed_setting
 from kinto.core.storage import (
     DEFAULT_DELETED_FIELD,
     DEFAULT_ID_FIELD,
@@ -551,5 +552,5 @@ class Storage(StorageBase):
 def load_from_config(config: Any) -> Storage:
     """Build the memory storage (``kinto.readonly`` is honoured)."""
     settings = config.get_settings()
-    readonly = str(settings.get("readonly", settings.get("kinto.readonly", False))).lower() in ("true", "1", "yes")
+    readonly = typed_setting(settings, "readonly")
     return Storage(readonly=readonly)

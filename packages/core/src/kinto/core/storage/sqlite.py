@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from kinto.core.database.schema import Schema
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
+from kinto.core.settings import typed_setting
 from kinto.core.storage import query as q
 from kinto.core.storage.relational import RelationalStorage
 from kinto.core.storage.sql import Dialect, QueryBuilder
@@ -167,5 +168,5 @@ class Storage(RelationalStorage):
 def load_from_config(config: Any) -> Storage:
     """Build the SQLite storage from ``kinto.storage_url`` (and ``kinto.readonly``)."""
     settings = config.get_settings()
-    readonly = str(settings.get("readonly", settings.get("kinto.readonly", False))).lower() in ("true", "1", "yes")
+    readonly = typed_setting(settings, "readonly")
     return Storage(client_from_config(config, "storage"), readonly=readonly)

@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
 from kinto.core.database.schema import Schema
 from kinto.core.migrations import PostgreSQLPluginMigration  # Kinto's import path, for plugins
+from kinto.core.settings import typed_setting
 from kinto.core.storage import query as q
 from kinto.core.storage.exceptions import BackendError
 from kinto.core.storage.indexes import DeclaredFields
@@ -244,5 +245,5 @@ class Storage(FieldIndexes, RelationalStorage):
 def load_from_config(config: Any) -> Storage:
     """Build the PostgreSQL storage from ``kinto.storage_url`` and the pool settings (see the client)."""
     settings = config.get_settings()
-    readonly = str(settings.get("readonly", settings.get("kinto.readonly", False))).lower() in ("true", "1", "yes")
+    readonly = typed_setting(settings, "readonly")
     return Storage(client_from_config(config, "storage"), readonly=readonly)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, metadata_values, table_columns
@@ -20,7 +20,6 @@ from kinto.core.permission.patterns import is_pattern, like_pattern
 from kinto.core.permission.relational import RelationalPermission
 from kinto.core.permission.results import (
     BOUNDED_USER_PRINCIPALS,
-    accessible_from_rows,
     bounded_from_rows,
     export_entries_query,
     permissions_by_object,
@@ -204,30 +203,22 @@ class Permission(RelationalPermission):
         )
         return {principal for (principal,) in rows}
 
-    def get_accessible_objects(
-        self,
-        principals: Iterable[str],
-        bound_permissions: Sequence[BoundPermission] | None = None,
-        with_children: bool = True,
-    ) -> dict[str, set[str]]:
-        principals = list(set(principals))
-        if not principals or (bound_permissions is not None and not bound_permissions):
-            return {}
+    def _accessible_rows(
+        self, principals: list[str], bound_permissions: Sequence[BoundPermission] | None
+    ) -> list[tuple[str, str]]:
         if bound_permissions is None:
-            rows = self._rows(
+            return self._rows(
                 "SELECT DISTINCT object_id, permission FROM access_control_entries WHERE principal = ANY(%s)",
                 (principals,),
             )
-        else:
-            patterns, permissions = _columns(bound_permissions)
-            rows = self._rows(
-                "SELECT DISTINCT ace.object_id, ace.permission FROM access_control_entries AS ace"
-                f" JOIN {_WANTED} AS wanted (pattern, permission)"
-                " ON ace.permission = wanted.permission AND ace.object_id LIKE wanted.pattern"
-                " WHERE ace.principal = ANY(%s)",
-                ([like_pattern(pattern) for pattern in patterns], permissions, principals),
-            )
-        return accessible_from_rows(rows, bound_permissions, with_children)
+        patterns, permissions = _columns(bound_permissions)
+        return self._rows(
+            "SELECT DISTINCT ace.object_id, ace.permission FROM access_control_entries AS ace"
+            f" JOIN {_WANTED} AS wanted (pattern, permission)"
+            " ON ace.permission = wanted.permission AND ace.object_id LIKE wanted.pattern"
+            " WHERE ace.principal = ANY(%s)",
+            ([like_pattern(pattern) for pattern in patterns], permissions, principals),
+        )
 
     def get_authorized_principals(self, bound_permissions: Sequence[BoundPermission]) -> set[str]:
         if not bound_permissions:
@@ -239,10 +230,7 @@ class Permission(RelationalPermission):
         )
         return {principal for (principal,) in rows}
 
-    def check_permission(self, principals: Iterable[str], bound_permissions: Sequence[BoundPermission]) -> bool:
-        principals = list(set(principals))
-        if not bound_permissions or not principals:
-            return False
+    def _holds_any(self, principals: list[str], bound_permissions: Sequence[BoundPermission]) -> bool:
         rows = self._rows(
             "SELECT EXISTS (SELECT 1 FROM access_control_entries"
             f" JOIN {_WANTED} AS wanted (object_id, permission) USING (object_id, permission)"
@@ -263,13 +251,7 @@ class Permission(RelationalPermission):
             params.append(list(set(permissions)))
         return permissions_by_object(self._rows(query, params), objects_ids)
 
-    def replace_object_permissions(
-        self, object_id: str, permissions: Mapping[str, Iterable[str]]
-    ) -> Mapping[str, Iterable[str]]:
-        if not permissions:
-            return permissions
-        names = list(permissions)
-        pairs = [(name, principal) for name in names for principal in set(permissions[name])]
+    def _replace(self, object_id: str, names: list[str], pairs: list[tuple[str, str]]) -> None:
         with self.client.connect() as connection, connection.pipeline():
             # One round trip for the three statements (pipelined; errors surface when the block ends).
             # Concurrent replacements of one object must not merge: the second waits for the first.
@@ -284,7 +266,6 @@ class Permission(RelationalPermission):
                     f" FROM {_WANTED} AS wanted (permission, principal) ON CONFLICT DO NOTHING",
                     (object_id, [name for name, _ in pairs], [principal for _, principal in pairs]),
                 )
-        return permissions
 
     def delete_object_permissions(self, *object_id_list: str) -> None:
         if not object_id_list:

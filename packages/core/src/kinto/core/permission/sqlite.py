@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from kinto.core.database.schema import Schema
@@ -19,7 +19,6 @@ from kinto.core.permission.patterns import glob_pattern, is_pattern
 from kinto.core.permission.relational import RelationalPermission
 from kinto.core.permission.results import (
     BOUNDED_USER_PRINCIPALS,
-    accessible_from_rows,
     bounded_from_rows,
     export_entries_query,
     permissions_by_object,
@@ -130,15 +129,9 @@ class Permission(RelationalPermission):
             ).fetchall()
         return {principal for (principal,) in rows}
 
-    def get_accessible_objects(
-        self,
-        principals: Iterable[str],
-        bound_permissions: Sequence[BoundPermission] | None = None,
-        with_children: bool = True,
-    ) -> dict[str, set[str]]:
-        principals = list(set(principals))
-        if not principals or (bound_permissions is not None and not bound_permissions):
-            return {}
+    def _accessible_rows(
+        self, principals: list[str], bound_permissions: Sequence[BoundPermission] | None
+    ) -> list[tuple[str, str]]:
         query = (
             "SELECT object_id, permission FROM access_control_entries"
             f" WHERE principal IN ({_placeholders(len(principals))})"
@@ -152,8 +145,7 @@ class Permission(RelationalPermission):
                 params += [glob_pattern(pattern) if is_pattern(pattern) else pattern, permission]
             query += f" AND ({' OR '.join(conditions)})"
         with self._read() as connection:
-            rows = connection.execute(query, params).fetchall()
-        return accessible_from_rows(rows, bound_permissions, with_children)
+            return connection.execute(query, params).fetchall()
 
     def get_authorized_principals(self, bound_permissions: Sequence[BoundPermission]) -> set[str]:
         if not bound_permissions:
@@ -166,10 +158,7 @@ class Permission(RelationalPermission):
             ).fetchall()
         return {principal for (principal,) in rows}
 
-    def check_permission(self, principals: Iterable[str], bound_permissions: Sequence[BoundPermission]) -> bool:
-        principals = list(set(principals))
-        if not bound_permissions or not principals:
-            return False
+    def _holds_any(self, principals: list[str], bound_permissions: Sequence[BoundPermission]) -> bool:
         conditions = " OR ".join(["(object_id = ? AND permission = ?)"] * len(bound_permissions))
         params = [value for pair in bound_permissions for value in pair] + principals
         with self._read() as connection:
@@ -201,13 +190,7 @@ class Permission(RelationalPermission):
             rows = connection.execute(query, params).fetchall()
         return permissions_by_object(rows, objects_ids)
 
-    def replace_object_permissions(
-        self, object_id: str, permissions: Mapping[str, Iterable[str]]
-    ) -> Mapping[str, Iterable[str]]:
-        if not permissions:
-            return permissions
-        names = list(permissions)
-        rows = [(object_id, name, principal) for name in names for principal in set(permissions[name])]
+    def _replace(self, object_id: str, names: list[str], pairs: list[tuple[str, str]]) -> None:
         with self.client.connect() as connection:
             connection.execute(
                 "DELETE FROM access_control_entries"
@@ -215,9 +198,9 @@ class Permission(RelationalPermission):
                 [object_id, *names],
             )
             connection.executemany(
-                "INSERT INTO access_control_entries (object_id, permission, principal) VALUES (?, ?, ?)", rows
+                "INSERT INTO access_control_entries (object_id, permission, principal) VALUES (?, ?, ?)",
+                [(object_id, name, principal) for name, principal in pairs],
             )
-        return permissions
 
     def delete_object_permissions(self, *object_id_list: str) -> None:
         if not object_id_list:

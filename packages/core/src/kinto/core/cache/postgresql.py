@@ -14,28 +14,15 @@ import logging
 from typing import Any
 
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
-from kinto.core.cache.relational import RelationalCache
+from kinto.core.cache.relational import RelationalCache, cache_schema
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, table_columns
-from kinto.core.database.schema import Schema
 from kinto.core.settings import read_setting
 
 __all__ = ["Cache", "load_from_config"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA = Schema(
-    "cache",
-    steps=(
-        (
-            """CREATE TABLE IF NOT EXISTS cache_entries (
-                   key TEXT COLLATE "C" PRIMARY KEY,
-                   value TEXT NOT NULL,
-                   expires_at DOUBLE PRECISION
-               )""",
-            "CREATE INDEX IF NOT EXISTS idx_cache_entries_expires_at ON cache_entries (expires_at)",
-        ),
-    ),
-)
+SCHEMA = cache_schema(key_type='TEXT COLLATE "C"', seconds_type="DOUBLE PRECISION")
 
 #: Kinto's cache table (never versioned): its live entries are copied, then it is dropped.
 KINTO_TABLE = {"key": "character varying", "value": "text", "ttl": "timestamp without time zone"}
@@ -72,9 +59,6 @@ class Cache(RelationalCache):
     """A cache held in the ``cache_entries`` table of a PostgreSQL database."""
 
     client: PostgreSQLClient
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__module__}.Cache {self.client!r} prefix={self.prefix!r}>"
 
     def initialize_schema(self, dry_run: bool = False) -> None:
         with self.client.connect() as connection:
@@ -132,16 +116,12 @@ class Cache(RelationalCache):
             connection.execute(statement, {"key": full_key, "seconds": seconds, **values})
         return True
 
-    def get(self, key: str) -> Any:
+    def _live_value(self, full_key: str) -> str | None:
         with self.client.connect(readonly=True) as connection:
             row = connection.execute(
-                f"SELECT value FROM cache_entries WHERE key = %s AND {_LIVE}", (self.prefix + check_key(key),)
+                f"SELECT value FROM cache_entries WHERE key = %s AND {_LIVE}", (full_key,)
             ).fetchone()
-        if row is None:
-            self.metrics_backend.count_miss()
-            return None
-        self.metrics_backend.count_hit()
-        return decode(row[0])
+        return None if row is None else row[0]
 
     def delete(self, key: str) -> Any:
         with self.client.connect() as connection:

@@ -14,26 +14,13 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
-from kinto.core.cache.relational import RelationalCache
-from kinto.core.database.schema import Schema
+from kinto.core.cache.relational import RelationalCache, cache_schema
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
 from kinto.core.settings import read_setting
 
 __all__ = ["Cache", "load_from_config"]
 
-SCHEMA = Schema(
-    "cache",
-    steps=(
-        (
-            """CREATE TABLE IF NOT EXISTS cache_entries (
-                   key TEXT PRIMARY KEY,
-                   value TEXT NOT NULL,
-                   expires_at REAL
-               ) WITHOUT ROWID""",
-            "CREATE INDEX IF NOT EXISTS idx_cache_entries_expires_at ON cache_entries (expires_at)",
-        ),
-    ),
-)
+SCHEMA = cache_schema(key_type="TEXT", seconds_type="REAL", table_options=" WITHOUT ROWID")
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 _LIVE_NOW = "(expires_at IS NULL OR expires_at > :now)"
@@ -106,17 +93,12 @@ class Cache(RelationalCache):
             connection.execute(statement, {"key": full_key, "expires_at": expires_at, "now": now, **values})
         return True
 
-    def get(self, key: str) -> Any:
+    def _live_value(self, full_key: str) -> str | None:
         with self.client.connect(readonly=True) as connection:
             row = connection.execute(
-                f"SELECT value FROM cache_entries WHERE key = ? AND {_LIVE}",
-                (self.prefix + check_key(key), self._clock()),
+                f"SELECT value FROM cache_entries WHERE key = ? AND {_LIVE}", (full_key, self._clock())
             ).fetchone()
-        if row is None:
-            self.metrics_backend.count_miss()
-            return None
-        self.metrics_backend.count_hit()
-        return decode(row[0])
+        return None if row is None else row[0]
 
     def delete(self, key: str) -> Any:
         full_key = self.prefix + check_key(key)

@@ -41,6 +41,10 @@ STANDALONE_COMMANDS = ["kinto-conformance"]
 
 
 def _cell(value: Any) -> str:
+    from kinto.core.settings import NoneOr
+
+    if isinstance(value, NoneOr):
+        value = None
     if isinstance(value, (list, tuple)):
         value = " ".join(str(item) for item in value)
     text = json.dumps(value) if value is None or isinstance(value, bool) else str(value)

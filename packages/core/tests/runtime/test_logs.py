@@ -98,6 +98,15 @@ def test_json_renderer_survives_odd_values():
     assert record["Logger"] == "p" and record["Severity"] == 3 and record["Fields"]["s"] == "é"
 
 
+@pytest.mark.parametrize(
+    ("settings", "name"),
+    [({}, "kinto"), ({"kinto.project_name": "p"}, "p"), ({"kinto.logging_logger_name": "n", "project_name": "p"}, "n")],
+)
+def test_the_json_logger_field_is_the_logger_name_else_the_project_name(settings, name):
+    record = json.loads(JsonLogRenderer(settings)(None, "info", {"event": "x"}))
+    assert record["Logger"] == name
+
+
 def test_the_summary_carries_kintos_fields_under_kintos_logger_name(caplog):
     app = make_app({"logging_renderer": "kinto.core.logs.JsonLogRenderer", "multiauth.policies": "basicauth"})
     app.get("/v1/", headers={**basic_auth_header(), "X-Request-Id": "req-42"})

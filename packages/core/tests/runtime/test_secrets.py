@@ -54,6 +54,13 @@ def test_derived_key_depends_on_the_secret():
     assert one != two
 
 
+def test_derived_key_reads_either_spelling_of_the_secret():
+    # Settings a plugin's test or a command builds, before the defaults give them both spellings.
+    assert derived_key({"kinto.userid_hmac_secret": "one"}, PAGINATION_TOKENS) == derived_key(
+        {"userid_hmac_secret": "one"}, PAGINATION_TOKENS
+    )
+
+
 def test_derived_key_reads_a_registrys_settings():
     class Registry:
         settings = {"userid_hmac_secret": "s3cret"}

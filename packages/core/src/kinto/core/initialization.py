@@ -2,7 +2,8 @@
 logging, security, backends, listeners, tweens, error views, the version redirect and the core's own
 endpoints.
 
-Each concern lives in its own module; this one only wires them, and keeps Kinto's names importable
+Each concern lives in its own module; this one applies and checks the core's settings once, wires
+the rest, and keeps Kinto's names importable
 from here: ``load_default_settings`` and ``api_prefix`` (:mod:`kinto.core.settings`),
 ``setup_backends``, ``migrate`` (:mod:`kinto.core.backends`), ``Unhealthy``
 (:mod:`kinto.core.views.heartbeat`), ``request_tween_factory`` and ``transaction_tween_factory``
@@ -11,6 +12,8 @@ from here: ``load_default_settings`` and ``api_prefix`` (:mod:`kinto.core.settin
 
 from __future__ import annotations
 
+from collections.abc import Mapping, MutableMapping
+from datetime import datetime
 from typing import Any
 
 from pyramid import httpexceptions
@@ -35,8 +38,9 @@ from kinto.core.registry import (
     set_log_renderer,
     set_route_prefix,
 )
+from kinto.core.secrets import check_secret
 from kinto.core.sentry import setup_sentry
-from kinto.core.settings import api_prefix, apply_core_settings, load_default_settings
+from kinto.core.settings import DEFAULT_SETTINGS, api_prefix, apply_defaults, load_default_settings
 from kinto.core.tweens import request_tween_factory, transaction_tween_factory
 from kinto.core.views.heartbeat import Unhealthy
 
@@ -54,6 +58,58 @@ __all__ = [
     "setup_version_redirect",
     "transaction_tween_factory",
 ]
+
+
+_CORE_SETTINGS_APPLIED = "kinto.core.settings_applied"
+
+
+def _apply_core_settings(config: Any, extra_defaults: Mapping[str, Any] | None = None) -> MutableMapping[str, Any]:
+    """The application's settings with the core's defaults (and ``extra_defaults``) applied.
+
+    The first call applies every default, keeps unknown keys (both spellings) and validates what is
+    read on each request, failing start-up with a ``ConfigurationError`` naming the setting; later
+    calls only apply ``extra_defaults``.
+    """
+    settings = config.get_settings()
+    if settings.get(_CORE_SETTINGS_APPLIED):
+        if extra_defaults:
+            apply_defaults(settings, extra_defaults)
+        return settings
+    apply_defaults(settings, {**DEFAULT_SETTINGS, **(extra_defaults or {})}, include_unknown=True)
+    settings[_CORE_SETTINGS_APPLIED] = True
+    _validate_core_settings(settings)
+    return settings
+
+
+def _validate_core_settings(settings: Mapping[str, Any]) -> None:
+    check_secret(settings)
+    version = str(settings["http_api_version"])
+    major = version.split(".")[0]
+    if not major.isdigit():
+        raise ConfigurationError(f"Invalid value for setting 'kinto.http_api_version': {version!r} (expected e.g. 1.0)")
+    percentage = settings["backoff_percentage"]
+    if percentage is not None and percentage < 0:
+        raise ConfigurationError(f"Invalid value for setting 'kinto.backoff_percentage': {percentage!r} is negative")
+    if settings["eos"]:
+        try:
+            datetime.fromisoformat(str(settings["eos"]))
+        except ValueError:
+            raise ConfigurationError(f"Invalid value for setting 'kinto.eos': {settings['eos']!r} (ISO date)") from None
+    for key, value in settings.items():
+        # ``<resource>_cache_expires_seconds`` and the server's per-bucket/collection spellings
+        # are read on each request: a value that is not a number must stop start-up, not answer 500.
+        if key.endswith("cache_expires_seconds") and value not in (None, "") and not _is_integer(value):
+            raise ConfigurationError(f"Invalid value for setting {key!r}: {value!r} is not an integer")
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _bound_data(request: Any) -> dict[str, Any]:
@@ -131,7 +187,7 @@ def _bake_request_extensions(event: Any) -> None:
 
 def includeme(config: Any) -> None:
     """Set the core up on ``config`` (``initialize`` calls this; so may ``config.include``)."""
-    settings = apply_core_settings(config)
+    settings = _apply_core_settings(config)
     config.include("cornice")
     expose_kinto_names(config.registry)
     config.add_directive("add_api_capability", add_api_capability)
@@ -195,7 +251,7 @@ def initialize(
         extra.setdefault("project_version", str(version))
     if project_name:
         extra.setdefault("project_name", project_name)
-    settings = apply_core_settings(config, extra)
+    settings = _apply_core_settings(config, extra)
     if not settings["project_name"]:
         settings["project_name"] = settings["kinto.project_name"] = project_name or "kinto"
     config.include("kinto.core")

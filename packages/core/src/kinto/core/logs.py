@@ -24,6 +24,8 @@ from urllib.parse import unquote_plus
 
 import structlog
 
+from kinto.core.settings import typed_setting
+
 __all__ = [
     "REQUEST_ID_HEADER",
     "REQUEST_SUMMARY_EVENT",
@@ -273,9 +275,8 @@ class JsonLogRenderer(Renderer):
         super().__init__(settings)
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
-        self.logger_name = str(
-            self.settings.get("logging_logger_name") or self.settings.get("project_name") or "kinto"
-        )
+        name, project = (typed_setting(self.settings, key) for key in ("logging_logger_name", "project_name"))
+        self.logger_name = name or project or "kinto"
 
     def __call__(self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> str:
         fields = {key: value for key, value in event_dict.items() if key not in ("event", "timestamp", "level")}

@@ -23,6 +23,8 @@ from typing import Any
 
 from pyramid.exceptions import ConfigurationError
 
+from kinto.core.settings import read_setting
+
 __all__ = ["PAGINATION_TOKENS", "SEARCH_PRINCIPALS", "SECRET_SETTING", "check_secret", "derived_key", "hkdf_sha256"]
 
 SECRET_SETTING = "userid_hmac_secret"
@@ -34,15 +36,20 @@ SEARCH_PRINCIPALS = "kinto_elasticsearch.principals"
 _HASH_LENGTH = hashlib.sha256().digest_size
 
 
-def check_secret(settings: Mapping[str, Any]) -> None:
-    """``ConfigurationError`` naming the setting when the secret is missing or blank."""
-    value = settings.get(SECRET_SETTING)
+def check_secret(settings: Mapping[str, Any]) -> str:
+    """``ConfigurationError`` naming the setting when the secret is missing or blank; else the secret.
+
+    Either spelling is read (``kinto.userid_hmac_secret``), for settings the defaults have not
+    been applied to.
+    """
+    value = read_setting(settings, SECRET_SETTING)
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(
             f"Setting 'kinto.{SECRET_SETTING}' is empty: set it to a long random value "
             "(`kinto init` writes one; `python -c 'import secrets; print(secrets.token_hex(32))'` makes one). "
             "It keys user ids, pagination tokens and search permissions; keep it across restarts."
         )
+    return value
 
 
 def derived_key(settings_or_registry: Mapping[str, Any] | Any, purpose: str) -> bytes:
@@ -54,10 +61,10 @@ def derived_key(settings_or_registry: Mapping[str, Any] | Any, purpose: str) -> 
     (secret, purpose).
     """
     settings = settings_or_registry if isinstance(settings_or_registry, Mapping) else settings_or_registry.settings
-    check_secret(settings)
+    secret = check_secret(settings)
     if not purpose:
         raise ValueError("A key purpose is required")
-    return _derive(settings[SECRET_SETTING], purpose)
+    return _derive(secret, purpose)
 
 
 @functools.lru_cache(maxsize=64)

@@ -32,19 +32,15 @@ import os
 import tempfile
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pyramid.exceptions import ConfigurationError
-
-from kinto.core.secrets import check_secret
 
 __all__ = [
     "DEFAULT_SETTINGS",
     "PREFIX",
     "NoneOr",
     "api_prefix",
-    "apply_core_settings",
     "apply_defaults",
     "as_bool",
     "as_list",
@@ -67,6 +63,7 @@ class NoneOr:
     (``NoneOr(0)``: none, or an integer). An empty value is ``None`` too."""
 
     example: Any
+
 
 #: The core's settings and their defaults; the default's type is the setting's type.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -393,8 +390,6 @@ def _value_from_file(settings: Mapping[str, Any], name: str, prefixed: str, defa
 
 # --- the application's settings ------------------------------------------------------------------
 
-_CORE_SETTINGS_APPLIED = "kinto.core.settings_applied"
-
 
 def load_default_settings(config: Any, default_settings: Mapping[str, Any]) -> None:
     """Apply ``default_settings`` to the application's settings, with the
@@ -402,55 +397,6 @@ def load_default_settings(config: Any, default_settings: Mapping[str, Any]) -> N
     settings = config.get_settings()
     apply_defaults(settings, default_settings)
     config.add_settings(settings)
-
-
-def apply_core_settings(config: Any, extra_defaults: Mapping[str, Any] | None = None) -> MutableMapping[str, Any]:
-    """The application's settings with the core's defaults (and ``extra_defaults``) applied.
-
-    The first call applies every default, keeps unknown keys (both spellings) and validates what is
-    read on each request, failing start-up with a ``ConfigurationError`` naming the setting; later
-    calls only apply ``extra_defaults``.
-    """
-    settings = config.get_settings()
-    if settings.get(_CORE_SETTINGS_APPLIED):
-        if extra_defaults:
-            apply_defaults(settings, extra_defaults)
-        return settings
-    apply_defaults(settings, {**DEFAULT_SETTINGS, **(extra_defaults or {})}, include_unknown=True)
-    settings[_CORE_SETTINGS_APPLIED] = True
-    _validate_core_settings(settings)
-    return settings
-
-
-def _validate_core_settings(settings: Mapping[str, Any]) -> None:
-    check_secret(settings)
-    version = str(settings["http_api_version"])
-    major = version.split(".")[0]
-    if not major.isdigit():
-        raise ConfigurationError(f"Invalid value for setting 'kinto.http_api_version': {version!r} (expected e.g. 1.0)")
-    percentage = settings["backoff_percentage"]
-    if percentage is not None and percentage < 0:
-        raise ConfigurationError(f"Invalid value for setting 'kinto.backoff_percentage': {percentage!r} is negative")
-    if settings.get("eos"):
-        try:
-            datetime.fromisoformat(str(settings["eos"]))
-        except ValueError:
-            raise ConfigurationError(f"Invalid value for setting 'kinto.eos': {settings['eos']!r} (ISO date)") from None
-    for key, value in settings.items():
-        # ``<resource>_cache_expires_seconds`` and the server's per-bucket/collection spellings
-        # are read on each request: a value that is not a number must stop start-up, not answer 500.
-        if key.endswith("cache_expires_seconds") and value not in (None, "") and not _is_integer(value):
-            raise ConfigurationError(f"Invalid value for setting {key!r}: {value!r} is not an integer")
-
-
-def _is_integer(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    try:
-        int(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def api_prefix(settings: Mapping[str, Any]) -> str:

@@ -18,7 +18,6 @@ it is deleted), ``supports_delete_prefix`` and ``supports_concurrent_processes``
 from __future__ import annotations
 
 import math
-import threading
 import time
 from typing import Any, ClassVar
 
@@ -34,6 +33,7 @@ from kinto.core.testing.plugin import (
     build_with_settings,
     require_flag,
     run_in_processes,
+    run_in_threads,
 )
 
 __all__ = ["CacheContract", "json_values"]
@@ -544,22 +544,12 @@ class CacheContract:
     # -- concurrency --------------------------------------------------------
 
     def test_threads_writing_at_once_lose_no_key(self, cache):
-        errors: list[BaseException] = []
-
         def write(thread: int) -> None:
-            try:
-                for index in range(25):
-                    cache.set(f"thread-{thread}-{index}", [thread, index], LONG_TTL)
-                    cache.set("shared", thread, LONG_TTL)
-            except BaseException as error:
-                errors.append(error)
+            for index in range(25):
+                cache.set(f"thread-{thread}-{index}", [thread, index], LONG_TTL)
+                cache.set("shared", thread, LONG_TTL)
 
-        threads = [threading.Thread(target=write, args=(thread,)) for thread in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        run_in_threads(write, count=6)
         assert all(cache.get(f"thread-{t}-{i}") == [t, i] for t in range(6) for i in range(25))
         assert cache.get("shared") in range(6)
 

@@ -11,7 +11,6 @@ backend's flags ``supports_transactions``, ``supports_savepoints`` and
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any, ClassVar
 
 import pytest
@@ -19,7 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinto.core.permission import PermissionBase
-from kinto.core.testing.plugin import CONTRACT_HEALTH_CHECKS, build_unflushed, require_flag, run_in_processes
+from kinto.core.testing.plugin import (
+    CONTRACT_HEALTH_CHECKS,
+    build_unflushed,
+    require_flag,
+    run_in_processes,
+    run_in_threads,
+)
 
 __all__ = ["PermissionContract"]
 
@@ -788,7 +793,9 @@ class PermissionContract:
         permission.add_user_principal("alice", "g2")
         permission.add_user_principal("system.Authenticated", "everyone")
         assert sorted(permission.export_user_principals()) == [
-            ("alice", "g1"), ("alice", "g2"), ("system.Authenticated", "everyone")
+            ("alice", "g1"),
+            ("alice", "g2"),
+            ("system.Authenticated", "everyone"),
         ]
 
     def test_export_pages_through_every_entry_once(self, permission):
@@ -817,7 +824,12 @@ class PermissionContract:
         permission.add_principal_to_ace(BUCKET, "read", "bob")
         permission.import_permissions(
             [("alice", "g2"), ("alice", "g1"), ("system.Authenticated", "everyone")],
-            [(BUCKET, "read", "carol"), (BUCKET, "read", "bob"), (RECORD, "write", "alice"), (RECORD, "write", "alice")],
+            [
+                (BUCKET, "read", "carol"),
+                (BUCKET, "read", "bob"),
+                (RECORD, "write", "alice"),
+                (RECORD, "write", "alice"),
+            ],
         )
         assert permission.get_user_principals("alice") == {"g1", "g2", "everyone"}
         assert permission.get_object_permission_principals(BUCKET, "read") == {"bob", "carol"}
@@ -851,22 +863,12 @@ class PermissionContract:
     # -- concurrency -----------------------------------------------------------------
 
     def test_threads_granting_at_once_lose_no_principal(self, permission):
-        errors: list[BaseException] = []
-
         def grant(thread: int) -> None:
-            try:
-                for index in range(25):
-                    permission.add_principal_to_ace(BUCKET, "read", f"t{thread}-{index}")
-                    permission.add_user_principal(f"user{index}", f"group{thread}")
-            except BaseException as error:
-                errors.append(error)
+            for index in range(25):
+                permission.add_principal_to_ace(BUCKET, "read", f"t{thread}-{index}")
+                permission.add_user_principal(f"user{index}", f"group{thread}")
 
-        threads = [threading.Thread(target=grant, args=(thread,)) for thread in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        run_in_threads(grant, count=6)
         expected = {f"t{thread}-{index}" for thread in range(6) for index in range(25)}
         assert permission.get_object_permission_principals(BUCKET, "read") == expected
         assert permission.get_user_principals("user3") == {f"group{thread}" for thread in range(6)}

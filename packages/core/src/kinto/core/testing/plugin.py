@@ -15,7 +15,7 @@ where ``test_riak.py`` holds ``class TestRiak(CacheContract): pass``.
   ``--kinto-backend`` naming a renderer class or callable.
 
 The helpers the suites share live here too: ``BackendFactory``,
-``build_with_settings``, ``require_flag``, ``run_in_processes``.
+``build_with_settings``, ``require_flag``, ``run_in_processes``, ``run_in_threads``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import importlib
 import inspect
 import multiprocessing
 import os
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "parse_setting",
     "require_flag",
     "run_in_processes",
+    "run_in_threads",
     "settings_in_both_forms",
 ]
 
@@ -218,6 +220,27 @@ def run_in_processes(
             failures.append(f"process {index} exited with {process.exitcode}")
     while not errors.empty():
         failures.append(errors.get_nowait())
+    assert not failures, "\n".join(failures)
+
+
+def run_in_threads(work: Callable[[int], None], *, count: int) -> None:
+    """Run ``work(index)`` in ``count`` threads at once and wait for them all.
+
+    Raises ``AssertionError`` with the traceback of every thread that failed.
+    """
+    failures: list[str] = []
+
+    def thread(index: int) -> None:
+        try:
+            work(index)
+        except BaseException:
+            failures.append(f"thread {index}:\n{traceback.format_exc()}")
+
+    threads = [threading.Thread(target=thread, args=(index,)) for index in range(count)]
+    for started in threads:
+        started.start()
+    for started in threads:
+        started.join()
     assert not failures, "\n".join(failures)
 
 

@@ -18,7 +18,6 @@ import datetime
 import decimal
 import logging
 import math
-import threading
 import uuid
 from typing import Any, ClassVar
 
@@ -27,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinto.core.logs import REQUEST_SUMMARY_EVENT
-from kinto.core.testing.plugin import CONTRACT_HEALTH_CHECKS
+from kinto.core.testing.plugin import CONTRACT_HEALTH_CHECKS, run_in_threads
 
 __all__ = ["RendererContract", "request_summary"]
 
@@ -228,20 +227,11 @@ class RendererContract:
         self.render(renderer_factory(settings), request_summary())
 
     def test_threads_can_render_at_once(self, renderer):
-        errors: list[BaseException] = []
         lines: list[str] = []
 
         def work(thread: int) -> None:
-            try:
-                for index in range(50):
-                    lines.append(self.render(renderer, request_summary(t=index, uid=f"user-{thread}")))
-            except BaseException as error:
-                errors.append(error)
+            for index in range(50):
+                lines.append(self.render(renderer, request_summary(t=index, uid=f"user-{thread}")))
 
-        threads = [threading.Thread(target=work, args=(thread,)) for thread in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        run_in_threads(work, count=4)
         assert len(lines) == 200

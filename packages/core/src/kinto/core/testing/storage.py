@@ -52,6 +52,7 @@ from kinto.core.testing.plugin import (
     build_unflushed,
     require_flag,
     run_in_processes,
+    run_in_threads,
 )
 from kinto.core.testing.postgresql import (
     DEFAULT_SERVER_URL,
@@ -555,24 +556,15 @@ class StorageContract:
 
     def test_concurrent_threads_get_unique_increasing_timestamps(self, storage):
         per_thread: dict[int, list[int]] = {}
-        errors: list[BaseException] = []
 
         def writer(number: int) -> None:
-            try:
-                stamps = []
-                for i in range(15):
-                    with storage.transaction():
-                        stamps.append(storage.create(RESOURCE, PARENT, {"id": f"t{number}-{i}"})["last_modified"])
-                per_thread[number] = stamps
-            except BaseException as error:
-                errors.append(error)
+            stamps = []
+            for i in range(15):
+                with storage.transaction():
+                    stamps.append(storage.create(RESOURCE, PARENT, {"id": f"t{number}-{i}"})["last_modified"])
+            per_thread[number] = stamps
 
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        run_in_threads(writer, count=4)
         every = [stamp for stamps in per_thread.values() for stamp in stamps]
         assert len(every) == len(set(every)) == 60
         assert all(stamps == sorted(stamps) for stamps in per_thread.values())
@@ -673,24 +665,15 @@ class StorageContract:
     def test_lock_for_write_prevents_lost_updates(self, storage):
         self.require(storage, "supports_transactions")
         storage.create(RESOURCE, PARENT, {"id": "counter", "value": 0})
-        errors: list[BaseException] = []
 
-        def incrementer() -> None:
-            try:
-                for _ in range(10):
-                    with storage.transaction():
-                        storage.lock_for_write(RESOURCE, PARENT)
-                        counter = storage.get(RESOURCE, PARENT, "counter")
-                        storage.update(RESOURCE, PARENT, "counter", {"value": counter["value"] + 1})
-            except BaseException as error:
-                errors.append(error)
+        def incrementer(thread: int) -> None:
+            for _ in range(10):
+                with storage.transaction():
+                    storage.lock_for_write(RESOURCE, PARENT)
+                    counter = storage.get(RESOURCE, PARENT, "counter")
+                    storage.update(RESOURCE, PARENT, "counter", {"value": counter["value"] + 1})
 
-        threads = [threading.Thread(target=incrementer) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        run_in_threads(incrementer, count=4)
         assert storage.get(RESOURCE, PARENT, "counter")["value"] == 40
 
     # --- savepoints ---------------------------------------------------------------------------------
@@ -725,7 +708,12 @@ class StorageContract:
             assert storage.resource_timestamp(RESOURCE, PARENT) == stamp
             after = storage.create(RESOURCE, PARENT, {"id": "after"})
         assert after["last_modified"] > stamp
-        assert _ids(storage.list_all(RESOURCE, PARENT, sorting=[Sort("id", 1)])) == ["after", "before", "doomed", "kept"]
+        assert _ids(storage.list_all(RESOURCE, PARENT, sorting=[Sort("id", 1)])) == [
+            "after",
+            "before",
+            "doomed",
+            "kept",
+        ]
         assert storage.get(RESOURCE, PARENT, "kept")["v"] == 1
         assert storage.list_all(RESOURCE, OTHER_PARENT, include_deleted=True) == []
         listed = storage.list_all(RESOURCE, PARENT, sorting=[Sort("last_modified", -1)], include_deleted=True)
@@ -807,8 +795,12 @@ class StorageContract:
         assert _ids(listed) == wanted
         assert storage.count_all(RESOURCE, PARENT, filters=[Filter("id", ids, C.IN)]) == len(wanted)
         paged = storage.list_all(
-            RESOURCE, PARENT, filters=[Filter("id", ids, C.IN)], sorting=[Sort("id", -1)],
-            pagination_rules=[[Filter("id", "o10", C.LT)]], limit=3,
+            RESOURCE,
+            PARENT,
+            filters=[Filter("id", ids, C.IN)],
+            sorting=[Sort("id", -1)],
+            pagination_rules=[[Filter("id", "o10", C.LT)]],
+            limit=3,
         )
         assert _ids(paged) == ["o08", "o06", "o04"]
         kept = storage.list_all(RESOURCE, PARENT, filters=[Filter("id", ids, C.EXCLUDE)], sorting=[Sort("id", 1)])
@@ -1122,6 +1114,17 @@ class StorageContract:
         storage.index_fields(RESOURCE, PARENT, ["v"])
         storage.flush()
         assert storage.indexed_fields(RESOURCE, PARENT) == []
+        assert storage.count_indexed_fields() == 0
+
+    def test_declared_indexes_are_counted_across_collections(self, storage):
+        self.require(storage, "supports_indexes")
+        assert storage.count_indexed_fields() == 0
+        storage.index_fields(RESOURCE, PARENT, ["v", "-v", "id"])
+        storage.index_fields(RESOURCE, OTHER_PARENT, ["v"])
+        storage.index_fields("other", PARENT, ["w"])
+        assert storage.count_indexed_fields() == 4
+        storage.index_fields(RESOURCE, PARENT, ["v"])
+        assert storage.count_indexed_fields() == 3
 
     # --- delete_all ---------------------------------------------------------------------------------------
 
@@ -1301,8 +1304,13 @@ class StorageContract:
 
     def test_imported_objects_keep_their_ids_timestamps_and_fields(self, storage):
         self.require(storage, "supports_copy")
-        objects = [{"id": "b", "last_modified": 30, "deleted": False, "n": [1, {"x": None}]}, {"id": "a", "last_modified": 10}]
-        storage.import_objects(RESOURCE, PARENT, objects, tombstones=[{"id": "c", "last_modified": 20, "deleted": True}])
+        objects = [
+            {"id": "b", "last_modified": 30, "deleted": False, "n": [1, {"x": None}]},
+            {"id": "a", "last_modified": 10},
+        ]
+        storage.import_objects(
+            RESOURCE, PARENT, objects, tombstones=[{"id": "c", "last_modified": 20, "deleted": True}]
+        )
         listed = storage.list_all(RESOURCE, PARENT, include_deleted=True, sorting=[Sort("last_modified", 1)])
         assert listed == [
             {"id": "a", "last_modified": 10},
@@ -1329,7 +1337,10 @@ class StorageContract:
         tombstones = [{"id": f"o{i:02}", "last_modified": 1000 + i} for i in range(1, 40, 2)]
         storage.import_objects(RESOURCE, PARENT, objects[::-1], tombstones=tombstones, timestamp=2000)
         since = storage.list_all(
-            RESOURCE, PARENT, filters=[Filter("last_modified", 1030, C.GT)], include_deleted=True,
+            RESOURCE,
+            PARENT,
+            filters=[Filter("last_modified", 1030, C.GT)],
+            include_deleted=True,
             sorting=[Sort("last_modified", -1)],
         )
         assert [obj["last_modified"] for obj in since] == list(range(1039, 1030, -1))
@@ -1345,7 +1356,9 @@ class StorageContract:
         storage.create(RESOURCE, PARENT, {"id": "dead"})
         storage.delete(RESOURCE, PARENT, "dead")
         storage.import_objects(
-            RESOURCE, PARENT, [{"id": "dead", "last_modified": 7, "new": True}],
+            RESOURCE,
+            PARENT,
+            [{"id": "dead", "last_modified": 7, "new": True}],
             tombstones=[{"id": "live", "last_modified": 8}],
         )
         assert storage.get(RESOURCE, PARENT, "dead") == {"id": "dead", "last_modified": 7, "new": True}

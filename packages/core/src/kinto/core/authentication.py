@@ -55,7 +55,7 @@ class BasicAuthAuthenticationPolicy:
         credentials = extract_http_basic_credentials(request)
         if credentials is None or not credentials.username:
             return None
-        secret = request.registry.settings.get("userid_hmac_secret") or ""
+        secret = request.registry.settings["userid_hmac_secret"]
         return hmac_digest(secret, f"{credentials.username}:{credentials.password}")
 
     def authenticated_userid(self, request: Any) -> str | None:

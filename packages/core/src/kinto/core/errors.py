@@ -168,8 +168,8 @@ def send_alert(request: Any, message: str | None = None, url: str | None = None,
     settings = request.registry.settings
     alert = {
         "code": code,
-        "message": message or settings.get("eos_message"),
-        "url": url or settings.get("eos_url") or settings.get("project_docs"),
+        "message": message or settings["eos_message"],
+        "url": url or settings["eos_url"] or settings["project_docs"],
     }
     request.response.headers["Alert"] = json.dumps(alert, separators=(",", ":"))  # compact, as Kinto's
 

@@ -24,7 +24,7 @@ def _finish(request: Any, error: httpexceptions.HTTPException) -> httpexceptions
             error.code, DEFAULT_ERRNOS.get(error.code, ERRORS.UNDEFINED), error.title, error.detail or None
         )
     if "info" not in body:
-        info = request.registry.settings.get("error_info_link")
+        info = request.registry.settings["error_info_link"]
         if info:
             body = {**body, "info": info}
     error.content_type = "application/json"
@@ -61,7 +61,7 @@ def not_found_view(context: Any, request: Any) -> Any:
             message="This server does not serve the requested API version.",
         )
         return _finish(request, error)
-    if settings.get("trailing_slash_redirect_enabled") and request.method in ("GET", "HEAD"):
+    if settings["trailing_slash_redirect_enabled"] and request.method in ("GET", "HEAD"):
         redirect = _trailing_slash_redirect(request, path)
         if redirect is not None:
             return redirect
@@ -88,7 +88,7 @@ def _trailing_slash_redirect(request: Any, path: str) -> Any:
         if route.match(candidate) is not None:
             querystring = f"?{request.query_string}" if request.query_string else ""
             response = httpexceptions.HTTPTemporaryRedirect(candidate + querystring)
-            ttl = int(request.registry.settings.get("trailing_slash_redirect_ttl_seconds", -1))
+            ttl = request.registry.settings["trailing_slash_redirect_ttl_seconds"]
             if ttl >= 0:
                 response.cache_expires(ttl)
             return response
@@ -122,7 +122,7 @@ def backend_error_view(context: BackendError, request: Any) -> Any:
         errno=ERRORS.BACKEND,
         message="Service temporary unavailable due to overloading or maintenance, please retry later.",
     )
-    error.headers["Retry-After"] = str(request.registry.settings.get("retry_after_seconds", 30))
+    error.headers["Retry-After"] = str(request.registry.settings["retry_after_seconds"])
     return _finish(request, error)
 
 
@@ -155,7 +155,7 @@ def cornice_error_subscriber(event: Any) -> None:
     code = response.status_code
     errno = ERRORS.INVALID_PARAMETERS
     new = json_error_body(code, DEFAULT_ERRNOS.get(code, errno) if code != 400 else errno, response.status.split(" ", 1)[-1], message,
-                          event.request.registry.settings.get("error_info_link") or None, details)
+                          event.request.registry.settings["error_info_link"] or None, details)
     response.text = json.dumps(new)
     event.request.errno = new["errno"]
 

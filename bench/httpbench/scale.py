@@ -12,10 +12,14 @@ requests after a few warm-up ones:
 * a ``_since`` page (the 100 newest of the half of the collection written after the middle timestamp);
 * GET one record, drawn at random.
 
-Reported: seeding time, p50/p99 of each query against the issue's targets, and the resident memory
-of the server's processes (after the seeding and after the queries). ``--collection-data`` and
-``--setting`` pass what declares the indexed fields (a collection metadata key or a setting), so
-that the declared case is measured as soon as the storage supports it.
+Before the queries, the collection declares its indexed fields (``--index -age`` by default: the
+filtered and sorted list's field, descending as its sort) with a PATCH of its ``indexed_fields``
+metadata, timed: the answer comes once the indexes are built. ``--no-index`` measures the
+undeclared case (the same answers, read without an index: far slower past a few thousand records).
+
+Reported: seeding time, index build time, p50/p99 of each query against the issue's targets, and
+the resident memory of the server's processes (after the seeding and after the queries).
+``--collection-data`` and ``--setting`` add collection metadata and server settings.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class BackendResult:
     records: int
     seed_seconds: float
     analyze_seconds: float
+    index_seconds: float | None  # the PATCH declaring the indexed fields (None: nothing declared)
     database_bytes: int
     rss_after_seed: int  # bytes, every process of the server
     rss_after_queries: int
@@ -108,6 +113,19 @@ def create_collection(port: int, collection_data: dict[str, Any]) -> None:
         client.expect(201, "PUT", f"{BUCKET_PATH}/collections/{ITEMS}", body)
     finally:
         client.close()
+
+
+def declare_indexes(port: int, fields: list[str]) -> float:
+    """PATCH the collection's ``indexed_fields``: the seconds until the answer (the indexes are then built)."""
+    client = Client(port, timeout=3600.0)
+    started = time.perf_counter()
+    try:
+        answer = client.expect(200, "PATCH", f"{BUCKET_PATH}/collections/{ITEMS}", {"data": {"indexed_fields": fields}})
+    finally:
+        client.close()
+    if answer["data"].get("indexed_fields") != fields:
+        raise ProbeFailed(f"the collection did not keep its indexed fields: {answer['data']}")
+    return time.perf_counter() - started
 
 
 def bulk_seed(ini: Path, count: int, batch_size: int) -> float:
@@ -228,6 +246,11 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> Backend
         seed_seconds = bulk_seed(folder / "ours.ini", args.records, args.batch_size)
         log(f"{backend}: {args.records:,} records in {seed_seconds:.0f} s; analyzing")
         analyze_seconds = analyze(databases, storage)
+        index_seconds = None
+        if args.index:
+            log(f"{backend}: declaring indexed_fields {args.index}")
+            index_seconds = declare_indexes(deployment.port, args.index)
+            log(f"{backend}: indexes built in {index_seconds:.1f} s")
         rss_after_seed = process_tree_rss(deployment.process.pid)
         queries = measure_queries(deployment.port, args.records, args.requests, args.budget)
         for query in queries:
@@ -237,6 +260,7 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> Backend
             args.records,
             seed_seconds,
             analyze_seconds,
+            index_seconds,
             database_bytes(storage),
             rss_after_seed,
             process_tree_rss(deployment.process.pid),
@@ -254,10 +278,12 @@ def megabytes(count: int) -> str:
 
 def render(results: list[BackendResult], args: argparse.Namespace) -> str:
     declared = (
-        f"collection data {json.dumps(args.collection_data)}, settings {args.setting}"
-        if args.collection_data or args.setting
-        else "none (no field declared for indexing: the storage could not take a declaration yet)"
+        f"`indexed_fields` {json.dumps(args.index)}, declared after the seeding"
+        if args.index
+        else "none (`--no-index`: every query reads without a declared index)"
     )
+    if args.collection_data or args.setting:
+        declared += f"; collection data {json.dumps(args.collection_data)}, settings {args.setting}"
     lines = [
         f"# Scale: one collection of {args.records:,} records ({datetime.date.today().isoformat()})",
         "",
@@ -269,14 +295,15 @@ def render(results: list[BackendResult], args: argparse.Namespace) -> str:
         f"Index declaration: {declared}. Machine: {os.cpu_count()} CPUs, shared; load average at the end "
         f"{os.getloadavg()[0]:.2f}.",
         "",
-        "| backend | records | seeding | records/s | ANALYZE | database size | server RSS after seeding "
-        "| server RSS after the queries |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| backend | records | seeding | records/s | ANALYZE | index build | database size "
+        "| server RSS after seeding | server RSS after the queries |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for result in results:
         lines.append(
             f"| {result.backend} | {result.records:,} | {result.seed_seconds:.0f} s "
             f"| {result.records / result.seed_seconds:,.0f} | {result.analyze_seconds:.1f} s "
+            f"| {'-' if result.index_seconds is None else f'{result.index_seconds:.1f} s'} "
             f"| {megabytes(result.database_bytes)} | {megabytes(result.rss_after_seed)} "
             f"| {megabytes(result.rss_after_queries)} |"
         )
@@ -314,6 +341,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default=60.0,
         help=f"seconds per query after which it stops, once {MIN_REQUESTS} requests are measured (default 60)",
     )
+    index = parser.add_mutually_exclusive_group()
+    index.add_argument(
+        "--index",
+        action="append",
+        metavar="FIELD",
+        help="a field the collection declares in indexed_fields after the seeding (repeatable; default: -age)",
+    )
+    index.add_argument("--no-index", action="store_true", help="declare no indexed field")
     parser.add_argument("--batch-size", type=int, default=10_000, help="records per seeding transaction")
     parser.add_argument("--server-cpu", default="0")
     parser.add_argument(
@@ -333,7 +368,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     add_postgresql_argument(parser)
     parser.add_argument("--results", type=Path, default=RESULTS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.index = [] if args.no_index else (args.index or ["-age"])
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -492,6 +492,16 @@ class StorageBase(abc.ABC):
         """
         return []
 
+    def count_indexed_fields(self) -> int:
+        """How many indexes :meth:`index_fields` has built in the whole store, every collection's.
+
+        One cheap query on the database's catalogue, for a server-wide cap on declarations (each
+        index costs every write of its collection, and disk). An index still being built, or whose
+        build failed, is not counted: two declarations at once may both pass a cap, by one each.
+        The default returns ``0``.
+        """
+        return 0
+
     # --- conveniences built on the abstract methods ---------------------------------------------
 
     def trim_objects(

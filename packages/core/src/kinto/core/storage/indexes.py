@@ -7,6 +7,10 @@ the filters and sorts of declared fields so that the index serves them. What eac
 knows of the declarations is refreshed every :data:`REFRESH_SECONDS`: an index another process
 has just built is used a little later, never with a different answer (the SQL is correct with or
 without the index).
+
+:class:`DeclaredIndexes` is what the backends share: the checks of a declaration, which indexes to
+drop and which to build, reading declarations back and counting them; a backend says how its
+database lists, builds and drops an index.
 """
 
 from __future__ import annotations
@@ -15,11 +19,22 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
 
-from kinto.core.storage.exceptions import InvalidValueError
+from kinto.core.storage.exceptions import InvalidValueError, ReadonlyError
 
-__all__ = ["MAX_FIELD_LENGTH", "MAX_KNOWN", "REFRESH_SECONDS", "DeclaredFields", "check_fields", "index_name"]
+__all__ = [
+    "MAX_FIELD_LENGTH",
+    "MAX_KNOWN",
+    "NAME_PREFIX",
+    "REFRESH_SECONDS",
+    "DeclaredFields",
+    "DeclaredIndexes",
+    "check_fields",
+    "collection_prefix",
+    "index_name",
+]
 
 #: How long a process trusts what it read of a collection's declared fields.
 REFRESH_SECONDS = 10.0
@@ -108,3 +123,82 @@ class DeclaredFields:
                 self._known.clear()
             else:
                 self._known.pop((resource_name, parent_id), None)
+
+
+class DeclaredIndexes:
+    """``index_fields``, ``indexed_fields`` and ``count_indexed_fields`` of a SQL storage (a part of its class).
+
+    Every declared index is named with :data:`NAME_PREFIX` then the collection's
+    :func:`collection_prefix`, and the backend can tell the field it was declared for from the
+    index alone (its name or a comment), so that the database's catalogue is the one record of
+    declarations: nothing to keep in step, nothing left behind by a failed build. An index the
+    backend reports as invalid (a failed concurrent build) counts for nothing, and is dropped and
+    built again by the next declaration of its collection.
+    """
+
+    supports_indexes: ClassVar[bool] = True
+    client: Any
+    readonly: bool
+    declared_fields: DeclaredFields
+
+    # --- what each backend says ---------------------------------------------------------------------
+
+    def _indexes(self, connection: Any, prefix: str) -> dict[str, tuple[str, bool]]:
+        """``{index name: (field as declared, valid)}`` of the declared indexes named ``prefix...``."""
+        raise NotImplementedError
+
+    def _index_name(self, resource_name: str, parent_id: str, field: str) -> str:
+        """The name of a field's index, starting with :func:`collection_prefix`."""
+        raise NotImplementedError
+
+    def _building(self) -> AbstractContextManager[Any]:
+        """The connection indexes are built and dropped on (``RuntimeError`` if the backend cannot there)."""
+        raise NotImplementedError
+
+    def _drop_index(self, connection: Any, name: str, *, in_transaction: bool) -> None:
+        """Drop the index if it exists (``in_transaction``: inside another statement's transaction)."""
+        raise NotImplementedError
+
+    def _build_indexes(self, connection: Any, resource_name: str, parent_id: str, missing: dict[str, str]) -> None:
+        """Build ``{name: field}`` for the collection, on the connection of :meth:`_building`."""
+        raise NotImplementedError
+
+    # --- shared ---------------------------------------------------------------------------------------------
+
+    def read_declared_fields(self, connection: Any, resource_name: str, parent_id: str) -> frozenset[str]:
+        """The paths the collection's valid indexes serve (for the query builder), read on ``connection``."""
+        found = self._indexes(connection, collection_prefix(resource_name, parent_id))
+        return frozenset(field.removeprefix("-") for field, valid in found.values() if valid and field)
+
+    def indexed_fields(self, resource_name: str, parent_id: str) -> list[str]:
+        with self.client.connect(readonly=True) as connection:
+            found = self._indexes(connection, collection_prefix(resource_name, parent_id))
+        return sorted(field for field, valid in found.values() if valid and field)
+
+    def count_indexed_fields(self) -> int:
+        with self.client.connect(readonly=True) as connection:
+            found = self._indexes(connection, NAME_PREFIX)
+        return sum(1 for field, valid in found.values() if valid and field)
+
+    def index_fields(self, resource_name: str, parent_id: str, fields: list[str]) -> None:
+        if self.readonly:
+            raise ReadonlyError(message="The storage is read-only")
+        if "\x00" in resource_name + parent_id:
+            raise InvalidValueError("Parent ids and resource names cannot hold NUL characters")
+        declared = check_fields(fields, "id", "last_modified")
+        wanted = {self._index_name(resource_name, parent_id, field): field for field in declared}
+        with self._building() as connection:
+            found = self._indexes(connection, collection_prefix(resource_name, parent_id))
+            for name, (_, valid) in found.items():
+                if name not in wanted or not valid:
+                    self._drop_index(connection, name, in_transaction=False)
+            missing = {name: field for name, field in wanted.items() if name not in found or not found[name][1]}
+            if missing:
+                self._build_indexes(connection, resource_name, parent_id, missing)
+        self.declared_fields.forget(resource_name, parent_id)
+
+    def _drop_all_indexes(self, connection: Any) -> None:
+        """Inside ``flush()``: every declared index goes (a flushed store declares nothing)."""
+        for name in self._indexes(connection, NAME_PREFIX):
+            self._drop_index(connection, name, in_transaction=True)
+        self.declared_fields.forget()

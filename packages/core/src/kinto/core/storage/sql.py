@@ -97,9 +97,10 @@ class Dialect(abc.ABC):
     #: The dialect writes sort keys; without, declared fields are written as the others.
     has_sort_key: ClassVar[bool] = False
 
-    def sort_key(self, path: str) -> str:
-        """SQL of the field's *sort key*: one expression whose order is the contract's sort order
-        (ties aside, see ``key_is_lossy``), on which declared fields are indexed."""
+    def sort_key(self, builder: QueryBuilder, field: str) -> str:
+        """SQL of the data field's *sort key*: one expression whose order is the contract's sort order
+        (ties aside, see ``key_is_lossy``), on which declared fields are indexed. A database that
+        matches an index's expression only to the same text (SQLite) writes the path literally."""
         raise NotImplementedError
 
     def sort_key_of(self, builder: QueryBuilder, value: Any) -> str:
@@ -161,7 +162,7 @@ class QueryBuilder:
         """SQL of the sort key of a declared data field; None for other fields."""
         if field not in self.indexed:
             return None
-        return self.dialect.sort_key(self.add(self.dialect.path(field)))
+        return self.dialect.sort_key(self, field)
 
     def _through_key(self, field: str, operand: Any, operator: COMPARISON, exact: str) -> str:
         """On a declared field, the comparison as a range of its key, which its index scans.

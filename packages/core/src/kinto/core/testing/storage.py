@@ -32,7 +32,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import pytest
@@ -210,6 +211,41 @@ def _ids(objects: list[dict[str, Any]]) -> list[str]:
     return [obj["id"] for obj in objects]
 
 
+def _create_objects_to_change(storage: StorageBase) -> None:
+    """Under PARENT: ``kept`` and ``doomed`` (``v`` 1) and the tombstone of ``tomb``."""
+    storage.create(RESOURCE, PARENT, {"id": "kept", "v": 1})
+    storage.create(RESOURCE, PARENT, {"id": "doomed", "v": 1})
+    storage.create(RESOURCE, PARENT, {"id": "tomb"})
+    storage.delete(RESOURCE, PARENT, "tomb")
+
+
+def _make_every_kind_of_write(storage: StorageBase) -> None:
+    """After ``_create_objects_to_change``: create, update, delete, revive a tombstone, purge, and write elsewhere."""
+    storage.create(RESOURCE, PARENT, {"id": "new"})
+    storage.update(RESOURCE, PARENT, "kept", {"v": 2})
+    storage.delete(RESOURCE, PARENT, "doomed")
+    storage.create(RESOURCE, PARENT, {"id": "tomb"})
+    storage.purge_deleted(RESOURCE, PARENT)
+    storage.create(RESOURCE, OTHER_PARENT, {"id": "elsewhere"})
+
+
+def _parent_state(storage: StorageBase) -> tuple[list[dict[str, Any]], int]:
+    """Every object under PARENT, tombstones included, sorted by id; and PARENT's timestamp."""
+    listed = storage.list_all(RESOURCE, PARENT, include_deleted=True, sorting=[Sort("id", 1)])
+    return listed, storage.resource_timestamp(RESOURCE, PARENT)
+
+
+def _assert_the_failed_transaction_undoes_an_inner_block(
+    storage: StorageBase, inner: Callable[[], AbstractContextManager[Any]]
+) -> None:
+    """An object created in a block of ``inner()`` left normally is gone when the transaction around it fails."""
+    with pytest.raises(RuntimeError), storage.transaction():
+        with inner():
+            storage.create(RESOURCE, PARENT, {"id": "inside"})
+        raise RuntimeError("the request failed after the inner block")
+    assert storage.list_all(RESOURCE, PARENT) == []
+
+
 def _pagination_rules(sorting: list[Sort], last: dict[str, Any]) -> list[list[Filter]]:
     """Rules as Kinto's resource builds them: EQ on leading fields, then GT/LT on the next."""
     rules = []
@@ -235,17 +271,30 @@ def _create_drawn_documents(storage: StorageBase, data: Any) -> list[dict[str, A
     return documents
 
 
-def _every_page(storage: StorageBase, sorting: list[Sort], limit: int) -> list[str]:
-    """The ids of every page of the collection, each page after the last one's keyset rules."""
-    pages: list[str] = []
+def _pages(
+    storage: StorageBase,
+    sorting: list[Sort],
+    limit: int,
+    *,
+    filters: list[Filter] | None = None,
+    most: int = 1000,
+) -> Iterator[list[dict[str, Any]]]:
+    """Each page of the collection in turn, each after the previous one's keyset rules, up to the first
+    empty one; the test fails when ``most`` pages are not enough to get there."""
     last = None
-    while True:
+    for _ in range(most):
         rules = _pagination_rules(sorting, last) if last else None
-        page = storage.list_all(RESOURCE, PARENT, sorting=sorting, pagination_rules=rules, limit=limit)
+        page = storage.list_all(RESOURCE, PARENT, filters=filters, sorting=sorting, pagination_rules=rules, limit=limit)
         if not page:
-            return pages
-        pages.extend(_ids(page))
+            return
+        yield page
         last = page[-1]
+    pytest.fail(f"pagination never ended: {most} pages were not empty")
+
+
+def _ids_across(pages: Iterable[list[dict[str, Any]]]) -> list[str]:
+    """The ids of the objects of every page, in order."""
+    return [object_id for page in pages for object_id in _ids(page)]
 
 
 def _reference_order(objects: list[dict[str, Any]], sorting: list[Sort]) -> list[str]:
@@ -380,19 +429,21 @@ class StorageContract:
         listed = storage.list_all(RESOURCE, PARENT, include_deleted=True)
         assert [o.get("deleted") for o in listed] == [None]
 
-    def test_get_of_a_missing_object_raises_object_not_found(self, storage):
+    @pytest.mark.parametrize("operation", ["get", "delete"])
+    def test_get_or_delete_of_a_missing_object_raises_object_not_found(self, storage, operation):
         with pytest.raises(ObjectNotFoundError):
-            storage.get(RESOURCE, PARENT, "nope")
+            getattr(storage, operation)(RESOURCE, PARENT, "nope")
 
     def test_object_not_found_is_also_kintos_record_not_found(self, storage):
         with pytest.raises(RecordNotFoundError):
             storage.get(RESOURCE, PARENT, "nope")
 
-    def test_get_of_a_deleted_object_raises_object_not_found(self, storage):
+    @pytest.mark.parametrize("operation", ["get", "delete"])
+    def test_get_or_delete_of_a_deleted_object_raises_object_not_found(self, storage, operation):
         storage.create(RESOURCE, PARENT, {"id": "gone"})
         storage.delete(RESOURCE, PARENT, "gone")
         with pytest.raises(ObjectNotFoundError):
-            storage.get(RESOURCE, PARENT, "gone")
+            getattr(storage, operation)(RESOURCE, PARENT, "gone")
 
     # --- values that cannot be stored ---------------------------------------------------------------
 
@@ -480,16 +531,6 @@ class StorageContract:
         storage.create(RESOURCE, PARENT, {"id": "d"})
         storage.delete(RESOURCE, PARENT, "d", with_deleted=False)
         assert storage.list_all(RESOURCE, PARENT, include_deleted=True) == []
-
-    def test_delete_of_a_missing_object_raises_object_not_found(self, storage):
-        with pytest.raises(ObjectNotFoundError):
-            storage.delete(RESOURCE, PARENT, "nope")
-
-    def test_delete_twice_raises_object_not_found(self, storage):
-        storage.create(RESOURCE, PARENT, {"id": "d"})
-        storage.delete(RESOURCE, PARENT, "d")
-        with pytest.raises(ObjectNotFoundError):
-            storage.delete(RESOURCE, PARENT, "d")
 
     def test_delete_honours_a_later_last_modified(self, storage):
         created = storage.create(RESOURCE, PARENT, {"id": "d"})
@@ -606,31 +647,17 @@ class StorageContract:
 
     def test_a_failed_transaction_leaves_storage_as_before(self, storage):
         self.require(storage, "supports_transactions")
-        storage.create(RESOURCE, PARENT, {"id": "kept", "v": 1})
-        storage.create(RESOURCE, PARENT, {"id": "doomed", "v": 1})
-        storage.create(RESOURCE, PARENT, {"id": "tomb"})
-        storage.delete(RESOURCE, PARENT, "tomb")
-        before = storage.list_all(RESOURCE, PARENT, include_deleted=True, sorting=[Sort("id", 1)])
-        stamp = storage.resource_timestamp(RESOURCE, PARENT)
+        _create_objects_to_change(storage)
+        before = _parent_state(storage)
         with pytest.raises(RuntimeError), storage.transaction():
-            storage.create(RESOURCE, PARENT, {"id": "new"})
-            storage.update(RESOURCE, PARENT, "kept", {"v": 2})
-            storage.delete(RESOURCE, PARENT, "doomed")
-            storage.create(RESOURCE, PARENT, {"id": "tomb"})
-            storage.purge_deleted(RESOURCE, PARENT)
-            storage.create(RESOURCE, OTHER_PARENT, {"id": "elsewhere"})
+            _make_every_kind_of_write(storage)
             raise RuntimeError("the request failed")
-        assert storage.list_all(RESOURCE, PARENT, include_deleted=True, sorting=[Sort("id", 1)]) == before
-        assert storage.resource_timestamp(RESOURCE, PARENT) == stamp
+        assert _parent_state(storage) == before
         assert storage.list_all(RESOURCE, OTHER_PARENT, include_deleted=True) == []
 
     def test_nested_transactions_join_the_outer_one(self, storage):
         self.require(storage, "supports_transactions")
-        with pytest.raises(RuntimeError), storage.transaction():
-            with storage.transaction():
-                storage.create(RESOURCE, PARENT, {"id": "inner"})
-            raise RuntimeError("outer fails after the inner block")
-        assert storage.list_all(RESOURCE, PARENT) == []
+        _assert_the_failed_transaction_undoes_an_inner_block(storage, storage.transaction)
 
     def test_writes_are_visible_inside_their_transaction(self, storage):
         self.require(storage, "supports_transactions")
@@ -688,24 +715,15 @@ class StorageContract:
 
     def test_a_failed_savepoint_undoes_its_block_only(self, storage):
         self.require(storage, "supports_savepoints")
-        storage.create(RESOURCE, PARENT, {"id": "kept", "v": 1})
-        storage.create(RESOURCE, PARENT, {"id": "doomed", "v": 1})
-        storage.create(RESOURCE, PARENT, {"id": "tomb"})
-        storage.delete(RESOURCE, PARENT, "tomb")
+        _create_objects_to_change(storage)
         with storage.transaction():
             storage.create(RESOURCE, PARENT, {"id": "before"})
-            before = storage.list_all(RESOURCE, PARENT, include_deleted=True, sorting=[Sort("id", 1)])
-            stamp = storage.resource_timestamp(RESOURCE, PARENT)
+            before = _parent_state(storage)
+            _, stamp = before
             with pytest.raises(RuntimeError), storage.savepoint():
-                storage.create(RESOURCE, PARENT, {"id": "new"})
-                storage.update(RESOURCE, PARENT, "kept", {"v": 2})
-                storage.delete(RESOURCE, PARENT, "doomed")
-                storage.create(RESOURCE, PARENT, {"id": "tomb"})
-                storage.purge_deleted(RESOURCE, PARENT)
-                storage.create(RESOURCE, OTHER_PARENT, {"id": "elsewhere"})
+                _make_every_kind_of_write(storage)
                 raise RuntimeError("the sub-request failed")
-            assert storage.list_all(RESOURCE, PARENT, include_deleted=True, sorting=[Sort("id", 1)]) == before
-            assert storage.resource_timestamp(RESOURCE, PARENT) == stamp
+            assert _parent_state(storage) == before
             after = storage.create(RESOURCE, PARENT, {"id": "after"})
         assert after["last_modified"] > stamp
         assert _ids(storage.list_all(RESOURCE, PARENT, sorting=[Sort("id", 1)])) == [
@@ -727,14 +745,6 @@ class StorageContract:
             storage.create(RESOURCE, PARENT, {"id": "outside"})
         assert _ids(storage.list_all(RESOURCE, PARENT, sorting=[Sort("id", 1)])) == ["inside", "outside"]
 
-    def test_a_savepoint_left_normally_rolls_back_with_the_transaction(self, storage):
-        self.require(storage, "supports_savepoints")
-        with pytest.raises(RuntimeError), storage.transaction():
-            with storage.savepoint():
-                storage.create(RESOURCE, PARENT, {"id": "inside"})
-            raise RuntimeError("the request failed")
-        assert storage.list_all(RESOURCE, PARENT) == []
-
     def test_savepoints_nest(self, storage):
         self.require(storage, "supports_savepoints")
         with storage.transaction():
@@ -751,6 +761,10 @@ class StorageContract:
                     storage.create(RESOURCE, PARENT, {"id": "released-inside-a-failed-one"})
                 raise RuntimeError("outer fails after its inner one was released")
         assert _ids(storage.list_all(RESOURCE, PARENT)) == ["outer"]
+
+    def test_a_savepoint_left_normally_rolls_back_with_the_transaction(self, storage):
+        self.require(storage, "supports_savepoints")
+        _assert_the_failed_transaction_undoes_an_inner_block(storage, storage.savepoint)
 
     def test_lock_for_write_outside_a_transaction_is_harmless(self, storage):
         storage.lock_for_write(RESOURCE, PARENT)
@@ -905,7 +919,7 @@ class StorageContract:
     # --- pagination ---------------------------------------------------------------------------------------
 
     def test_pagination_rules_with_missing_values(self, typed):
-        assert _every_page(typed, [Sort("v", 1), Sort("id", 1)], limit=4) == TYPED_ASCENDING
+        assert _ids_across(_pages(typed, [Sort("v", 1), Sort("id", 1)], limit=4)) == TYPED_ASCENDING
 
     def test_pagination_rules_are_ored(self, storage):
         for i in range(6):
@@ -930,15 +944,7 @@ class StorageContract:
 
         everything = storage.list_all(RESOURCE, PARENT, sorting=sorting)
         assert _ids(everything) == _reference_order(everything, sorting)
-        seen, last = [], None
-        for _ in range(len(documents) + 2):
-            rules = _pagination_rules(sorting, last) if last else None
-            page = storage.list_all(RESOURCE, PARENT, sorting=sorting, pagination_rules=rules, limit=limit)
-            if not page:
-                break
-            seen.extend(_ids(page))
-            last = page[-1]
-        assert seen == _ids(everything)
+        assert _ids_across(_pages(storage, sorting, limit, most=len(documents) + 2)) == _ids(everything)
 
     @settings(max_examples=25, deadline=None, suppress_health_check=_SUITE_HEALTH_CHECKS)
     @given(data=st.data())
@@ -951,15 +957,9 @@ class StorageContract:
         limit = data.draw(st.integers(1, 4))
         deleted: set[str] = set()
         seen: list[str] = []
-        last = None
         # Inserts happen during the first pages only, so the walk ends.
-        for step in range(3 * count + 10):
-            rules = _pagination_rules(sorting, last) if last else None
-            page = storage.list_all(RESOURCE, PARENT, sorting=sorting, pagination_rules=rules, limit=limit)
-            if not page:
-                break
+        for step, page in enumerate(_pages(storage, sorting, limit, most=3 * count + 10)):
             seen.extend(_ids(page))
-            last = page[-1]
             live = [o["id"] for o in storage.list_all(RESOURCE, PARENT) if o["id"] not in deleted]
             if data.draw(st.booleans()) and live:
                 victim = data.draw(st.sampled_from(sorted(live)))
@@ -967,8 +967,6 @@ class StorageContract:
                 deleted.add(victim)
             if step < count:
                 storage.create(RESOURCE, PARENT, {"id": f"new{step:02d}", "a": data.draw(st.integers(0, 2))})
-        else:
-            pytest.fail("pagination never ended")
         assert len(seen) == len(set(seen)), "an object was repeated across pages"
         survivors = {f"o{p:02d}" for p in range(count)} - deleted
         assert survivors <= set(seen), "an object present all along was skipped"
@@ -1029,7 +1027,7 @@ class StorageContract:
         for direction in (1, -1):
             sorting = [Sort("v", direction), Sort("id", 1)]
             expected = _reference_order(declared.list_all(RESOURCE, PARENT), sorting)
-            assert _every_page(declared, sorting, limit=4) == expected
+            assert _ids_across(_pages(declared, sorting, limit=4)) == expected
 
     def test_long_strings_and_huge_numbers_sort_exactly_on_declared_fields(self, storage):
         values = ["y" * 600 + "b", "y" * 600 + "a", "y" * 600, "y" * 599 + "z", 10**302, 10**301, -(10**302), 5]
@@ -1065,17 +1063,9 @@ class StorageContract:
         everything = storage.list_all(RESOURCE, PARENT, filters=filters, sorting=sorting)
         expected = [o for o in storage.list_all(RESOURCE, PARENT) if all(reference.matches(o, f) for f in filters)]
         assert _ids(everything) == _reference_order(expected, sorting)
-        seen, last = [], None
-        for _ in range(len(documents) + 2):
-            rules = _pagination_rules(sorting, last) if last else None
-            page = storage.list_all(
-                RESOURCE, PARENT, filters=filters, sorting=sorting, pagination_rules=rules, limit=limit
-            )
-            if not page:
-                break
-            seen.extend(_ids(page))
-            last = page[-1]
-        assert seen == _ids(everything)
+        assert _ids_across(_pages(storage, sorting, limit, filters=filters, most=len(documents) + 2)) == _ids(
+            everything
+        )
 
     # --- declared indexes: the declaration (``supports_indexes``) -----------------------------------------
 

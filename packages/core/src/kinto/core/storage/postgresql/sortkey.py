@@ -22,15 +22,14 @@ Declared fields get a partial index per collection on ``(kinto_sort_key(data #> 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from psycopg import sql
 
 from kinto.core.storage import MISSING
 from kinto.core.storage import query as q
-from kinto.core.storage.exceptions import InvalidValueError, ReadonlyError
-from kinto.core.storage.indexes import NAME_PREFIX, DeclaredFields, check_fields, collection_prefix, index_name
+from kinto.core.storage.indexes import DeclaredIndexes, index_name
 
 __all__ = ["FUNCTION_STATEMENTS", "NUMBER_LIMIT", "STRING_PREFIX", "FieldIndexes", "SortKeyDialect", "is_lossy"]
 
@@ -85,8 +84,8 @@ class SortKeyDialect:
 
     has_sort_key = True
 
-    def sort_key(self, path: str) -> str:
-        return f"kinto_sort_key(data #> {path}::text[])"
+    def sort_key(self, builder: Any, field: str) -> str:
+        return f"kinto_sort_key(data #> {builder.add(self.path(field))}::text[])"
 
     def sort_key_of(self, builder: Any, value: Any) -> str:
         if value is MISSING:
@@ -122,71 +121,38 @@ def _autocommit(client: Any) -> Iterator[Any]:
             connection.autocommit = False
 
 
-class FieldIndexes:
-    """``index_fields`` and ``indexed_fields`` of the PostgreSQL storage (a part of its class).
+class FieldIndexes(DeclaredIndexes):
+    """The declared indexes of the PostgreSQL storage (a part of its class).
 
-    Each declared field is a partial index named by :func:`~kinto.core.storage.indexes.index_name`
-    and commented with the field as declared; an index whose concurrent build failed (invalid) is
-    not reported, and is dropped and built again by the next declaration.
+    Each is named by :func:`~kinto.core.storage.indexes.index_name` (it fits in 63 bytes) and
+    commented with the field as declared; it is built and dropped concurrently, and a build that
+    failed leaves an invalid index behind (see :class:`~kinto.core.storage.indexes.DeclaredIndexes`).
     """
 
-    supports_indexes = True
-    client: Any
-    declared_fields: DeclaredFields
-
-    def _indexes(self, connection: Any, resource_name: str, parent_id: str) -> dict[str, tuple[str, bool]]:
-        """``{index name: (field as declared, valid)}`` for the collection."""
-        prefix = collection_prefix(resource_name, parent_id)
+    def _indexes(self, connection: Any, prefix: str) -> dict[str, tuple[str, bool]]:
         rows = connection.execute(_DECLARED, {"prefix": prefix}).fetchall()
         return {name: (comment or "", bool(valid)) for name, comment, valid in rows}
 
-    def read_declared_fields(self, connection: Any, resource_name: str, parent_id: str) -> frozenset[str]:
-        """The paths the collection's valid indexes serve (for the query builder), read on ``connection``."""
-        found = self._indexes(connection, resource_name, parent_id)
-        return frozenset(field.removeprefix("-") for field, valid in found.values() if valid and field)
+    def _index_name(self, resource_name: str, parent_id: str, field: str) -> str:
+        return index_name(resource_name, parent_id, field)
 
-    def indexed_fields(self, resource_name: str, parent_id: str) -> list[str]:
-        with self.client.connect(readonly=True) as connection:
-            found = self._indexes(connection, resource_name, parent_id)
-        return sorted(field for field, valid in found.values() if valid and field)
+    def _building(self) -> AbstractContextManager[Any]:
+        return _autocommit(self.client)
 
-    def index_fields(self, resource_name: str, parent_id: str, fields: list[str]) -> None:
-        if self.readonly:  # type: ignore[attr-defined]
-            raise ReadonlyError(message="The storage is read-only")
-        if "\x00" in resource_name + parent_id:
-            raise InvalidValueError("Parent ids and resource names cannot hold NUL characters")
-        wanted = {index_name(resource_name, parent_id, f): f for f in check_fields(fields, "id", "last_modified")}
-        with _autocommit(self.client) as connection:
-            found = self._indexes(connection, resource_name, parent_id)
-            for name, (_, valid) in found.items():
-                if name not in wanted or not valid:
-                    connection.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
-            missing = {name: f for name, f in wanted.items() if name not in found or not found[name][1]}
-            if missing:
-                self._create_function(connection)
-            for name, field in missing.items():
-                connection.execute(_index_statement(name, resource_name, parent_id, field))
-                connection.execute(
-                    sql.SQL("COMMENT ON INDEX {} IS {}").format(sql.Identifier(name), sql.Literal(field))
-                )
-            if missing:
-                # The planner needs the statistics of the new expressions to choose the index.
-                connection.execute("ANALYZE objects")
-        self.declared_fields.forget(resource_name, parent_id)
+    def _drop_index(self, connection: Any, name: str, *, in_transaction: bool) -> None:
+        statement = "DROP INDEX IF EXISTS {}" if in_transaction else "DROP INDEX CONCURRENTLY IF EXISTS {}"
+        connection.execute(sql.SQL(statement).format(sql.Identifier(name)))
 
-    @staticmethod
-    def _create_function(connection: Any) -> None:
+    def _build_indexes(self, connection: Any, resource_name: str, parent_id: str, missing: dict[str, str]) -> None:
         with connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(hashtext('kinto.core.storage.sortkey'))")
             for statement in FUNCTION_STATEMENTS:
                 connection.execute(statement)
-
-    def _drop_all_indexes(self, connection: Any) -> None:
-        """Inside ``flush()``: every declared index goes (a flushed store declares nothing)."""
-        rows = connection.execute(_DECLARED, {"prefix": NAME_PREFIX}).fetchall()
-        for name, _, _ in rows:
-            connection.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
-        self.declared_fields.forget()
+        for name, field in missing.items():
+            connection.execute(_index_statement(name, resource_name, parent_id, field))
+            connection.execute(sql.SQL("COMMENT ON INDEX {} IS {}").format(sql.Identifier(name), sql.Literal(field)))
+        # The planner needs the statistics of the new expressions to choose the index.
+        connection.execute("ANALYZE objects")
 
 
 def _index_statement(name: str, resource_name: str, parent_id: str, field: str) -> sql.Composed:

@@ -155,8 +155,12 @@ def test_email_addresses_are_usernames(accounts: webtest.TestApp) -> None:
         "account:alice+test@example.com"
 
 
-def test_a_post_must_name_the_account(accounts: webtest.TestApp) -> None:
-    accounts.post_json("/v1/accounts", {"data": {"password": "pw"}}, status=400)
+@pytest.mark.parametrize("body", [{"data": {"password": "pw"}}, {}, {"data": {"id": ""}}])
+def test_a_post_must_name_the_account(accounts: webtest.TestApp, body: dict[str, Any]) -> None:
+    error = accounts.post_json("/v1/accounts", body, status=400).json
+    # Kinto 26.5.0's answer, word for word.
+    assert error["message"] == "data.id in body: Required"
+    assert error["details"] == [{"location": "body", "name": "data.id", "description": "data.id in body: Required"}]
 
 
 def test_without_create_principals_nobody_signs_up(backend: str, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -67,7 +67,9 @@ def _posted_id(request: Any) -> str:
     if isinstance(username, str) and username:
         return username
     if request.method == "POST":
-        raise_invalid(request, location="body", name="data.id", description="data.id in body: Required")
+        # Kinto's body, word for word: the description repeats the name, the message does not double it.
+        raise_invalid(request, location="body", name="data.id", description="data.id in body: Required",
+                      message="data.id in body: Required")
     raise http_error(httpexceptions.HTTPUnauthorized(), errno=ERRORS.MISSING_AUTH_TOKEN,
                      message="Cannot read accounts.")
 

@@ -23,8 +23,10 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg_pool = None  # type: ignore[assignment]
 
 __all__ = [
+    "DeferringConnection",
     "PostgreSQLClient",
     "client_from_config",
+    "execute_later",
     "mask_password",
     "metadata_values",
     "normalize_url",
@@ -117,7 +119,11 @@ class PostgreSQLClient(SQLClient):
     def _session(self, write: bool) -> Iterator[Any]:
         connection = self._checkout()
         try:
-            yield connection
+            if write:
+                connection.autocommit = True  # the DeferringConnection sends BEGIN and COMMIT itself
+                yield DeferringConnection(connection)
+            else:
+                yield connection
         finally:
             self._release(connection)
 
@@ -141,6 +147,12 @@ class PostgreSQLClient(SQLClient):
         # more round trips per request. A write slipped into a read (an empty collection's
         # first timestamp) is one statement, atomic by itself.
         connection.autocommit = True
+
+    def _savepoint_statement(self, state: Any, statement: str) -> None:
+        if isinstance(state.connection, DeferringConnection):
+            state.connection.defer_savepoint(statement)
+            return
+        super()._savepoint_statement(state, statement)
 
     def _release(self, connection: Any) -> None:
         """Back to the pool in the mode every checkout expects (transactions, not autocommit)."""
@@ -170,6 +182,105 @@ class PostgreSQLClient(SQLClient):
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
+
+
+class DeferringConnection:
+    """A write transaction's connection whose statements without an awaited answer travel with the next one.
+
+    BEGIN, SAVEPOINT and RELEASE, the collection's lock and ACL writes (``execute_later``)
+    wait in ``pending`` and are pipelined with the next statement whose rows are read,
+    or with COMMIT: one round trip instead of one each. A savepoint released before any
+    statement ran inside it is never sent. An error of a deferred statement is raised by
+    the statement it travels with (or by COMMIT), which condemns the transaction as its
+    own error would. Any other use of the connection (``cursor()``, ``pipeline()``...)
+    sends what is pending first.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.raw = connection
+        self.pending: list[tuple[str, Any]] = []
+        self._begin_pending = True  # BEGIN goes with the first statement sent
+        self._in_transaction = False
+        self._elided: set[str] = set()
+
+    @property
+    def autocommit(self) -> bool:
+        return not (self._begin_pending or self._in_transaction)
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        # CREATE INDEX CONCURRENTLY asks for a connection outside any transaction.
+        if self._in_transaction:
+            raise psycopg.ProgrammingError("can't change autocommit now: connection in a transaction")
+        self._flush()
+        self._begin_pending = not value
+
+    def defer(self, statement: str, params: Any = None) -> None:
+        self.pending.append((statement, params))
+
+    def defer_savepoint(self, statement: str) -> None:
+        """``SAVEPOINT x``, ``ROLLBACK TO SAVEPOINT x`` or ``RELEASE SAVEPOINT x``, elided when nothing ran since ``SAVEPOINT x``."""
+        name = statement.rsplit(" ", 1)[-1]
+        if name in self._elided:
+            if statement.startswith("RELEASE"):
+                self._elided.discard(name)
+            return
+        if not statement.startswith("SAVEPOINT") and self.pending and self.pending[-1] == (f"SAVEPOINT {name}", None):
+            self.pending.pop()
+            if statement.startswith("ROLLBACK"):
+                self._elided.add(name)
+            return
+        self.defer(statement)
+
+    def _take_pending(self) -> list[tuple[str, Any]]:
+        pending, self.pending = self.pending, []
+        if self._begin_pending:
+            self._begin_pending, self._in_transaction = False, True
+            pending.insert(0, ("BEGIN", None))
+        return pending
+
+    def execute(self, statement: Any, params: Any = None, **options: Any) -> Any:
+        pending = self._take_pending()
+        if not pending:
+            return self.raw.execute(statement, params, **options)
+        with self.raw.pipeline():
+            for deferred, deferred_params in pending:
+                self.raw.execute(deferred, deferred_params)
+            return self.raw.execute(statement, params, **options)
+
+    def _flush(self, *, commit: bool = False) -> None:
+        if not self.pending and not commit:
+            return
+        pending = self._take_pending()
+        if commit:
+            pending.append(("COMMIT", None))
+        with self.raw.pipeline():
+            for deferred, deferred_params in pending:
+                self.raw.execute(deferred, deferred_params)
+
+    def commit(self) -> None:
+        if self._in_transaction or self.pending:
+            self._flush(commit=True)
+        self._in_transaction, self._begin_pending = False, True
+
+    def rollback(self) -> None:
+        self.pending = []
+        self._elided.clear()
+        in_transaction, self._in_transaction, self._begin_pending = self._in_transaction, False, True
+        if in_transaction:
+            self.raw.execute("ROLLBACK")
+
+    def __getattr__(self, name: str) -> Any:
+        self._flush()
+        return getattr(self.raw, name)
+
+
+def execute_later(connection: Any, statement: str, params: Any = None) -> None:
+    """Run ``statement`` (its rows unread) with the next one of a write transaction, or now elsewhere."""
+    if isinstance(connection, DeferringConnection):
+        connection.defer(statement, params)
+    else:
+        connection.execute(statement, params)
 
 
 def client_from_config(config: Any, prefix: str) -> PostgreSQLClient:

@@ -13,7 +13,13 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, metadata_values, table_columns
+from kinto.core.database.postgresql import (
+    PostgreSQLClient,
+    client_from_config,
+    execute_later,
+    metadata_values,
+    table_columns,
+)
 from kinto.core.database.schema import Schema
 from kinto.core.permission import AUTHENTICATED_USER, BoundPermission
 from kinto.core.permission.patterns import is_pattern, like_pattern
@@ -252,15 +258,19 @@ class Permission(RelationalPermission):
         return permissions_by_object(self._rows(query, params), objects_ids)
 
     def _replace(self, object_id: str, names: list[str], pairs: list[tuple[str, str]]) -> None:
-        with self.client.connect() as connection, connection.pipeline():
-            # One round trip for the three statements (pipelined; errors surface when the block ends).
-            # Concurrent replacements of one object must not merge: the second waits for the first.
-            connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"kinto.permission:{object_id}",))
-            connection.execute(
-                "DELETE FROM access_control_entries WHERE object_id = %s AND permission = ANY(%s)", (object_id, names)
+        with self.client.connect() as connection:
+            # Nothing is read back: in a write transaction the three statements travel with the next
+            # one (see DeferringConnection). Concurrent replacements of one object must not merge:
+            # the second waits for the first.
+            execute_later(connection, "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"kinto.permission:{object_id}",))
+            execute_later(
+                connection,
+                "DELETE FROM access_control_entries WHERE object_id = %s AND permission = ANY(%s)",
+                (object_id, names),
             )
             if pairs:
-                connection.execute(
+                execute_later(
+                    connection,
                     "INSERT INTO access_control_entries (object_id, permission, principal)"
                     " SELECT %s, wanted.permission, wanted.principal"
                     f" FROM {_WANTED} AS wanted (permission, principal) ON CONFLICT DO NOTHING",
@@ -272,10 +282,12 @@ class Permission(RelationalPermission):
             return
         literals = [object_id for object_id in object_id_list if not is_pattern(object_id)]
         patterns = [like_pattern(object_id) for object_id in object_id_list if is_pattern(object_id)]
-        self._write(
-            "DELETE FROM access_control_entries WHERE object_id = ANY(%s) OR object_id LIKE ANY(%s)",
-            (literals, patterns),
-        )
+        with self.client.connect() as connection:
+            execute_later(
+                connection,
+                "DELETE FROM access_control_entries WHERE object_id = ANY(%s) OR object_id LIKE ANY(%s)",
+                (literals, patterns),
+            )
 
     def export_user_principals(self) -> list[tuple[str, str]]:
         rows = self._rows("SELECT user_id, principal FROM user_principals ORDER BY user_id, principal", ())

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from psycopg.types.json import Jsonb
 
-from kinto.core.database.postgresql import PostgreSQLClient, client_from_config
+from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, execute_later
 from kinto.core.database.schema import Schema
 from kinto.core.migrations import PostgreSQLPluginMigration  # Kinto's import path, for plugins
 from kinto.core.settings import typed_setting
@@ -194,14 +194,16 @@ class Storage(FieldIndexes, RelationalStorage):
         b = self._builder("id", "last_modified")
         parent, resource = b.add(parent_id), b.add(resource_name)
         now = self._integer(b.add(now_ms()))
-        with self._connect() as connection, connection.pipeline():
-            # Pipelined: both statements go in one round trip (errors surface when the block ends).
-            connection.execute(
+        with self._connect() as connection:
+            # Nothing is read back: both statements travel with the next one (see DeferringConnection).
+            execute_later(
+                connection,
                 f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {now}) "
                 "ON CONFLICT (parent_id, resource_name) DO NOTHING",
                 b.params,
             )
-            connection.execute(
+            execute_later(
+                connection,
                 f"SELECT last_modified FROM timestamps WHERE parent_id = {parent} AND resource_name = {resource} "
                 "FOR UPDATE",
                 b.params,

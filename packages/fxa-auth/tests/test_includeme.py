@@ -42,6 +42,16 @@ def test_the_environment_overrides_the_settings(make_fxa_app: Any, monkeypatch: 
     assert config.default_client.required_scopes == ("profile", "notes")
 
 
+def test_settings_the_plugin_did_not_load_are_read_with_the_settings_rule() -> None:
+    # token_verifier builds the configuration itself when kinto_fxa was not included.
+    client = {"fxa-oauth.client_id": CLIENT_ID}
+    config = FxAConfig.from_settings({**client, "fxa-oauth.cache_ttl_seconds": "10", "kinto.fxa-oauth.relier.enabled": "off"})
+    assert config.cache_ttl_seconds == 10.0
+    assert config.relier_enabled is False
+    with pytest.raises(ConfigurationError, match=r"fxa-oauth\.cache_ttl_seconds.*not a number"):
+        FxAConfig.from_settings({**client, "fxa-oauth.cache_ttl_seconds": "soon"})
+
+
 def test_an_unknown_verification_mode_fails_at_startup(make_fxa_app: Any) -> None:
     with pytest.raises(ConfigurationError, match="opaque_token_verification"):
         make_fxa_app(**{"fxa-oauth.opaque_token_verification": "guess"})

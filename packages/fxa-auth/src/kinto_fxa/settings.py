@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kinto.core.settings import as_bool, as_list
+from kinto.core.settings import apply_defaults, as_list
 from pyramid.exceptions import ConfigurationError
 
 from kinto_fxa.scopes import Scope, parse_scopes
@@ -119,11 +119,16 @@ class FxAConfig:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> FxAConfig:
-        """Read the configuration; ``ConfigurationError`` naming the setting when one is wrong."""
+        """Read the configuration; ``ConfigurationError`` naming the setting when one is wrong.
+
+        ``settings`` need not have this package's defaults applied (``token_verifier`` without
+        ``includeme``): they are applied to a copy, with the settings rule.
+        """
+        values = dict(settings)
+        apply_defaults(values, DEFAULT_SETTINGS)
 
         def get(name: str) -> Any:
-            key = f"fxa-oauth.{name}"
-            return settings.get(key, DEFAULT_SETTINGS[key])
+            return values[f"fxa-oauth.{name}"]
 
         verification = str(get("opaque_token_verification")).strip().lower()
         if verification not in OPAQUE_VERIFICATIONS:
@@ -137,14 +142,14 @@ class FxAConfig:
         return cls(
             oauth_uri=oauth_uri,
             requested_scope=" ".join(parse_scopes(get("requested_scope"))),
-            cache_ttl_seconds=float(get("cache_ttl_seconds")),
-            heartbeat_timeout_seconds=float(get("heartbeat_timeout_seconds")),
-            requests_timeout_seconds=float(get("requests_timeout_seconds")),
+            cache_ttl_seconds=get("cache_ttl_seconds"),
+            heartbeat_timeout_seconds=get("heartbeat_timeout_seconds"),
+            requests_timeout_seconds=get("requests_timeout_seconds"),
             jwt_issuer=str(get("jwt_issuer") or ""),
             opaque_token_verification=verification,
             authorized_domains=tuple(pattern.lower() for pattern in as_list(get("webapp.authorized_domains"))),
-            relier_enabled=as_bool(get("relier.enabled"), "fxa-oauth.relier.enabled"),
-            state_ttl_seconds=float(get("state.ttl_seconds")),
+            relier_enabled=get("relier.enabled"),
+            state_ttl_seconds=get("state.ttl_seconds"),
             clients=_parse_clients(settings, get),
         )
 

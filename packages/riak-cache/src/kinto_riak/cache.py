@@ -269,11 +269,11 @@ def load_from_config(config: Configurator) -> RiakCache:
     core_settings = {name: CORE_SETTINGS[name] for name in ("cache_url", "cache_prefix", "cache_max_size_bytes")}
     load_default_settings(config, {**core_settings, **DEFAULT_SETTINGS})
     settings = config.get_settings()
-    pool_size = int(settings["kinto_riak.pool_size"])
+    pool_size = settings["kinto_riak.pool_size"]
     timeouts = Timeouts(
-        connect=float(settings["kinto_riak.connect_timeout_seconds"]),
-        read=float(settings["kinto_riak.read_timeout_seconds"]),
-        pool=float(settings["kinto_riak.pool_timeout_seconds"]),
+        connect=settings["kinto_riak.connect_timeout_seconds"],
+        read=settings["kinto_riak.read_timeout_seconds"],
+        pool=settings["kinto_riak.pool_timeout_seconds"],
     )
     kv = RiakKV(
         settings["cache_url"] or DEFAULT_URL,

@@ -55,7 +55,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kinto.core import metrics
-from kinto.core.settings import as_bool, as_list
+from kinto.core.settings import as_list
 from pyramid.exceptions import ConfigurationError
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -327,12 +327,12 @@ def _read_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise ConfigurationError(f"kinto.prometheus_histogram_buckets: {error}") from error
     if buckets != sorted(buckets):
         raise ConfigurationError("kinto.prometheus_histogram_buckets: the bounds must be in increasing order")
-    limit = int(settings["prometheus_max_series_per_metric"])
+    limit = settings["prometheus_max_series_per_metric"]
     if limit < 1:
         raise ConfigurationError("kinto.prometheus_max_series_per_metric: at least 1")
     prefix = settings["prometheus_prefix"]
     return {
-        "prefix": settings.get("project_name", "") if prefix is None else str(prefix),
+        "prefix": settings["project_name"] if prefix is None else prefix,
         "disabled_metrics": as_list(settings["prometheus_disabled_metrics"]),
         "histogram_buckets": buckets,
         "max_series_per_metric": limit,
@@ -349,7 +349,7 @@ def includeme(config: Any) -> None:
     load_default_settings(config, DEFAULT_SETTINGS)
     settings = config.get_settings()
     options = _read_settings(settings)
-    if not as_bool(settings["prometheus_created_metrics_enabled"]):
+    if not settings["prometheus_created_metrics_enabled"]:
         prometheus_client.disable_created_metrics()
 
     registry = None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kinto.core.settings import as_bool
-
 from kinto.server.views.validation import schema_validation_enabled
 
 DOCS = "https://kinto.readthedocs.io/en/latest/api/1.x/"
@@ -21,7 +19,7 @@ def includeme(config: Any) -> None:
             description="Records are validated against the JSON Schema of their collection.",
             url=DOCS + "collections.html#collection-json-schema",
         )
-    if as_bool(settings.get("experimental_permissions_endpoint", False)) and config.registry.permission is not None:
+    if settings["experimental_permissions_endpoint"] and config.registry.permission is not None:
         config.add_api_capability(
             "permissions_endpoint",
             description="GET /permissions lists the objects the caller holds permissions on.",

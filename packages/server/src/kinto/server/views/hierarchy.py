@@ -125,6 +125,6 @@ class HierarchicalResource(ShareableResource):
     @classmethod
     def _invalid_parent_ids(cls, settings: dict[str, Any], matchdict: dict[str, Any]) -> list[str]:
         """The parent ids of the path that no object can have: never sent to a backend."""
-        max_length = int(settings["id_max_length"])
+        max_length = settings["id_max_length"]
         return [key for key in ("bucket_id", "collection_id")
                 if key in matchdict and not (len(matchdict[key]) <= max_length and _NAME.fullmatch(matchdict[key]))]

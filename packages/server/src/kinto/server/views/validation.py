@@ -45,8 +45,7 @@ def check_collection_schema(request: Any, collection: dict[str, Any]) -> None:
 
 
 def schema_validation_enabled(settings: dict[str, Any]) -> bool:
-    value = settings.get("experimental_collection_schema_validation")
-    return value is True or str(value).lower() in ("true", "1", "yes", "on")
+    return settings["experimental_collection_schema_validation"]
 
 
 def _validate(request: Any, obj: dict[str, Any], schema: dict[str, Any], ignored: tuple[str, ...]) -> None:

@@ -74,7 +74,11 @@ def _package_folders() -> list[str]:
 def _extras(folder: str) -> list[str]:
     # A regular expression rather than tomllib, which Python 3.10 lacks.
     text = (PACKAGES / folder / "pyproject.toml").read_text()
-    section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0] if "[project.optional-dependencies]" in text else ""
+    section = (
+        text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+        if "[project.optional-dependencies]" in text
+        else ""
+    )
     return [name for name in ("testing", *SERVICE_EXTRAS) if re.search(rf"^{name}\s*=", section, re.M)]
 
 
@@ -168,8 +172,9 @@ def clients(session: nox.Session) -> None:
     session.install("kinto-http==11.11.0", "pytest", "pytest-asyncio", "pytest-mock", *KINTO_PLUGIN_DEPENDENCIES)
     # The suite's kinto.ini includes kinto-attachment: installed as the integration session does.
     session.install("pip")
-    session.run("python", "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-requires-python",
-                "kinto-attachment==9.0.1")
+    session.run(
+        "python", "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-requires-python", "kinto-attachment==9.0.1"
+    )
     session.run("python", "tests/clients/kinto_http_suite.py", *session.posargs)
     kinto = pathlib.Path(session.bin) / "kinto"
     with session.chdir("tests/clients/kintojs"):
@@ -208,7 +213,16 @@ def js_client(session: nox.Session) -> None:
     """The JavaScript client: ``npm ci``, ``npm run build``, then ``npm test`` against real servers and in Chromium."""
     # Only what the servers need to run (no test extras, no database drivers): the session stays short.
     # myproject's development.ini serves with waitress.
-    session.install("-e", CORE, "-e", "packages/server[waitress]", "-e", "packages/elasticsearch-indexer", "-e", "examples/myproject")
+    session.install(
+        "-e",
+        CORE,
+        "-e",
+        "packages/server[waitress]",
+        "-e",
+        "packages/elasticsearch-indexer",
+        "-e",
+        "examples/myproject",
+    )
     # The tests start ``kinto`` and ``pserve`` from PATH, where nox puts this session's first; the browser
     # tests need Debian's chromium at /usr/bin/chromium (or CHROMIUM_PATH), which .ci/run installs.
     with session.chdir("packages/js-client"):
@@ -246,7 +260,9 @@ def admin(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """The documentation site: its examples run (docs/tests), then ``mkdocs build --strict`` into site/."""
     # Every package, without its test extras: the reference pages read their settings tables and commands.
-    others = [argument for folder in _package_folders() if folder != "core" for argument in ("-e", f"packages/{folder}")]
+    others = [
+        argument for folder in _package_folders() if folder != "core" for argument in ("-e", f"packages/{folder}")
+    ]
     session.install("-e", f"{CORE}[testing,redis,memcached]", *others)
     session.install("-r", "docs/requirements.txt")
     _pytest(session, "docs/tests")
@@ -258,6 +274,7 @@ def lint(session: nox.Session) -> None:
     """ruff check and format check."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
 
 
 @nox.session(default=False)
@@ -268,8 +285,7 @@ def build(session: nox.Session) -> None:
     dist.mkdir(exist_ok=True)
     for folder in _package_folders():
         session.run("python", "-m", "build", "--outdir", str(dist), f"packages/{folder}")
-    session.run("pytest", "-p", "no:cacheprovider", "tests/packaging", *session.posargs,
-                env={"KINTO_DIST": str(dist)})
+    session.run("pytest", "-p", "no:cacheprovider", "tests/packaging", *session.posargs, env={"KINTO_DIST": str(dist)})
 
 
 @nox.session(default=False)

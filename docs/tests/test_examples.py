@@ -30,7 +30,9 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[1]
 PAGES = DOCS / "pages"
-FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent> *)(?P<fence>```+)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S
+)
 DIRECTIVE = re.compile(r"<!-- (illustrative|exit-status): *(.*?) *-->\s*$")
 INCLUDE = re.compile(r"\{%\s*include-markdown\s+(?P<args>.*?)%\}", re.S)
 TITLE = re.compile(r'title="([^"]+)"')
@@ -107,7 +109,9 @@ def _matches(expected: list[str], actual: list[str]) -> bool:
             anywhere = True
             continue
         candidates = range(position, len(actual)) if anywhere else range(position, position + 1)
-        found = next((index for index in candidates if index < len(actual) and _line_matches(line, actual[index])), None)
+        found = next(
+            (index for index in candidates if index < len(actual) and _line_matches(line, actual[index])), None
+        )
         if found is None:
             return False
         position, anywhere = found + 1, False

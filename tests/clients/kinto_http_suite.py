@@ -33,8 +33,22 @@ DROPPED: dict[str, tuple[str, ...]] = {}
 
 def download(folder: Path) -> Path:
     """The unpacked sdist of ``KINTO_HTTP`` in ``folder``."""
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                    "--dest", str(folder), KINTO_HTTP], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--dest",
+            str(folder),
+            KINTO_HTTP,
+        ],
+        check=True,
+    )
     archive = next(folder.glob("kinto_http-*.tar.gz"))
     with tarfile.open(archive) as tar:
         tar.extractall(folder, filter="data")
@@ -76,8 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         ini = configuration(suite, folder)
         log = folder / "server.log"
         kinto = shutil.which("kinto", path=str(Path(sys.executable).parent)) or "kinto"
-        server = LiveServer([kinto, "start", "--ini", str(ini)], f"http://127.0.0.1:{PORT}/v1/__heartbeat__",
-                            log=log, cwd=folder, name="kinto start")
+        server = LiveServer(
+            [kinto, "start", "--ini", str(ini)],
+            f"http://127.0.0.1:{PORT}/v1/__heartbeat__",
+            log=log,
+            cwd=folder,
+            name="kinto start",
+        )
         try:
             server.start()
         except ServerFailed as error:
@@ -85,9 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             deselected = [name for names in DROPPED.values() for name in names]
             selection = ["-k", " and ".join(f"not {name}" for name in deselected)] if deselected else []
-            result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SUITE, *selection,
-                                     *args.pytest_args], cwd=suite, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-                                    check=False)
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SUITE, *selection, *args.pytest_args],
+                cwd=suite,
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+                check=False,
+            )
         finally:
             server.stop()
         if result.returncode != 0:

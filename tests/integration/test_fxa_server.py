@@ -74,8 +74,9 @@ def test_an_fxa_user_creates_a_bucket_and_records_another_cannot_read(app, oauth
     created = app.put_json("/v1/buckets/notes", {"data": {}}, headers=alice, status=201).json
     assert created["permissions"]["write"] == [f"fxa:{ALICE_UID}"]
     app.put_json("/v1/buckets/notes/collections/todo", {"data": {}}, headers=alice, status=201)
-    record = app.post_json("/v1/buckets/notes/collections/todo/records", {"data": {"text": "buy milk"}},
-                           headers=alice, status=201).json["data"]
+    record = app.post_json(
+        "/v1/buckets/notes/collections/todo/records", {"data": {"text": "buy milk"}}, headers=alice, status=201
+    ).json["data"]
     path = f"/v1/buckets/notes/collections/todo/records/{record['id']}"
     assert app.get(path, headers=alice).json["data"]["text"] == "buy milk"
     assert app.get(path, headers=bob, status=403).json["errno"] == 121
@@ -107,7 +108,8 @@ def test_a_token_without_the_kinto_scope_cannot_write(app, oauth):
 def test_an_unreachable_oauth_server_is_a_503_not_a_500(app, oauth):
     token = oauth.issue_opaque_token(ALICE_UID, SCOPE, CLIENT_ID)
     oauth.stop()
-    response = app.put_json("/v1/buckets/b", {"data": {}}, headers={"Authorization": f"Bearer {token}"},
-                            expect_errors=True)
+    response = app.put_json(
+        "/v1/buckets/b", {"data": {}}, headers={"Authorization": f"Bearer {token}"}, expect_errors=True
+    )
     assert response.status_code == 503
     assert "Retry-After" in response.headers

@@ -93,10 +93,16 @@ def attachment_app(tmp_path: Path, files: tuple[Path, str]) -> webtest.TestApp:
     )
 
 
-def upload(app: webtest.TestApp, content: bytes, headers: dict[str, str], status: int | str = "*",
-           **fields: str) -> webtest.TestResponse:
-    return app.post(RECORD + "/attachment", params=fields, upload_files=[("attachment", "report.txt", content)],
-                    headers=headers, status=status)
+def upload(
+    app: webtest.TestApp, content: bytes, headers: dict[str, str], status: int | str = "*", **fields: str
+) -> webtest.TestResponse:
+    return app.post(
+        RECORD + "/attachment",
+        params=fields,
+        upload_files=[("attachment", "report.txt", content)],
+        headers=headers,
+        status=status,
+    )
 
 
 def test_the_server_announces_the_attachments_capability(attachment_app):
@@ -174,8 +180,12 @@ def test_uploading_needs_the_permissions_of_the_record(attachment_app, files):
 
     assert (anonymous["errno"], stranger["errno"]) == (104, 121)
     assert list(folder.iterdir()) == []
-    attachment_app.patch_json("/v1/buckets/b/collections/c", {"permissions": {"record:create": ["system.Authenticated"]}},
-                              headers=ALICE, status=200)
+    attachment_app.patch_json(
+        "/v1/buckets/b/collections/c",
+        {"permissions": {"record:create": ["system.Authenticated"]}},
+        headers=ALICE,
+        status=200,
+    )
     upload(attachment_app, b"bob's file", BOB, status=201)
     # Bob created the record, so he may write it; Alice may, through the bucket.
     upload(attachment_app, b"alice's file", ALICE, status=200)
@@ -184,8 +194,13 @@ def test_uploading_needs_the_permissions_of_the_record(attachment_app, files):
 def test_an_upload_without_a_file_is_a_400_in_kintos_format(attachment_app):
     create_collection(attachment_app)
 
-    answer = attachment_app.post(RECORD + "/attachment", params={"data": "{}"}, headers=ALICE,
-                                 content_type="multipart/form-data; boundary=xyz", status=400).json
+    answer = attachment_app.post(
+        RECORD + "/attachment",
+        params={"data": "{}"},
+        headers=ALICE,
+        content_type="multipart/form-data; boundary=xyz",
+        status=400,
+    ).json
 
     assert (answer["code"], answer["errno"], answer["message"]) == (400, 109, "Attachment missing.")
 
@@ -221,18 +236,31 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 @pytest.fixture
 def emailer_app(tmp_path: Path, smtp: tuple[Inbox, int]) -> webtest.TestApp:
     _, port = smtp
-    return build_app(tmp_path, **{"kinto.includes": "kinto_emailer", "mail.host": "127.0.0.1",
-                                  "mail.port": str(port), "mail.default_sender": "kinto@example.com"})
+    return build_app(
+        tmp_path,
+        **{
+            "kinto.includes": "kinto_emailer",
+            "mail.host": "127.0.0.1",
+            "mail.port": str(port),
+            "mail.default_sender": "kinto@example.com",
+        },
+    )
 
 
-HOOKS = {"kinto-emailer": {"hooks": [{
-    "resource_name": "record",
-    "action": "create",
-    "sender": "kinto@example.com",
-    "subject": "New {resource_name} in {bucket_id}/{collection_id}",
-    "template": "Record {record_id} was created by {user_id}.",
-    "recipients": ["reviewers@example.com"],
-}]}}
+HOOKS = {
+    "kinto-emailer": {
+        "hooks": [
+            {
+                "resource_name": "record",
+                "action": "create",
+                "sender": "kinto@example.com",
+                "subject": "New {resource_name} in {bucket_id}/{collection_id}",
+                "template": "Record {record_id} was created by {user_id}.",
+                "recipients": ["reviewers@example.com"],
+            }
+        ]
+    }
+}
 
 
 def test_a_configured_hook_sends_an_email_when_a_record_is_created(emailer_app, smtp):
@@ -266,9 +294,12 @@ def test_no_email_for_actions_the_hooks_do_not_name(emailer_app, smtp):
 def test_invalid_hooks_are_refused_with_kintos_400(emailer_app, smtp):
     emailer_app.put_json("/v1/buckets/b", {"data": {}}, headers=ALICE, status=201)
 
-    answer = emailer_app.put_json("/v1/buckets/b/collections/c",
-                                  {"data": {"kinto-emailer": {"hooks": [{"template": "x", "recipients": []}]}}},
-                                  headers=ALICE, status=400).json
+    answer = emailer_app.put_json(
+        "/v1/buckets/b/collections/c",
+        {"data": {"kinto-emailer": {"hooks": [{"template": "x", "recipients": []}]}}},
+        headers=ALICE,
+        status=400,
+    ).json
 
     assert (answer["errno"], answer["message"]) == (107, "body: Empty list of recipients.")
     emailer_app.get("/v1/buckets/b/collections/c", headers=ALICE, status=404)

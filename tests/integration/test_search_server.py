@@ -65,13 +65,18 @@ def make_server(indexing_settings: dict[str, Any]) -> Iterator[Callable[..., web
     built: list[webtest.TestApp] = []
 
     def make(**settings: Any) -> webtest.TestApp:
-        app = webtest.TestApp(main({}, **{
-            "multiauth.policies": "basicauth",
-            "userid_hmac_secret": SECRET,
-            "kinto.includes": "kinto_elasticsearch",
-            **indexing_settings,
-            **settings,
-        }))
+        app = webtest.TestApp(
+            main(
+                {},
+                **{
+                    "multiauth.policies": "basicauth",
+                    "userid_hmac_secret": SECRET,
+                    "kinto.includes": "kinto_elasticsearch",
+                    **indexing_settings,
+                    **settings,
+                },
+            )
+        )
         built.append(app)
         return app
 
@@ -88,8 +93,9 @@ def server(make_server: Callable[..., webtest.TestApp]) -> webtest.TestApp:
     return app
 
 
-def add(app: webtest.TestApp, title: str, headers: dict[str, str] = ALICE, collection: str = "c1",
-        **permissions: list[str]) -> str:
+def add(
+    app: webtest.TestApp, title: str, headers: dict[str, str] = ALICE, collection: str = "c1", **permissions: list[str]
+) -> str:
     body: dict[str, Any] = {"data": {"title": title}}
     if permissions:
         body["permissions"] = permissions
@@ -97,8 +103,9 @@ def add(app: webtest.TestApp, title: str, headers: dict[str, str] = ALICE, colle
     return app.post_json(path, body, headers=headers, status=201).json["data"]["id"]
 
 
-def found(app: webtest.TestApp, headers: dict[str, str] | None = None, body: Any = None, path: str = SEARCH,
-          status: int = 200) -> list[str]:
+def found(
+    app: webtest.TestApp, headers: dict[str, str] | None = None, body: Any = None, path: str = SEARCH, status: int = 200
+) -> list[str]:
     response = app.post_json(path, body or {}, headers=headers or {}, status=status)
     return sorted(hit["_source"]["title"] for hit in response.json["hits"]["hits"])
 
@@ -135,8 +142,7 @@ def test_collection_readers_see_everything_as_soon_as_they_may(server: webtest.T
     assert found(server, BOB) == ["one", "two"]
     server.patch_json("/v1/buckets/b1/collections/c1", {"permissions": {"read": []}}, headers=ALICE)
     assert found(server, BOB) == ["two"]
-    server.patch_json("/v1/buckets/b1", {"permissions": {"write": [userid("carol"), userid("alice")]}},
-                      headers=ALICE)
+    server.patch_json("/v1/buckets/b1", {"permissions": {"write": [userid("carol"), userid("alice")]}}, headers=ALICE)
     assert found(server, CAROL) == ["one", "two"]
 
 
@@ -151,17 +157,19 @@ def test_anonymous_callers_find_public_records_only(server: webtest.TestApp) -> 
     add(server, "public", read=["system.Everyone"])
     add(server, "private")
     assert found(server) == ["public"]
-    server.patch_json("/v1/buckets/b1/collections/c1", {"permissions": {"read": ["system.Everyone"]}},
-                      headers=ALICE)
+    server.patch_json("/v1/buckets/b1/collections/c1", {"permissions": {"read": ["system.Everyone"]}}, headers=ALICE)
     assert found(server) == ["private", "public"]
 
 
-@pytest.mark.parametrize("crafted", [
-    {"query": {"bool": {"should": [{"match_all": {}}, {"match_none": {}}], "minimum_should_match": 1}}},
-    {"query": {"bool": {"must_not": [{"terms": {"title": ["nothing"]}}]}}},
-    {"query": {"constant_score": {"filter": {"match_all": {}}, "boost": 100}}},
-    {"query": {"query_string": {"query": "*:*"}}},
-])
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        {"query": {"bool": {"should": [{"match_all": {}}, {"match_none": {}}], "minimum_should_match": 1}}},
+        {"query": {"bool": {"must_not": [{"terms": {"title": ["nothing"]}}]}}},
+        {"query": {"constant_score": {"filter": {"match_all": {}}, "boost": 100}}},
+        {"query": {"query_string": {"query": "*:*"}}},
+    ],
+)
 def test_crafted_bodies_cannot_bypass_the_filter(server: webtest.TestApp, crafted: dict[str, Any]) -> None:
     add(server, "secret")
     add(server, "shared", read=[userid("bob")])
@@ -178,8 +186,9 @@ def test_the_querystring_searches_with_get(server: webtest.TestApp) -> None:
 def test_the_collection_index_schema_maps_fields(server: webtest.TestApp) -> None:
     schema = {"properties": {"tag": {"type": "keyword"}}}
     server.put_json("/v1/buckets/b1/collections/tagged", {"data": {"index:schema": schema}}, headers=ALICE)
-    server.post_json("/v1/buckets/b1/collections/tagged/records", {"data": {"title": "x", "tag": "Mixed Case"}},
-                     headers=ALICE)
+    server.post_json(
+        "/v1/buckets/b1/collections/tagged/records", {"data": {"title": "x", "tag": "Mixed Case"}}, headers=ALICE
+    )
     path = "/v1/buckets/b1/collections/tagged/search"
     assert found(server, ALICE, {"query": {"term": {"tag": "Mixed Case"}}}, path=path) == ["x"]
     assert found(server, ALICE, {"sort": ["tag"]}, path=path) == ["x"]
@@ -198,8 +207,9 @@ def test_deleting_collections_and_buckets_deletes_their_indexes(server: webtest.
 
 
 def test_missing_collections_answer_404_to_bucket_readers_only(server: webtest.TestApp) -> None:
-    assert server.post_json("/v1/buckets/b1/collections/nope/search", {}, headers=ALICE, status=404).json[
-        "errno"] == 111
+    assert (
+        server.post_json("/v1/buckets/b1/collections/nope/search", {}, headers=ALICE, status=404).json["errno"] == 111
+    )
     server.post_json("/v1/buckets/b1/collections/nope/search", {}, headers=BOB, status=403)
     server.post_json("/v1/buckets/b1/collections/nope/search", {}, status=401)
 
@@ -210,15 +220,15 @@ def test_refused_bodies_answer_400(server: webtest.TestApp) -> None:
 
 
 def test_collections_predating_the_plugin_get_their_index_on_first_write(
-        make_server: Callable[..., webtest.TestApp], tmp_path: Path) -> None:
+    make_server: Callable[..., webtest.TestApp], tmp_path: Path
+) -> None:
     storage = {
         "kinto.storage_backend": "kinto.core.storage.sqlite",
         "kinto.storage_url": f"sqlite:///{tmp_path}/kinto.sqlite",
         "kinto.permission_backend": "kinto.core.permission.sqlite",
         "kinto.permission_url": f"sqlite:///{tmp_path}/kinto.sqlite",
     }
-    before = webtest.TestApp(main({}, **{"multiauth.policies": "basicauth", "userid_hmac_secret": SECRET,
-                                         **storage}))
+    before = webtest.TestApp(main({}, **{"multiauth.policies": "basicauth", "userid_hmac_secret": SECRET, **storage}))
     before.app.registry.storage.initialize_schema()
     before.app.registry.permission.initialize_schema()
     before.put_json("/v1/buckets/b1", {}, headers=ALICE)
@@ -265,9 +275,7 @@ def test_kinto_reindex_runs_from_the_command_line(tmp_path: Path, capsys: pytest
         f"kinto_elasticsearch.embedded_url = sqlite:///{data}/search.sqlite\n"
     )
     assert kinto(["migrate", "--ini", str(ini)]) == 0
-    app = webtest.TestApp(main({}, **dict(
-        line.split(" = ", 1) for line in ini.read_text().splitlines()[2:]
-    )))
+    app = webtest.TestApp(main({}, **dict(line.split(" = ", 1) for line in ini.read_text().splitlines()[2:])))
     app.put_json("/v1/buckets/b1", {}, headers=ALICE)
     app.put_json("/v1/buckets/b1/collections/c1", {}, headers=ALICE)
     add(app, "kept")

@@ -44,8 +44,12 @@ BEGIN RETURN localtimestamp; END;
 $$ LANGUAGE plpgsql;
 """
 
-IDS = ["6d1b7bd4-5b43-4c8e-9d2b-5a0e6f1f0a01", "6d1b7bd4-5b43-4c8e-9d2b-5a0e6f1f0a02",
-       "6d1b7bd4-5b43-4c8e-9d2b-5a0e6f1f0a03", "6d1b7bd4-5b43-4c8e-9d2b-5a0e6f1f0a04"]
+IDS = [
+    "6d1b7bd4-5b43-4c8e-9d2b-5a0e6f1f0a01",
+    "6d1b7bd4-5b43-4c8e-9d2b-5a0e6f1f0a02",
+    "6d1b7bd4-5b43-4c8e-9d2b-5a0e6f1f0a03",
+    "6d1b7bd4-5b43-4c8e-9d2b-5a0e6f1f0a04",
+]
 PARENT = "/buckets/b/collections/c"
 
 
@@ -98,9 +102,11 @@ def _fill(url: str, version: int) -> tuple[list[tuple[Any, ...]], int]:
                 (IDS[3], PARENT),
             )
             tombstones = sql.SQL("SELECT id::text, as_epoch(last_modified), TRUE, NULL FROM {} WHERE deleted").format(
-                sql.Identifier(table))
-            live = sql.SQL("SELECT id::text, as_epoch(last_modified), FALSE, data::jsonb FROM {} WHERE NOT deleted").format(
-                sql.Identifier(table))
+                sql.Identifier(table)
+            )
+            live = sql.SQL(
+                "SELECT id::text, as_epoch(last_modified), FALSE, data::jsonb FROM {} WHERE NOT deleted"
+            ).format(sql.Identifier(table))
         rows = connection.execute(sql.SQL("{} UNION ALL {} ORDER BY 1").format(live, tombstones)).fetchall()
         stamp = max(row[1] for row in rows)
         if version >= 10:
@@ -121,8 +127,10 @@ def _ini(tmp_path: Path, url: str) -> Path:
     ini = tmp_path / "kinto.ini"
     ini.write_text(
         "[app:main]\n"
-        + "".join(f"kinto.{kind}_backend = kinto.core.{kind}.postgresql\nkinto.{kind}_url = {url}\n"
-                  for kind in ("storage", "permission", "cache"))
+        + "".join(
+            f"kinto.{kind}_backend = kinto.core.{kind}.postgresql\nkinto.{kind}_url = {url}\n"
+            for kind in ("storage", "permission", "cache")
+        )
         + f"kinto.userid_hmac_secret = {SECRET}\n"
     )
     return ini
@@ -130,8 +138,12 @@ def _ini(tmp_path: Path, url: str) -> Path:
 
 def _migrate(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedProcess[str]:
     ini = _ini(tmp_path, url)
-    return subprocess.run([sys.executable, "-m", "kinto.server", "migrate", "--ini", str(ini), *options],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "kinto.server", "migrate", "--ini", str(ini), *options],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("version", range(1, 27))
@@ -152,8 +164,12 @@ def test_every_kinto_storage_schema_is_converted_with_its_timestamps(version: in
     finally:
         storage.client.close()
     converted = sorted(
-        (item["id"], item["last_modified"], bool(item.get("deleted")),
-         None if item.get("deleted") else {k: v for k, v in item.items() if k not in ("id", "last_modified")})
+        (
+            item["id"],
+            item["last_modified"],
+            bool(item.get("deleted")),
+            None if item.get("deleted") else {k: v for k, v in item.items() if k not in ("id", "last_modified")},
+        )
         for item in listed
     )
     assert converted == [tuple(row) for row in rows]

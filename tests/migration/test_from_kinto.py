@@ -134,34 +134,48 @@ def fill(base: str) -> int:
         for collection, count in collections.items():
             _call(base, "PUT", f"{bucket}/collections/{collection}", user, {"data": {"schema": schema}})
             principals = [[others[0]], [f"{bucket}/groups/friends"], ["system.Authenticated"], []]
-            _batch(base, user, [
-                {
-                    "method": "PUT",
-                    "path": f"{bucket}/collections/{collection}/records/r{number:05d}",
-                    "body": {
-                        "data": {"title": f"{user} {collection} {number}", "n": number},
-                        "permissions": {"read": principals[number % 4], "write": principals[(number + 1) % 4]},
-                    },
-                }
-                for number in range(count)
-            ])
-    return int(_call(base, "GET", "/buckets/alice-bucket/collections/notes/records", "alice").headers["ETag"].strip('"'))
+            _batch(
+                base,
+                user,
+                [
+                    {
+                        "method": "PUT",
+                        "path": f"{bucket}/collections/{collection}/records/r{number:05d}",
+                        "body": {
+                            "data": {"title": f"{user} {collection} {number}", "n": number},
+                            "permissions": {"read": principals[number % 4], "write": principals[(number + 1) % 4]},
+                        },
+                    }
+                    for number in range(count)
+                ],
+            )
+    return int(
+        _call(base, "GET", "/buckets/alice-bucket/collections/notes/records", "alice").headers["ETag"].strip('"')
+    )
 
 
 def change(base: str) -> None:
     """After the timestamp: updates, deletions (tombstones), a deleted group and collection."""
     notes = "/buckets/alice-bucket/collections/notes/records"
-    _batch(base, "alice", [
-        {"method": "PATCH", "path": f"{notes}/r{number:05d}", "body": {"data": {"title": f"edited {number}"}}}
-        for number in range(0, 400, 4)
-    ])
+    _batch(
+        base,
+        "alice",
+        [
+            {"method": "PATCH", "path": f"{notes}/r{number:05d}", "body": {"data": {"title": f"edited {number}"}}}
+            for number in range(0, 400, 4)
+        ],
+    )
     _batch(base, "alice", [{"method": "DELETE", "path": f"{notes}/r{number:05d}"} for number in range(1, 600, 2)])
     _call(base, "POST", notes, "alice", {"data": {"title": "late", "n": 1}})
     _call(base, "DELETE", "/buckets/alice-bucket/collections/scratch", "alice")
-    _batch(base, "bob", [
-        {"method": "DELETE", "path": f"/buckets/bob-bucket/collections/photos/records/r{number:05d}"}
-        for number in range(0, 100)
-    ])
+    _batch(
+        base,
+        "bob",
+        [
+            {"method": "DELETE", "path": f"/buckets/bob-bucket/collections/photos/records/r{number:05d}"}
+            for number in range(0, 100)
+        ],
+    )
     for user in USERS:
         _call(base, "DELETE", f"/buckets/{user}-bucket/groups/gone", user)
 
@@ -260,8 +274,9 @@ def test_a_database_written_by_kinto_is_served_identically_after_kinto_migrate(
     assert changed and all(item["last_modified"] > since for item in changed)
 
     # Before the conversion our server says why it cannot serve, instead of failing request by request.
-    refused = subprocess.run(_ours("start", "--ini", str(ini), "--port", str(free_port())),
-                             capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(
+        _ours("start", "--ini", str(ini), "--port", str(free_port())), capture_output=True, text=True, timeout=120
+    )
     assert refused.returncode == 1
     assert "Kinto's storage schema 26" in refused.stderr and "kinto migrate" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1

@@ -149,7 +149,11 @@ def _fail_at_finish() -> Callable[..., Any]:
     ids=["26-objects", "17-objects", "17-tombstones", "17-finish"],
 )
 def test_an_interrupted_conversion_is_finished_by_kinto_migrate_as_if_uninterrupted(
-    version: int, where: tuple[str, int], remaining: str, kinto_core: Path, tmp_path: Path,
+    version: int,
+    where: tuple[str, int],
+    remaining: str,
+    kinto_core: Path,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from kinto.core.storage.postgresql import from_kinto, migration
@@ -186,7 +190,6 @@ def test_an_interrupted_conversion_is_finished_by_kinto_migrate_as_if_uninterrup
     assert finished.returncode == 0, finished.stderr
     assert f"Converted Kinto's storage schema {version}" in finished.stderr
     assert _dump(url) == expected
-
 
 
 def test_a_kinto_migrate_killed_mid_copy_is_finished_by_the_next_one(kinto_core: Path, tmp_path: Path) -> None:

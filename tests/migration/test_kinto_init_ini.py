@@ -49,8 +49,13 @@ def kinto_bin() -> Path:
 @pytest.fixture(scope="module")
 def kinto_ini(kinto_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("kinto-init")
-    done = subprocess.run([str(kinto_bin / "kinto"), "init", "--ini", "kinto.ini", "--backend", "memory",
-                           "--cache-backend", "memory"], cwd=folder, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(kinto_bin / "kinto"), "init", "--ini", "kinto.ini", "--backend", "memory", "--cache-backend", "memory"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return folder / "kinto.ini"
 
@@ -78,8 +83,11 @@ def _missing_at_collection() -> list[str]:
 @pytest.fixture(scope="module")
 def kintos_answers(kinto_bin: Path, kinto_ini: Path) -> Iterator[list[tuple[str, object]]]:
     """What Kinto 26.5.0 answers (see ``answers``) when serving its own ini."""
-    server = Server([str(kinto_bin / "kinto"), "start", "--ini", str(kinto_ini)],
-                    kinto_ini.parent / "kinto.log", cwd=kinto_ini.parent)
+    server = Server(
+        [str(kinto_bin / "kinto"), "start", "--ini", str(kinto_ini)],
+        kinto_ini.parent / "kinto.log",
+        cwd=kinto_ini.parent,
+    )
     try:
         yield answers(server.url)
     finally:
@@ -109,8 +117,9 @@ def answers(url: str) -> list[tuple[str, object]]:
     seen.append(("login", user["id"], user["bucket"]))
     wrong = requests.get(f"{url}/buckets/default", headers=basic("alice", "wrong"), timeout=30)
     seen.append(("wrong password", wrong.status_code, wrong.json()["errno"]))
-    created = requests.post(f"{url}/buckets/default/collections/tasks/records", json={"data": {"title": "x"}},
-                            headers=alice, timeout=30)
+    created = requests.post(
+        f"{url}/buckets/default/collections/tasks/records", json={"data": {"title": "x"}}, headers=alice, timeout=30
+    )
     seen.append(("record", created.status_code, created.json()["data"]["title"], created.json()["permissions"]))
     listed = requests.get(f"{url}/buckets/{user['bucket']}/collections/tasks/records", headers=alice, timeout=30)
     seen.append(("listed", [record["title"] for record in listed.json()["data"]]))
@@ -126,8 +135,12 @@ def test_kintos_ini_names_kintos_plugins(kinto_ini: Path):
     assert settings["kinto.bucket_create_principals"] == "account:admin"
 
 
-@pytest.mark.xfail(bool(_missing_at_collection()), strict=True, raises=ServerFailed,
-                   reason=f"not written yet: {', '.join(_missing_at_collection())}")
+@pytest.mark.xfail(
+    bool(_missing_at_collection()),
+    strict=True,
+    raises=ServerFailed,
+    reason=f"not written yet: {', '.join(_missing_at_collection())}",
+)
 def test_kintos_ini_starts_our_server_unchanged(kintos_answers, kinto_ini: Path):
     with LiveServer(ini=kinto_ini, cwd=kinto_ini.parent) as ours:
         assert answers(ours.url) == kintos_answers

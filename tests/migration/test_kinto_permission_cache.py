@@ -183,4 +183,3 @@ def test_a_foreign_cache_table_is_left_untouched(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with psycopg.connect(url) as connection:
         assert connection.execute("SELECT key, value, expires FROM cache").fetchall() == [("mine", b"x", 1)]
-

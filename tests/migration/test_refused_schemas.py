@@ -50,9 +50,12 @@ def _ours_newer(url: str, kinto_core: Path, tmp_path: Path) -> None:
 def _snapshot(url: str) -> dict[str, Any]:
     """Every table's columns and rows."""
     with psycopg.connect(url) as connection:
-        tables = [name for (name,) in connection.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
-        )]
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+            )
+        ]
         return {
             table: (
                 connection.execute(
@@ -69,8 +72,11 @@ def _snapshot(url: str) -> dict[str, Any]:
     ("build", "message"),
     [
         (_kinto_27, "Kinto's storage schema 27 is not one Kinto shipped (1 to 26)"),
-        (_foreign_records, "tables records (created timestamp without time zone, id integer, title text)"
-                           " and no storage_schema_version row: neither this schema nor one Kinto shipped"),
+        (
+            _foreign_records,
+            "tables records (created timestamp without time zone, id integer, title text)"
+            " and no storage_schema_version row: neither this schema nor one Kinto shipped",
+        ),
         (_foreign_metadata, "table metadata has columns (data jsonb, id integer, key text), not (name, value)"),
         (_ours_newer, "storage schema version 99 is newer than this code's"),
     ],

@@ -120,8 +120,13 @@ def app(make_app: Callable[..., webtest.TestApp]) -> webtest.TestApp:
 def put() -> Callable[..., dict[str, Any]]:
     """``put(app, path, data=None, headers=ALICE, permissions=None)`` → the response body (expects 2xx)."""
 
-    def put_object(app: webtest.TestApp, path: str, data: dict[str, Any] | None = None,
-                   headers: dict[str, str] = ALICE, permissions: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    def put_object(
+        app: webtest.TestApp,
+        path: str,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] = ALICE,
+        permissions: dict[str, list[str]] | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"data": data or {}}
         if permissions is not None:
             body["permissions"] = permissions

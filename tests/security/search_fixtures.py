@@ -63,8 +63,9 @@ def elasticsearch_settings(request: pytest.FixtureRequest) -> Iterator[dict[str,
     yield from _elasticsearch_settings(request)
 
 
-def _builder(make_app: Callable[..., webtest.TestApp], base: dict[str, str]
-             ) -> tuple[Callable[..., webtest.TestApp], list[webtest.TestApp]]:
+def _builder(
+    make_app: Callable[..., webtest.TestApp], base: dict[str, str]
+) -> tuple[Callable[..., webtest.TestApp], list[webtest.TestApp]]:
     built: list[webtest.TestApp] = []
 
     def build(settings: dict[str, Any] | None = None) -> webtest.TestApp:
@@ -76,8 +77,9 @@ def _builder(make_app: Callable[..., webtest.TestApp], base: dict[str, str]
 
 
 @pytest.fixture
-def search_app(make_app: Callable[..., webtest.TestApp], indexer_settings: dict[str, str]
-               ) -> Iterator[Callable[..., webtest.TestApp]]:
+def search_app(
+    make_app: Callable[..., webtest.TestApp], indexer_settings: dict[str, str]
+) -> Iterator[Callable[..., webtest.TestApp]]:
     build, built = _builder(make_app, indexer_settings)
     yield build
     for app in built:
@@ -85,16 +87,17 @@ def search_app(make_app: Callable[..., webtest.TestApp], indexer_settings: dict[
 
 
 @pytest.fixture
-def es_search_app(make_app: Callable[..., webtest.TestApp], elasticsearch_settings: dict[str, str]
-                  ) -> Iterator[Callable[..., webtest.TestApp]]:
+def es_search_app(
+    make_app: Callable[..., webtest.TestApp], elasticsearch_settings: dict[str, str]
+) -> Iterator[Callable[..., webtest.TestApp]]:
     build, built = _builder(make_app, elasticsearch_settings)
     yield build
     for app in built:
         app.app.registry.indexer.flush()
 
 
-def search(app: webtest.TestApp, path: str, body: Any = None, headers: dict[str, str] | None = None,
-           status: int | str = "*") -> webtest.TestResponse:
+def search(
+    app: webtest.TestApp, path: str, body: Any = None, headers: dict[str, str] | None = None, status: int | str = "*"
+) -> webtest.TestResponse:
     """POST a search body to ``/v1<path>/search`` (any status unless told)."""
-    return app.post_json(f"/v1{path}/search", body if body is not None else {}, headers=headers or {},
-                         status=status)
+    return app.post_json(f"/v1{path}/search", body if body is not None else {}, headers=headers or {}, status=status)

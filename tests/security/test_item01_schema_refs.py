@@ -125,11 +125,14 @@ def test_an_unknown_meta_schema_is_refused(bucket, remote):
     assert_error(written, 400, INVALID_PARAMETERS)
 
 
-@pytest.mark.parametrize("meta_schema", [
-    "http://json-schema.org/draft-07/schema#",
-    "http://json-schema.org/draft-04/schema#",
-    "https://json-schema.org/draft/2020-12/schema",
-])
+@pytest.mark.parametrize(
+    "meta_schema",
+    [
+        "http://json-schema.org/draft-07/schema#",
+        "http://json-schema.org/draft-04/schema#",
+        "https://json-schema.org/draft/2020-12/schema",
+    ],
+)
 def test_known_meta_schemas_are_accepted(bucket, meta_schema):
     written = _put_collection_schema(bucket, {"$schema": meta_schema, "type": "object"})
     assert written.status_code in (200, 201), written.text

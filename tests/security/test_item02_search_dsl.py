@@ -47,8 +47,12 @@ def alice_app(search_app: Callable[..., webtest.TestApp], put: Callable[..., Any
     app = search_app()
     put(app, "/buckets/b1")
     put(app, "/buckets/b1/collections/c1")
-    put(app, "/buckets/b1/collections/c1/records/public", {"title": "public notice", "tag": "public"},
-        permissions={"read": ["system.Everyone"]})
+    put(
+        app,
+        "/buckets/b1/collections/c1/records/public",
+        {"title": "public notice", "tag": "public"},
+        permissions={"read": ["system.Everyone"]},
+    )
     put(app, "/buckets/b1/collections/c1/records/plan", {"title": "launch", "tag": "classified"})
     put(app, "/buckets/b2", headers=BOB)
     put(app, "/buckets/b2/collections/c2", headers=BOB)
@@ -76,13 +80,17 @@ def test_terms_aggregations_with_min_doc_count_zero_are_refused(alice_app: webte
     assert "classified" not in response.text
 
 
-@pytest.mark.parametrize("aggregation", [
-    {"global": {}, "aggs": {"tags": {"terms": {"field": "tag.keyword"}}}},
-    {"significant_terms": {"field": "tag.keyword"}},
-    {"filter": {"match_all": {}}, "aggs": {"t": {"terms": {"field": "tag.keyword", "min_doc_count": 0}}}},
-])
-def test_aggregations_reaching_beyond_the_hits_are_refused(alice_app: webtest.TestApp,
-                                                            aggregation: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "aggregation",
+    [
+        {"global": {}, "aggs": {"tags": {"terms": {"field": "tag.keyword"}}}},
+        {"significant_terms": {"field": "tag.keyword"}},
+        {"filter": {"match_all": {}}, "aggs": {"t": {"terms": {"field": "tag.keyword", "min_doc_count": 0}}}},
+    ],
+)
+def test_aggregations_reaching_beyond_the_hits_are_refused(
+    alice_app: webtest.TestApp, aggregation: dict[str, Any]
+) -> None:
     where = "aggs.leak.aggs.t.terms.min_doc_count" if "filter" in aggregation else "aggs.leak"
     response = search(alice_app, SEARCH, {"size": 0, "aggs": {"leak": aggregation}})
     refused_at(response, where)
@@ -116,18 +124,26 @@ def test_a_sort_s_nested_filter_is_checked_as_a_query(alice_app: webtest.TestApp
     refused_at(response, "sort[0].n.a.nested.filter.terms.n.a")
 
 
-@pytest.mark.parametrize(("body", "where"), [
-    ({"query": {"match": {"title": {"query": "launch", "analyzer": "standard", "unknown_option": 1}}}},
-     "query.match.title.unknown_option"),
-    ({"query": {"bool": {"must": [{"match_all": {}}], "adjust_pure_negative": False}}},
-     "query.bool.adjust_pure_negative"),
-    ({"highlight": {"fields": {"title": {}}, "tags_schema": "styled", "options": {"x": 1}}}, "highlight.options"),
-    ({"sort": [{"title.keyword": {"order": "asc", "script": {"source": "1"}}}]}, "sort[0].title.keyword.script"),
-    ({"aggs": {"t": {"terms": {"field": "tag.keyword", "script": {"source": "1"}}}}}, "aggs.t.terms.script"),
-    ({"_source": {"includes": ["title"], "other": ["x"]}}, "_source.other"),
-])
-def test_unknown_keys_anywhere_are_refused_by_their_path(alice_app: webtest.TestApp, body: dict[str, Any],
-                                                         where: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (
+            {"query": {"match": {"title": {"query": "launch", "analyzer": "standard", "unknown_option": 1}}}},
+            "query.match.title.unknown_option",
+        ),
+        (
+            {"query": {"bool": {"must": [{"match_all": {}}], "adjust_pure_negative": False}}},
+            "query.bool.adjust_pure_negative",
+        ),
+        ({"highlight": {"fields": {"title": {}}, "tags_schema": "styled", "options": {"x": 1}}}, "highlight.options"),
+        ({"sort": [{"title.keyword": {"order": "asc", "script": {"source": "1"}}}]}, "sort[0].title.keyword.script"),
+        ({"aggs": {"t": {"terms": {"field": "tag.keyword", "script": {"source": "1"}}}}}, "aggs.t.terms.script"),
+        ({"_source": {"includes": ["title"], "other": ["x"]}}, "_source.other"),
+    ],
+)
+def test_unknown_keys_anywhere_are_refused_by_their_path(
+    alice_app: webtest.TestApp, body: dict[str, Any], where: str
+) -> None:
     refused_at(search(alice_app, SEARCH, body, headers=ALICE), where)
 
 
@@ -140,8 +156,8 @@ def test_error_texts_name_no_index(alice_app: webtest.TestApp) -> None:
 
 
 def test_search_engine_errors_are_answered_generically_and_logged(
-        es_search_app: Callable[..., webtest.TestApp], put: Callable[..., Any],
-        caplog: pytest.LogCaptureFixture) -> None:
+    es_search_app: Callable[..., webtest.TestApp], put: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
     app = es_search_app()
     put(app, "/buckets/b1")
     put(app, "/buckets/b1/collections/c1")
@@ -155,10 +171,15 @@ def test_search_engine_errors_are_answered_generically_and_logged(
     assert "fielddata" in caplog.text.lower() or "text fields" in caplog.text.lower()
 
 
-def test_relevance_scores_owe_nothing_to_unreadable_records(alice_app: webtest.TestApp,
-                                                            put: Callable[..., Any]) -> None:
-    put(alice_app, "/buckets/b1/collections/c1/records/shared", {"title": "launch window"},
-        permissions={"read": [userid("bob")]})
+def test_relevance_scores_owe_nothing_to_unreadable_records(
+    alice_app: webtest.TestApp, put: Callable[..., Any]
+) -> None:
+    put(
+        alice_app,
+        "/buckets/b1/collections/c1/records/shared",
+        {"title": "launch window"},
+        permissions={"read": [userid("bob")]},
+    )
     query = {"query": {"match": {"title": "launch"}}}
 
     def bob_scores() -> dict[str, float]:

@@ -48,8 +48,12 @@ def hierarchy(app: Any, put: Any) -> Any:
 def shared(app: Any, put: Any, level: str) -> str:
     """The object of ``level``, readable by Carol and writable by Bob (and Alice, its writer)."""
     path = LEVELS[level]
-    put(app, path, {"members": []} if level == "group" else {"title": "shared"},
-        permissions={"read": [userid("carol")], "write": [userid("bob")]})
+    put(
+        app,
+        path,
+        {"members": []} if level == "group" else {"title": "shared"},
+        permissions={"read": [userid("carol")], "write": [userid("bob")]},
+    )
     assert stored_permissions(app, path) == acl(read=["carol"], write=["alice", "bob"])
     return path
 
@@ -59,8 +63,9 @@ def test_put_with_permissions_revokes_every_permission_it_leaves_out(hierarchy, 
     app = hierarchy
     path = shared(app, put, level)
 
-    answer = put(app, path, {"members": []} if level == "group" else {"title": "mine"},
-                 permissions={"write": [userid("alice")]})
+    answer = put(
+        app, path, {"members": []} if level == "group" else {"title": "mine"}, permissions={"write": [userid("alice")]}
+    )
 
     assert normal(answer["permissions"]) == acl(write=["alice"])
     assert stored_permissions(app, path) == acl(write=["alice"])
@@ -73,8 +78,9 @@ def test_the_writer_keeps_write_when_a_put_replaces_the_acl(hierarchy, put):
     app = hierarchy
     path = shared(app, put, "record")
 
-    answer = app.put_json(f"/v1{path}", {"data": {"by": "bob"}, "permissions": {"read": [userid("carol")]}},
-                          headers=BOB).json
+    answer = app.put_json(
+        f"/v1{path}", {"data": {"by": "bob"}, "permissions": {"read": [userid("carol")]}}, headers=BOB
+    ).json
 
     assert normal(answer["permissions"]) == acl(read=["carol"], write=["bob"])
     assert stored_permissions(app, path) == acl(read=["carol"], write=["bob"])
@@ -85,8 +91,9 @@ def test_put_without_permissions_keeps_the_acl_and_answers_it(hierarchy, put, le
     app = hierarchy
     path = shared(app, put, level)
 
-    answer = app.put_json(f"/v1{path}", {"data": {"members": []} if level == "group" else {"title": "new"}},
-                          headers=ALICE).json
+    answer = app.put_json(
+        f"/v1{path}", {"data": {"members": []} if level == "group" else {"title": "new"}}, headers=ALICE
+    ).json
 
     assert normal(answer["permissions"]) == acl(read=["carol"], write=["alice", "bob"])
     assert stored_permissions(app, path) == acl(read=["carol"], write=["alice", "bob"])
@@ -143,8 +150,9 @@ def test_a_group_put_without_data_keeps_its_members_in_their_principals(hierarch
 
 def test_put_without_data_on_a_new_object_creates_it_empty(hierarchy):
     app = hierarchy
-    response = app.put_json("/v1/buckets/b/collections/c/records/new", {"permissions": {"read": [userid("carol")]}},
-                            headers=ALICE)
+    response = app.put_json(
+        "/v1/buckets/b/collections/c/records/new", {"permissions": {"read": [userid("carol")]}}, headers=ALICE
+    )
 
     assert response.status_code == 201
     assert set(response.json["data"]) == {"id", "last_modified"}
@@ -155,8 +163,15 @@ def test_a_batch_put_replaces_the_acl_too(hierarchy, put):
     app = hierarchy
     path = shared(app, put, "record")
 
-    batch = {"requests": [{"method": "PUT", "path": path,
-                           "body": {"data": {"title": "mine"}, "permissions": {"write": [userid("alice")]}}}]}
+    batch = {
+        "requests": [
+            {
+                "method": "PUT",
+                "path": path,
+                "body": {"data": {"title": "mine"}, "permissions": {"write": [userid("alice")]}},
+            }
+        ]
+    }
     response = app.post_json("/v1/batch", batch, headers=ALICE).json["responses"][0]
 
     assert response["status"] == 200

@@ -105,9 +105,14 @@ def _collection_with_schema(live: Client, name: str, schema: dict) -> str:
 
 
 def test_schema_pattern_is_linear(live):
-    records = _collection_with_schema(live, "pattern", {
-        "type": "object", "properties": {"t": {"type": "string", "pattern": "^(a+)+$"}},
-    })
+    records = _collection_with_schema(
+        live,
+        "pattern",
+        {
+            "type": "object",
+            "properties": {"t": {"type": "string", "pattern": "^(a+)+$"}},
+        },
+    )
     refused = live.request("POST", records, json={"data": {"t": "a" * 60 + "!"}})
     assert refused.status_code == 400, refused.text
     accepted = live.request("POST", records, json={"data": {"t": "a" * 60}})
@@ -115,11 +120,15 @@ def test_schema_pattern_is_linear(live):
 
 
 def test_schema_pattern_properties_are_linear(live):
-    records = _collection_with_schema(live, "pattern-properties", {
-        "type": "object",
-        "patternProperties": {"^(a+)+$": {"type": "integer"}},
-        "additionalProperties": {"type": "string"},
-    })
+    records = _collection_with_schema(
+        live,
+        "pattern-properties",
+        {
+            "type": "object",
+            "patternProperties": {"^(a+)+$": {"type": "integer"}},
+            "additionalProperties": {"type": "string"},
+        },
+    )
     key = "a" * 60 + "!"
     accepted = live.request("POST", records, json={"data": {key: "not matched, so a string"}})
     assert accepted.status_code == 201, accepted.text
@@ -128,9 +137,15 @@ def test_schema_pattern_properties_are_linear(live):
 
 
 def test_schema_closed_by_pattern_properties_is_linear(live):
-    records = _collection_with_schema(live, "closed", {
-        "type": "object", "patternProperties": {"^(a+)+$": {}}, "additionalProperties": False,
-    })
+    records = _collection_with_schema(
+        live,
+        "closed",
+        {
+            "type": "object",
+            "patternProperties": {"^(a+)+$": {}},
+            "additionalProperties": False,
+        },
+    )
     refused = live.request("POST", records, json={"data": {"a" * 60 + "!": 1}})
     assert refused.status_code == 400, refused.text
     assert live.request("POST", records, json={"data": {"aaa": 1}}).status_code == 201
@@ -143,13 +158,16 @@ def indexed(live):
     return "/buckets/b/collections/search/search"
 
 
-@pytest.mark.parametrize("query, expected", [
-    ({"wildcard": {"title": STARS}}, []),
-    ({"wildcard": {"title": "a*a?"}}, ["long"]),
-    ({"regexp": {"title": "(a+)+b"}}, []),
-    ({"regexp": {"title": "(a+)+"}}, ["long"]),
-    ({"regexp": {"word": "h.*o"}}, ["long"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"wildcard": {"title": STARS}}, []),
+        ({"wildcard": {"title": "a*a?"}}, ["long"]),
+        ({"regexp": {"title": "(a+)+b"}}, []),
+        ({"regexp": {"title": "(a+)+"}}, ["long"]),
+        ({"regexp": {"word": "h.*o"}}, ["long"]),
+    ],
+)
 def test_search_patterns_are_linear(live, indexed, query, expected):
     answered = live.request("POST", indexed, json={"query": query})
     assert answered.status_code == 200, answered.text
@@ -180,8 +198,9 @@ def test_schema_patterns_a_linear_engine_cannot_run_are_refused(app, put, patter
         schema = {"type": "object", "properties": {"t": {"type": "string", "pattern": pattern}}}
     else:
         schema = {"type": "object", "patternProperties": {pattern: {"type": "string"}}}
-    written = app.put_json("/v1/buckets/b/collections/c", {"data": {"schema": schema}},
-                           headers=ALICE, expect_errors=True)
+    written = app.put_json(
+        "/v1/buckets/b/collections/c", {"data": {"schema": schema}}, headers=ALICE, expect_errors=True
+    )
     body = assert_error(written, 400, INVALID_PARAMETERS)
     assert body["details"][0]["name"] == "data.schema"
 

@@ -40,8 +40,15 @@ def write_then_refuse(request: Any) -> Any:
     registry = request.registry
     record = registry.storage.update("record", RECORD_PARENT, object_id, {"written": "by the probe"})
     registry.permission.add_principal_to_ace(f"{RECORDS}/{object_id}", "read", userid("bob"))
-    notify_resource_event(request, RECORD_PARENT, record["last_modified"], record, ACTIONS.CREATE,
-                          resource_name="record", resource_data={"bucket_id": "b", "collection_id": "c"})
+    notify_resource_event(
+        request,
+        RECORD_PARENT,
+        record["last_modified"],
+        record,
+        ACTIONS.CREATE,
+        resource_name="record",
+        resource_data={"bucket_id": "b", "collection_id": "c"},
+    )
     if "keep" in request.GET:
         return {"data": record}
     raise http_error(httpexceptions.HTTPBadRequest(), message="refused after writing")
@@ -94,19 +101,27 @@ def announced_ids() -> set[str]:
 
 def test_a_patch_refused_for_its_response_behavior_changes_nothing(app, put):
     seed(app, put)
-    response = app.patch_json(f"/v1{RECORDS}/r1", {"data": {"title": "after"}},
-                              headers={**ALICE, "Response-Behavior": "bogus"}, status=400)
+    response = app.patch_json(
+        f"/v1{RECORDS}/r1", {"data": {"title": "after"}}, headers={**ALICE, "Response-Behavior": "bogus"}, status=400
+    )
     assert response.json["details"][0]["name"] == "Response-Behavior"
     assert app.get(f"/v1{RECORDS}/r1", headers=ALICE).json["data"]["title"] == "before"
 
 
 def test_a_batch_patch_refused_for_its_response_behavior_changes_nothing_and_the_others_commit(app, put):
     seed(app, put)
-    responses = batch(app, [
-        {"method": "PATCH", "path": f"{RECORDS}/r1", "headers": {"Response-Behavior": "bogus"},
-         "body": {"data": {"title": "after"}, "permissions": {"read": [userid("bob")]}}},
-        {"method": "PUT", "path": f"{RECORDS}/r2", "body": {"data": {"n": 2}}},
-    ])
+    responses = batch(
+        app,
+        [
+            {
+                "method": "PATCH",
+                "path": f"{RECORDS}/r1",
+                "headers": {"Response-Behavior": "bogus"},
+                "body": {"data": {"title": "after"}, "permissions": {"read": [userid("bob")]}},
+            },
+            {"method": "PUT", "path": f"{RECORDS}/r2", "body": {"data": {"n": 2}}},
+        ],
+    )
     assert [r["status"] for r in responses] == [400, 201]
     record = app.get(f"/v1{RECORDS}/r1", headers=ALICE).json
     assert record["data"]["title"] == "before"
@@ -122,11 +137,14 @@ def test_a_sub_request_answered_4xx_after_writing_leaves_no_object_no_permission
     app = plugin_app
     seed(app, put)
     RECEIVED.clear()
-    responses = batch(app, [
-        {"method": "PUT", "path": f"{RECORDS}/before", "body": {"data": {}}},
-        {"method": "POST", "path": "/savepoint-probe/doomed"},
-        {"method": "PATCH", "path": f"{RECORDS}/r1", "body": {"data": {"title": "after"}}},
-    ])
+    responses = batch(
+        app,
+        [
+            {"method": "PUT", "path": f"{RECORDS}/before", "body": {"data": {}}},
+            {"method": "POST", "path": "/savepoint-probe/doomed"},
+            {"method": "PATCH", "path": f"{RECORDS}/r1", "body": {"data": {"title": "after"}}},
+        ],
+    )
     assert [r["status"] for r in responses] == [201, 400, 200]
     app.get(f"/v1{RECORDS}/doomed", headers=ALICE, status=404)
     app.get(f"/v1{RECORDS}/doomed", headers=BOB, status=403)

@@ -51,8 +51,9 @@ def test_a_record_creator_posting_a_readable_record_id_gets_no_acl(shared):
 
 def test_a_record_creator_posting_an_unreadable_record_id_gets_the_403_of_a_read(shared):
     app = shared
-    response = app.post_json(RECORDS, {"data": {"id": "hidden", "title": "overwrite?"}}, headers=CAROL,
-                             expect_errors=True)
+    response = app.post_json(
+        RECORDS, {"data": {"id": "hidden", "title": "overwrite?"}}, headers=CAROL, expect_errors=True
+    )
 
     body = assert_error(response, 403, 121)
     assert body["message"] == app.get(f"{RECORDS}/hidden", headers=CAROL, expect_errors=True).json["message"]
@@ -83,9 +84,12 @@ def test_a_writer_posting_an_existing_id_still_gets_the_acl(shared):
 
 def test_a_batch_post_of_an_existing_id_shows_no_acl_to_a_reader(shared):
     app = shared
-    batch = {"requests": [{"method": "POST", "path": "/buckets", "body": {"data": {"id": "b"}}},
-                          {"method": "POST", "path": "/buckets/b/collections/c/records",
-                           "body": {"data": {"id": "r"}}}]}
+    batch = {
+        "requests": [
+            {"method": "POST", "path": "/buckets", "body": {"data": {"id": "b"}}},
+            {"method": "POST", "path": "/buckets/b/collections/c/records", "body": {"data": {"id": "r"}}},
+        ]
+    }
     bob, carol = (app.post_json("/v1/batch", batch, headers=who).json["responses"] for who in (BOB, CAROL))
 
     assert bob[0]["status"] == 200 and bob[0]["body"]["permissions"] == {}

@@ -37,8 +37,9 @@ def record_body(data_levels: int) -> str:
 
 def send(app: Any, method: str, path: str, body: str | bytes, content_type: str = "application/json") -> Any:
     raw = body.encode("utf-8") if isinstance(body, str) else body
-    return app.request(path, method=method, body=raw, headers={**ALICE, "Content-Type": content_type},
-                       expect_errors=True)
+    return app.request(
+        path, method=method, body=raw, headers={**ALICE, "Content-Type": content_type}, expect_errors=True
+    )
 
 
 def batch(app: Any, *requests: dict[str, Any], raw: str | None = None) -> Any:
@@ -93,8 +94,12 @@ def test_the_limit_holds_in_batch_sub_requests(collection):
     too_deep = '{"requests": [{"method": "PUT", "path": "' + path + '", "body": ' + record_body(5_000) + "}]}"
     assert_error(batch(app, raw=too_deep), 400, 107)
     # ``defaults`` sit one level higher: their body is checked when the sub-request reads it.
-    response = send(app, "POST", "/v1/batch", json.dumps({"defaults": {"body": deep},
-                                                          "requests": [{"method": "PUT", "path": path}]}))
+    response = send(
+        app,
+        "POST",
+        "/v1/batch",
+        json.dumps({"defaults": {"body": deep}, "requests": [{"method": "PUT", "path": path}]}),
+    )
     assert response.status_code == 200
     sub = response.json["responses"][0]
     assert sub["status"] == 400 and sub["body"]["errno"] == 107
@@ -132,8 +137,7 @@ def test_ids_longer_than_id_max_length_are_refused_on_every_path(collection):
     assert_error(app.put_json(f"/v1/buckets/{long_id}", {}, headers=ALICE, expect_errors=True), 400, 107)
     assert_error(app.put_json(f"{RECORDS}/{long_id}", {}, headers=ALICE, expect_errors=True), 400, 107)
     assert_error(app.post_json(RECORDS, {"data": {"id": long_id}}, headers=ALICE, expect_errors=True), 400, 107)
-    assert_error(app.post_json("/v1/buckets", {"data": {"id": long_id}}, headers=ALICE, expect_errors=True), 400,
-                 107)
+    assert_error(app.post_json("/v1/buckets", {"data": {"id": long_id}}, headers=ALICE, expect_errors=True), 400, 107)
     parent = app.put_json(f"/v1/buckets/{long_id}/collections/c", {}, headers=ALICE, expect_errors=True)
     assert_error(parent, 404)
     in_batch = batch(app, {"method": "PUT", "path": f"/buckets/b/collections/c/records/{long_id}"})
@@ -186,11 +190,14 @@ def test_a_charset_that_is_no_text_encoding_is_a_415(collection, charset):
     assert stored_ids(collection) == []
 
 
-@pytest.mark.parametrize(("charset", "body"), [
-    ("utf-16", '{"data": {"a": "\\ud800"}}'.encode("utf-16")),
-    ("utf-16-le", '{"data": {"\\udc00": 1}}'.encode("utf-16-le")),
-    ("utf-7", b'{"data": {"a": "+2AA-"}}'),
-])
+@pytest.mark.parametrize(
+    ("charset", "body"),
+    [
+        ("utf-16", '{"data": {"a": "\\ud800"}}'.encode("utf-16")),
+        ("utf-16-le", '{"data": {"\\udc00": 1}}'.encode("utf-16-le")),
+        ("utf-7", b'{"data": {"a": "+2AA-"}}'),
+    ],
+)
 def test_lone_surrogates_are_refused_in_every_encoding(collection, charset, body):
     response = send(collection, "PUT", f"{RECORDS}/r", body, f"application/json; charset={charset}")
     assert_error(response, 400, 107)

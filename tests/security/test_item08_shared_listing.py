@@ -36,24 +36,33 @@ def seed_memory(registry: Any, reader: str) -> None:
 #: The same rows as ``seed_memory``, written by a few statements: (SQL, parameters) per step.
 BULK_SQL = {
     "sqlite": [
-        ("INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)"
-         " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :count - 1)"
-         " SELECT :parent, 'record', printf('r%06d', i), :base + i + 1, FALSE, json_object('n', i) FROM n"),
-        ("UPDATE timestamps SET last_modified = :base + :count"
-         " WHERE parent_id = :parent AND resource_name = 'record'"),
-        ("INSERT INTO access_control_entries (object_id, permission, principal)"
-         " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :count - 1)"
-         " SELECT :records || printf('r%06d', i), 'read', :reader FROM n"),
+        (
+            "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)"
+            " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :count - 1)"
+            " SELECT :parent, 'record', printf('r%06d', i), :base + i + 1, FALSE, json_object('n', i) FROM n"
+        ),
+        ("UPDATE timestamps SET last_modified = :base + :count WHERE parent_id = :parent AND resource_name = 'record'"),
+        (
+            "INSERT INTO access_control_entries (object_id, permission, principal)"
+            " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :count - 1)"
+            " SELECT :records || printf('r%06d', i), 'read', :reader FROM n"
+        ),
     ],
     "postgresql": [
-        ("INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)"
-         " SELECT %(parent)s, 'record', 'r' || lpad(i::text, 6, '0'), %(base)s + i + 1, FALSE,"
-         " jsonb_build_object('n', i) FROM generate_series(0, %(count)s - 1) AS i"),
-        ("UPDATE timestamps SET last_modified = %(base)s + %(count)s"
-         " WHERE parent_id = %(parent)s AND resource_name = 'record'"),
-        ("INSERT INTO access_control_entries (object_id, permission, principal)"
-         " SELECT %(records)s || 'r' || lpad(i::text, 6, '0'), 'read', %(reader)s"
-         " FROM generate_series(0, %(count)s - 1) AS i"),
+        (
+            "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data)"
+            " SELECT %(parent)s, 'record', 'r' || lpad(i::text, 6, '0'), %(base)s + i + 1, FALSE,"
+            " jsonb_build_object('n', i) FROM generate_series(0, %(count)s - 1) AS i"
+        ),
+        (
+            "UPDATE timestamps SET last_modified = %(base)s + %(count)s"
+            " WHERE parent_id = %(parent)s AND resource_name = 'record'"
+        ),
+        (
+            "INSERT INTO access_control_entries (object_id, permission, principal)"
+            " SELECT %(records)s || 'r' || lpad(i::text, 6, '0'), 'read', %(reader)s"
+            " FROM generate_series(0, %(count)s - 1) AS i"
+        ),
         "ANALYZE objects",
         "ANALYZE access_control_entries",
     ],

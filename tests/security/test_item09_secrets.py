@@ -93,7 +93,8 @@ def test_application_refuses_to_start_without_a_secret(secret):
 
 def test_kinto_command_refuses_an_ini_without_a_secret(tmp_path):
     ini = tmp_path / "kinto.ini"
-    ini.write_text(textwrap.dedent("""\
+    ini.write_text(
+        textwrap.dedent("""\
         [app:main]
         use = egg:kinto
         kinto.storage_backend = kinto.core.storage.memory
@@ -101,7 +102,8 @@ def test_kinto_command_refuses_an_ini_without_a_secret(tmp_path):
         kinto.cache_backend = kinto.core.cache.memory
         multiauth.policies = basicauth
         kinto.userid_hmac_secret =
-        """))
+        """)
+    )
 
     result = run_kinto("migrate", "--ini", str(ini), cwd=tmp_path)
 

@@ -35,8 +35,12 @@ def alice_app(search_app: Callable[..., webtest.TestApp], put: Callable[..., Any
     put(app, "/buckets/b1")
     put(app, "/buckets/b1/collections/c1")
     put(app, "/buckets/b1/collections/private", {})
-    put(app, "/buckets/b1/collections/c1/records/public", {"title": "public notice"},
-        permissions={"read": ["system.Everyone"]})
+    put(
+        app,
+        "/buckets/b1/collections/c1/records/public",
+        {"title": "public notice"},
+        permissions={"read": ["system.Everyone"]},
+    )
     put(app, "/buckets/b1/collections/c1/records/bobs", {"title": "for bob"}, permissions={"read": [userid("bob")]})
     put(app, "/buckets/b1/collections/c1/records/secret", {"title": "secret"})
     put(app, "/buckets/b1/collections/private/records/secret", {"title": "secret"})
@@ -67,23 +71,30 @@ def test_queries_reaching_the_reserved_field_are_refused(alice_app: webtest.Test
 
 
 def test_an_escaped_reserved_field_in_the_querystring_is_refused(alice_app: webtest.TestApp) -> None:
-    response = alice_app.get(f"/v1{SEARCH}/search", params={"q": "\\_\\_kinto\\_\\_.principals:*"}, headers=BOB,
-                             status="*")
+    response = alice_app.get(
+        f"/v1{SEARCH}/search", params={"q": "\\_\\_kinto\\_\\_.principals:*"}, headers=BOB, status="*"
+    )
     body = assert_error(response, 400, 107)
     assert body["details"][0]["name"] == "q"
 
 
-@pytest.mark.parametrize(("body", "where"), [
-    ({"_source": ["title", "_*"]}, "_source[1]"),
-    ({"_source": {"includes": ["*kinto*"]}}, "_source.includes[0]"),
-    ({"highlight": {"fields": {"_*": {}}}}, "highlight.fields._*"),
-    ({"highlight": {"fields": {"title": {"matched_fields": ["*principals"]}}}},
-     "highlight.fields.title.matched_fields[0]"),
-    ({"sort": [{"_*": "asc"}]}, "sort[0]._*"),
-    ({"aggs": {"who": {"terms": {"field": "_*"}}}}, "aggs.who.terms.field"),
-])
-def test_other_places_naming_fields_refuse_the_reserved_field(alice_app: webtest.TestApp, body: dict[str, Any],
-                                                             where: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"_source": ["title", "_*"]}, "_source[1]"),
+        ({"_source": {"includes": ["*kinto*"]}}, "_source.includes[0]"),
+        ({"highlight": {"fields": {"_*": {}}}}, "highlight.fields._*"),
+        (
+            {"highlight": {"fields": {"title": {"matched_fields": ["*principals"]}}}},
+            "highlight.fields.title.matched_fields[0]",
+        ),
+        ({"sort": [{"_*": "asc"}]}, "sort[0]._*"),
+        ({"aggs": {"who": {"terms": {"field": "_*"}}}}, "aggs.who.terms.field"),
+    ],
+)
+def test_other_places_naming_fields_refuse_the_reserved_field(
+    alice_app: webtest.TestApp, body: dict[str, Any], where: str
+) -> None:
     response = search(alice_app, SEARCH, body, headers=BOB)
     error = assert_error(response, 400, 107)
     assert [detail["name"] for detail in error["details"]] == [where]
@@ -121,8 +132,9 @@ def _summary(response: webtest.TestResponse, kind: str) -> tuple[int, Any]:
 
 
 @pytest.mark.parametrize("headers", [BOB, {}])
-def test_an_existing_private_collection_and_a_missing_one_answer_alike(alice_app: webtest.TestApp,
-                                                                       headers: dict[str, str]) -> None:
+def test_an_existing_private_collection_and_a_missing_one_answer_alike(
+    alice_app: webtest.TestApp, headers: dict[str, str]
+) -> None:
     existing = search(alice_app, "/buckets/b1/collections/private", {}, headers=headers)
     missing = search(alice_app, "/buckets/b1/collections/missing", {}, headers=headers)
     status, errno = (403, 121) if headers else (401, 104)

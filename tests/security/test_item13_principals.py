@@ -27,10 +27,12 @@ BATCH_SIZE = 25  # kinto.batch_max_requests
 def create_groups(app: Any, bucket: str, count: int, members: list[str], headers: dict[str, str] = ALICE) -> None:
     """``count`` groups named ``g0000``... in ``bucket`` (created), through batches."""
     app.put_json(f"/v1/buckets/{bucket}", {"data": {}}, headers=headers)
-    requests = [{"method": "PUT", "path": f"/buckets/{bucket}/groups/g{index:04d}",
-                 "body": {"data": {"members": members}}} for index in range(count)]
+    requests = [
+        {"method": "PUT", "path": f"/buckets/{bucket}/groups/g{index:04d}", "body": {"data": {"members": members}}}
+        for index in range(count)
+    ]
     for start in range(0, count, BATCH_SIZE):
-        body = app.post_json("/v1/batch", {"requests": requests[start:start + BATCH_SIZE]}, headers=headers).json
+        body = app.post_json("/v1/batch", {"requests": requests[start : start + BATCH_SIZE]}, headers=headers).json
         assert {response["status"] for response in body["responses"]} == {201}
 
 
@@ -58,8 +60,12 @@ def test_a_users_own_groups_outlive_a_flood_of_shared_ones(make_app: Any, put: A
     create_groups(app, "aaa-flood", 20, ["system.Authenticated"])
     put(app, "/buckets/zzz-team", headers=CAROL)
     put(app, "/buckets/zzz-team/groups/editors", {"members": [userid("bob")]}, headers=CAROL)
-    put(app, "/buckets/zzz-team/collections/drafts", headers=CAROL,
-        permissions={"read": ["/buckets/zzz-team/groups/editors"]})
+    put(
+        app,
+        "/buckets/zzz-team/collections/drafts",
+        headers=CAROL,
+        permissions={"read": ["/buckets/zzz-team/groups/editors"]},
+    )
 
     principals = root_principals(app, BOB)
     assert len(principals) == BASE_PRINCIPALS + 5

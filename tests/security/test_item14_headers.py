@@ -66,16 +66,18 @@ REQUESTS = [
 
 
 @pytest.mark.parametrize(("method", "path", "headers", "status"), REQUESTS)
-def test_every_response_carries_the_content_security_policy(shared: Any, method: str, path: str,
-                                                             headers: dict[str, str] | None, status: int) -> None:
+def test_every_response_carries_the_content_security_policy(
+    shared: Any, method: str, path: str, headers: dict[str, str] | None, status: int
+) -> None:
     response = shared.request(path, method=method, headers=headers or {}, expect_errors=True)
     assert response.status_code == status
     assert_security_headers(response.headers, f"{method} {path}")
 
 
 def test_cors_preflights_carry_the_content_security_policy(shared: Any) -> None:
-    response = shared.options("/v1/buckets/b", headers={"Origin": "https://example.org",
-                                                        "Access-Control-Request-Method": "GET"})
+    response = shared.options(
+        "/v1/buckets/b", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "GET"}
+    )
     assert response.status_code == 200
     assert_security_headers(response.headers, "preflight")
 

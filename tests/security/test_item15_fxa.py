@@ -90,8 +90,9 @@ def test_the_defaults_refuse_to_start(oauth: OAuthStandIn) -> None:
 
 
 def test_a_named_client_without_id_and_short_scopes_refuses_to_start(oauth: OAuthStandIn) -> None:
-    settings = fxa_settings(oauth, **{"fxa-oauth.client_id": CLIENT_ID,
-                                      "fxa-oauth.clients.notes.required_scope": "profile:email"})
+    settings = fxa_settings(
+        oauth, **{"fxa-oauth.client_id": CLIENT_ID, "fxa-oauth.clients.notes.required_scope": "profile:email"}
+    )
     assert "'fxa-oauth.clients.notes.client_id'" in str(refused_start(settings))
 
 
@@ -101,8 +102,10 @@ def test_a_client_id_tells_this_application_apart(make_app: Any, oauth: OAuthSta
     app = make_app(fxa_settings(oauth, **{"fxa-oauth.client_id": CLIENT_ID, "fxa-oauth.required_scope": "profile"}))
     ours = oauth.issue_jwt_token(USER, scope="profile", client_id=CLIENT_ID)
     assert app.get("/v1/", headers=bearer(ours)).json["user"]["id"] == f"fxa:{USER}"
-    for token in (oauth.issue_jwt_token(USER, scope="profile", client_id=OTHER_CLIENT_ID),
-                  oauth.issue_opaque_token(USER, scope="profile", client_id=OTHER_CLIENT_ID)):
+    for token in (
+        oauth.issue_jwt_token(USER, scope="profile", client_id=OTHER_CLIENT_ID),
+        oauth.issue_opaque_token(USER, scope="profile", client_id=OTHER_CLIENT_ID),
+    ):
         assert "user" not in app.get("/v1/", headers=bearer(token)).json
         assert_error(app.get("/v1/buckets", headers=bearer(token), expect_errors=True), 401, 104)
 

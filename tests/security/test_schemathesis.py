@@ -49,8 +49,13 @@ EXAMPLES = int(os.environ.get("KINTO_SCHEMATHESIS_EXAMPLES", "40"))
 #: Sequences of linked requests (create, then read, change, delete what was created), and their length.
 SCENARIOS, STEPS = EXAMPLES, 10
 #: No 5xx, and every answer as the document says: status, content type, headers and body schema.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 SEEDED_ID = "fuzz"
 SEEDED_OBJECTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("/buckets/fuzz", {}),
@@ -63,7 +68,9 @@ SEEDED_OBJECTS: tuple[tuple[str, dict[str, Any]], ...] = (
 def _put(server: LiveServer, path: str, data: dict[str, Any]) -> None:
     credentials = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     request = urllib.request.Request(
-        server.url + path, data=json.dumps({"data": data}).encode(), method="PUT",
+        server.url + path,
+        data=json.dumps({"data": data}).encode(),
+        method="PUT",
         headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -87,16 +94,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 def _config() -> Any:
     ids = {"dictionary": "seeded", "probability": 0.8}
-    return schemathesis.Config.from_dict({
-        "seed": SEED,
-        "dictionaries": {"seeded": {"values": [SEEDED_ID]}},
-        "parameters": {"path.bucket_id": ids, "path.collection_id": ids, "path.id": ids},
-        "auth": {"basic": {"username": USER, "password": PASSWORD}},
-        "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
-        "suppress-health-check": ["all"],
-        # Failures print the request as sent: ``_token`` values are no secret here, and replaying needs them.
-        "output": {"sanitization": {"enabled": False}},
-    })
+    return schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "dictionaries": {"seeded": {"values": [SEEDED_ID]}},
+            "parameters": {"path.bucket_id": ids, "path.collection_id": ids, "path.id": ids},
+            "auth": {"basic": {"username": USER, "password": PASSWORD}},
+            "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
+            "suppress-health-check": ["all"],
+            # Failures print the request as sent: ``_token`` values are no secret here, and replaying needs them.
+            "output": {"sanitization": {"enabled": False}},
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +137,13 @@ def test_sequences_of_linked_requests_get_no_server_error(api_schema: Any) -> No
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
 
-    Scenarios.run(settings=hypothesis.settings(
-        max_examples=SCENARIOS, stateful_step_count=STEPS, derandomize=True, database=None, deadline=None,
-        suppress_health_check=list(hypothesis.HealthCheck),
-    ))
+    Scenarios.run(
+        settings=hypothesis.settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+    )

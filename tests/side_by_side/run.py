@@ -123,10 +123,19 @@ class LiveProcess(LiveServer):
         self.ini = folder / f"{key}.ini"
         self.ini.write_text(ini_text(distribution, self.port, storage_url))
         if storage_url:
-            subprocess.run([str(kinto), "migrate", "--ini", str(self.ini)], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        super().__init__([str(kinto), "start", "--ini", str(self.ini), "--port", str(self.port)],
-                         f"{self.url}/v1/__heartbeat__", log=folder / f"{key}.log", cwd=folder, name=key)
+            subprocess.run(
+                [str(kinto), "migrate", "--ini", str(self.ini)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+        super().__init__(
+            [str(kinto), "start", "--ini", str(self.ini), "--port", str(self.port)],
+            f"{self.url}/v1/__heartbeat__",
+            log=folder / f"{key}.log",
+            cwd=folder,
+            name=key,
+        )
         self.start()
 
     @property
@@ -137,11 +146,20 @@ class LiveProcess(LiveServer):
 def run_tests(url: str, junit: Path, selection: list[str]) -> dict[str, Outcome]:
     """Our server's HTTP tests against ``url``: each test's outcome by its id."""
     tests = ROOT / "packages" / "server" / "tests"
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN", f"--junitxml={junit}",
-               *(str(tests / name) for name in HTTP_MODULES), *selection]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-rN",
+        f"--junitxml={junit}",
+        *(str(tests / name) for name in HTTP_MODULES),
+        *selection,
+    ]
     environment = {**os.environ, "KINTO_TEST_LIVE_URL": url, "KINTO_TEST_LIVE_SETTINGS": json.dumps(LIVE_SETTINGS)}
-    subprocess.run(command, env=environment, cwd=ROOT, check=False,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(command, env=environment, cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
     outcomes: dict[str, Outcome] = {}
     for case in ElementTree.parse(junit).getroot().iter("testcase"):
         module = case.get("classname", "").rsplit(".", 1)[-1]
@@ -168,8 +186,12 @@ def _first_line(text: str) -> str:
 def report(ours: dict[str, Outcome], kinto: dict[str, Outcome], backend: str) -> str:
     tests = sorted(set(ours) | set(kinto))
     run = [test for test in tests if ours.get(test, Outcome("skipped")).status != "skipped"]
-    both = [test for test in run if ours[test].status == "passed" and kinto.get(test, Outcome("failed")).status == "passed"]
-    differ = [test for test in run if ours[test].status == "passed" and kinto.get(test, Outcome("failed")).status != "passed"]
+    both = [
+        test for test in run if ours[test].status == "passed" and kinto.get(test, Outcome("failed")).status == "passed"
+    ]
+    differ = [
+        test for test in run if ours[test].status == "passed" and kinto.get(test, Outcome("failed")).status != "passed"
+    ]
     harness = [test for test in run if ours[test].status != "passed"]
     skipped = [test for test in tests if test not in run]
     lines = [
@@ -186,8 +208,10 @@ def report(ours: dict[str, Outcome], kinto: dict[str, Outcome], backend: str) ->
     ]
     if differ:
         lines += ["## Where Kinto answers otherwise", "", "| test | Kinto's failure |", "|---|---|"]
-        lines += [f"| `{test}` | {kinto.get(test, Outcome('failed', 'not run')).message.replace('|', '/')} |"
-                  for test in differ]
+        lines += [
+            f"| `{test}` | {kinto.get(test, Outcome('failed', 'not run')).message.replace('|', '/')} |"
+            for test in differ
+        ]
         lines.append("")
     if harness:
         lines += ["## Failing against our own live server", "", "| test | failure |", "|---|---|"]
@@ -209,8 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: dict[str, dict[str, Outcome]] = {}
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as temporary:
         folder = Path(temporary)
-        for key, kinto, distribution in (("ours", ours_kinto, "kinto-server"),
-                                         ("kinto", reference.bin_dir() / "kinto", "kinto")):
+        for key, kinto, distribution in (
+            ("ours", ours_kinto, "kinto-server"),
+            ("kinto", reference.bin_dir() / "kinto", "kinto"),
+        ):
             url = postgresql_database(f"kinto_side_by_side_{key}") if args.backend == "postgresql" else None
             server = LiveProcess(key, kinto, folder, distribution, url)
             try:

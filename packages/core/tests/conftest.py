@@ -1,4 +1,5 @@
 """Settings shared by the core test suites."""
+
 # Loaded machines (CI shares two cores) make data generation slow: speed is not what these tests check.
 from hypothesis import HealthCheck as _HealthCheck
 from hypothesis import settings as _hypothesis_settings

@@ -38,11 +38,13 @@ def build(variant: str, es_url: str | None, compatibility: bool) -> Any:
     if variant == "embedded":
         settings["kinto.indexing_backend"] = "kinto_elasticsearch.embedded"
     elif variant == "elasticsearch":
-        settings.update({
-            "kinto_elasticsearch.hosts": es_url,
-            "kinto_elasticsearch.compatibility_headers": str(compatibility),
-            "kinto_elasticsearch.index_prefix": f"bench-{uuid.uuid4().hex[:8]}",
-        })
+        settings.update(
+            {
+                "kinto_elasticsearch.hosts": es_url,
+                "kinto_elasticsearch.compatibility_headers": str(compatibility),
+                "kinto_elasticsearch.index_prefix": f"bench-{uuid.uuid4().hex[:8]}",
+            }
+        )
     return make_app(settings, includes)
 
 

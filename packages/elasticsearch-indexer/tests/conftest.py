@@ -56,12 +56,14 @@ def elasticsearch_server(request: pytest.FixtureRequest) -> Iterator[dict[str, A
 def es_settings(server: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     """Plugin settings pointing at ``server``, with test-friendly values."""
     settings = {key: value for key, value in DEFAULT_SETTINGS.items() if key.startswith("kinto_elasticsearch.")}
-    settings.update({
-        "kinto_elasticsearch.hosts": [server["url"]],
-        "kinto_elasticsearch.compatibility_headers": server["compatibility_headers"],
-        "kinto_elasticsearch.index_prefix": server["prefix"],
-        "kinto_elasticsearch.max_retries": 0,
-    })
+    settings.update(
+        {
+            "kinto_elasticsearch.hosts": [server["url"]],
+            "kinto_elasticsearch.compatibility_headers": server["compatibility_headers"],
+            "kinto_elasticsearch.index_prefix": server["prefix"],
+            "kinto_elasticsearch.max_retries": 0,
+        }
+    )
     settings.update(overrides)
     return settings
 
@@ -72,8 +74,9 @@ def make_es_indexer(elasticsearch_server: dict[str, Any]) -> Iterator[Callable[.
 
     def make(limits: SearchLimits = TEST_LIMITS, refresh: bool = True, **overrides: Any) -> ElasticsearchIndexer:
         settings = es_settings(elasticsearch_server, **overrides)
-        indexer = ElasticsearchIndexer(build_client(settings), prefix=settings["kinto_elasticsearch.index_prefix"],
-                                       limits=limits, refresh=refresh)
+        indexer = ElasticsearchIndexer(
+            build_client(settings), prefix=settings["kinto_elasticsearch.index_prefix"], limits=limits, refresh=refresh
+        )
         built.append(indexer)
         return indexer
 

@@ -10,8 +10,11 @@ from kinto.core.resource import Resource, ShareableResource, UserResource, regis
 class Article(ShareableResource):
     """Shared one by one: readers see the articles shared with them."""
 
-    schema: ClassVar[dict[str, Any]] = {"type": "object", "properties": {"title": {"type": "string"}, "n": {"type": "integer"}},
-              "required": ["title"]}
+    schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "n": {"type": "integer"}},
+        "required": ["title"],
+    }
 
 
 class Note(UserResource):

@@ -31,8 +31,14 @@ def post_article(app: webtest.TestApp, title: str, headers: dict[str, str], **pe
     return app.post_json("/v1/articles", body, headers=headers, status=201).json["data"]["id"]
 
 
-def titles(app: webtest.TestApp, headers: dict[str, str] | None = None, body: Any = None, path: str = "articles",
-           status: int = 200) -> list[str]:
-    response = app.post_json(f"/v1/search/{path}/", body if body is not None else {}, headers=headers or {},
-                             status=status)
+def titles(
+    app: webtest.TestApp,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+    path: str = "articles",
+    status: int = 200,
+) -> list[str]:
+    response = app.post_json(
+        f"/v1/search/{path}/", body if body is not None else {}, headers=headers or {}, status=status
+    )
     return sorted(hit["_source"]["title"] for hit in response.json["hits"]["hits"])

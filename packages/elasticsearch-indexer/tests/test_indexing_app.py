@@ -64,8 +64,9 @@ def test_permission_changes_without_data_changes_are_reindexed(app: webtest.Test
     assert titles(app, BOB) == []
     app.patch_json(f"/v1/articles/{article}", {"permissions": {"read": [userid("bob")]}}, headers=ALICE)
     assert titles(app, BOB) == ["later shared"]
-    app.put_json(f"/v1/articles/{article}", {"data": {"title": "later shared"}, "permissions": {"read": []}},
-                 headers=ALICE)
+    app.put_json(
+        f"/v1/articles/{article}", {"data": {"title": "later shared"}, "permissions": {"read": []}}, headers=ALICE
+    )
     assert titles(app, BOB) == []
 
 
@@ -77,29 +78,35 @@ def test_collection_wide_readers_see_everything(make_search_app: Callable[..., w
     assert titles(app, BOB) == ["two"]
 
 
-@pytest.mark.parametrize("crafted", [
-    {"query": {"bool": {"should": [{"match_all": {}}], "minimum_should_match": 0}}},
-    {"query": {"bool": {"must_not": [{"match_none": {}}]}}},
-    {"query": {"bool": {"filter": [{"match_all": {}}], "should": [{"ids": {"values": ["x"]}}]}}},
-    {"query": {"dis_max": {"queries": [{"match_all": {}}]}}},
-    {"post_filter": {"match_all": {}}},
-    {"query": {"query_string": {"query": "* OR NOT nothing"}}},
-])
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        {"query": {"bool": {"should": [{"match_all": {}}], "minimum_should_match": 0}}},
+        {"query": {"bool": {"must_not": [{"match_none": {}}]}}},
+        {"query": {"bool": {"filter": [{"match_all": {}}], "should": [{"ids": {"values": ["x"]}}]}}},
+        {"query": {"dis_max": {"queries": [{"match_all": {}}]}}},
+        {"post_filter": {"match_all": {}}},
+        {"query": {"query_string": {"query": "* OR NOT nothing"}}},
+    ],
+)
 def test_no_body_removes_the_permission_filter(app: webtest.TestApp, crafted: dict[str, Any]) -> None:
     post_article(app, "secret", ALICE)
     post_article(app, "shared", ALICE, read=[userid("bob")])
     assert titles(app, BOB, crafted) == ["shared"]
 
 
-@pytest.mark.parametrize("body", [
-    {"query": {"terms": {"__kinto__.principals": ["x"]}}},
-    {"query": {"script": {"script": {"source": "true"}}}},
-    {"query": {"terms": {"title": {"index": "other", "id": "1", "path": "x"}}}},
-    {"aggs": {"everything": {"global": {}}}},
-    {"query": {"nope": {}}},
-    {"size": "ten"},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": {"terms": {"__kinto__.principals": ["x"]}}},
+        {"query": {"script": {"script": {"source": "true"}}}},
+        {"query": {"terms": {"title": {"index": "other", "id": "1", "path": "x"}}}},
+        {"aggs": {"everything": {"global": {}}}},
+        {"query": {"nope": {}}},
+        {"size": "ten"},
+        ["not", "an", "object"],
+    ],
+)
 def test_refused_bodies_answer_400_in_kinto_format(app: webtest.TestApp, body: Any) -> None:
     error = app.post_json("/v1/search/articles/", body, headers=ALICE, status=400).json
     assert error["code"] == 400 and error["errno"] == 107 and error["error"] == "Invalid parameters"
@@ -107,8 +114,9 @@ def test_refused_bodies_answer_400_in_kinto_format(app: webtest.TestApp, body: A
 
 
 def test_invalid_json_answers_400(app: webtest.TestApp) -> None:
-    error = app.post("/v1/search/articles/", "{nope", headers={**ALICE, "Content-Type": "application/json"},
-                     status=400).json
+    error = app.post(
+        "/v1/search/articles/", "{nope", headers={**ALICE, "Content-Type": "application/json"}, status=400
+    ).json
     assert error["errno"] == 107  # as Kinto answers a body it cannot parse
 
 

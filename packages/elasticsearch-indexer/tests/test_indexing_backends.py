@@ -8,15 +8,46 @@ import pytest
 
 from kinto_elasticsearch.indexer import BulkOperation, IndexerBase, SearchError
 
-SCHEMA = {"properties": {"tag": {"type": "keyword"}, "tags": {"type": "keyword"}, "date": {"type": "date"},
-                         "title": {"type": "text"}}}
+SCHEMA = {
+    "properties": {
+        "tag": {"type": "keyword"},
+        "tags": {"type": "keyword"},
+        "date": {"type": "date"},
+        "title": {"type": "text"},
+    }
+}
 RECORDS = [
-    {"id": "r1", "title": "Hello world", "n": 1, "tag": "a", "tags": ["x", "y"], "author": {"name": "Alice"},
-     "published": True, "date": "2024-01-01", "last_modified": 100},
-    {"id": "r2", "title": "Hello there, hello again", "n": 2, "tag": "b", "tags": ["y"], "author": {"name": "Bob"},
-     "published": False, "date": "2024-02-01", "last_modified": 200},
-    {"id": "r3", "title": "Goodbye world", "n": 3, "tag": "a", "author": {"name": "alice"}, "date": "2024-03-01",
-     "last_modified": 300},
+    {
+        "id": "r1",
+        "title": "Hello world",
+        "n": 1,
+        "tag": "a",
+        "tags": ["x", "y"],
+        "author": {"name": "Alice"},
+        "published": True,
+        "date": "2024-01-01",
+        "last_modified": 100,
+    },
+    {
+        "id": "r2",
+        "title": "Hello there, hello again",
+        "n": 2,
+        "tag": "b",
+        "tags": ["y"],
+        "author": {"name": "Bob"},
+        "published": False,
+        "date": "2024-02-01",
+        "last_modified": 200,
+    },
+    {
+        "id": "r3",
+        "title": "Goodbye world",
+        "n": 3,
+        "tag": "a",
+        "author": {"name": "alice"},
+        "date": "2024-03-01",
+        "last_modified": 300,
+    },
     {"id": "r4", "title": "Nothing to see", "n": 10, "tag": "c", "extra": None, "last_modified": 400},
 ]
 READERS = {"r1": ["p1"], "r2": ["p1", "p2"], "r3": ["p2"], "r4": []}
@@ -26,8 +57,12 @@ READERS = {"r1": ["p1"], "r2": ["p1", "p2"], "r3": ["p2"], "r4": []}
 def filled(indexer: IndexerBase) -> IndexerBase:
     indexer.create_index("c1", "b1", SCHEMA)
     operations = [
-        BulkOperation(("b1", "c1"), "index", record["id"],
-                      {**record, "__kinto__": {"principals": READERS[record["id"]], "parent_id": "/b1/c1"}})
+        BulkOperation(
+            ("b1", "c1"),
+            "index",
+            record["id"],
+            {**record, "__kinto__": {"principals": READERS[record["id"]], "parent_id": "/b1/c1"}},
+        )
         for record in RECORDS
     ]
     result = indexer.bulk(operations, refresh=True)
@@ -58,49 +93,63 @@ def test_sources_are_the_records_without_the_reserved_field(filled: IndexerBase)
     assert hit["_source"] == RECORDS[0]
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ({"match": {"title": "hello"}}, {"r1", "r2"}),
-    ({"match": {"title": "HELLO goodbye"}}, {"r1", "r2", "r3"}),
-    ({"match": {"title": {"query": "hello world", "operator": "and"}}}, {"r1"}),
-    ({"match_phrase": {"title": "hello world"}}, {"r1"}),
-    ({"match_phrase": {"title": "world hello"}}, set()),
-    ({"term": {"tag": "a"}}, {"r1", "r3"}),
-    ({"term": {"tag": {"value": "b"}}}, {"r2"}),
-    ({"term": {"title": "hello"}}, {"r1", "r2"}),
-    ({"term": {"title": "Hello"}}, set()),
-    ({"term": {"author.name.keyword": "Alice"}}, {"r1"}),
-    ({"term": {"n": 3}}, {"r3"}),
-    ({"term": {"published": True}}, {"r1"}),
-    ({"terms": {"tag": ["a", "c"]}}, {"r1", "r3", "r4"}),
-    ({"terms": {"tags": ["x"]}}, {"r1"}),
-    ({"range": {"n": {"gte": 2, "lt": 10}}}, {"r2", "r3"}),
-    ({"range": {"n": {"gt": 3}}}, {"r4"}),
-    ({"range": {"date": {"gte": "2024-02-01"}}}, {"r2", "r3"}),
-    ({"exists": {"field": "tags"}}, {"r1", "r2"}),
-    ({"exists": {"field": "extra"}}, set()),
-    ({"prefix": {"tag": "a"}}, {"r1", "r3"}),
-    ({"wildcard": {"author.name.keyword": "*lice"}}, {"r1", "r3"}),
-    ({"ids": {"values": ["r2", "r4", "nope"]}}, {"r2", "r4"}),
-    ({"match_none": {}}, set()),
-    ({"bool": {"must": [{"match": {"title": "world"}}], "must_not": [{"term": {"tag": "c"}}],
-               "filter": [{"range": {"n": {"lte": 1}}}]}}, {"r1"}),
-    ({"bool": {"should": [{"term": {"tag": "b"}}, {"term": {"tag": "c"}}]}}, {"r2", "r4"}),
-    ({"bool": {"should": [{"term": {"tag": "a"}}, {"match": {"title": "world"}}], "minimum_should_match": 2}},
-     {"r1", "r3"}),
-    ({"bool": {"filter": {"term": {"tag": "a"}}, "should": [{"match": {"title": "hello"}}]}}, {"r1", "r3"}),
-    ({"constant_score": {"filter": {"term": {"tag": "a"}}}}, {"r1", "r3"}),
-    ({"dis_max": {"queries": [{"term": {"tag": "c"}}, {"term": {"n": 1}}]}}, {"r1", "r4"}),
-    ({"multi_match": {"query": "alice", "fields": ["author.name", "title"]}}, {"r1", "r3"}),
-    ({"query_string": {"query": "title:hello AND tag:b"}}, {"r2"}),
-    ({"query_string": {"query": "goodbye OR nothing"}}, {"r3", "r4"}),
-    ({"query_string": {"query": "hello -world"}}, {"r2"}),
-    ({"query_string": {"query": "title:\"hello world\""}}, {"r1"}),
-    ({"query_string": {"query": "n:>2"}}, {"r3", "r4"}),
-    ({"query_string": {"query": "hell*", "default_field": "title"}}, {"r1", "r2"}),
-    ({"simple_query_string": {"query": "goodbye | nothing"}}, {"r3", "r4"}),
-])
-def test_query_clauses_select_the_records_elasticsearch_would(filled: IndexerBase, query: dict[str, Any],
-                                                              expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"match": {"title": "hello"}}, {"r1", "r2"}),
+        ({"match": {"title": "HELLO goodbye"}}, {"r1", "r2", "r3"}),
+        ({"match": {"title": {"query": "hello world", "operator": "and"}}}, {"r1"}),
+        ({"match_phrase": {"title": "hello world"}}, {"r1"}),
+        ({"match_phrase": {"title": "world hello"}}, set()),
+        ({"term": {"tag": "a"}}, {"r1", "r3"}),
+        ({"term": {"tag": {"value": "b"}}}, {"r2"}),
+        ({"term": {"title": "hello"}}, {"r1", "r2"}),
+        ({"term": {"title": "Hello"}}, set()),
+        ({"term": {"author.name.keyword": "Alice"}}, {"r1"}),
+        ({"term": {"n": 3}}, {"r3"}),
+        ({"term": {"published": True}}, {"r1"}),
+        ({"terms": {"tag": ["a", "c"]}}, {"r1", "r3", "r4"}),
+        ({"terms": {"tags": ["x"]}}, {"r1"}),
+        ({"range": {"n": {"gte": 2, "lt": 10}}}, {"r2", "r3"}),
+        ({"range": {"n": {"gt": 3}}}, {"r4"}),
+        ({"range": {"date": {"gte": "2024-02-01"}}}, {"r2", "r3"}),
+        ({"exists": {"field": "tags"}}, {"r1", "r2"}),
+        ({"exists": {"field": "extra"}}, set()),
+        ({"prefix": {"tag": "a"}}, {"r1", "r3"}),
+        ({"wildcard": {"author.name.keyword": "*lice"}}, {"r1", "r3"}),
+        ({"ids": {"values": ["r2", "r4", "nope"]}}, {"r2", "r4"}),
+        ({"match_none": {}}, set()),
+        (
+            {
+                "bool": {
+                    "must": [{"match": {"title": "world"}}],
+                    "must_not": [{"term": {"tag": "c"}}],
+                    "filter": [{"range": {"n": {"lte": 1}}}],
+                }
+            },
+            {"r1"},
+        ),
+        ({"bool": {"should": [{"term": {"tag": "b"}}, {"term": {"tag": "c"}}]}}, {"r2", "r4"}),
+        (
+            {"bool": {"should": [{"term": {"tag": "a"}}, {"match": {"title": "world"}}], "minimum_should_match": 2}},
+            {"r1", "r3"},
+        ),
+        ({"bool": {"filter": {"term": {"tag": "a"}}, "should": [{"match": {"title": "hello"}}]}}, {"r1", "r3"}),
+        ({"constant_score": {"filter": {"term": {"tag": "a"}}}}, {"r1", "r3"}),
+        ({"dis_max": {"queries": [{"term": {"tag": "c"}}, {"term": {"n": 1}}]}}, {"r1", "r4"}),
+        ({"multi_match": {"query": "alice", "fields": ["author.name", "title"]}}, {"r1", "r3"}),
+        ({"query_string": {"query": "title:hello AND tag:b"}}, {"r2"}),
+        ({"query_string": {"query": "goodbye OR nothing"}}, {"r3", "r4"}),
+        ({"query_string": {"query": "hello -world"}}, {"r2"}),
+        ({"query_string": {"query": 'title:"hello world"'}}, {"r1"}),
+        ({"query_string": {"query": "n:>2"}}, {"r3", "r4"}),
+        ({"query_string": {"query": "hell*", "default_field": "title"}}, {"r1", "r2"}),
+        ({"simple_query_string": {"query": "goodbye | nothing"}}, {"r3", "r4"}),
+    ],
+)
+def test_query_clauses_select_the_records_elasticsearch_would(
+    filled: IndexerBase, query: dict[str, Any], expected: set[str]
+) -> None:
     assert ids(filled, {"query": query}) == expected
 
 
@@ -123,7 +172,9 @@ def test_sorting_on_a_text_field_is_refused_but_its_keyword_works(filled: Indexe
     with pytest.raises(SearchError):
         search(filled, {"sort": ["author.name"]})
     assert ordered_ids(filled, {"sort": ["author.name.keyword"], "query": {"exists": {"field": "author"}}}) == [
-        "r1", "r2", "r3"
+        "r1",
+        "r2",
+        "r3",
     ]
 
 
@@ -145,41 +196,48 @@ def test_source_filtering(filled: IndexerBase) -> None:
 def test_trusted_filters_restrict_whatever_the_body_says(filled: IndexerBase) -> None:
     readers = [{"terms": {"__kinto__.principals": ["p1"]}}]
     assert ids(filled, None, filters=readers) == {"r1", "r2"}
-    crafted = {"query": {"bool": {"should": [{"match_all": {}}, {"ids": {"values": ["r3", "r4"]}}],
-                                  "minimum_should_match": 0}}}
+    crafted = {
+        "query": {"bool": {"should": [{"match_all": {}}, {"ids": {"values": ["r3", "r4"]}}], "minimum_should_match": 0}}
+    }
     assert ids(filled, crafted, filters=readers) == {"r1", "r2"}
 
 
-@pytest.mark.parametrize("body", [
-    {"query": {"terms": {"__kinto__.principals": ["p2"]}}},
-    {"query": {"query_string": {"query": "__kinto__.principals:p2"}}},
-    {"sort": ["__kinto__.parent_id"]},
-    {"query": {"script": {"script": {"source": "true"}}}},
-    {"query": {"bool": {"filter": [{"script": {"script": "1"}}]}}},
-    {"query": {"terms": {"tag": {"index": "other", "id": "1", "path": "tags"}}}},
-    {"query": {"more_like_this": {"like": [{"_index": "other", "_id": "1"}]}}},
-    {"query": {"wrapper": {"query": "eyJtYXRjaF9hbGwiOnt9fQ=="}}},
-    {"query": {"nope": {}}},
-    {"suggest": {"s": {"text": "hello", "term": {"field": "title"}}}},
-    {"aggs": {"all": {"global": {}}}},
-    {"size": -1},
-    {"from": 90, "size": 20},
-    {"query": "hello"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": {"terms": {"__kinto__.principals": ["p2"]}}},
+        {"query": {"query_string": {"query": "__kinto__.principals:p2"}}},
+        {"sort": ["__kinto__.parent_id"]},
+        {"query": {"script": {"script": {"source": "true"}}}},
+        {"query": {"bool": {"filter": [{"script": {"script": "1"}}]}}},
+        {"query": {"terms": {"tag": {"index": "other", "id": "1", "path": "tags"}}}},
+        {"query": {"more_like_this": {"like": [{"_index": "other", "_id": "1"}]}}},
+        {"query": {"wrapper": {"query": "eyJtYXRjaF9hbGwiOnt9fQ=="}}},
+        {"query": {"nope": {}}},
+        {"suggest": {"s": {"text": "hello", "term": {"field": "title"}}}},
+        {"aggs": {"all": {"global": {}}}},
+        {"size": -1},
+        {"from": 90, "size": 20},
+        {"query": "hello"},
+    ],
+)
 def test_unsafe_or_invalid_bodies_are_refused(filled: IndexerBase, body: dict[str, Any]) -> None:
     with pytest.raises(SearchError):
         search(filled, body)
 
 
 def test_size_is_capped(filled: IndexerBase) -> None:
-    filled.bulk([BulkOperation(("b1", "c1"), "index", f"x{i}", {"id": f"x{i}", "__kinto__": {}}) for i in range(60)],
-                refresh=True)
+    filled.bulk(
+        [BulkOperation(("b1", "c1"), "index", f"x{i}", {"id": f"x{i}", "__kinto__": {}}) for i in range(60)],
+        refresh=True,
+    )
     assert len(search(filled, {"size": 80})["hits"]["hits"]) == 50
 
 
 def test_deleted_records_disappear_and_deleting_twice_succeeds(filled: IndexerBase) -> None:
-    result = filled.bulk([BulkOperation(("b1", "c1"), "delete", "r1"),
-                          BulkOperation(("b1", "c1"), "delete", "missing")], refresh=True)
+    result = filled.bulk(
+        [BulkOperation(("b1", "c1"), "delete", "r1"), BulkOperation(("b1", "c1"), "delete", "missing")], refresh=True
+    )
     assert result.succeeded == 2
     assert ids(filled, None) == {"r2", "r3", "r4"}
 
@@ -214,10 +272,15 @@ def test_indexes_are_listed_and_deleted_per_collection_or_bucket(indexer: Indexe
 
 
 def test_collections_differing_by_case_or_dashes_are_different_indexes(indexer: IndexerBase) -> None:
-    indexer.bulk([BulkOperation(("B", "c"), "index", "1", {"id": "1", "__kinto__": {}}),
-                  BulkOperation(("b", "c"), "index", "2", {"id": "2", "__kinto__": {}}),
-                  BulkOperation(("b-c", "d"), "index", "3", {"id": "3", "__kinto__": {}}),
-                  BulkOperation(("b", "c-d"), "index", "4", {"id": "4", "__kinto__": {}})], refresh=True)
+    indexer.bulk(
+        [
+            BulkOperation(("B", "c"), "index", "1", {"id": "1", "__kinto__": {}}),
+            BulkOperation(("b", "c"), "index", "2", {"id": "2", "__kinto__": {}}),
+            BulkOperation(("b-c", "d"), "index", "3", {"id": "3", "__kinto__": {}}),
+            BulkOperation(("b", "c-d"), "index", "4", {"id": "4", "__kinto__": {}}),
+        ],
+        refresh=True,
+    )
     assert [hit["_id"] for hit in indexer.search("c", None, "B")["hits"]["hits"]] == ["1"]
     assert [hit["_id"] for hit in indexer.search("c", None, "b")["hits"]["hits"]] == ["2"]
     assert [hit["_id"] for hit in indexer.search("d", None, "b-c")["hits"]["hits"]] == ["3"]
@@ -236,12 +299,18 @@ def test_mappings_grow_but_a_field_never_changes_type(indexer: IndexerBase) -> N
 def test_an_index_created_without_schema_maps_strings_dynamically(indexer: IndexerBase) -> None:
     indexer.index_record("c1", {"id": "a", "title": "Mixed Case"}, "b1", metadata={})
     indexer.refresh("c1", "b1")
-    assert [h["_id"] for h in indexer.search("c1", {"query": {"term": {"title.keyword": "Mixed Case"}}}, "b1")[
-        "hits"]["hits"]] == ["a"]
+    assert [
+        h["_id"]
+        for h in indexer.search("c1", {"query": {"term": {"title.keyword": "Mixed Case"}}}, "b1")["hits"]["hits"]
+    ] == ["a"]
     assert [h["_id"] for h in indexer.search("c1", {"query": {"term": {"id": "a"}}}, "b1")["hits"]["hits"]] == ["a"]
 
 
 def test_stats_count_what_was_indexed(indexer: IndexerBase) -> None:
-    indexer.bulk([BulkOperation(("b", "c"), "index", "1", {"id": "1", "__kinto__": {}}),
-                  BulkOperation(("b", "c"), "delete", "2")])
+    indexer.bulk(
+        [
+            BulkOperation(("b", "c"), "index", "1", {"id": "1", "__kinto__": {}}),
+            BulkOperation(("b", "c"), "delete", "2"),
+        ]
+    )
     assert indexer.stats.as_dict() == {"indexed": 1, "deleted": 1, "failures": 0}

@@ -57,10 +57,13 @@ def test_memory_indexes_live_in_their_instance() -> None:
     assert first.heartbeat()
 
 
-@pytest.mark.parametrize("body", [
-    {"aggs": {"tags": {"terms": {"field": "tag"}}}},
-    {"highlight": {"fields": {"title": {}}}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"aggs": {"tags": {"terms": {"field": "tag"}}}},
+        {"highlight": {"fields": {"title": {}}}},
+    ],
+)
 def test_aggregations_and_highlighting_are_refused(body: dict[str, object]) -> None:
     indexer = EmbeddedIndexer()
     put(indexer, "1")

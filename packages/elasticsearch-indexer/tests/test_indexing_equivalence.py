@@ -31,8 +31,11 @@ def records() -> list[dict[str, Any]]:
 
 LEAVES = st.one_of(
     st.builds(lambda word: {"match": {"title": word}}, st.sampled_from(WORDS)),
-    st.builds(lambda a, b: {"match": {"title": {"query": f"{a} {b}", "operator": "and"}}},
-              st.sampled_from(WORDS), st.sampled_from(WORDS)),
+    st.builds(
+        lambda a, b: {"match": {"title": {"query": f"{a} {b}", "operator": "and"}}},
+        st.sampled_from(WORDS),
+        st.sampled_from(WORDS),
+    ),
     st.builds(lambda tag: {"term": {"tag": tag}}, st.sampled_from(TAGS)),
     st.builds(lambda tags: {"terms": {"tag": tags}}, st.lists(st.sampled_from(TAGS), min_size=1, max_size=2)),
     st.builds(lambda low, high: {"range": {"n": {"gte": low, "lt": high}}}, st.integers(0, 6), st.integers(0, 7)),
@@ -45,11 +48,17 @@ LEAVES = st.one_of(
 def compound(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     clauses = st.lists(children, max_size=2)
     return st.builds(
-        lambda must, should, must_not, filter_: {"bool": {
-            key: value for key, value in
-            (("must", must), ("should", should), ("must_not", must_not), ("filter", filter_)) if value
-        }},
-        clauses, clauses, clauses, clauses,
+        lambda must, should, must_not, filter_: {
+            "bool": {
+                key: value
+                for key, value in (("must", must), ("should", should), ("must_not", must_not), ("filter", filter_))
+                if value
+            }
+        },
+        clauses,
+        clauses,
+        clauses,
+        clauses,
     )
 
 
@@ -58,8 +67,7 @@ QUERIES = st.recursive(LEAVES, compound, max_leaves=6)
 
 def fill(indexer: IndexerBase) -> None:
     indexer.create_index("c", "b", SCHEMA)
-    indexer.bulk([BulkOperation(("b", "c"), "index", r["id"], {**r, "__kinto__": {}}) for r in records()],
-                 refresh=True)
+    indexer.bulk([BulkOperation(("b", "c"), "index", r["id"], {**r, "__kinto__": {}}) for r in records()], refresh=True)
 
 
 @pytest.mark.elasticsearch
@@ -68,7 +76,11 @@ def test_random_queries_select_the_same_records(make_es_indexer: Callable[..., E
     fill(embedded)
     fill(remote)
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(QUERIES)
     def same(query: dict[str, Any]) -> None:
         body = {"query": query, "size": 50, "sort": ["id"]}
@@ -79,14 +91,58 @@ def test_random_queries_select_the_same_records(make_es_indexer: Callable[..., E
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False, width=16) | st.sampled_from(
-        ["title", "tag", "n", "a", "*", "red", "asc", "desc", "and", "AUTO", "_score", "1", "title:red", "-"]),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(
-        st.sampled_from(["query", "bool", "must", "should", "filter", "must_not", "match", "term", "terms", "range",
-                         "gte", "lt", "sort", "size", "from", "title", "tag", "n", "order", "query_string",
-                         "minimum_should_match", "fields", "multi_match", "exists", "field", "prefix", "_source",
-                         "search_after", "match_phrase", "operator", "value", "boost", "ids", "values"]),
-        children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False, width=16)
+    | st.sampled_from(
+        ["title", "tag", "n", "a", "*", "red", "asc", "desc", "and", "AUTO", "_score", "1", "title:red", "-"]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "query",
+                    "bool",
+                    "must",
+                    "should",
+                    "filter",
+                    "must_not",
+                    "match",
+                    "term",
+                    "terms",
+                    "range",
+                    "gte",
+                    "lt",
+                    "sort",
+                    "size",
+                    "from",
+                    "title",
+                    "tag",
+                    "n",
+                    "order",
+                    "query_string",
+                    "minimum_should_match",
+                    "fields",
+                    "multi_match",
+                    "exists",
+                    "field",
+                    "prefix",
+                    "_source",
+                    "search_after",
+                    "match_phrase",
+                    "operator",
+                    "value",
+                    "boost",
+                    "ids",
+                    "values",
+                ]
+            ),
+            children,
+            max_size=3,
+        )
+    ),
     max_leaves=12,
 )
 
@@ -108,7 +164,11 @@ def test_any_body_sent_to_a_server_is_answered_or_refused(make_es_indexer: Calla
     remote = make_es_indexer()
     fill(remote)
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(JSON)
     def answered(body: Any) -> None:
         try:

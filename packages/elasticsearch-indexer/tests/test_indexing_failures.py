@@ -37,7 +37,8 @@ def down_app() -> webtest.TestApp:
 
 
 def test_writes_succeed_while_elasticsearch_is_down_and_failures_are_counted(
-        down_app: webtest.TestApp, caplog: pytest.LogCaptureFixture) -> None:
+    down_app: webtest.TestApp, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.ERROR, logger="kinto_elasticsearch"):
         post_article(down_app, "kept", ALICE)
     assert down_app.get("/v1/articles", headers=ALICE).json["data"][0]["title"] == "kept"
@@ -57,18 +58,24 @@ def test_the_heartbeat_fails_while_elasticsearch_is_down(down_app: webtest.TestA
 
 
 def test_records_elasticsearch_refuses_are_reported_and_counted(
-        make_es_indexer: Callable[..., ElasticsearchIndexer]) -> None:
+    make_es_indexer: Callable[..., ElasticsearchIndexer],
+) -> None:
     indexer = make_es_indexer()
     indexer.create_index("c", "b", {"properties": {"n": {"type": "integer"}}})
-    result = indexer.bulk([BulkOperation(("b", "c"), "index", "good", {"id": "good", "n": 1, "__kinto__": {}}),
-                           BulkOperation(("b", "c"), "index", "bad", {"id": "bad", "n": {"a": 1}, "__kinto__": {}})])
+    result = indexer.bulk(
+        [
+            BulkOperation(("b", "c"), "index", "good", {"id": "good", "n": 1, "__kinto__": {}}),
+            BulkOperation(("b", "c"), "index", "bad", {"id": "bad", "n": {"a": 1}, "__kinto__": {}}),
+        ]
+    )
     assert result.succeeded == 1
     assert [record_id for record_id, _ in result.failures] == ["bad"]
     assert indexer.stats.failures == 1
 
 
 def test_search_errors_of_elasticsearch_are_generic_and_their_reason_is_logged(
-        make_es_indexer: Callable[..., ElasticsearchIndexer], caplog: pytest.LogCaptureFixture) -> None:
+    make_es_indexer: Callable[..., ElasticsearchIndexer], caplog: pytest.LogCaptureFixture
+) -> None:
     indexer = make_es_indexer()
     indexer.index_record("c", {"id": "1", "title": "text"}, "b")
     with caplog.at_level(logging.WARNING, logger="kinto_elasticsearch"), pytest.raises(SearchError) as raised:
@@ -79,7 +86,8 @@ def test_search_errors_of_elasticsearch_are_generic_and_their_reason_is_logged(
 
 
 def test_versioned_media_types_refused_by_the_server_mean_unavailable_with_a_hint(
-        make_es_indexer: Callable[..., ElasticsearchIndexer], elasticsearch_server: dict[str, Any]) -> None:
+    make_es_indexer: Callable[..., ElasticsearchIndexer], elasticsearch_server: dict[str, Any]
+) -> None:
     if elasticsearch_server["compatibility_headers"]:
         pytest.skip("a real Elasticsearch accepts its versioned media types")
     indexer = make_es_indexer(**{"kinto_elasticsearch.compatibility_headers": True})

@@ -45,7 +45,9 @@ def test_reindex_pages_through_large_collections(app: webtest.TestApp) -> None:
     report = reindex(app.app.registry, collection_id="articles", batch_size=3, progress=lines.append)
     assert report.records == 7 and report.collections == 1
     assert [line for line in lines if "records indexed" in line] == [
-        "article: 3 records indexed", "article: 6 records indexed", "article: 7 records indexed"
+        "article: 3 records indexed",
+        "article: 6 records indexed",
+        "article: 7 records indexed",
     ]
     assert len(titles(app, ALICE, {"size": 20})) == 7
 
@@ -78,8 +80,7 @@ def test_the_reindex_entry_point_is_registered() -> None:
     assert points["reindex"] == "kinto_elasticsearch.reindex:command"
 
 
-def test_only_the_resources_listed_in_the_settings_are_indexed(
-        make_search_app: Callable[..., webtest.TestApp]) -> None:
+def test_only_the_resources_listed_in_the_settings_are_indexed(make_search_app: Callable[..., webtest.TestApp]) -> None:
     app = make_search_app(**{"kinto_elasticsearch.resources": "article"})
     app.post_json("/v1/notes", {"data": {"title": "not indexed"}}, headers=ALICE, status=201)
     app.post_json("/v1/search/notes/", {}, headers=ALICE, status=404)

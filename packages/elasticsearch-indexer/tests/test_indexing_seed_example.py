@@ -22,13 +22,11 @@ def test_the_package_has_the_documented_names() -> None:
 
 
 def test_includeme_reads_kinto_indexing_backend_and_sets_registry_indexer() -> None:
-    app = make_app({**BASE_SETTINGS, "kinto.indexing_backend": "kinto_elasticsearch.embedded"},
-                   ["kinto_elasticsearch"])
+    app = make_app({**BASE_SETTINGS, "kinto.indexing_backend": "kinto_elasticsearch.embedded"}, ["kinto_elasticsearch"])
     assert type(app.app.registry.indexer).__name__ == "EmbeddedIndexer"
 
 
-def test_the_backend_may_be_named_by_its_entry_point_or_from_the_environment(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_backend_may_be_named_by_its_entry_point_or_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     app = make_app({**BASE_SETTINGS, "kinto.indexing_backend": "embedded"}, ["kinto_elasticsearch"])
     assert type(app.app.registry.indexer).__name__ == "EmbeddedIndexer"
     monkeypatch.setenv("KINTO_INDEXING_BACKEND", "kinto_elasticsearch.embedded")
@@ -90,8 +88,11 @@ def test_the_former_model_subclass_way_still_works() -> None:
     def include(config: Any) -> None:
         register_resource(config, IndexedResource, name="memo")
 
-    settings = {**BASE_SETTINGS, "kinto.indexing_backend": "kinto_elasticsearch.embedded",
-                "kinto_elasticsearch.resources": "none"}
+    settings = {
+        **BASE_SETTINGS,
+        "kinto.indexing_backend": "kinto_elasticsearch.embedded",
+        "kinto_elasticsearch.resources": "none",
+    }
     app = make_app(settings, [include, "kinto_elasticsearch"])
     app.post_json("/v1/memos", {"data": {"title": "kept"}}, headers=ALICE, status=201)
     result = app.app.registry.indexer.search("memo", {"query": {"match": {"title": "kept"}}})

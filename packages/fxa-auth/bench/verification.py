@@ -42,8 +42,9 @@ class Protected:
 
 def include_protected_view(config: Any) -> None:
     config.add_route("protected", "/protected", factory=Protected)
-    config.add_view(lambda request: {"userid": request.prefixed_userid}, route_name="protected", renderer="json",
-                    permission="read")
+    config.add_view(
+        lambda request: {"userid": request.prefixed_userid}, route_name="protected", renderer="json", permission="read"
+    )
 
 
 def per_call_us(function: Callable[[], Any], iterations: int, repeats: int = 5) -> float:

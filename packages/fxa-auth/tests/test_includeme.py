@@ -45,7 +45,9 @@ def test_the_environment_overrides_the_settings(make_fxa_app: Any, monkeypatch: 
 def test_settings_the_plugin_did_not_load_are_read_with_the_settings_rule() -> None:
     # token_verifier builds the configuration itself when kinto_fxa was not included.
     client = {"fxa-oauth.client_id": CLIENT_ID}
-    config = FxAConfig.from_settings({**client, "fxa-oauth.cache_ttl_seconds": "10", "kinto.fxa-oauth.relier.enabled": "off"})
+    config = FxAConfig.from_settings(
+        {**client, "fxa-oauth.cache_ttl_seconds": "10", "kinto.fxa-oauth.relier.enabled": "off"}
+    )
     assert config.cache_ttl_seconds == 10.0
     assert config.relier_enabled is False
     with pytest.raises(ConfigurationError, match=r"fxa-oauth\.cache_ttl_seconds.*not a number"):
@@ -72,13 +74,15 @@ def test_a_policy_option_it_does_not_know_fails_at_startup(make_fxa_app: Any) ->
 class TestSeveralClients:
     @pytest.fixture
     def app(self, make_fxa_app: Any) -> Any:
-        return make_fxa_app(**{
-            "fxa-oauth.required_scope": "profile",
-            "fxa-oauth.clients.notes.client_id": "notes-id",
-            "fxa-oauth.clients.notes.required_scope": "profile https://identity.example.com/apps/notes",
-            "fxa-oauth.clients.todo.client_id": "todo-id",
-            "fxa-oauth.clients.todo.required_scope": "profile https://identity.example.com/apps/todo",
-        })
+        return make_fxa_app(
+            **{
+                "fxa-oauth.required_scope": "profile",
+                "fxa-oauth.clients.notes.client_id": "notes-id",
+                "fxa-oauth.clients.notes.required_scope": "profile https://identity.example.com/apps/notes",
+                "fxa-oauth.clients.todo.client_id": "todo-id",
+                "fxa-oauth.clients.todo.required_scope": "profile https://identity.example.com/apps/todo",
+            }
+        )
 
     def test_a_named_client_suffixes_the_user_id(self, app: Any, oauth_server: OAuthStandIn) -> None:
         token = oauth_server.issue_jwt_token(USER, "profile https://identity.example.com/apps/notes", "notes-id")
@@ -95,11 +99,13 @@ class TestSeveralClients:
         app.get("/v1/protected", headers=bearer(token), status=401)
 
     def test_the_groupfinder_adds_the_account_principal(self, make_fxa_app: Any, oauth_server: OAuthStandIn) -> None:
-        app = make_fxa_app(**{
-            "multiauth.groupfinder": "kinto_fxa.authentication.groupfinder",
-            "fxa-oauth.clients.notes.client_id": "notes-id",
-            "fxa-oauth.clients.notes.required_scope": "profile https://identity.example.com/apps/notes",
-        })
+        app = make_fxa_app(
+            **{
+                "multiauth.groupfinder": "kinto_fxa.authentication.groupfinder",
+                "fxa-oauth.clients.notes.client_id": "notes-id",
+                "fxa-oauth.clients.notes.required_scope": "profile https://identity.example.com/apps/notes",
+            }
+        )
         token = oauth_server.issue_jwt_token(USER, "profile https://identity.example.com/apps/notes", "notes-id")
         for _ in range(2):  # verified, then from the cache
             principals = app.get("/v1/", headers=bearer(token)).json["user"]["principals"]
@@ -114,10 +120,12 @@ class TestSeveralClients:
 
 def test_clients_that_cannot_be_told_apart_fail_at_startup(make_fxa_app: Any) -> None:
     with pytest.raises(ConfigurationError, match="cannot be told apart"):
-        make_fxa_app(**{
-            "fxa-oauth.clients.notes.required_scope": "profile notes",
-            "fxa-oauth.clients.lockbox.required_scope": "notes profile",
-        })
+        make_fxa_app(
+            **{
+                "fxa-oauth.clients.notes.required_scope": "profile notes",
+                "fxa-oauth.clients.lockbox.required_scope": "notes profile",
+            }
+        )
 
 
 def test_a_client_without_required_scope_fails_at_startup(make_fxa_app: Any) -> None:

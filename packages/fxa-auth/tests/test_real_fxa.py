@@ -46,8 +46,10 @@ def test_made_up_tokens_are_refused(app: Any) -> None:
     app.get("/v1/protected", headers=bearer("0" * 64), status=401)
 
 
-@pytest.mark.skipif(not (os.environ.get("FXA_TEST_TOKEN") and os.environ.get("FXA_TEST_CLIENT_ID")),
-                    reason="FXA_TEST_TOKEN or FXA_TEST_CLIENT_ID is not set")
+@pytest.mark.skipif(
+    not (os.environ.get("FXA_TEST_TOKEN") and os.environ.get("FXA_TEST_CLIENT_ID")),
+    reason="FXA_TEST_TOKEN or FXA_TEST_CLIENT_ID is not set",
+)
 def test_a_real_token_lets_its_user_in(app: Any) -> None:
     userid = app.get("/v1/protected", headers=bearer(os.environ["FXA_TEST_TOKEN"])).json["userid"]
     assert userid.startswith("fxa:")

@@ -52,8 +52,14 @@ def test_login_requires_a_redirect(app: Any) -> None:
 
 @pytest.mark.parametrize(
     "redirect",
-    ["https://evil.com/#", "https://app.example.com.evil.com/", "javascript:alert(1)//app.example.com",
-     "https://app.example.com@evil.com/", "//app.example.com/", "https://evil.com\\@app.example.com/"],
+    [
+        "https://evil.com/#",
+        "https://app.example.com.evil.com/",
+        "javascript:alert(1)//app.example.com",
+        "https://app.example.com@evil.com/",
+        "//app.example.com/",
+        "https://evil.com\\@app.example.com/",
+    ],
 )
 def test_login_refuses_redirects_outside_the_authorized_domains(app: Any, redirect: str) -> None:
     response = app.get("/v1/fxa-oauth/login", params={"redirect": redirect}, status=400)
@@ -93,8 +99,9 @@ def test_the_code_is_traded_with_the_client_secret(app: Any, oauth_server: OAuth
     query = login_redirect(app)
     authorize = requests.get(f"{oauth_server.url}/v1/authorization", params=query, allow_redirects=False)
     callback = parse_qs(urlsplit(authorize.headers["Location"]).query)
-    response = app.get("/v1/fxa-oauth/token", params={"code": callback["code"][0], "state": callback["state"][0]},
-                       status=302)
+    response = app.get(
+        "/v1/fxa-oauth/token", params={"code": callback["code"][0], "state": callback["state"][0]}, status=302
+    )
     assert response.location.startswith("https://app.example.com/#")
     token = response.location.split("#", 1)[1]
     assert app.get("/v1/protected", headers=bearer(token)).json == {"userid": f"fxa:{USER}"}
@@ -145,7 +152,8 @@ def test_the_full_login_flow_through_redirects(served_kinto: str, oauth_server: 
 def test_a_user_refusing_consent_gets_no_token(served_kinto: str, oauth_server: OAuthStandIn) -> None:
     oauth_server.signed_in_user = None
     with requests.Session() as browser:
-        response = browser.get(f"{served_kinto}/v1/fxa-oauth/login",
-                               params={"redirect": f"{oauth_server.url}/webapp#"}, timeout=10)
+        response = browser.get(
+            f"{served_kinto}/v1/fxa-oauth/login", params={"redirect": f"{oauth_server.url}/webapp#"}, timeout=10
+        )
     assert response.status_code == 400
     assert response.json()["details"][0]["name"] == "code"

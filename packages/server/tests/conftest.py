@@ -103,8 +103,11 @@ class EventRecorder:
     def summary(self, cls: type = AfterResourceChanged) -> list[tuple[str, str, list[str]]]:
         """``(action, resource_name, sorted ids)`` of each event of ``cls``, in order."""
         return [
-            (event.payload["action"], event.payload["resource_name"],
-             sorted(change["new"]["id"] for change in event.impacted_objects))
+            (
+                event.payload["action"],
+                event.payload["resource_name"],
+                sorted(change["new"]["id"] for change in event.impacted_objects),
+            )
             for event in self.of(cls)
         ]
 
@@ -143,8 +146,11 @@ def forward_to(url: str) -> Callable[..., Any]:
         target = quote(raw_path, safe="/!$&'()*+,;=:@-._~")
         if environ.get("QUERY_STRING"):
             target += "?" + environ["QUERY_STRING"]
-        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items()
-                   if key.startswith("HTTP_") and key[5:].lower() not in HOP_BY_HOP}
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_") and key[5:].lower() not in HOP_BY_HOP
+        }
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -224,8 +230,9 @@ def extra_settings() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def shared_app(backend: str, recorder: EventRecorder, extra_settings: dict[str, Any],
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[webtest.TestApp]:
+def shared_app(
+    backend: str, recorder: EventRecorder, extra_settings: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[webtest.TestApp]:
     if LIVE_URL:
         missing = sorted(key for key, value in extra_settings.items() if not live_server_has(key, value))
         if missing:
@@ -263,8 +270,12 @@ def registry(app: webtest.TestApp) -> Any:
 def put(app: webtest.TestApp) -> Callable[..., dict[str, Any]]:
     """``put(path, data=None, headers=ALICE, permissions=None)`` → the response body (expects 2xx)."""
 
-    def put_object(path: str, data: dict[str, Any] | None = None, headers: dict[str, str] = ALICE,
-                   permissions: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    def put_object(
+        path: str,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] = ALICE,
+        permissions: dict[str, list[str]] | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"data": data or {}}
         if permissions is not None:
             body["permissions"] = permissions

@@ -101,8 +101,7 @@ def test_nobody_takes_over_an_existing_account(accounts: webtest.TestApp) -> Non
     accounts.put_json("/v1/accounts/alice", {"data": {"password": "taken"}}, status=403)
     accounts.post_json("/v1/accounts", {"data": {"id": "alice", "password": "taken"}}, status=(200, 401, 403))
     accounts.put_json("/v1/accounts/alice", {"data": {"password": "taken"}}, headers=auth("eve", "evil"), status=400)
-    accounts.patch_json("/v1/accounts/alice", {"data": {"password": "taken"}}, headers=auth("eve", "evil"),
-                        status=403)
+    accounts.patch_json("/v1/accounts/alice", {"data": {"password": "taken"}}, headers=auth("eve", "evil"), status=403)
     accounts.delete("/v1/accounts/alice", headers=auth("eve", "evil"), status=403)
     accounts.get("/v1/accounts/alice", headers=auth("eve", "evil"), status=403)
     assert accounts.get("/v1/", headers=auth("alice", "s3cret")).json["user"]["id"] == "account:alice"
@@ -122,8 +121,9 @@ def test_users_list_only_their_own_account_and_admins_list_all(accounts: webtest
 def test_admins_create_change_and_delete_other_accounts(accounts: webtest.TestApp) -> None:
     create_administrator(accounts)
     admin = auth("admin", "pw")
-    created = accounts.post_json("/v1/accounts", {"data": {"id": "carol", "password": "c"}}, headers=admin,
-                                 status=201).json
+    created = accounts.post_json(
+        "/v1/accounts", {"data": {"id": "carol", "password": "c"}}, headers=admin, status=201
+    ).json
     assert created["permissions"]["write"] == ["account:carol"]  # carol owns her account, not the admin
     assert accounts.get("/v1/", headers=auth("carol", "c")).json["user"]["id"] == "account:carol"
     accounts.patch_json("/v1/accounts/carol", {"data": {"password": "reset"}}, headers=admin)
@@ -151,8 +151,10 @@ def test_usernames_follow_kintos_rule(accounts: webtest.TestApp, username: str) 
 
 def test_email_addresses_are_usernames(accounts: webtest.TestApp) -> None:
     sign_up(accounts, "alice+test@example.com", "pw")
-    assert accounts.get("/v1/", headers=auth("alice+test@example.com", "pw")).json["user"]["id"] == \
-        "account:alice+test@example.com"
+    assert (
+        accounts.get("/v1/", headers=auth("alice+test@example.com", "pw")).json["user"]["id"]
+        == "account:alice+test@example.com"
+    )
 
 
 @pytest.mark.parametrize("body", [{"data": {"password": "pw"}}, {}, {"data": {"id": ""}}])
@@ -176,25 +178,45 @@ def test_without_create_principals_nobody_signs_up(backend: str, tmp_path_factor
 
 def test_the_permissions_endpoint_lists_ones_account(backend: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     needs_application_in_process("settings of its own")
-    app = build_app({**backend_settings(backend, tmp_path_factory.mktemp("perms")), **ACCOUNT_SETTINGS,
-                     "kinto.experimental_permissions_endpoint": "true"})
+    app = build_app(
+        {
+            **backend_settings(backend, tmp_path_factory.mktemp("perms")),
+            **ACCOUNT_SETTINGS,
+            "kinto.experimental_permissions_endpoint": "true",
+        }
+    )
     try:
         flush(app)
         sign_up(app, "alice", "pw")
         entries = app.get("/v1/permissions", headers=auth("alice", "pw")).json["data"]
         mine = [entry for entry in entries if entry["uri"] == "/accounts/alice"]
-        assert mine == [{"uri": "/accounts/alice", "resource_name": "account", "id": "alice", "account_id": "alice",
-                         "permissions": ["read", "write"]}]
+        assert mine == [
+            {
+                "uri": "/accounts/alice",
+                "resource_name": "account",
+                "id": "alice",
+                "account_id": "alice",
+                "permissions": ["read", "write"],
+            }
+        ]
     finally:
         close_clients(app)
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"multiauth.policy.account.use": None, "multiauth.policies": "basicauth"}, "needs its authentication policy"),
-    ({"multiauth.policies": "basicauth account", "multiauth.policy.basicauth.use":
-      "kinto.core.authentication.BasicAuthAuthenticationPolicy"}, "must come after"),
-    ({"kinto.account_create_principals": "account:alice"}, "not in account_write_principals"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"multiauth.policy.account.use": None, "multiauth.policies": "basicauth"}, "needs its authentication policy"),
+        (
+            {
+                "multiauth.policies": "basicauth account",
+                "multiauth.policy.basicauth.use": "kinto.core.authentication.BasicAuthAuthenticationPolicy",
+            },
+            "must come after",
+        ),
+        ({"kinto.account_create_principals": "account:alice"}, "not in account_write_principals"),
+    ],
+)
 def test_misconfigurations_refuse_to_start(changes: dict[str, Any], message: str) -> None:
     settings = {**ACCOUNT_SETTINGS, "kinto.userid_hmac_secret": "s", **backend_settings("memory", None)}
     for key, value in changes.items():
@@ -248,8 +270,9 @@ def check_admin_names_are_reserved(accounts: webtest.TestApp) -> None:
     assert "kinto create-user" in refused["message"]
     accounts.post_json("/v1/accounts", {"data": {"id": "admin", "password": "mine"}}, status=403)
     sign_up(accounts, "alice", "pw")
-    accounts.put_json("/v1/accounts/admin", {"data": {"password": "mine"}}, headers=auth("alice", "pw"),
-                      status=(400, 403))
+    accounts.put_json(
+        "/v1/accounts/admin", {"data": {"password": "mine"}}, headers=auth("alice", "pw"), status=(400, 403)
+    )
     assert "user" not in accounts.get("/v1/", headers=auth("admin", "mine")).json
 
 

@@ -81,15 +81,18 @@ def test_the_address_without_its_slash_and_index_html_lead_to_the_page(app: webt
     assert app.get("/v1/admin/index.html").body == app.get("/v1/admin/").body
 
 
-@pytest.mark.parametrize("path", [
-    "/v1/admin/assets/missing.js",
-    "/v1/admin/assets/",
-    "/v1/admin/missing",
-    "/v1/admin/VERSION",
-    "/v1/admin/assets/..%2f..%2f__init__.py",
-    "/v1/admin/assets/.hidden",
-    "/v1/admin/assets/a/b.js",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/admin/assets/missing.js",
+        "/v1/admin/assets/",
+        "/v1/admin/missing",
+        "/v1/admin/VERSION",
+        "/v1/admin/assets/..%2f..%2f__init__.py",
+        "/v1/admin/assets/.hidden",
+        "/v1/admin/assets/a/b.js",
+    ],
+)
 def test_anything_else_is_a_json_404(app: webtest.TestApp, path: str) -> None:
     response = app.get(path, status=404)
 

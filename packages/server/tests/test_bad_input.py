@@ -48,8 +48,9 @@ def assert_error(response, status, errno=None):
     ],
 )
 def test_invalid_bodies_are_400(app, collection, method, path, body):
-    response = getattr(app, method)(path, body, headers={**ALICE, "Content-Type": "application/json"},
-                                    expect_errors=True)
+    response = getattr(app, method)(
+        path, body, headers={**ALICE, "Content-Type": "application/json"}, expect_errors=True
+    )
     assert_error(response, 400)
 
 
@@ -76,8 +77,14 @@ def test_if_match_on_the_permissions_endpoint_is_not_a_500(app):
 
 @pytest.mark.parametrize(
     "path",
-    ["/v1/buckets/b%00x", "/v1/buckets/b1/collections/c%00", f"{RECORDS}/r%00", "/v1/buckets/b1/groups/g%00",
-     "/v1/buckets/-bad/collections", "/v1/buckets/b1/collections/-bad/records"],
+    [
+        "/v1/buckets/b%00x",
+        "/v1/buckets/b1/collections/c%00",
+        f"{RECORDS}/r%00",
+        "/v1/buckets/b1/groups/g%00",
+        "/v1/buckets/-bad/collections",
+        "/v1/buckets/b1/collections/-bad/records",
+    ],
 )
 def test_impossible_ids_are_4xx(app, collection, path):
     response = app.get(path, headers=ALICE, expect_errors=True)
@@ -100,11 +107,17 @@ def test_a_wrong_content_type_is_415(app):
 
 
 def test_a_batch_of_invalid_requests_answers_each_with_its_error(app, collection):
-    responses = app.post_json("/v1/batch", {"requests": [
-        {"method": "PUT", "path": "/buckets/b1/collections/c1/records/r1", "body": {"data": {"a": 1}}},
-        {"method": "PUT", "path": "/buckets/b1/groups/g1", "body": {"data": {"members": ["system.Everyone"]}}},
-        {"method": "GET", "path": "/buckets/-bad"},
-    ]}, headers=ALICE).json["responses"]
+    responses = app.post_json(
+        "/v1/batch",
+        {
+            "requests": [
+                {"method": "PUT", "path": "/buckets/b1/collections/c1/records/r1", "body": {"data": {"a": 1}}},
+                {"method": "PUT", "path": "/buckets/b1/groups/g1", "body": {"data": {"members": ["system.Everyone"]}}},
+                {"method": "GET", "path": "/buckets/-bad"},
+            ]
+        },
+        headers=ALICE,
+    ).json["responses"]
     # As Kinto: reading a bucket nobody can have shared with alice is a 403 before its id is looked at.
     assert [response["status"] for response in responses] == [201, 400, 403]
 
@@ -136,8 +149,9 @@ AS_KINTO = [
 
 
 @pytest.mark.parametrize(("user", "method", "path", "status", "errno"), AS_KINTO)
-def test_missing_objects_and_invalid_ids_answer_kintos_status_and_errno(app, collection, user, method, path,
-                                                                       status, errno):
+def test_missing_objects_and_invalid_ids_answer_kintos_status_and_errno(
+    app, collection, user, method, path, status, errno
+):
     headers = dict(user or {})
     if method == "put":
         response = app.put_json(path, {"data": {}}, headers=headers, expect_errors=True)
@@ -146,8 +160,15 @@ def test_missing_objects_and_invalid_ids_answer_kintos_status_and_errno(app, col
     assert_error(response, status, errno)
 
 
-@pytest.mark.parametrize(("path", "body"), [(f"{RECORDS}/r1", b"{nope"), (f"{RECORDS}/r1", b'{"data": {"id": "r2"}}'),
-                                            (RECORDS, b"[1"), (f"{RECORDS}/r1", b'{"data": {"id": null}}')])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (f"{RECORDS}/r1", b"{nope"),
+        (f"{RECORDS}/r1", b'{"data": {"id": "r2"}}'),
+        (RECORDS, b"[1"),
+        (f"{RECORDS}/r1", b'{"data": {"id": null}}'),
+    ],
+)
 def test_bodies_kinto_refuses_are_errno_107(app, collection, path, body):
     method = app.post if path == RECORDS else app.put
     response = method(path, body, headers={**ALICE, "Content-Type": "application/json"}, expect_errors=True)

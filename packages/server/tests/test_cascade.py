@@ -12,8 +12,9 @@ def _live(storage, resource_name, parent_id):
 
 
 def _tombstones(storage, resource_name, parent_id):
-    return sorted(obj["id"] for obj in storage.list_all(resource_name, parent_id, include_deleted=True)
-                  if obj.get("deleted"))
+    return sorted(
+        obj["id"] for obj in storage.list_all(resource_name, parent_id, include_deleted=True) if obj.get("deleted")
+    )
 
 
 def test_deleting_a_bucket_deletes_its_collections_groups_and_records(app, tree, registry):
@@ -100,10 +101,16 @@ def test_deleting_every_collection_cascades_to_their_records(app, tree, registry
 
 def test_later_requests_of_a_batch_see_the_cascade(app, tree, registry):
     tree()
-    responses = app.post_json("/v1/batch", {"requests": [
-        {"method": "DELETE", "path": "/buckets/b1"},
-        {"method": "GET", "path": "/buckets/b1/collections/c1/records/r1"},
-    ]}, headers=ALICE).json["responses"]
+    responses = app.post_json(
+        "/v1/batch",
+        {
+            "requests": [
+                {"method": "DELETE", "path": "/buckets/b1"},
+                {"method": "GET", "path": "/buckets/b1/collections/c1/records/r1"},
+            ]
+        },
+        headers=ALICE,
+    ).json["responses"]
     # The bucket's permissions went with it: nothing below it is Alice's any more.
     assert [response["status"] for response in responses] == [200, 403]
     assert _live(registry.storage, "record", "/buckets/b1/collections/c1") == []

@@ -21,8 +21,9 @@ AUTH = "Basic " + b64encode(b"alice:secret").decode()
 
 def request(method, url, body=None):
     data = json.dumps(body).encode() if body is not None else None
-    prepared = urllib.request.Request(url, data=data, method=method,
-                                      headers={"Authorization": AUTH, "Content-Type": "application/json"})
+    prepared = urllib.request.Request(
+        url, data=data, method=method, headers={"Authorization": AUTH, "Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(prepared, timeout=10) as response:
         return response.status, json.loads(response.read() or b"null")
 
@@ -60,8 +61,10 @@ def test_init_turns_on_kintos_plugins_with_accounts_as_kintos_template(tmp_path)
     assert settings["kinto.includes"].split() == ["kinto.plugins.default_bucket", *admin, "kinto.plugins.accounts"]
     assert settings["multiauth.policies"] == "account"
     assert settings["multiauth.policy.account.use"] == "kinto.plugins.accounts.AccountsPolicy"
-    assert (settings["kinto.account_create_principals"], settings["kinto.account_write_principals"]) == \
-        ("system.Everyone", "account:admin")
+    assert (settings["kinto.account_create_principals"], settings["kinto.account_write_principals"]) == (
+        "system.Everyone",
+        "account:admin",
+    )
     assert settings["kinto.bucket_create_principals"] == "account:admin"
     assert len(settings["kinto.default_bucket_hmac_secret"]) == 64
     assert settings["kinto.default_bucket_hmac_secret"] != settings["kinto.userid_hmac_secret"]
@@ -86,8 +89,9 @@ def test_init_refuses_to_overwrite(tmp_path):
     assert "already exists" in result.stderr
 
 
-@pytest.mark.parametrize(("backend", "module"), [("postgresql", "kinto.core.storage.postgresql"),
-                                                  ("memory", "kinto.core.storage.memory")])
+@pytest.mark.parametrize(
+    ("backend", "module"), [("postgresql", "kinto.core.storage.postgresql"), ("memory", "kinto.core.storage.memory")]
+)
 def test_init_chooses_the_backend(tmp_path, backend, module):
     result = run_kinto("init", "--ini", "k.ini", "--backend", backend, "--host", "0.0.0.0", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -117,8 +121,11 @@ def test_start_without_ini_serves_sqlite_in_the_data_folder(tmp_path):
     with LiveServer(cwd=tmp_path) as server:
         user = request("GET", server.url + "/")[1]["user"]["id"]
         request("PUT", server.url + "/buckets/b1", {"data": {}})
-    assert sorted(path.name for path in (tmp_path / "data").iterdir() if not path.name.endswith(("-wal", "-shm"))) \
-        == ["cache.sqlite", "kinto.sqlite", "userid_hmac_secret"]
+    assert sorted(path.name for path in (tmp_path / "data").iterdir() if not path.name.endswith(("-wal", "-shm"))) == [
+        "cache.sqlite",
+        "kinto.sqlite",
+        "userid_hmac_secret",
+    ]
     with LiveServer(cwd=tmp_path) as server:
         # The HMAC secret was kept: the same credentials are the same user, who still owns the bucket.
         assert request("GET", server.url + "/")[1]["user"]["id"] == user
@@ -204,11 +211,13 @@ def test_a_bad_ini_is_refused_with_a_message_naming_the_problem(tmp_path, conten
 
 
 def test_an_unreachable_database_is_refused_quickly_and_clearly(tmp_path):
-    (tmp_path / "pg.ini").write_text(textwrap.dedent(f"""\
+    (tmp_path / "pg.ini").write_text(
+        textwrap.dedent(f"""\
         [app:main]
         kinto.storage_backend = kinto.core.storage.postgresql
         kinto.storage_url = postgresql://postgres:hunter2@127.0.0.1:{free_port()}/kinto
-        """))
+        """)
+    )
     result = run_kinto("start", "--ini", "pg.ini", cwd=tmp_path)
     assert result.returncode == 1
     assert "cannot connect to the storage database" in result.stderr
@@ -216,7 +225,8 @@ def test_an_unreachable_database_is_refused_quickly_and_clearly(tmp_path):
 
 
 def test_an_ini_written_for_kinto_serves_unchanged(tmp_path):
-    (tmp_path / "kinto.ini").write_text(textwrap.dedent("""\
+    (tmp_path / "kinto.ini").write_text(
+        textwrap.dedent("""\
         [server:main]
         use = egg:waitress#main
         host = 127.0.0.1
@@ -258,7 +268,8 @@ def test_an_ini_written_for_kinto_serves_unchanged(tmp_path):
 
         [formatter_color]
         class = logging_color_formatter.ColorFormatter
-        """))
+        """)
+    )
     with LiveServer(ini="kinto.ini", cwd=tmp_path) as server:
         assert request("PUT", server.url + "/buckets/b1", {"data": {}})[0] == 201
         assert "Ignoring the logging sections" in server.output
@@ -268,8 +279,10 @@ def test_an_ini_written_for_kinto_serves_unchanged(tmp_path):
 def postgresql_ini(tmp_path):
     """An ini on a fresh database of its own (dropped and created again)."""
     url = postgresql_test_database("kinto_server_cli_test", fresh=True)
-    assert run_kinto("init", "--backend", "postgresql", "--auth", "basicauth", "--ini", "pg.ini",
-                     cwd=tmp_path).returncode == 0
+    assert (
+        run_kinto("init", "--backend", "postgresql", "--auth", "basicauth", "--ini", "pg.ini", cwd=tmp_path).returncode
+        == 0
+    )
     ini = tmp_path / "pg.ini"
     ini.write_text(ini.read_text().replace("postgresql://postgres:postgres@localhost/postgres", url))
     return ini
@@ -283,7 +296,10 @@ def test_migrate_creates_the_postgresql_tables_then_start_serves(tmp_path, postg
     expected = "Dry run, nothing changed; would migrate: storage, permission, cache, collection indexes."
     assert (dry.returncode, dry.stdout.strip()) == (0, expected)
     result = run_kinto("migrate", "--ini", str(postgresql_ini), cwd=tmp_path)
-    assert (result.returncode, result.stdout.strip()) == (0, "Migrated: storage, permission, cache, collection indexes.")
+    assert (result.returncode, result.stdout.strip()) == (
+        0,
+        "Migrated: storage, permission, cache, collection indexes.",
+    )
     assert run_kinto("migrate", "--ini", str(postgresql_ini), cwd=tmp_path).returncode == 0
     with LiveServer(ini=postgresql_ini, cwd=tmp_path) as server:
         assert request("PUT", server.url + "/buckets/b1", {"data": {}})[0] == 201
@@ -321,17 +337,21 @@ def test_plugins_add_commands_through_entry_points(tmp_path):
     plugin = tmp_path / "plugin"
     (plugin / "kinto_hello_plugin-1.0.dist-info").mkdir(parents=True)
     (plugin / "kinto_hello_plugin-1.0.dist-info" / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: kinto-hello-plugin\nVersion: 1.0\n")
+        "Metadata-Version: 2.1\nName: kinto-hello-plugin\nVersion: 1.0\n"
+    )
     (plugin / "kinto_hello_plugin-1.0.dist-info" / "entry_points.txt").write_text(
-        "[kinto.commands]\nhello = kinto_hello_plugin:hello\nbroken = kinto_hello_plugin:missing\n")
-    (plugin / "kinto_hello_plugin.py").write_text(textwrap.dedent('''\
+        "[kinto.commands]\nhello = kinto_hello_plugin:hello\nbroken = kinto_hello_plugin:missing\n"
+    )
+    (plugin / "kinto_hello_plugin.py").write_text(
+        textwrap.dedent('''\
         def hello(env, args):
             """Greet someone, with the application loaded."""
             print(f"hello {args.name} from {env['settings']['project_name']}")
             return 3
 
         hello.add_arguments = lambda parser: parser.add_argument("--name", default="world")
-        '''))
+        ''')
+    )
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin), os.environ.get("PYTHONPATH")]))}
     assert "Greet someone" in run_kinto("--help", cwd=tmp_path, env=env).stdout
     result = run_kinto("hello", "--name", "you", cwd=tmp_path, env=env)
@@ -354,13 +374,16 @@ def test_the_request_summary_goes_through_kintos_logger_and_obeys_quiet(tmp_path
     assert run_kinto("init", "--backend", "memory", cwd=tmp_path).returncode == 0
     ini = tmp_path / "config" / "kinto.ini"
     # An ini written for Kinto configures its summary lines under the logger name "request.summary".
-    ini.write_text(ini.read_text().replace("keys = root, kinto\n", "keys = root, kinto, summary\n") + textwrap.dedent("""
+    ini.write_text(
+        ini.read_text().replace("keys = root, kinto\n", "keys = root, kinto, summary\n")
+        + textwrap.dedent("""
         [logger_summary]
         level = INFO
         handlers = console
         qualname = request.summary
         propagate = 0
-        """))
+        """)
+    )
     with LiveServer(cwd=tmp_path) as server:
         request("GET", server.url + "/")
         lines = [line for line in server.output.splitlines() if "request.summary" in line]

@@ -40,8 +40,7 @@ def test_a_group_without_members_has_an_empty_list(app, bucket):
 
 def test_groups_are_listed_and_updated(app, bucket):
     app.put_json("/v1/buckets/b1/groups/g1", {"data": {"members": [userid("bob")]}}, headers=ALICE)
-    app.patch_json("/v1/buckets/b1/groups/g1", {"data": {"members": [userid("bob"), userid("carol")]}},
-                   headers=ALICE)
+    app.patch_json("/v1/buckets/b1/groups/g1", {"data": {"members": [userid("bob"), userid("carol")]}}, headers=ALICE)
     (group,) = app.get("/v1/buckets/b1/groups", headers=ALICE).json["data"]
     assert group["members"] == [userid("bob"), userid("carol")]
 
@@ -49,8 +48,12 @@ def test_groups_are_listed_and_updated(app, bucket):
 def test_group_members_may_be_edited_with_json_patch(app, bucket):
     app.put_json("/v1/buckets/b1/groups/g1", {"data": {"members": []}}, headers=ALICE)
     operations = [{"op": "add", "path": "/data/members/0", "value": userid("bob")}]
-    app.patch_json("/v1/buckets/b1/groups/g1", operations,
-                   headers={**ALICE, "Content-Type": "application/json-patch+json"}, status=200)
+    app.patch_json(
+        "/v1/buckets/b1/groups/g1",
+        operations,
+        headers={**ALICE, "Content-Type": "application/json-patch+json"},
+        status=200,
+    )
     assert "/buckets/b1/groups/g1" in app.get("/v1/", headers=BOB).json["user"]["principals"]
 
 

@@ -85,8 +85,9 @@ def test_if_match_loops_lose_no_update(servers, collection):
                     server_errors.append(current.status_code)
                     continue
                 value = current.json()["data"]["n"]
-                response = session.put(base + counter, json={"data": {"n": value + 1}},
-                                       headers={"If-Match": current.headers["ETag"]})
+                response = session.put(
+                    base + counter, json={"data": {"n": value + 1}}, headers={"If-Match": current.headers["ETag"]}
+                )
                 if response.status_code == 200:
                     acknowledged[index] += 1
                     break
@@ -139,13 +140,18 @@ def test_users_racing_to_create_one_bucket_with_if_none_match_lose_with_a_412(se
         start = threading.Barrier(RACERS)
         answers: dict[int, requests.Response] = {}
 
-        def racer(index: int, path: str = path, start: threading.Barrier = start,
-                  answers: dict[int, requests.Response] = answers) -> None:
+        def racer(
+            index: int,
+            path: str = path,
+            start: threading.Barrier = start,
+            answers: dict[int, requests.Response] = answers,
+        ) -> None:
             session = requests.Session()
             session.auth = (f"racer{index}", "secret")
             start.wait()
-            answers[index] = session.put(servers[index % len(servers)].url + path, json={"data": {"by": index}},
-                                         headers={"If-None-Match": "*"})
+            answers[index] = session.put(
+                servers[index % len(servers)].url + path, json={"data": {"by": index}}, headers={"If-None-Match": "*"}
+            )
 
         _run([threading.Thread(target=racer, args=(index,)) for index in range(RACERS)])
         statuses = sorted(response.status_code for response in answers.values())

@@ -55,21 +55,38 @@ def populate(app: Any, records: int) -> None:
     app.put_json("/v1/buckets/b", {"data": {"title": "main"}}, headers=ALICE)
     app.put_json("/v1/buckets/b/collections/c", {"permissions": {"read": ["system.Authenticated"]}}, headers=ALICE)
     path = "/buckets/b/collections/c/records"
-    batch(app, [
-        {"method": "PUT", "path": f"{path}/r{i:05}",
-         "body": {"data": {"n": i, "tags": [f"t{i % 7}"], "nested": {"half": i / 2, "none": None}, "é": "ü"}}}
-        for i in range(records)
-    ])
-    batch(app, [{"method": "PATCH", "path": f"{path}/r{i:05}", "body": {"data": {"updated": True}}}
-                for i in range(0, records, records // 20)])
+    batch(
+        app,
+        [
+            {
+                "method": "PUT",
+                "path": f"{path}/r{i:05}",
+                "body": {"data": {"n": i, "tags": [f"t{i % 7}"], "nested": {"half": i / 2, "none": None}, "é": "ü"}},
+            }
+            for i in range(records)
+        ],
+    )
+    batch(
+        app,
+        [
+            {"method": "PATCH", "path": f"{path}/r{i:05}", "body": {"data": {"updated": True}}}
+            for i in range(0, records, records // 20)
+        ],
+    )
     batch(app, [{"method": "DELETE", "path": f"{path}/r{i:05}"} for i in range(3, records, records // 50)])
     app.put_json(f"/v1{path}/looks-like-a-tombstone", {"data": {"deleted": True}}, headers=ALICE)
     app.patch_json(f"/v1{path}/r00001", {"permissions": {"write": [userid("carol")]}}, headers=ALICE)
     app.put_json("/v1/buckets/b/groups/readers", {"data": {"members": [userid("bob")]}}, headers=ALICE)
-    app.put_json("/v1/buckets/b/collections/private",
-                 {"permissions": {"read": ["/buckets/b/groups/readers"]}}, headers=ALICE)
-    batch(app, [{"method": "PUT", "path": f"/buckets/b/collections/private/records/p{i}", "body": {"data": {"i": i}}}
-                for i in range(30)])
+    app.put_json(
+        "/v1/buckets/b/collections/private", {"permissions": {"read": ["/buckets/b/groups/readers"]}}, headers=ALICE
+    )
+    batch(
+        app,
+        [
+            {"method": "PUT", "path": f"/buckets/b/collections/private/records/p{i}", "body": {"data": {"i": i}}}
+            for i in range(30)
+        ],
+    )
     app.put_json("/v1/buckets/b/collections/emptied", {}, headers=ALICE)
     for i in range(3):
         app.put_json(f"/v1/buckets/b/collections/emptied/records/e{i}", {"data": {}}, headers=ALICE)
@@ -175,8 +192,9 @@ def postgresql_settings(url: str) -> dict[str, str]:
 
 
 def test_sqlite_to_postgresql_answers_the_same_through_the_api(source_folder, source_snapshot, target_url, capsys):
-    status, out, err = copy("--from", str(source_folder / "kinto.ini"), "--to", target_url, "--batch-size", "500",
-                            capsys=capsys)
+    status, out, err = copy(
+        "--from", str(source_folder / "kinto.ini"), "--to", target_url, "--batch-size", "500", capsys=capsys
+    )
     assert status == 0, err
     progress = re.findall(r"^copied ([\d,]+)/([\d,]+) records of /buckets/b/collections/c$", out, re.MULTILINE)
     assert progress[0][0] == "2,500" and progress[-1][0] == progress[-1][1]
@@ -245,8 +263,7 @@ def test_a_target_holding_data_is_refused_unless_merge(source_folder, source_sna
         assert "already holds" in err and "--merge" in err
         assert app.get("/v1/buckets/b", headers=CAROL).json["data"]["title"] == "stale"
 
-        status, _, err = copy("--from", str(source_folder / "kinto.ini"), "--to", target_url, "--merge",
-                                capsys=capsys)
+        status, _, err = copy("--from", str(source_folder / "kinto.ini"), "--to", target_url, "--merge", capsys=capsys)
         assert status == 0, err
         assert app.get("/v1/buckets/kept", headers=CAROL).status_code == 200
         assert app.get("/v1/buckets/b", headers=ALICE).json["data"] == source_snapshot["alice /v1/buckets/b"][2]["data"]

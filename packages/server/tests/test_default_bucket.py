@@ -53,12 +53,14 @@ def test_anonymous_callers_are_asked_to_authenticate(app):
 
 
 def test_the_alias_serves_the_bucket_of_its_real_id(app):
-    created = app.post_json("/v1/buckets/default/collections/tasks/records", {"data": {"title": "x"}},
-                            headers=ALICE, status=201).json["data"]
+    created = app.post_json(
+        "/v1/buckets/default/collections/tasks/records", {"data": {"title": "x"}}, headers=ALICE, status=201
+    ).json["data"]
     real = f"/v1/buckets/{personal_bucket('alice')}/collections/tasks/records"
     assert app.get(real, headers=ALICE).json["data"] == [created]
-    assert app.get(f"/v1/buckets/{personal_bucket('alice')}", headers=ALICE).json["data"]["id"] == \
-        personal_bucket("alice")
+    assert app.get(f"/v1/buckets/{personal_bucket('alice')}", headers=ALICE).json["data"]["id"] == personal_bucket(
+        "alice"
+    )
 
 
 def test_each_user_has_a_bucket_of_their_own(app):
@@ -89,8 +91,11 @@ def test_groups_and_other_paths_create_the_bucket_only(app):
 
 def test_creations_are_announced_like_any_other(app, events):
     app.post_json("/v1/buckets/default/collections/tasks/records", {"data": {}}, headers=ALICE, status=201)
-    assert [(action, name) for action, name, _ in events.summary()] == \
-        [("create", "bucket"), ("create", "collection"), ("create", "record")]
+    assert [(action, name) for action, name, _ in events.summary()] == [
+        ("create", "bucket"),
+        ("create", "collection"),
+        ("create", "record"),
+    ]
     bucket_id = personal_bucket("alice")
     changed = {event.payload["resource_name"]: event for event in events.of(ResourceChanged)}
     assert changed["bucket"].payload["uri"] == f"/buckets/{bucket_id}"
@@ -129,18 +134,23 @@ def test_a_deleted_bucket_comes_back_empty_on_next_use(app):
 
 
 def test_a_batch_creates_what_its_requests_need_once(app, events):
-    body = {"defaults": {"method": "PUT"}, "requests": [
-        {"path": "/buckets/default/collections/c1/records/a", "body": {"data": {"v": 1}}},
-        {"path": "/buckets/default/collections/c2/records/b", "body": {"data": {"v": 2}}},
-        {"path": "/buckets/default/collections/c2/records/c", "body": {"data": {"v": 3}}},
-        {"method": "GET", "path": "/buckets/default/collections/c2/records"},
-    ]}
+    body = {
+        "defaults": {"method": "PUT"},
+        "requests": [
+            {"path": "/buckets/default/collections/c1/records/a", "body": {"data": {"v": 1}}},
+            {"path": "/buckets/default/collections/c2/records/b", "body": {"data": {"v": 2}}},
+            {"path": "/buckets/default/collections/c2/records/c", "body": {"data": {"v": 3}}},
+            {"method": "GET", "path": "/buckets/default/collections/c2/records"},
+        ],
+    }
     responses = app.post_json("/v1/batch", body, headers=ALICE).json["responses"]
     assert [response["status"] for response in responses] == [201, 201, 201, 200]
     assert responses[0]["path"] == "/v1/buckets/default/collections/c1/records/a"
     assert sorted(record["id"] for record in responses[3]["body"]["data"]) == ["b", "c"]
-    assert sorted((name, tuple(ids)) for action, name, ids in events.summary() if name != "record") == \
-        [("bucket", (personal_bucket("alice"),)), ("collection", ("c1", "c2"))]
+    assert sorted((name, tuple(ids)) for action, name, ids in events.summary() if name != "record") == [
+        ("bucket", (personal_bucket("alice"),)),
+        ("collection", ("c1", "c2")),
+    ]
 
 
 # --- the rest of the request goes through ----------------------------------------------------------
@@ -159,8 +169,12 @@ def test_query_strings_and_headers_reach_the_real_bucket(app):
 def test_client_errors_are_answered_in_kintos_format(app):
     invalid = app.get("/v1/buckets/default/collections/--bad/records", headers=ALICE, status=400).json
     assert (invalid["errno"], invalid["message"]) == (107, "path: Invalid collection id")
-    bad_json = app.post("/v1/buckets/default/collections/tasks/records", "{not json", headers={
-        **ALICE, "Content-Type": "application/json"}, status=400).json
+    bad_json = app.post(
+        "/v1/buckets/default/collections/tasks/records",
+        "{not json",
+        headers={**ALICE, "Content-Type": "application/json"},
+        status=400,
+    ).json
     assert bad_json["errno"] == 107
     app.get("/v1/buckets/default/collections/tasks/records/missing", headers=ALICE, status=404)
 

@@ -141,8 +141,9 @@ def test_safe_writes_conflict_with_412(alice):
 
 
 def test_collection_schema_validation(alice):
-    alice.patch_collection(data={"schema": {"type": "object", "properties": {"title": {"type": "string"}},
-                                            "required": ["title"]}})
+    alice.patch_collection(
+        data={"schema": {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}}
+    )
     alice.create_record(data={"title": "ok"})
     assert status_of(lambda: alice.create_record(data={"title": 12})) == 400
     assert status_of(lambda: alice.patch_collection(data={"schema": {"type": "no-such-type"}})) == 400

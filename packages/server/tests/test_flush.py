@@ -15,8 +15,9 @@ from .conftest import ALICE, BOB, backend_settings, build_app, close_clients, fl
 @pytest.fixture
 def flushable(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[webtest.TestApp, list[Any]]]:
     needs_application_in_process("settings of its own")
-    app = build_app({**backend_settings(backend, tmp_path_factory.mktemp("flush")),
-                     "kinto.includes": "kinto.plugins.flush"})
+    app = build_app(
+        {**backend_settings(backend, tmp_path_factory.mktemp("flush")), "kinto.includes": "kinto.plugins.flush"}
+    )
     flush(app)
     announced: list[Any] = []
     app.app.registry.registerHandler(announced.append, (ServerFlushed,))
@@ -66,8 +67,9 @@ def test_without_the_plugin_there_is_no_flush_endpoint(app: webtest.TestApp) -> 
 
 def test_kintos_older_setting_enables_it_too(backend: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     needs_application_in_process("settings of its own")
-    app = build_app({**backend_settings(backend, tmp_path_factory.mktemp("flush-setting")),
-                     "kinto.flush_endpoint_enabled": "true"})
+    app = build_app(
+        {**backend_settings(backend, tmp_path_factory.mktemp("flush-setting")), "kinto.flush_endpoint_enabled": "true"}
+    )
     try:
         flush(app)
         app.put_json("/v1/buckets/b1", {"data": {}}, headers=ALICE)

@@ -52,8 +52,9 @@ def history_app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         close_clients(app)
 
 
-def history(app: webtest.TestApp, query: str = "", headers: dict[str, str] = ALICE, bucket: str = "b1",
-            status: int = 200) -> Any:
+def history(
+    app: webtest.TestApp, query: str = "", headers: dict[str, str] = ALICE, bucket: str = "b1", status: int = 200
+) -> Any:
     response = app.get(f"/v1/buckets/{bucket}/history{query}", headers=headers, status=status)
     return response.json["data"] if status == 200 else response.json
 
@@ -62,8 +63,13 @@ def uris(entries: list[dict[str, Any]]) -> list[str]:
     return [f"{entry['action']} {entry['uri']}" for entry in entries]
 
 
-def put(app: webtest.TestApp, path: str, data: dict[str, Any] | None = None, headers: dict[str, str] = ALICE,
-        permissions: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def put(
+    app: webtest.TestApp,
+    path: str,
+    data: dict[str, Any] | None = None,
+    headers: dict[str, str] = ALICE,
+    permissions: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {"data": data or {}}
     if permissions is not None:
         body["permissions"] = permissions
@@ -104,8 +110,10 @@ def test_an_entry_holds_the_object_its_permissions_and_who_changed_it(app: webte
     assert (entry["collection_id"], entry["record_id"]) == ("c1", "r1")
     assert "bucket_id" not in entry  # as Kinto: the bucket is where the history lives
     assert entry["user_id"] == userid("alice")
-    assert entry["target"] == {"data": stored["data"],
-                               "permissions": {"read": [userid("bob")], "write": [userid("alice")]}}
+    assert entry["target"] == {
+        "data": stored["data"],
+        "permissions": {"read": [userid("bob")], "write": [userid("alice")]},
+    }
     assert datetime.fromisoformat(entry["date"]).utcoffset().total_seconds() == 0
     assert isinstance(entry["id"], str) and isinstance(entry["last_modified"], int)
 
@@ -133,8 +141,9 @@ def test_changes_of_one_batch_are_recorded_one_by_one(app: webtest.TestApp) -> N
 
     recorded = sorted(uris(history(app, "?resource_name=record")))
 
-    assert recorded == sorted([f"{action} /buckets/b1/collections/c1/records/r{n}"
-                               for action in ("create", "delete") for n in range(3)])
+    assert recorded == sorted(
+        [f"{action} /buckets/b1/collections/c1/records/r{n}" for action in ("create", "delete") for n in range(3)]
+    )
 
 
 def test_history_changes_are_not_recorded_and_there_is_no_entry_url(app: webtest.TestApp) -> None:
@@ -160,7 +169,9 @@ def test_filters_on_any_field_of_the_entries(app: webtest.TestApp) -> None:
     assert uris(history(app, "?target.data.kind=b")) == ["create /buckets/b1/collections/c1/records/r2"]
     assert uris(history(app, "?action=delete")) == ["delete /buckets/b1/collections/c1/records/r2"]
     assert uris(history(app, "?exclude_resource_name=record")) == [
-        "create /buckets/b1/collections/c1", "create /buckets/b1"]
+        "create /buckets/b1/collections/c1",
+        "create /buckets/b1",
+    ]
     assert uris(history(app, "?uri=/buckets/b1/collections/c1&_sort=date")) == ["create /buckets/b1/collections/c1"]
 
 
@@ -271,7 +282,8 @@ def test_only_the_bucket_writers_delete_entries(app: webtest.TestApp) -> None:
 
 
 def test_without_explicit_permissions_only_the_bucket_readers_see_the_history(
-        history_app: Callable[..., webtest.TestApp]) -> None:
+    history_app: Callable[..., webtest.TestApp],
+) -> None:
     app = history_app(**{"kinto.explicit_permissions": "false"})
     bob = userid("bob")
     put(app, "/buckets/b1", permissions={"write": [userid("alice")]})  # writers are not added implicitly
@@ -319,7 +331,9 @@ def test_deleting_a_collection_records_the_deletion_of_its_records(app: webtest.
     put(app, "/buckets/b1/collections/c1/records/r1")
     app.delete("/v1/buckets/b1/collections/c1", headers=ALICE)
     assert sorted(uris(history(app, "?action=delete"))) == [
-        "delete /buckets/b1/collections/c1", "delete /buckets/b1/collections/c1/records/r1"]
+        "delete /buckets/b1/collections/c1",
+        "delete /buckets/b1/collections/c1/records/r1",
+    ]
 
 
 # --- settings ---------------------------------------------------------------------------------------
@@ -327,16 +341,20 @@ def test_deleting_a_collection_records_the_deletion_of_its_records(app: webtest.
 
 def test_the_capability_is_announced(app: webtest.TestApp) -> None:
     capability = app.get("/v1/").json["capabilities"]["history"]
-    assert capability == {"description": "Track changes on data.",
-                           "url": "http://kinto.readthedocs.io/en/latest/api/1.x/history.html"}
+    assert capability == {
+        "description": "Track changes on data.",
+        "url": "http://kinto.readthedocs.io/en/latest/api/1.x/history.html",
+    }
 
 
 def test_excluded_resources_and_users_are_not_recorded(history_app: Callable[..., webtest.TestApp]) -> None:
-    app = history_app(**{
-        "kinto.history.exclude_resources": "/buckets/quiet /buckets/b1/collections/c2 /buckets/b1/groups/g2 "
-                                           "/buckets/b1/collections/c1/records/r2",
-        "kinto.history.exclude_user_ids": userid("bob"),
-    })
+    app = history_app(
+        **{
+            "kinto.history.exclude_resources": "/buckets/quiet /buckets/b1/collections/c2 /buckets/b1/groups/g2 "
+            "/buckets/b1/collections/c1/records/r2",
+            "kinto.history.exclude_user_ids": userid("bob"),
+        }
+    )
     put(app, "/buckets/b1", permissions={"write": [userid("bob")]})
     put(app, "/buckets/quiet")
     put(app, "/buckets/quiet/collections/c1")
@@ -357,13 +375,20 @@ def test_excluded_resources_and_users_are_not_recorded(history_app: Callable[...
     assert history(app, bucket="quiet") == []
     capability = app.get("/v1/").json["capabilities"]["history"]
     assert capability["excluded_resources"] == [
-        {"bucket": "quiet"}, {"bucket": "b1", "collection": "c2"}, {"bucket": "b1", "group": "g2"},
-        {"bucket": "b1", "collection": "c1", "record": "r2"}]
+        {"bucket": "quiet"},
+        {"bucket": "b1", "collection": "c2"},
+        {"bucket": "b1", "group": "g2"},
+        {"bucket": "b1", "collection": "c1", "record": "r2"},
+    ]
 
 
 def test_an_excluded_resource_that_is_no_uri_is_refused_at_start_up(tmp_path: Any) -> None:
-    settings = {**BASE_SETTINGS, **backend_settings("memory", tmp_path), **HISTORY,
-                "kinto.history.exclude_resources": "/buckets/b1/nothing"}
+    settings = {
+        **BASE_SETTINGS,
+        **backend_settings("memory", tmp_path),
+        **HISTORY,
+        "kinto.history.exclude_resources": "/buckets/b1/nothing",
+    }
     with pytest.raises(ConfigurationError, match="history.exclude_resources"):
         main({}, **settings)
 
@@ -385,7 +410,9 @@ def test_trimming_keeps_the_newest_entries_of_each_kind(history_app: Callable[..
     assert [len(ids) for ids in kept] == [1, 2, 3, 4, 5, 3, 4, 5, 3]
     assert kept[-1] == ["r7", "r8", "r9"]
     assert uris(history(app, "?exclude_resource_name=record")) == [
-        "create /buckets/b1/collections/c1", "create /buckets/b1"]
+        "create /buckets/b1/collections/c1",
+        "create /buckets/b1",
+    ]
     capability = app.get("/v1/").json["capabilities"]["history"]
     assert capability["auto_trim_max_count"] == 3
 
@@ -398,17 +425,22 @@ def test_trimmed_entries_lose_their_permissions(history_app: Callable[..., webte
     put(app, "/buckets/b1/collections/c1/records/r2")
     put(app, "/buckets/b1/collections/c1/records/r3")
 
-    assert uris(history(app, "?resource_name=record", headers=BOB)) == [
-        "create /buckets/b1/collections/c1/records/r3"]
+    assert uris(history(app, "?resource_name=record", headers=BOB)) == ["create /buckets/b1/collections/c1/records/r3"]
     readable = app.app.registry.permission.get_accessible_objects([userid("bob")])
     entry_ids = {entry["id"] for entry in history(app)}
     assert {uri.rsplit("/", 1)[1] for uri in readable if "/history/" in uri} == entry_ids - {
-        entry["id"] for entry in history(app, "?resource_name=bucket")}
+        entry["id"] for entry in history(app, "?resource_name=bucket")
+    }
 
 
 def test_trimming_by_user_leaves_the_others_entries(history_app: Callable[..., webtest.TestApp]) -> None:
-    app = history_app(**{"kinto.history.auto_trim_max_count": "1", "kinto.history.auto_trim_threshold": "0",
-                         "kinto.history.auto_trim_user_ids": userid("alice")})
+    app = history_app(
+        **{
+            "kinto.history.auto_trim_max_count": "1",
+            "kinto.history.auto_trim_threshold": "0",
+            "kinto.history.auto_trim_user_ids": userid("alice"),
+        }
+    )
     put(app, "/buckets/b1", permissions={"write": [userid("bob")]})
     put(app, "/buckets/b1/collections/c1")
     for n in range(3):
@@ -416,7 +448,11 @@ def test_trimming_by_user_leaves_the_others_entries(history_app: Callable[..., w
         put(app, f"/buckets/b1/collections/c1/records/bob{n}", headers=BOB)
 
     assert sorted(entry["record_id"] for entry in history(app, "?resource_name=record")) == [
-        "alice2", "bob0", "bob1", "bob2"]
+        "alice2",
+        "bob0",
+        "bob1",
+        "bob2",
+    ]
     assert app.get("/v1/").json["capabilities"]["history"]["auto_trim_user_ids"] == [userid("alice")]
 
 
@@ -444,5 +480,8 @@ def test_trimming_starts_afresh_in_a_bucket_created_again(history_app: Callable[
     put(app, "/buckets/b1/collections/c1")
     put(app, "/buckets/b1/collections/c1/records/new")
 
-    assert uris(history(app)) == ["create /buckets/b1/collections/c1/records/new",
-                                  "create /buckets/b1/collections/c1", "create /buckets/b1"]
+    assert uris(history(app)) == [
+        "create /buckets/b1/collections/c1/records/new",
+        "create /buckets/b1/collections/c1",
+        "create /buckets/b1",
+    ]

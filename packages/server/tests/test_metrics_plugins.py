@@ -119,12 +119,14 @@ def test_endpoint_labels_are_route_names_never_paths_or_ids(make_app):
 
 
 def test_histogram_buckets_prefix_and_disabled_metrics_come_from_settings(make_app):
-    app = make_app({
-        **PROMETHEUS,
-        "kinto.prometheus_histogram_buckets": "0.25 2 Inf",
-        "kinto.prometheus_prefix": "remote-settings",
-        "kinto.prometheus_disabled_metrics": "request_size remotesettings_users",
-    })
+    app = make_app(
+        {
+            **PROMETHEUS,
+            "kinto.prometheus_histogram_buckets": "0.25 2 Inf",
+            "kinto.prometheus_prefix": "remote-settings",
+            "kinto.prometheus_disabled_metrics": "request_size remotesettings_users",
+        }
+    )
     assert app.get("/v1/").json["capabilities"]["prometheus"]["prefix"] == "remotesettings_"
     app.get("/v1/", headers=ALICE)
     bounds = {labels["le"] for labels, _ in samples(app, "remotesettings_request_duration_seconds_bucket")}
@@ -136,11 +138,13 @@ def test_histogram_buckets_prefix_and_disabled_metrics_come_from_settings(make_a
 
 def test_label_sets_past_the_limit_share_one_series(make_app):
     # Ids as labels only on demand (Kinto labels them by default), and then bounded.
-    app = make_app({
-        **PROMETHEUS,
-        "kinto.metrics_matchdict_fields": "bucket_id record_id",
-        "kinto.prometheus_max_series_per_metric": "3",
-    })
+    app = make_app(
+        {
+            **PROMETHEUS,
+            "kinto.metrics_matchdict_fields": "bucket_id record_id",
+            "kinto.prometheus_max_series_per_metric": "3",
+        }
+    )
     app.put_json("/v1/buckets/b1", {"data": {}}, headers=ALICE)
     app.put_json("/v1/buckets/b1/collections/c1", {"data": {}}, headers=ALICE)
     for number in range(6):
@@ -168,13 +172,15 @@ def test_backend_methods_are_timed(make_app):
 
 def test_cache_hits_and_misses_are_counted(make_app):
     # Accounts remember a checked login in the cache: the first request misses, the next ones hit.
-    app = make_app({
-        "kinto.includes": "kinto.plugins.prometheus kinto.plugins.accounts",
-        "multiauth.policies": "account",
-        "multiauth.policy.account.use": "kinto.plugins.accounts.AccountsPolicy",
-        "kinto.account_create_principals": "system.Everyone",
-        "kinto.account_bcrypt_rounds": "4",
-    })
+    app = make_app(
+        {
+            "kinto.includes": "kinto.plugins.prometheus kinto.plugins.accounts",
+            "multiauth.policies": "account",
+            "multiauth.policy.account.use": "kinto.plugins.accounts.AccountsPolicy",
+            "kinto.account_create_principals": "system.Everyone",
+            "kinto.account_bcrypt_rounds": "4",
+        }
+    )
     app.put_json("/v1/accounts/alice", {"data": {"password": "s3cret"}}, status=201)
     misses = value(app, "kinto_cache_misses_total")
     hits = value(app, "kinto_cache_hits_total")
@@ -202,11 +208,14 @@ def test_plugin_metrics_reach_prometheus_through_registry_metrics(make_app):
     assert value(app, "kinto_attachments_total", bucket="b1") == 1
 
 
-@pytest.mark.parametrize("setting, bad", [
-    ("kinto.prometheus_histogram_buckets", "1 0.5"),
-    ("kinto.prometheus_histogram_buckets", "fast"),
-    ("kinto.prometheus_max_series_per_metric", "0"),
-])
+@pytest.mark.parametrize(
+    "setting, bad",
+    [
+        ("kinto.prometheus_histogram_buckets", "1 0.5"),
+        ("kinto.prometheus_histogram_buckets", "fast"),
+        ("kinto.prometheus_max_series_per_metric", "0"),
+    ],
+)
 def test_bad_prometheus_settings_stop_start_up(make_app, setting, bad):
     with pytest.raises(ConfigurationError, match=setting.removeprefix("kinto.")):
         make_app({**PROMETHEUS, setting: bad})
@@ -251,8 +260,11 @@ def test_statsd_sends_requests_backends_and_users_to_the_udp_server(make_app, ud
     assert "kinto.request_duration_seconds.method.put.endpoint.bucket-object" in names
     assert "kinto.backend.storage.seconds.method.create" in names
     assert "kinto.request_summary:method.put.endpoint.bucket-object.status.201|s" in packets
-    assert any(packet.startswith("kinto.request_duration_seconds.method.put.endpoint.bucket-object:")
-               and packet.endswith("|ms") for packet in packets)
+    assert any(
+        packet.startswith("kinto.request_duration_seconds.method.put.endpoint.bucket-object:")
+        and packet.endswith("|ms")
+        for packet in packets
+    )
     assert "kinto.authentication:type.basicauth|s" in packets
     users = [packet for packet in packets if packet.startswith("kinto.users:")]
     assert users and all(packet.startswith("kinto.users:auth.basicauth.userid.") for packet in users)
@@ -261,11 +273,13 @@ def test_statsd_sends_requests_backends_and_users_to_the_udp_server(make_app, ud
 def test_statsd_accepts_kintos_backend_setting_and_a_server_that_is_down(make_app, udp):
     port = udp.getsockname()[1]
     udp.close()  # nobody listens there any more: measurements are lost, requests are not
-    app = make_app({
-        "kinto.includes": "kinto.plugins.statsd",
-        "kinto.statsd_backend": "kinto.core.statsd",
-        "kinto.statsd_url": f"udp://127.0.0.1:{port}",
-    })
+    app = make_app(
+        {
+            "kinto.includes": "kinto.plugins.statsd",
+            "kinto.statsd_backend": "kinto.core.statsd",
+            "kinto.statsd_url": f"udp://127.0.0.1:{port}",
+        }
+    )
     app.put_json("/v1/buckets/b1", {"data": {}}, headers=ALICE, status=201)
     app.get("/v1/buckets/b1", headers=ALICE, status=200)
 
@@ -329,12 +343,14 @@ def test_sentry_receives_unhandled_errors_and_the_start_message(make_app, sentry
     import sentry_sdk
 
     dsn, items = sentry_server
-    app = make_app({
-        "kinto.sentry_dsn": dsn,
-        "kinto.sentry_env": "tests",
-        "kinto.event_listeners": "failing",
-        "kinto.event_listeners.failing.use": failing_listener.__name__,
-    })
+    app = make_app(
+        {
+            "kinto.sentry_dsn": dsn,
+            "kinto.sentry_env": "tests",
+            "kinto.event_listeners": "failing",
+            "kinto.event_listeners.failing.use": failing_listener.__name__,
+        }
+    )
     response = app.put_json("/v1/buckets/b1", {"data": {}}, headers=ALICE, status=500)
     assert response.json["errno"] == 999
     sentry_sdk.flush(timeout=5)
@@ -353,10 +369,12 @@ def test_without_a_dsn_nothing_is_reported(make_app, sentry_server):
     import sentry_sdk
 
     _, items = sentry_server
-    app = make_app({
-        "kinto.event_listeners": "failing",
-        "kinto.event_listeners.failing.use": failing_listener.__name__,
-    })
+    app = make_app(
+        {
+            "kinto.event_listeners": "failing",
+            "kinto.event_listeners.failing.use": failing_listener.__name__,
+        }
+    )
     app.put_json("/v1/buckets/b1", {"data": {}}, headers=ALICE, status=500)
     sentry_sdk.flush(timeout=2)
     assert items == []

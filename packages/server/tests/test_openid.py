@@ -45,11 +45,13 @@ def make_app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     apps: list[webtest.TestApp] = []
 
     def make(settings: dict[str, Any]) -> webtest.TestApp:
-        app = build_app({
-            **backend_settings(backend, tmp_path_factory.mktemp("openid")),
-            "kinto.includes": "kinto.plugins.openid",
-            **settings,
-        })
+        app = build_app(
+            {
+                **backend_settings(backend, tmp_path_factory.mktemp("openid")),
+                "kinto.includes": "kinto.plugins.openid",
+                **settings,
+            }
+        )
         flush(app)
         apps.append(app)
         return app
@@ -99,8 +101,9 @@ def test_verifications_are_cached_for_verification_ttl_seconds(make_app, provide
     provider.revoke(token)
     assert app.get("/v1/", headers=bearer(token)).json["user"]["id"] == "oidc:alice-sub"
 
-    uncached = make_app({"multiauth.policies": "oidc", **policy_settings("oidc", provider,
-                                                                          verification_ttl_seconds="0")})
+    uncached = make_app(
+        {"multiauth.policies": "oidc", **policy_settings("oidc", provider, verification_ttl_seconds="0")}
+    )
     other = provider.issue_token("alice-sub")
     for _ in range(2):
         uncached.get("/v1/", headers=bearer(other))
@@ -132,22 +135,37 @@ def test_several_providers_are_listed_in_the_capability_and_each_verifies_its_to
     with OIDCStandIn() as second:
         second.register_client("kinto-client", "kinto-secret")
         second.add_user("bob-sub", email="bob@example.com")
-        app = make_app({
-            "multiauth.policies": "first second",
-            **policy_settings("first", provider),
-            **policy_settings("second", second, userid_field="email", header_type="OIDC"),
-        })
+        app = make_app(
+            {
+                "multiauth.policies": "first second",
+                **policy_settings("first", provider),
+                **policy_settings("second", second, userid_field="email", header_type="OIDC"),
+            }
+        )
         capability = app.get("/v1/").json["capabilities"]["openid"]
         assert capability["providers"] == [
-            {"name": "first", "issuer": provider.issuer, "auth_path": "/openid/first/login",
-             "client_id": "kinto-client", "audience": "", "header_type": "Bearer",
-             "userinfo_endpoint": f"{provider.url}/userinfo"},
-            {"name": "second", "issuer": second.issuer, "auth_path": "/openid/second/login",
-             "client_id": "kinto-client", "audience": "", "header_type": "OIDC",
-             "userinfo_endpoint": f"{second.url}/userinfo"},
+            {
+                "name": "first",
+                "issuer": provider.issuer,
+                "auth_path": "/openid/first/login",
+                "client_id": "kinto-client",
+                "audience": "",
+                "header_type": "Bearer",
+                "userinfo_endpoint": f"{provider.url}/userinfo",
+            },
+            {
+                "name": "second",
+                "issuer": second.issuer,
+                "auth_path": "/openid/second/login",
+                "client_id": "kinto-client",
+                "audience": "",
+                "header_type": "OIDC",
+                "userinfo_endpoint": f"{second.url}/userinfo",
+            },
         ]
-        assert app.get("/v1/", headers=bearer(provider.issue_token("alice-sub"))).json["user"]["id"] == \
-            "first:alice-sub"
+        assert (
+            app.get("/v1/", headers=bearer(provider.issue_token("alice-sub"))).json["user"]["id"] == "first:alice-sub"
+        )
         bob = {"Authorization": f"OIDC {second.issue_token('bob-sub')}"}
         assert app.get("/v1/", headers=bob).json["user"]["id"] == "second:bob@example.com"
 
@@ -159,11 +177,13 @@ def test_with_an_audience_tokens_must_be_jwts_for_this_issuer_and_audience(make_
         app = make_app({"multiauth.policies": "oidc", **policy_settings("oidc", provider, audience="my-api")})
         good = provider.issue_token("alice-sub")
         assert app.get("/v1/", headers=bearer(good)).json["user"]["id"] == "oidc:alice-sub"
-        for bad in (provider.issue_token("alice-sub", aud="another-api"),
-                    provider.issue_token("alice-sub", iss="http://127.0.0.1:1"),
-                    provider.issue_token("alice-sub", exp=1000),
-                    provider.issue_token("alice-sub", expires_in=-3600),
-                    "an-opaque-token"):
+        for bad in (
+            provider.issue_token("alice-sub", aud="another-api"),
+            provider.issue_token("alice-sub", iss="http://127.0.0.1:1"),
+            provider.issue_token("alice-sub", exp=1000),
+            provider.issue_token("alice-sub", expires_in=-3600),
+            "an-opaque-token",
+        ):
             assert "user" not in app.get("/v1/", headers=bearer(bad)).json
         assert provider.hits["/userinfo"] == 1  # refused locally, never sent to the provider
 
@@ -178,10 +198,10 @@ def test_an_unreachable_issuer_stops_start_up_naming_it(make_app, provider):
 # --- the login flow --------------------------------------------------------------------------------
 
 
-def login(app: webtest.TestApp, callback: str = CALLBACK, scope: str = "openid email", provider: str = "oidc",
-          **extra: str) -> webtest.TestResponse:
-    return app.get(f"/v1/openid/{provider}/login", params={"callback": callback, "scope": scope, **extra},
-                   status=307)
+def login(
+    app: webtest.TestApp, callback: str = CALLBACK, scope: str = "openid email", provider: str = "oidc", **extra: str
+) -> webtest.TestResponse:
+    return app.get(f"/v1/openid/{provider}/login", params={"callback": callback, "scope": scope, **extra}, status=307)
 
 
 def authorize(location: str) -> dict[str, list[str]]:
@@ -209,14 +229,13 @@ def test_login_sends_the_browser_to_the_provider_and_token_back_to_the_callback_
     done = app.get("/v1/openid/oidc/token", params={"code": back["code"][0], "state": back["state"][0]}, status=307)
     final = done.headers["Location"]
     assert final.startswith(CALLBACK)
-    tokens = json.loads(base64.b64decode(unquote(final[len(CALLBACK):])))
+    tokens = json.loads(base64.b64decode(unquote(final[len(CALLBACK) :])))
     assert tokens["token_type"] == "Bearer"
     # The access token is the user's: it authenticates on this server.
     assert app.get("/v1/", headers=bearer(tokens["access_token"])).json["user"]["id"] == "oidc:alice-sub"
 
     # A state is used once.
-    again = app.get("/v1/openid/oidc/token", params={"code": back["code"][0], "state": back["state"][0]},
-                    status=400)
+    again = app.get("/v1/openid/oidc/token", params={"code": back["code"][0], "state": back["state"][0]}, status=400)
     assert again.json["errno"] == 105
 
 
@@ -236,22 +255,25 @@ def test_a_code_the_provider_refuses_is_a_400(app, provider):
     assert response.json["details"][0]["name"] == "code"
 
 
-@pytest.mark.parametrize("path, params, name", [
-    ("/v1/openid/nobody/login", {"callback": CALLBACK, "scope": "openid"}, "provider"),
-    ("/v1/openid/basicauth/login", {"callback": CALLBACK, "scope": "openid"}, "provider"),
-    ("/v1/openid/oidc/login", {"scope": "openid"}, "callback"),
-    ("/v1/openid/oidc/login", {"callback": CALLBACK}, "scope"),
-    ("/v1/openid/oidc/login", {"callback": "https://evil.example.com/#", "scope": "openid"}, "callback"),
-    ("/v1/openid/oidc/login", {"callback": "http://localhost:3000\\@evil.com/", "scope": "openid"}, "callback"),
-    ("/v1/openid/oidc/login", {"callback": "javascript:alert(1)//", "scope": "openid"}, "callback"),
-    ("/v1/openid/oidc/login", {"callback": "http://localhost:3000/../x", "scope": "openid"}, "callback"),
-    ("/v1/openid/oidc/login", {"callback": CALLBACK, "scope": "openid offline_access"}, "scope"),
-    ("/v1/openid/oidc/login", {"callback": CALLBACK, "scope": "openid", "prompt": "login"}, "prompt"),
-    ("/v1/openid/oidc/token", {"state": "abc"}, "code"),
-    ("/v1/openid/oidc/token", {"state": "abc", "code": "x", "error": "y"}, "code"),
-    ("/v1/openid/oidc/token", {"code": "x"}, "state"),
-    ("/v1/openid/oidc/token", {"code": "x", "state": "never-issued"}, "state"),
-])
+@pytest.mark.parametrize(
+    "path, params, name",
+    [
+        ("/v1/openid/nobody/login", {"callback": CALLBACK, "scope": "openid"}, "provider"),
+        ("/v1/openid/basicauth/login", {"callback": CALLBACK, "scope": "openid"}, "provider"),
+        ("/v1/openid/oidc/login", {"scope": "openid"}, "callback"),
+        ("/v1/openid/oidc/login", {"callback": CALLBACK}, "scope"),
+        ("/v1/openid/oidc/login", {"callback": "https://evil.example.com/#", "scope": "openid"}, "callback"),
+        ("/v1/openid/oidc/login", {"callback": "http://localhost:3000\\@evil.com/", "scope": "openid"}, "callback"),
+        ("/v1/openid/oidc/login", {"callback": "javascript:alert(1)//", "scope": "openid"}, "callback"),
+        ("/v1/openid/oidc/login", {"callback": "http://localhost:3000/../x", "scope": "openid"}, "callback"),
+        ("/v1/openid/oidc/login", {"callback": CALLBACK, "scope": "openid offline_access"}, "scope"),
+        ("/v1/openid/oidc/login", {"callback": CALLBACK, "scope": "openid", "prompt": "login"}, "prompt"),
+        ("/v1/openid/oidc/token", {"state": "abc"}, "code"),
+        ("/v1/openid/oidc/token", {"state": "abc", "code": "x", "error": "y"}, "code"),
+        ("/v1/openid/oidc/token", {"code": "x"}, "state"),
+        ("/v1/openid/oidc/token", {"code": "x", "state": "never-issued"}, "state"),
+    ],
+)
 def test_bad_login_requests_are_400s_in_kintos_format(app, path, params, name):
     response = app.get(path, params=params, status=400)
     assert response.json["code"] == 400
@@ -260,15 +282,34 @@ def test_bad_login_requests_are_400s_in_kintos_format(app, path, params, name):
 
 
 def test_trusted_callback_urls_and_allowed_scopes_come_from_settings(make_app, provider):
-    app = make_app({"multiauth.policies": "oidc", **policy_settings(
-        "oidc", provider, trusted_callback_urls="https://*.example.com/app/*", allowed_scopes="openid kinto",
-        userid_field="email",
-    )})
-    app.get("/v1/openid/oidc/login", params={"callback": "https://admin.example.com/app/#t=", "scope": "openid kinto"},
-            status=400)  # userid_field = email needs the email scope, which is not allowed here
-    relaxed = make_app({"multiauth.policies": "oidc", **policy_settings(
-        "oidc", provider, trusted_callback_urls="https://*.example.com/app/*", allowed_scopes="openid kinto",
-    )})
+    app = make_app(
+        {
+            "multiauth.policies": "oidc",
+            **policy_settings(
+                "oidc",
+                provider,
+                trusted_callback_urls="https://*.example.com/app/*",
+                allowed_scopes="openid kinto",
+                userid_field="email",
+            ),
+        }
+    )
+    app.get(
+        "/v1/openid/oidc/login",
+        params={"callback": "https://admin.example.com/app/#t=", "scope": "openid kinto"},
+        status=400,
+    )  # userid_field = email needs the email scope, which is not allowed here
+    relaxed = make_app(
+        {
+            "multiauth.policies": "oidc",
+            **policy_settings(
+                "oidc",
+                provider,
+                trusted_callback_urls="https://*.example.com/app/*",
+                allowed_scopes="openid kinto",
+            ),
+        }
+    )
     login(relaxed, callback="https://admin.example.com/app/#t=", scope="openid kinto")
     relaxed.get("/v1/openid/oidc/login", params={"callback": CALLBACK, "scope": "openid"}, status=400)
 

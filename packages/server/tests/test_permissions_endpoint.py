@@ -33,7 +33,10 @@ def test_owners_see_every_object_they_created_with_implied_permissions(app, tree
     tree()
     entries = _by_uri(app, ALICE)
     assert entries["/buckets/b1"] == {
-        "uri": "/buckets/b1", "resource_name": "bucket", "id": "b1", "bucket_id": "b1",
+        "uri": "/buckets/b1",
+        "resource_name": "bucket",
+        "id": "b1",
+        "bucket_id": "b1",
         "permissions": ["collection:create", "group:create", "read", "write"],
     }
     assert entries["/buckets/b1/collections/c1"]["permissions"] == ["read", "record:create", "write"]
@@ -146,8 +149,9 @@ def test_entries_carry_no_timestamp_and_timestamp_filters_are_ignored(app, tree,
 @pytest.mark.parametrize("setting", ["kinto.paginate_by", "kinto.storage_max_fetch_size"])
 def test_a_limit_beyond_the_page_size_is_capped_as_on_other_endpoints(backend, setting, tmp_path):
     needs_application_in_process("settings of its own")
-    app = build_app({**backend_settings(backend, tmp_path), "kinto.experimental_permissions_endpoint": "true",
-                     setting: "10"})
+    app = build_app(
+        {**backend_settings(backend, tmp_path), "kinto.experimental_permissions_endpoint": "true", setting: "10"}
+    )
     try:
         flush(app)
         for index in range(25):

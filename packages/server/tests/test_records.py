@@ -88,8 +88,9 @@ def test_the_list_is_not_modified_since_its_etag(app, collection, put):
 def test_if_match_refuses_a_stale_update(app, collection, put):
     stamp = put("/buckets/b1/collections/c1/records/r1", {"n": 1})["data"]["last_modified"]
     app.put_json(f"{RECORDS}/r1", {"data": {"n": 2}}, headers={**ALICE, "If-Match": f'"{stamp}"'}, status=200)
-    response = app.put_json(f"{RECORDS}/r1", {"data": {"n": 3}}, headers={**ALICE, "If-Match": f'"{stamp}"'},
-                            status=412)
+    response = app.put_json(
+        f"{RECORDS}/r1", {"data": {"n": 3}}, headers={**ALICE, "If-Match": f'"{stamp}"'}, status=412
+    )
     assert response.json["errno"] == 114
     assert response.json["details"]["existing"]["n"] == 2
 

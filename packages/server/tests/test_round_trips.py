@@ -85,7 +85,10 @@ def test_a_conditional_patch_takes_at_most_seven_round_trips(app, round_trips):
 
 
 def test_a_batch_of_25_creates_sends_its_savepoints_and_acls_with_other_statements(app, round_trips):
-    body = {"defaults": {"method": "POST", "path": RECORDS}, "requests": [{"body": {"data": {"n": i}}} for i in range(25)]}
+    body = {
+        "defaults": {"method": "POST", "path": RECORDS},
+        "requests": [{"body": {"data": {"n": i}}} for i in range(25)],
+    }
     answers = []
 
     def batch() -> None:

@@ -47,8 +47,12 @@ def test_patches_are_validated_on_the_merged_record(app, collection):
 
 def test_id_and_timestamps_are_not_subject_to_the_schema(app, put):
     put("/buckets/b1")
-    strict = {"type": "object", "properties": {"title": {"type": "string"}}, "additionalProperties": False,
-              "required": ["id", "last_modified", "title"]}
+    strict = {
+        "type": "object",
+        "properties": {"title": {"type": "string"}},
+        "additionalProperties": False,
+        "required": ["id", "last_modified", "title"],
+    }
     put("/buckets/b1/collections/c1", {"schema": strict})
     app.put_json(f"{RECORDS}/r1", {"data": {"title": "x"}}, headers=ALICE, status=201)
 

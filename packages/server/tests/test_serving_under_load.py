@@ -68,8 +68,7 @@ def _serving(tmp_path_factory: pytest.TempPathFactory, name: str, *args: str) ->
 # --- small HTTP helpers over raw sockets -----------------------------------------------------------
 
 
-def _request(server: LiveServer, method: str, path: str, body: object = None,
-             timeout: float = 30) -> tuple[int, dict]:
+def _request(server: LiveServer, method: str, path: str, body: object = None, timeout: float = 30) -> tuple[int, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
     try:
         payload = json.dumps(body).encode() if body is not None else None
@@ -182,8 +181,12 @@ def test_256_simultaneous_clients_are_all_answered(live):
             connection.connect()
             barrier.wait(timeout=60)
             body = json.dumps({"data": {"index": index}}).encode()
-            connection.request("POST", "/v1/buckets/b1/collections/c1/records", body,
-                               {"Authorization": AUTH, "Content-Type": "application/json"})
+            connection.request(
+                "POST",
+                "/v1/buckets/b1/collections/c1/records",
+                body,
+                {"Authorization": AUTH, "Content-Type": "application/json"},
+            )
             response = connection.getresponse()
             payload = json.loads(response.read())
             if response.status == 503:
@@ -225,13 +228,16 @@ def test_slow_clients_hold_no_thread_and_are_cut(impatient, part):
         head = b"GET /v1/__heartbeat__ HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
         prefix = b""
     else:
-        prefix = (b"PUT /v1/buckets/slow HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-                  b"Authorization: " + AUTH.encode() + b"\r\nContent-Length: 300\r\n\r\n")
+        prefix = (
+            b"PUT /v1/buckets/slow HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Authorization: " + AUTH.encode() + b"\r\nContent-Length: 300\r\n\r\n"
+        )
         head = b'{"data": {}}' + b" " * 288
     stop = threading.Event()
     closed: list[bool] = []
     slow = []
     for _ in range(12):  # three times the threads of a worker
+
         def run(prefix: bytes = prefix) -> None:
             if prefix:
                 sock = _raw(live.port, prefix)
@@ -270,8 +276,13 @@ def test_slow_clients_hold_no_thread_and_are_cut(impatient, part):
 
 def _send_chunked(port: int, path: str, total: int) -> tuple[int | None, bytes]:
     """PUT ``total`` bytes of JSON-ish body, chunked; the status answered (None when cut without one)."""
-    sock = _raw(port, (f"PUT {path} HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
-                       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
+    sock = _raw(
+        port,
+        (
+            f"PUT {path} HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ).encode(),
+    )
     chunk = b" " * 65536
     sent = 0
     try:
@@ -302,8 +313,13 @@ def test_chunked_bodies_over_the_limit_are_413_and_store_nothing(live):
 
 
 def test_content_length_over_the_limit_is_413_without_reading_the_body(live):
-    sock = _raw(live.port, (f"PUT /v1/buckets/big HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
-                            f"Content-Type: application/json\r\nContent-Length: {20 * MAX_BODY}\r\n\r\n").encode())
+    sock = _raw(
+        live.port,
+        (
+            f"PUT /v1/buckets/big HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {20 * MAX_BODY}\r\n\r\n"
+        ).encode(),
+    )
     try:
         status, _, body = _read_response(sock)
     finally:
@@ -326,8 +342,14 @@ def _h2_put(port: int, path: str, total: int, declare_length: bool) -> tuple[int
     connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     connection.initiate_connection()
     stream = connection.get_next_available_stream_id()
-    headers = [(":method", "PUT"), (":path", path), (":scheme", "http"), (":authority", "test"),
-               ("authorization", AUTH), ("content-type", "application/json")]
+    headers = [
+        (":method", "PUT"),
+        (":path", path),
+        (":scheme", "http"),
+        (":authority", "test"),
+        ("authorization", AUTH),
+        ("content-type", "application/json"),
+    ]
     body = b'{"data": {}}'.ljust(total, b" ")
     if declare_length:
         headers.append(("content-length", str(len(body))))
@@ -340,7 +362,7 @@ def _h2_put(port: int, path: str, total: int, declare_length: bool) -> tuple[int
         while not finished:
             window = min(connection.local_flow_control_window(stream), connection.max_outbound_frame_size)
             if status is None and sent < len(body) and window > 0:
-                piece = body[sent:sent + window]
+                piece = body[sent : sent + window]
                 sent += len(piece)
                 connection.send_data(stream, piece, end_stream=sent == len(body))
                 sock.sendall(connection.data_to_send())
@@ -375,12 +397,16 @@ def test_http2_bodies_over_the_limit_are_413_and_store_nothing(live, server_name
     assert status == 201, body
 
 
-@pytest.mark.parametrize("head", [
-    b"GET /v1/" + b"a" * 5000 + b" HTTP/1.1\r\nHost: test\r\n\r\n",
-    b"GET /v1/ HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
-    b"GET /v1/ HTTP/1.1\r\n\r\n",
-    b"NOT HTTP\r\n\r\n",
-], ids=["long-line", "long-field", "no-host", "garbage"])
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /v1/" + b"a" * 5000 + b" HTTP/1.1\r\nHost: test\r\n\r\n",
+        b"GET /v1/ HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+        b"GET /v1/ HTTP/1.1\r\n\r\n",
+        b"NOT HTTP\r\n\r\n",
+    ],
+    ids=["long-line", "long-field", "no-host", "garbage"],
+)
 def test_heads_gunicorn_refuses_are_answered_in_kinto_format(live, server_name, head):
     if server_name != "gunicorn":
         pytest.skip("the limits and checks of gunicorn's own request parser")
@@ -398,8 +424,12 @@ def test_http10_bytes_after_headers_without_length_are_never_a_body(live):
     # A request has no close-delimited body (RFC 9112, 6.3): without Content-Length or chunked framing the
     # request is body-less, and what follows is not read as its body, however long.
     path = "/v1/buckets/b1/collections/c1/records/http10"
-    sock = _raw(live.port, (f"PUT {path} HTTP/1.0\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
-                            "Content-Type: application/json\r\n\r\n").encode())
+    sock = _raw(
+        live.port,
+        (
+            f"PUT {path} HTTP/1.0\r\nHost: test\r\nAuthorization: {AUTH}\r\nContent-Type: application/json\r\n\r\n"
+        ).encode(),
+    )
     try:
         sock.sendall(b'{"data": {"leak": true}}')
         sent = 0
@@ -450,8 +480,13 @@ def test_no_acknowledged_write_is_lost_when_the_server_is_stopped(tmp_path_facto
                 number += 1
                 record = f"w{index}-{number}"
                 try:
-                    status, _ = _request(live, "PUT", f"/v1/buckets/b1/collections/c1/records/{record}",
-                                         {"data": {"n": number}}, timeout=10)
+                    status, _ = _request(
+                        live,
+                        "PUT",
+                        f"/v1/buckets/b1/collections/c1/records/{record}",
+                        {"data": {"n": number}},
+                        timeout=10,
+                    )
                 except OSError:
                     continue
                 if status == 201:
@@ -512,9 +547,14 @@ def test_sigterm_finishes_the_request_in_flight_and_turns_new_clients_away(tmp_p
     half = len(body) // 2
     try:
         # Connected, headers and half of the body sent: the request is in flight when SIGTERM arrives.
-        sock = _raw(live.port, (f"PUT /v1/buckets/inflight HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
-                                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-                                ).encode() + body[:half])
+        sock = _raw(
+            live.port,
+            (
+                f"PUT /v1/buckets/inflight HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            + body[:half],
+        )
         time.sleep(1)
         stopped_at = time.monotonic()
         process.send_signal(signal.SIGTERM)

@@ -49,8 +49,9 @@ def test_records_are_not_validated_when_validation_is_off(app, put):
 
 def test_an_invalid_collection_schema_is_refused_even_when_validation_is_off(app, put):
     put("/buckets/b1")
-    response = app.put_json("/v1/buckets/b1/collections/c1", {"data": {"schema": {"type": "nonsense"}}},
-                            headers=ALICE, status=400)
+    response = app.put_json(
+        "/v1/buckets/b1/collections/c1", {"data": {"schema": {"type": "nonsense"}}}, headers=ALICE, status=400
+    )
     assert response.json["details"][0]["name"] == "data.schema"
 
 

@@ -99,8 +99,13 @@ def test_the_permissions_endpoint_is_off_unless_turned_on(app):
 
 def test_the_global_record_lifetime_comes_before_the_underscore_spellings():
     # Kinto's order: <bid>.<cid>., <bid>., the global setting, then <bid>_<cid>_ and <bid>_.
-    app = build_app({"kinto.record_cache_expires_seconds": "7", "kinto.b1_record_cache_expires_seconds": "30",
-                     "kinto.b2.record_cache_expires_seconds": "40"})
+    app = build_app(
+        {
+            "kinto.record_cache_expires_seconds": "7",
+            "kinto.b1_record_cache_expires_seconds": "30",
+            "kinto.b2.record_cache_expires_seconds": "40",
+        }
+    )
     try:
         for bucket, max_age in (("b1", 7), ("b2", 40)):
             app.put_json(f"/v1/buckets/{bucket}", {"permissions": {"read": ["system.Everyone"]}}, headers=ALICE)
@@ -111,8 +116,14 @@ def test_the_global_record_lifetime_comes_before_the_underscore_spellings():
         close_clients(app)
 
 
-@pytest.mark.parametrize("key", ["kinto.b1_record_cache_expires_seconds", "kinto.b1.c1.record_cache_expires_seconds",
-                                 "kinto.bucket_cache_expires_seconds"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "kinto.b1_record_cache_expires_seconds",
+        "kinto.b1.c1.record_cache_expires_seconds",
+        "kinto.bucket_cache_expires_seconds",
+    ],
+)
 def test_a_lifetime_that_is_not_a_number_stops_start_up(key):
     with pytest.raises(ConfigurationError, match=key.removeprefix("kinto.")):
         build_app({**BASE_SETTINGS, key: "soon"})

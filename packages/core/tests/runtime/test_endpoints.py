@@ -46,13 +46,22 @@ def test_anonymous_root_is_cacheable_on_a_read_only_server_only(app, app_factory
 
 def test_capability_exposes_every_argument(app_factory):
     def include(config):
-        config.add_api_capability("flush", description="Flush server using endpoint",
-                                  url="https://example.org/docs/flush", version="2.1", extra=["a"])
+        config.add_api_capability(
+            "flush",
+            description="Flush server using endpoint",
+            url="https://example.org/docs/flush",
+            version="2.1",
+            extra=["a"],
+        )
 
     app = app_factory(includes=[include])
     assert app.get("/v1/").json["capabilities"] == {
-        "flush": {"description": "Flush server using endpoint", "url": "https://example.org/docs/flush",
-                  "version": "2.1", "extra": ["a"]}
+        "flush": {
+            "description": "Flush server using endpoint",
+            "url": "https://example.org/docs/flush",
+            "version": "2.1",
+            "extra": ["a"],
+        }
     }
 
 
@@ -156,8 +165,11 @@ def test_cors_restricted_origins(app_factory):
 def test_cors_preflight(app):
     response = app.options(
         "/v1/",
-        headers={"Origin": "https://c.example", "Access-Control-Request-Method": "GET",
-                 "Access-Control-Request-Headers": "Authorization"},
+        headers={
+            "Origin": "https://c.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "Authorization",
+        },
     )
     assert response.headers["Access-Control-Allow-Methods"] == "GET"
     assert response.headers["Access-Control-Allow-Headers"] == "Authorization"

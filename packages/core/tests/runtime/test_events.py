@@ -26,10 +26,18 @@ read = Service(name="read", path="/read/{id}")
 def write_view(request):
     outcome = request.matchdict["outcome"]
     for index in range(2):
-        notify_resource_event(request, "/buckets/b1", 100 + index, {"id": f"r{index}"}, ACTIONS.CREATE,
-                              resource_name="record", resource_data={"bucket_id": "b1"})
-    notify_resource_event(request, "/buckets/b1", 200, {"id": "r0", "v": 2}, ACTIONS.UPDATE,
-                          old={"id": "r0"}, resource_name="record")
+        notify_resource_event(
+            request,
+            "/buckets/b1",
+            100 + index,
+            {"id": f"r{index}"},
+            ACTIONS.CREATE,
+            resource_name="record",
+            resource_data={"bucket_id": "b1"},
+        )
+    notify_resource_event(
+        request, "/buckets/b1", 200, {"id": "r0", "v": 2}, ACTIONS.UPDATE, old={"id": "r0"}, resource_name="record"
+    )
     if outcome == "crash":
         raise RuntimeError("after notifying")
     if outcome == "server-error":
@@ -39,8 +47,9 @@ def write_view(request):
 
 @read.get()
 def read_view(request):
-    notify_resource_event(request, "/buckets/b1", 300, [{"id": request.matchdict["id"]}], ACTIONS.READ,
-                          resource_name="record")
+    notify_resource_event(
+        request, "/buckets/b1", 300, [{"id": request.matchdict["id"]}], ACTIONS.READ, resource_name="record"
+    )
     return {"ok": True}
 
 
@@ -50,8 +59,13 @@ plugin_write = Service(name="plugin_write", path="/plugin-write/{id}")
 @plugin_write.put()
 def plugin_write_view(request):
     # As a plugin written for Kinto announces a change.
-    request.notify_resource_event(parent_id="/buckets/b1", timestamp=400, data={"id": request.matchdict["id"]},
-                                  action=ACTIONS.CREATE, resource_name="record")
+    request.notify_resource_event(
+        parent_id="/buckets/b1",
+        timestamp=400,
+        data={"id": request.matchdict["id"]},
+        action=ACTIONS.CREATE,
+        resource_name="record",
+    )
     return {"ok": True}
 
 
@@ -316,5 +330,10 @@ def test_listener_with_unknown_action_fails_start_up():
     from pyramid.exceptions import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="actions"):
-        make_app({"event_listeners": "x", "event_listeners.x.use": listeners_for_tests.__name__,
-                  "event_listeners.x.actions": "explode"})
+        make_app(
+            {
+                "event_listeners": "x",
+                "event_listeners.x.use": listeners_for_tests.__name__,
+                "event_listeners.x.actions": "explode",
+            }
+        )

@@ -100,4 +100,6 @@ def test_control_characters_in_a_request_cannot_split_the_classic_line():
 
 
 def test_a_non_string_querystring_is_written_after_the_question_mark():
-    assert classic(request_summary(querystring=["a", 1])).startswith("GET /v1/buckets/blog/collections/articles/records?['a', 1] 200")
+    assert classic(request_summary(querystring=["a", 1])).startswith(
+        "GET /v1/buckets/blog/collections/articles/records?['a', 1] 200"
+    )

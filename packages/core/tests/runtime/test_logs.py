@@ -45,7 +45,9 @@ def test_redacted_query_parameters_keep_their_name_not_their_value(caplog):
     app = make_app(includes=[include])
     app.get("/v1/?code=s3cr3t&_x=1&STATE=abc&%73tate=def&code&state=", status=200)
     line = summary_lines(caplog)[0]
-    assert line.startswith("GET /v1/?code=[redacted]&_x=1&STATE=[redacted]&%73tate=[redacted]&code&state=[redacted] 200")
+    assert line.startswith(
+        "GET /v1/?code=[redacted]&_x=1&STATE=[redacted]&%73tate=[redacted]&code&state=[redacted] 200"
+    )
 
 
 def test_errors_carry_their_errno_in_the_summary(caplog):

@@ -21,11 +21,17 @@ BASIC_AUTH = {"multiauth.policies": "basicauth"}
     ("key_material", "salt", "info", "length", "expected"),
     [
         (  # RFC 5869, test case 1
-            bytes([0x0B] * 22), bytes(range(13)), bytes(range(0xF0, 0xFA)), 42,
+            bytes([0x0B] * 22),
+            bytes(range(13)),
+            bytes(range(0xF0, 0xFA)),
+            42,
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
         ),
         (  # RFC 5869, test case 3: no salt, no info
-            bytes([0x0B] * 22), b"", b"", 42,
+            bytes([0x0B] * 22),
+            b"",
+            b"",
+            42,
             "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
         ),
     ],
@@ -68,8 +74,9 @@ def test_derived_key_reads_a_registrys_settings():
     assert derived_key(Registry(), PAGINATION_TOKENS) == derived_key(Registry.settings, PAGINATION_TOKENS)
 
 
-@pytest.mark.parametrize("settings", [{}, {"userid_hmac_secret": ""}, {"userid_hmac_secret": " "},
-                                      {"userid_hmac_secret": None}])
+@pytest.mark.parametrize(
+    "settings", [{}, {"userid_hmac_secret": ""}, {"userid_hmac_secret": " "}, {"userid_hmac_secret": None}]
+)
 def test_no_key_without_a_secret(settings):
     with pytest.raises(ConfigurationError, match=r"kinto\.userid_hmac_secret"):
         derived_key(settings, PAGINATION_TOKENS)

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 import webtest
 
-PLUGIN = '''
+PLUGIN = """
 import kinto.core
 from pyramid.settings import asbool
 from cornice import Service
@@ -34,9 +34,9 @@ def includeme(config):
                                   description="Flush server using endpoint",
                                   url="https://example.org/docs/flush")
     config.scan('myplugin')
-'''
+"""
 
-APP = '''
+APP = """
 import kinto.core
 from pyramid.config import Configurator
 
@@ -46,9 +46,9 @@ def main(global_config, **settings):
     config.scan("myproject.views")
     config.include('myplugin')
     return config.make_wsgi_app()
-'''
+"""
 
-VIEWS = '''
+VIEWS = """
 from kinto.core import Service
 
 hello = Service(name="myproject-hello", path="/myproject/hello")
@@ -57,7 +57,7 @@ hello = Service(name="myproject-hello", path="/myproject/hello")
 @hello.get()
 def get_hello(request):
     return {"hello": "world"}
-'''
+"""
 
 
 @pytest.fixture

@@ -30,8 +30,16 @@ def test_defaults_fill_missing_keys_in_both_spellings():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("true", True), ("True", True), ("yes", True), ("on", True), ("1", True), ("false", False), ("0", False),
-     ("off", False)],
+    [
+        ("true", True),
+        ("True", True),
+        ("yes", True),
+        ("on", True),
+        ("1", True),
+        ("false", False),
+        ("0", False),
+        ("off", False),
+    ],
 )
 def test_booleans_are_coerced(raw, expected):
     assert apply({"kinto.readonly": raw})["readonly"] is expected
@@ -103,8 +111,10 @@ def test_optional_integers_are_none_unless_given_and_then_integers(key):
 def test_plugin_setting_environment_name():
     assert environment_names("kinto_elasticsearch.refresh_enabled")[0] == "KINTO_ELASTICSEARCH_REFRESH_ENABLED"
     assert environment_names("kinto.storage_url") == ("KINTO_STORAGE_URL", "STORAGE_URL")
-    assert environment_names("multiauth.policy.fxa-x.use") == ("KINTO_MULTIAUTH_POLICY_FXA_X_USE",
-                                                               "MULTIAUTH_POLICY_FXA_X_USE")
+    assert environment_names("multiauth.policy.fxa-x.use") == (
+        "KINTO_MULTIAUTH_POLICY_FXA_X_USE",
+        "MULTIAUTH_POLICY_FXA_X_USE",
+    )
 
 
 def test_unknown_keys_get_environment_overrides_only_when_asked():
@@ -138,7 +148,9 @@ def test_initialize_fails_on_invalid_typed_value_naming_the_setting():
 
 
 def test_initialize_fails_on_unknown_renderer_naming_the_setting():
-    config = Configurator(settings={"kinto.logging_renderer": "nowhere.Renderer", "kinto.userid_hmac_secret": TEST_SECRET})
+    config = Configurator(
+        settings={"kinto.logging_renderer": "nowhere.Renderer", "kinto.userid_hmac_secret": TEST_SECRET}
+    )
     with pytest.raises(ConfigurationError, match=r"kinto\.logging_renderer"):
         kinto.core.initialize(config, "1.0")
 
@@ -169,8 +181,12 @@ def test_environment_values_are_read_as_json_where_they_parse(variable, raw, key
 
 
 def test_unknown_keys_are_unquoted_from_json_and_stay_text():
-    settings = apply({"myapp.mode": '"fast"', "myapp.size": "10"}, defaults={}, include_unknown=True,
-                     environ={"KINTO_MYAPP_COLOR": '"red"'})
+    settings = apply(
+        {"myapp.mode": '"fast"', "myapp.size": "10"},
+        defaults={},
+        include_unknown=True,
+        environ={"KINTO_MYAPP_COLOR": '"red"'},
+    )
     assert settings["myapp.mode"] == "fast"
     assert settings["myapp.size"] == "10"
     settings = apply({"myapp.color": "blue"}, defaults={}, include_unknown=True, environ={"KINTO_MYAPP_COLOR": '"red"'})

@@ -123,9 +123,18 @@ _COMMON = {"boost": NUMBER, "_name": TEXT}
 # --- queries --------------------------------------------------------------------------------------
 
 _MATCH = {
-    "query": SCALAR, "operator": OPERATOR, "minimum_should_match": NUMBER_OR_TEXT, "analyzer": TEXT,
-    "fuzziness": NUMBER_OR_TEXT, "prefix_length": COUNT, "max_expansions": COUNT, "fuzzy_transpositions": BOOLEAN,
-    "lenient": BOOLEAN, "zero_terms_query": ZERO_TERMS, "auto_generate_synonyms_phrase_query": BOOLEAN, **_COMMON,
+    "query": SCALAR,
+    "operator": OPERATOR,
+    "minimum_should_match": NUMBER_OR_TEXT,
+    "analyzer": TEXT,
+    "fuzziness": NUMBER_OR_TEXT,
+    "prefix_length": COUNT,
+    "max_expansions": COUNT,
+    "fuzzy_transpositions": BOOLEAN,
+    "lenient": BOOLEAN,
+    "zero_terms_query": ZERO_TERMS,
+    "auto_generate_synonyms_phrase_query": BOOLEAN,
+    **_COMMON,
 }
 _PHRASE = {"query": SCALAR, "slop": COUNT, "analyzer": TEXT, "zero_terms_query": ZERO_TERMS, **_COMMON}
 _TERM_LIKE = {"value": TEXT, "case_insensitive": BOOLEAN, "rewrite": TEXT, **_COMMON}
@@ -133,62 +142,148 @@ _RANGE_BOUND = NULLABLE_SCALAR
 
 #: Query clauses: the body each one may have.
 QUERIES: dict[str, Obj | ByField] = {
-    "bool": Obj({"must": QUERY_OR_LIST, "should": QUERY_OR_LIST, "must_not": QUERY_OR_LIST, "filter": QUERY_OR_LIST,
-                 "minimum_should_match": NUMBER_OR_TEXT, **_COMMON}),
+    "bool": Obj(
+        {
+            "must": QUERY_OR_LIST,
+            "should": QUERY_OR_LIST,
+            "must_not": QUERY_OR_LIST,
+            "filter": QUERY_OR_LIST,
+            "minimum_should_match": NUMBER_OR_TEXT,
+            **_COMMON,
+        }
+    ),
     "constant_score": Obj({"filter": QUERY, **_COMMON}, frozenset({"filter"})),
     "dis_max": Obj({"queries": QUERY_LIST, "tie_breaker": NUMBER, **_COMMON}, frozenset({"queries"})),
-    "boosting": Obj({"positive": QUERY, "negative": QUERY, "negative_boost": NUMBER, **_COMMON},
-                    frozenset({"positive", "negative", "negative_boost"})),
-    "nested": Obj({"path": FIELD, "query": QUERY, "score_mode": ("avg", "max", "min", "none", "sum"),
-                   "ignore_unmapped": BOOLEAN, **_COMMON}, frozenset({"path", "query"})),
+    "boosting": Obj(
+        {"positive": QUERY, "negative": QUERY, "negative_boost": NUMBER, **_COMMON},
+        frozenset({"positive", "negative", "negative_boost"}),
+    ),
+    "nested": Obj(
+        {
+            "path": FIELD,
+            "query": QUERY,
+            "score_mode": ("avg", "max", "min", "none", "sum"),
+            "ignore_unmapped": BOOLEAN,
+            **_COMMON,
+        },
+        frozenset({"path", "query"}),
+    ),
     "match_all": Obj(_COMMON),
     "match_none": Obj({"_name": TEXT}),
     "match": ByField(SCALAR, Obj(_MATCH, frozenset({"query"}))),
     "match_phrase": ByField(SCALAR, Obj(_PHRASE, frozenset({"query"}))),
     "match_phrase_prefix": ByField(SCALAR, Obj({**_PHRASE, "max_expansions": COUNT}, frozenset({"query"}))),
     "match_bool_prefix": ByField(SCALAR, Obj(_MATCH, frozenset({"query"}))),
-    "multi_match": Obj({
-        **_MATCH, "fields": FIELD_PATTERNS, "slop": COUNT, "tie_breaker": NUMBER,
-        "type": ("best_fields", "most_fields", "cross_fields", "phrase", "phrase_prefix", "bool_prefix"),
-    }, frozenset({"query"})),
-    "combined_fields": Obj({
-        "query": SCALAR, "fields": FIELD_PATTERNS, "operator": OPERATOR, "minimum_should_match": NUMBER_OR_TEXT,
-        "zero_terms_query": ZERO_TERMS, "auto_generate_synonyms_phrase_query": BOOLEAN, **_COMMON,
-    }, frozenset({"query", "fields"})),
-    "query_string": Obj({
-        "query": QUERY_STRING, "default_field": FIELD_PATTERN, "fields": FIELD_PATTERNS,
-        "default_operator": OPERATOR, "analyzer": TEXT, "quote_analyzer": TEXT, "allow_leading_wildcard": BOOLEAN,
-        "enable_position_increments": BOOLEAN, "fuzzy_max_expansions": COUNT, "fuzziness": NUMBER_OR_TEXT,
-        "fuzzy_prefix_length": COUNT, "fuzzy_transpositions": BOOLEAN, "phrase_slop": COUNT, "lenient": BOOLEAN,
-        "minimum_should_match": NUMBER_OR_TEXT, "analyze_wildcard": BOOLEAN, "time_zone": TEXT,
-        "auto_generate_synonyms_phrase_query": BOOLEAN, "max_determinized_states": COUNT, "rewrite": TEXT,
-        "type": ("best_fields", "most_fields", "cross_fields", "phrase", "phrase_prefix", "bool_prefix"),
-        "tie_breaker": NUMBER, **_COMMON,
-    }, frozenset({"query"})),
-    "simple_query_string": Obj({
-        "query": QUERY_STRING, "fields": FIELD_PATTERNS, "default_operator": OPERATOR, "analyzer": TEXT,
-        "flags": TEXT, "fuzzy_max_expansions": COUNT, "fuzzy_prefix_length": COUNT, "fuzzy_transpositions": BOOLEAN,
-        "lenient": BOOLEAN, "minimum_should_match": NUMBER_OR_TEXT, "analyze_wildcard": BOOLEAN,
-        "auto_generate_synonyms_phrase_query": BOOLEAN, **_COMMON,
-    }, frozenset({"query"})),
+    "multi_match": Obj(
+        {
+            **_MATCH,
+            "fields": FIELD_PATTERNS,
+            "slop": COUNT,
+            "tie_breaker": NUMBER,
+            "type": ("best_fields", "most_fields", "cross_fields", "phrase", "phrase_prefix", "bool_prefix"),
+        },
+        frozenset({"query"}),
+    ),
+    "combined_fields": Obj(
+        {
+            "query": SCALAR,
+            "fields": FIELD_PATTERNS,
+            "operator": OPERATOR,
+            "minimum_should_match": NUMBER_OR_TEXT,
+            "zero_terms_query": ZERO_TERMS,
+            "auto_generate_synonyms_phrase_query": BOOLEAN,
+            **_COMMON,
+        },
+        frozenset({"query", "fields"}),
+    ),
+    "query_string": Obj(
+        {
+            "query": QUERY_STRING,
+            "default_field": FIELD_PATTERN,
+            "fields": FIELD_PATTERNS,
+            "default_operator": OPERATOR,
+            "analyzer": TEXT,
+            "quote_analyzer": TEXT,
+            "allow_leading_wildcard": BOOLEAN,
+            "enable_position_increments": BOOLEAN,
+            "fuzzy_max_expansions": COUNT,
+            "fuzziness": NUMBER_OR_TEXT,
+            "fuzzy_prefix_length": COUNT,
+            "fuzzy_transpositions": BOOLEAN,
+            "phrase_slop": COUNT,
+            "lenient": BOOLEAN,
+            "minimum_should_match": NUMBER_OR_TEXT,
+            "analyze_wildcard": BOOLEAN,
+            "time_zone": TEXT,
+            "auto_generate_synonyms_phrase_query": BOOLEAN,
+            "max_determinized_states": COUNT,
+            "rewrite": TEXT,
+            "type": ("best_fields", "most_fields", "cross_fields", "phrase", "phrase_prefix", "bool_prefix"),
+            "tie_breaker": NUMBER,
+            **_COMMON,
+        },
+        frozenset({"query"}),
+    ),
+    "simple_query_string": Obj(
+        {
+            "query": QUERY_STRING,
+            "fields": FIELD_PATTERNS,
+            "default_operator": OPERATOR,
+            "analyzer": TEXT,
+            "flags": TEXT,
+            "fuzzy_max_expansions": COUNT,
+            "fuzzy_prefix_length": COUNT,
+            "fuzzy_transpositions": BOOLEAN,
+            "lenient": BOOLEAN,
+            "minimum_should_match": NUMBER_OR_TEXT,
+            "analyze_wildcard": BOOLEAN,
+            "auto_generate_synonyms_phrase_query": BOOLEAN,
+            **_COMMON,
+        },
+        frozenset({"query"}),
+    ),
     "term": ByField(SCALAR, Obj({**_TERM_LIKE, "value": SCALAR}, frozenset({"value"}))),
     # Values only: an object here would be a terms lookup, reading another index.
     "terms": ByField(ListOf(SCALAR), None),
     "ids": Obj({"values": ListOf(SCALAR), **_COMMON}, frozenset({"values"})),
     "exists": Obj({"field": FIELD_PATTERN, **_COMMON}, frozenset({"field"})),
-    "range": ByField(None, Obj({
-        "gt": _RANGE_BOUND, "gte": _RANGE_BOUND, "lt": _RANGE_BOUND, "lte": _RANGE_BOUND, "from": _RANGE_BOUND,
-        "to": _RANGE_BOUND, "include_lower": BOOLEAN, "include_upper": BOOLEAN, "format": TEXT, "time_zone": TEXT,
-        "relation": ("INTERSECTS", "CONTAINS", "WITHIN", "intersects", "contains", "within"), **_COMMON,
-    })),
+    "range": ByField(
+        None,
+        Obj(
+            {
+                "gt": _RANGE_BOUND,
+                "gte": _RANGE_BOUND,
+                "lt": _RANGE_BOUND,
+                "lte": _RANGE_BOUND,
+                "from": _RANGE_BOUND,
+                "to": _RANGE_BOUND,
+                "include_lower": BOOLEAN,
+                "include_upper": BOOLEAN,
+                "format": TEXT,
+                "time_zone": TEXT,
+                "relation": ("INTERSECTS", "CONTAINS", "WITHIN", "intersects", "contains", "within"),
+                **_COMMON,
+            }
+        ),
+    ),
     "prefix": ByField(TEXT, Obj(_TERM_LIKE, frozenset({"value"}))),
     "wildcard": ByField(TEXT, Obj({**_TERM_LIKE, "wildcard": TEXT})),
-    "regexp": ByField(TEXT, Obj({**_TERM_LIKE, "flags": TEXT, "max_determinized_states": COUNT},
-                                frozenset({"value"}))),
-    "fuzzy": ByField(SCALAR, Obj({
-        "value": SCALAR, "fuzziness": NUMBER_OR_TEXT, "max_expansions": COUNT, "prefix_length": COUNT,
-        "transpositions": BOOLEAN, "rewrite": TEXT, **_COMMON,
-    }, frozenset({"value"}))),
+    "regexp": ByField(TEXT, Obj({**_TERM_LIKE, "flags": TEXT, "max_determinized_states": COUNT}, frozenset({"value"}))),
+    "fuzzy": ByField(
+        SCALAR,
+        Obj(
+            {
+                "value": SCALAR,
+                "fuzziness": NUMBER_OR_TEXT,
+                "max_expansions": COUNT,
+                "prefix_length": COUNT,
+                "transpositions": BOOLEAN,
+                "rewrite": TEXT,
+                **_COMMON,
+            },
+            frozenset({"value"}),
+        ),
+    ),
 }
 
 # --- aggregations ---------------------------------------------------------------------------------
@@ -214,24 +309,53 @@ AGGREGATION_TYPES: dict[str, Spec] = {
     "cardinality": Obj({**_METRIC, "precision_threshold": COUNT}, frozenset({"field"})),
     "percentiles": Obj({**_METRIC, "percents": ListOf(NUMBER), "keyed": BOOLEAN}, frozenset({"field"})),
     "missing": Obj({"field": FIELD}, frozenset({"field"})),
-    "terms": Obj({
-        "field": FIELD, "size": COUNT, "shard_size": COUNT, "min_doc_count": AT_LEAST_ONE, "order": _ORDER,
-        "missing": SCALAR, "include": AnyOf((TEXT, ListOf(SCALAR))), "exclude": AnyOf((TEXT, ListOf(SCALAR))),
-        "show_term_doc_count_error": BOOLEAN, "format": TEXT,
-    }, frozenset({"field"})),
-    "histogram": Obj({
-        **_BUCKETS, "interval": NUMBER, "offset": NUMBER, "min_doc_count": COUNT, "extended_bounds": _BOUNDS,
-        "hard_bounds": _BOUNDS, "order": _ORDER,
-    }, frozenset({"field", "interval"})),
-    "date_histogram": Obj({
-        **_BUCKETS, "calendar_interval": TEXT, "fixed_interval": TEXT, "time_zone": TEXT, "offset": TEXT,
-        "min_doc_count": COUNT, "extended_bounds": _BOUNDS, "hard_bounds": _BOUNDS, "order": _ORDER,
-    }, frozenset({"field"})),
+    "terms": Obj(
+        {
+            "field": FIELD,
+            "size": COUNT,
+            "shard_size": COUNT,
+            "min_doc_count": AT_LEAST_ONE,
+            "order": _ORDER,
+            "missing": SCALAR,
+            "include": AnyOf((TEXT, ListOf(SCALAR))),
+            "exclude": AnyOf((TEXT, ListOf(SCALAR))),
+            "show_term_doc_count_error": BOOLEAN,
+            "format": TEXT,
+        },
+        frozenset({"field"}),
+    ),
+    "histogram": Obj(
+        {
+            **_BUCKETS,
+            "interval": NUMBER,
+            "offset": NUMBER,
+            "min_doc_count": COUNT,
+            "extended_bounds": _BOUNDS,
+            "hard_bounds": _BOUNDS,
+            "order": _ORDER,
+        },
+        frozenset({"field", "interval"}),
+    ),
+    "date_histogram": Obj(
+        {
+            **_BUCKETS,
+            "calendar_interval": TEXT,
+            "fixed_interval": TEXT,
+            "time_zone": TEXT,
+            "offset": TEXT,
+            "min_doc_count": COUNT,
+            "extended_bounds": _BOUNDS,
+            "hard_bounds": _BOUNDS,
+            "order": _ORDER,
+        },
+        frozenset({"field"}),
+    ),
     "range": Obj({**_BUCKETS, "ranges": _RANGES}, frozenset({"field", "ranges"})),
     "date_range": Obj({**_BUCKETS, "ranges": _RANGES, "time_zone": TEXT}, frozenset({"field", "ranges"})),
     "filter": QUERY,
-    "filters": Obj({"filters": NAMED_QUERIES, "other_bucket": BOOLEAN, "other_bucket_key": TEXT},
-                   frozenset({"filters"})),
+    "filters": Obj(
+        {"filters": NAMED_QUERIES, "other_bucket": BOOLEAN, "other_bucket_key": TEXT}, frozenset({"filters"})
+    ),
 }
 
 #: Keys of an aggregation beside its type.
@@ -240,40 +364,83 @@ AGGREGATION_EXTRAS: dict[str, Spec] = {"aggs": AGGREGATIONS, "aggregations": AGG
 # --- sort, highlight, _source ---------------------------------------------------------------------
 
 SORT_ORDER = ("asc", "desc")
-SORT_OPTIONS = Obj({
-    "order": SORT_ORDER, "missing": SCALAR, "mode": ("min", "max", "sum", "avg", "median"),
-    "unmapped_type": TEXT, "numeric_type": ("double", "long", "date", "date_nanos"), "format": TEXT,
-    # The nested filter selects among the nested objects of each hit: it never reaches another record.
-    "nested": Obj({"path": FIELD, "filter": QUERY, "max_children": COUNT}, frozenset({"path"})),
-})
+SORT_OPTIONS = Obj(
+    {
+        "order": SORT_ORDER,
+        "missing": SCALAR,
+        "mode": ("min", "max", "sum", "avg", "median"),
+        "unmapped_type": TEXT,
+        "numeric_type": ("double", "long", "date", "date_nanos"),
+        "format": TEXT,
+        # The nested filter selects among the nested objects of each hit: it never reaches another record.
+        "nested": Obj({"path": FIELD, "filter": QUERY, "max_children": COUNT}, frozenset({"path"})),
+    }
+)
 
 _HIGHLIGHT_OPTIONS: dict[str, Spec] = {
-    "type": ("unified", "plain", "fvh"), "pre_tags": TEXTS, "post_tags": TEXTS, "tags_schema": ("styled",),
-    "encoder": ("default", "html"), "fragment_size": COUNT, "number_of_fragments": COUNT, "no_match_size": COUNT,
-    "order": ("none", "score"), "require_field_match": BOOLEAN, "boundary_scanner": ("chars", "sentence", "word"),
-    "boundary_chars": TEXT, "boundary_max_scan": COUNT, "boundary_scanner_locale": TEXT,
-    "fragmenter": ("simple", "span"), "fragment_offset": COUNT, "phrase_limit": COUNT, "max_analyzed_offset": COUNT,
+    "type": ("unified", "plain", "fvh"),
+    "pre_tags": TEXTS,
+    "post_tags": TEXTS,
+    "tags_schema": ("styled",),
+    "encoder": ("default", "html"),
+    "fragment_size": COUNT,
+    "number_of_fragments": COUNT,
+    "no_match_size": COUNT,
+    "order": ("none", "score"),
+    "require_field_match": BOOLEAN,
+    "boundary_scanner": ("chars", "sentence", "word"),
+    "boundary_chars": TEXT,
+    "boundary_max_scan": COUNT,
+    "boundary_scanner_locale": TEXT,
+    "fragmenter": ("simple", "span"),
+    "fragment_offset": COUNT,
+    "phrase_limit": COUNT,
+    "max_analyzed_offset": COUNT,
     # Highlighting marks words of the hits (readable records) only; the query is checked as any other.
     "highlight_query": QUERY,
 }
 _HIGHLIGHT_FIELD = Obj({**_HIGHLIGHT_OPTIONS, "matched_fields": FIELD_PATTERNS})
 _HIGHLIGHT_FIELDS = MapOf(_HIGHLIGHT_FIELD, key=FIELD_PATTERN)
-HIGHLIGHT = Obj({**_HIGHLIGHT_OPTIONS, "fields": AnyOf((_HIGHLIGHT_FIELDS, ListOf(_HIGHLIGHT_FIELDS)))},
-                frozenset({"fields"}))
+HIGHLIGHT = Obj(
+    {**_HIGHLIGHT_OPTIONS, "fields": AnyOf((_HIGHLIGHT_FIELDS, ListOf(_HIGHLIGHT_FIELDS)))}, frozenset({"fields"})
+)
 
-SOURCE = AnyOf((BOOLEAN, FIELD_PATTERN, ListOf(FIELD_PATTERN), Obj({
-    "includes": FIELD_PATTERNS, "include": FIELD_PATTERNS, "excludes": FIELD_PATTERNS, "exclude": FIELD_PATTERNS,
-})))
+SOURCE = AnyOf(
+    (
+        BOOLEAN,
+        FIELD_PATTERN,
+        ListOf(FIELD_PATTERN),
+        Obj(
+            {
+                "includes": FIELD_PATTERNS,
+                "include": FIELD_PATTERNS,
+                "excludes": FIELD_PATTERNS,
+                "exclude": FIELD_PATTERNS,
+            }
+        ),
+    )
+)
 
 #: "sort": checked by the walker (an item is a field name, ``{field: order}`` or ``{field: SORT_OPTIONS}``).
 SORT = "sort"
 
 #: The top-level keys of a search body.
-BODY = Obj({
-    "query": QUERY, "post_filter": QUERY, "sort": SORT, "from": COUNT, "size": COUNT, "_source": SOURCE,
-    "track_total_hits": AnyOf((BOOLEAN, COUNT)), "search_after": ListOf(NULLABLE_SCALAR), "min_score": NUMBER,
-    "highlight": HIGHLIGHT, "aggs": AGGREGATIONS, "aggregations": AGGREGATIONS,
-})
+BODY = Obj(
+    {
+        "query": QUERY,
+        "post_filter": QUERY,
+        "sort": SORT,
+        "from": COUNT,
+        "size": COUNT,
+        "_source": SOURCE,
+        "track_total_hits": AnyOf((BOOLEAN, COUNT)),
+        "search_after": ListOf(NULLABLE_SCALAR),
+        "min_score": NUMBER,
+        "highlight": HIGHLIGHT,
+        "aggs": AGGREGATIONS,
+        "aggregations": AGGREGATIONS,
+    }
+)
 
 
 def describe(spec: Any) -> str:
@@ -290,10 +457,22 @@ def describe(spec: Any) -> str:
 
 
 _DESCRIPTIONS = {
-    QUERY: "a query", QUERY_OR_LIST: "a query or a list of queries", QUERY_LIST: "a list of queries",
-    NAMED_QUERIES: "an object or a list of queries", AGGREGATIONS: "an object of named aggregations",
-    FIELD: "a field name", FIELD_PATTERN: "a field name or pattern", QUERY_STRING: "a query string",
-    TEXT: "a string", NUMBER: "a number", COUNT: "a non-negative integer", AT_LEAST_ONE: "an integer of at least 1",
-    BOOLEAN: "a boolean", SCALAR: "a string, number or boolean", NULLABLE_SCALAR: "a string, number, boolean or null",
-    NUMBER_OR_TEXT: "a number or a string", ANY_JSON: "any JSON value", SORT: "a sort",
+    QUERY: "a query",
+    QUERY_OR_LIST: "a query or a list of queries",
+    QUERY_LIST: "a list of queries",
+    NAMED_QUERIES: "an object or a list of queries",
+    AGGREGATIONS: "an object of named aggregations",
+    FIELD: "a field name",
+    FIELD_PATTERN: "a field name or pattern",
+    QUERY_STRING: "a query string",
+    TEXT: "a string",
+    NUMBER: "a number",
+    COUNT: "a non-negative integer",
+    AT_LEAST_ONE: "an integer of at least 1",
+    BOOLEAN: "a boolean",
+    SCALAR: "a string, number or boolean",
+    NULLABLE_SCALAR: "a string, number, boolean or null",
+    NUMBER_OR_TEXT: "a number or a string",
+    ANY_JSON: "any JSON value",
+    SORT: "a sort",
 }

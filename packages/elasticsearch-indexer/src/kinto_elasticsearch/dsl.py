@@ -118,12 +118,22 @@ def _shape(value: Any) -> str:
 
 
 _KIND_SHAPES = {
-    allowlist.QUERY: {"object"}, allowlist.QUERY_OR_LIST: {"object", "list"}, allowlist.QUERY_LIST: {"list"},
-    allowlist.NAMED_QUERIES: {"object", "list"}, allowlist.AGGREGATIONS: {"object"}, allowlist.SORT: {"object", "list"},
-    allowlist.FIELD: {"string"}, allowlist.FIELD_PATTERN: {"string"}, allowlist.QUERY_STRING: {"string"},
-    allowlist.TEXT: {"string"}, allowlist.NUMBER: {"number"}, allowlist.COUNT: {"number"},
-    allowlist.AT_LEAST_ONE: {"number"}, allowlist.BOOLEAN: {"boolean"},
-    allowlist.SCALAR: {"string", "number", "boolean"}, allowlist.NULLABLE_SCALAR: {"string", "number", "boolean", "null"},
+    allowlist.QUERY: {"object"},
+    allowlist.QUERY_OR_LIST: {"object", "list"},
+    allowlist.QUERY_LIST: {"list"},
+    allowlist.NAMED_QUERIES: {"object", "list"},
+    allowlist.AGGREGATIONS: {"object"},
+    allowlist.SORT: {"object", "list"},
+    allowlist.FIELD: {"string"},
+    allowlist.FIELD_PATTERN: {"string"},
+    allowlist.QUERY_STRING: {"string"},
+    allowlist.TEXT: {"string"},
+    allowlist.NUMBER: {"number"},
+    allowlist.COUNT: {"number"},
+    allowlist.AT_LEAST_ONE: {"number"},
+    allowlist.BOOLEAN: {"boolean"},
+    allowlist.SCALAR: {"string", "number", "boolean"},
+    allowlist.NULLABLE_SCALAR: {"string", "number", "boolean", "null"},
     allowlist.NUMBER_OR_TEXT: {"number", "string"},
     allowlist.ANY_JSON: {"string", "number", "boolean", "null", "list", "object"},
 }
@@ -306,8 +316,9 @@ class _Walker:
             name, spec = _single_entry(item, here, "field")
             where = f"{here}.{name}"
             self.sort_field(name, where)
-            self.check(allowlist.SORT_ORDER if isinstance(spec, str) else allowlist.SORT_OPTIONS, spec, where,
-                       depth + 1)
+            self.check(
+                allowlist.SORT_ORDER if isinstance(spec, str) else allowlist.SORT_OPTIONS, spec, where, depth + 1
+            )
 
     def sort_field(self, name: str, path: str) -> None:
         if name in _SORT_SPECIALS:
@@ -324,8 +335,9 @@ def _as_int(body: Mapping[str, Any], name: str, default: int) -> int:
     return value
 
 
-def validate_search_body(body: Any, limits: SearchLimits = SearchLimits(),
-                         allowed_keys: frozenset[str] = BODY_KEYS) -> dict[str, Any]:
+def validate_search_body(
+    body: Any, limits: SearchLimits = SearchLimits(), allowed_keys: frozenset[str] = BODY_KEYS
+) -> dict[str, Any]:
     """Return a checked copy of a search body, with ``from`` and ``size`` set and capped.
 
     ``None`` means "everything" (``match_all``). Raises :class:`SearchError`
@@ -369,8 +381,11 @@ def _filter_aggregations(aggregations: Mapping[str, Any], filters: list[Mapping[
             spec["filter"] = _filtered(spec["filter"], filters)
         if "filters" in spec:
             named = spec["filters"]["filters"]
-            named = ({key: _filtered(query, filters) for key, query in named.items()} if isinstance(named, Mapping)
-                     else [_filtered(query, filters) for query in named])
+            named = (
+                {key: _filtered(query, filters) for key, query in named.items()}
+                if isinstance(named, Mapping)
+                else [_filtered(query, filters) for query in named]
+            )
             spec["filters"] = {**spec["filters"], "filters": named}
         for sub in ("aggs", "aggregations"):
             if sub in spec:
@@ -384,7 +399,7 @@ def _filter_highlight(highlight: Mapping[str, Any], filters: list[Mapping[str, A
     if "highlight_query" in highlight:
         highlight["highlight_query"] = _filtered(highlight["highlight_query"], filters)
     fields = highlight["fields"]
-    for options in (fields if isinstance(fields, list) else [fields]):
+    for options in fields if isinstance(fields, list) else [fields]:
         for spec in options.values():
             if "highlight_query" in spec:
                 spec["highlight_query"] = _filtered(spec["highlight_query"], filters)
@@ -427,9 +442,10 @@ def parse_uri_search(params: Mapping[str, str]) -> dict[str, Any]:
             try:
                 body[name] = int(params[name])
             except ValueError:
-                raise SearchError(f"{name}: expected an integer", [
-                    {"location": "querystring", "name": name, "description": "expected an integer"}
-                ]) from None
+                raise SearchError(
+                    f"{name}: expected an integer",
+                    [{"location": "querystring", "name": name, "description": "expected an integer"}],
+                ) from None
     if params.get("sort"):
         body["sort"] = [_uri_sort(item) for item in params["sort"].split(",") if item.strip()]
     return body

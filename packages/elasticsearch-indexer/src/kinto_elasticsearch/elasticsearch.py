@@ -127,10 +127,17 @@ def _schema_mapping(schema: Mapping[str, Any] | None) -> dict[str, Any]:
 class ElasticsearchIndexer(IndexerBase):
     """Indexes collections in Elasticsearch, one index each under ``prefix``."""
 
-    def __init__(self, client: elasticsearch.Elasticsearch, prefix: str = "kinto", *,
-                 limits: SearchLimits | None = None, refresh: bool = False,
-                 indexing_timeout: float = 2.0, search_timeout: float = 5.0,
-                 index_wide_scores: bool = False) -> None:
+    def __init__(
+        self,
+        client: elasticsearch.Elasticsearch,
+        prefix: str = "kinto",
+        *,
+        limits: SearchLimits | None = None,
+        refresh: bool = False,
+        indexing_timeout: float = 2.0,
+        search_timeout: float = 5.0,
+        index_wide_scores: bool = False,
+    ) -> None:
         super().__init__()
         self.client = client
         self.prefix = prefix
@@ -203,14 +210,18 @@ class ElasticsearchIndexer(IndexerBase):
 
     # --- indexes ---
 
-    def create_index(self, collection_id: str, bucket_id: str | None = None,
-                     schema: Mapping[str, Any] | None = None) -> None:
+    def create_index(
+        self, collection_id: str, bucket_id: str | None = None, schema: Mapping[str, Any] | None = None
+    ) -> None:
         self._ensure_template()
         key = index_key(collection_id, bucket_id)
         name = index_name(self.prefix, key)
         mapping = _schema_mapping(schema)
-        body = {**mapping, "_meta": {"kinto_key": list(key)},
-                "properties": {**BASE_PROPERTIES, **mapping.get("properties", {})}}
+        body = {
+            **mapping,
+            "_meta": {"kinto_key": list(key)},
+            "properties": {**BASE_PROPERTIES, **mapping.get("properties", {})},
+        }
         try:
             with _translated("create an index"):
                 self._writer().indices.create(index=name, mappings=body)
@@ -301,7 +312,9 @@ class ElasticsearchIndexer(IndexerBase):
                 continue
             failed += 1
             error = outcome.get("error") or {}
-            reason = f"{error.get('type', status)}: {error.get('reason', '')}" if isinstance(error, Mapping) else str(error)
+            reason = (
+                f"{error.get('type', status)}: {error.get('reason', '')}" if isinstance(error, Mapping) else str(error)
+            )
             result.failures.append((operation.record_id, reason))
         self.stats.add(indexed=indexed, deleted=deleted, failures=failed)
 
@@ -311,8 +324,14 @@ class ElasticsearchIndexer(IndexerBase):
 
     # --- search ---
 
-    def search(self, collection_id: str, query: Mapping[str, Any] | None, bucket_id: str | None = None,
-               *, filters: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    def search(
+        self,
+        collection_id: str,
+        query: Mapping[str, Any] | None,
+        bucket_id: str | None = None,
+        *,
+        filters: Iterable[Mapping[str, Any]] = (),
+    ) -> dict[str, Any]:
         filters = list(filters)
         body = with_filters(validate_search_body(query, self.limits), filters)
         if filters and not self.index_wide_scores:
@@ -322,12 +341,12 @@ class ElasticsearchIndexer(IndexerBase):
         name = self.name(collection_id, bucket_id)
         try:
             with _translated("search"):
-                response = self._reader().search(index=name, body=body, ignore_unavailable=True,
-                                                 allow_no_indices=True)
+                response = self._reader().search(index=name, body=body, ignore_unavailable=True, allow_no_indices=True)
         except SearchError as error:
             logger.warning("Elasticsearch refused a search of %s: %s", name, error.message)
-            raise SearchError(_SEARCH_REFUSED, [{"location": "body", "name": None,
-                                                 "description": _SEARCH_REFUSED}]) from None
+            raise SearchError(
+                _SEARCH_REFUSED, [{"location": "body", "name": None, "description": _SEARCH_REFUSED}]
+            ) from None
         return _clean_response(dict(response))
 
 

@@ -44,11 +44,33 @@ __all__ = ["EmbeddedIndexer", "load_from_config"]
 SUPPORTED_BODY_KEYS = BODY_KEYS - {"aggs", "aggregations", "highlight"}
 
 #: Field types accepted in mappings (``index:schema``); unknown ones are refused as Elasticsearch does.
-FIELD_TYPES = frozenset({
-    "text", "match_only_text", "keyword", "constant_keyword", "wildcard", "long", "integer", "short", "byte",
-    "double", "float", "half_float", "scaled_float", "unsigned_long", "boolean", "date", "date_nanos", "object",
-    "nested", "flattened", "ip", "binary", "geo_point",
-})
+FIELD_TYPES = frozenset(
+    {
+        "text",
+        "match_only_text",
+        "keyword",
+        "constant_keyword",
+        "wildcard",
+        "long",
+        "integer",
+        "short",
+        "byte",
+        "double",
+        "float",
+        "half_float",
+        "scaled_float",
+        "unsigned_long",
+        "boolean",
+        "date",
+        "date_nanos",
+        "object",
+        "nested",
+        "flattened",
+        "ip",
+        "binary",
+        "geo_point",
+    }
+)
 
 _SCHEMA = (
     (
@@ -222,8 +244,9 @@ class EmbeddedIndexer(IndexerBase):
             self._save_index(db, index)
         return index
 
-    def create_index(self, collection_id: str, bucket_id: str | None = None,
-                     schema: Mapping[str, Any] | None = None) -> None:
+    def create_index(
+        self, collection_id: str, bucket_id: str | None = None, schema: Mapping[str, Any] | None = None
+    ) -> None:
         properties = schema_properties(schema)
         with self._write() as db:
             index = self._ensure(db, index_key(collection_id, bucket_id))
@@ -272,8 +295,10 @@ class EmbeddedIndexer(IndexerBase):
                         touched[operation.key] = index
                         index.documents.pop(operation.record_id, None)
                     if db is not None:
-                        db.execute("DELETE FROM kinto_search_documents WHERE key = ? AND id = ?",
-                                   (_db_key(operation.key), operation.record_id))
+                        db.execute(
+                            "DELETE FROM kinto_search_documents WHERE key = ? AND id = ?",
+                            (_db_key(operation.key), operation.record_id),
+                        )
                     deleted += 1
                 else:
                     index = touched.get(operation.key) or self._ensure(db, operation.key)
@@ -298,8 +323,14 @@ class EmbeddedIndexer(IndexerBase):
 
     # --- search ---
 
-    def search(self, collection_id: str, query: Mapping[str, Any] | None, bucket_id: str | None = None,
-               *, filters: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    def search(
+        self,
+        collection_id: str,
+        query: Mapping[str, Any] | None,
+        bucket_id: str | None = None,
+        *,
+        filters: Iterable[Mapping[str, Any]] = (),
+    ) -> dict[str, Any]:
         body = validate_search_body(query, self.limits, allowed_keys=SUPPORTED_BODY_KEYS)
         with self._lock:
             index = self._sync(index_key(collection_id, bucket_id))
@@ -313,16 +344,21 @@ class EmbeddedIndexer(IndexerBase):
             raise SearchError(f"invalid search body: {error!r}") from None
 
 
-def _readable(documents: list[evaluation.Document], properties: dict[str, Any],
-              filters: list[Mapping[str, Any]]) -> list[evaluation.Document]:
+def _readable(
+    documents: list[evaluation.Document], properties: dict[str, Any], filters: list[Mapping[str, Any]]
+) -> list[evaluation.Document]:
     if not filters:
         return documents
     gate = evaluation.Evaluator(documents, properties)
     return [document for document in documents if all(gate.matches(clause, document) for clause in filters)]
 
 
-def _run_search(body: dict[str, Any], documents: list[evaluation.Document], properties: dict[str, Any],
-                filters: list[Mapping[str, Any]]) -> dict[str, Any]:
+def _run_search(
+    body: dict[str, Any],
+    documents: list[evaluation.Document],
+    properties: dict[str, Any],
+    filters: list[Mapping[str, Any]],
+) -> dict[str, Any]:
     # Scores are computed over the records the caller may read only (document frequencies, average
     # lengths): nothing the caller may not read shows through a score.
     readable = _readable(documents, properties, filters)
@@ -355,8 +391,10 @@ def _run_search(body: dict[str, Any], documents: list[evaluation.Document], prop
         "hits": {
             "total": _total(len(rows), body.get("track_total_hits", 10000)),
             "max_score": (max((score for _, score, _ in rows), default=None)) if scored else None,
-            "hits": [_hit(document, score if scored else None, values, body.get("_source", True))
-                     for document, score, values in page],
+            "hits": [
+                _hit(document, score if scored else None, values, body.get("_source", True))
+                for document, score, values in page
+            ],
         }
     }
 
@@ -370,8 +408,9 @@ def _total(count: int, track: Any) -> dict[str, Any]:
     return {"value": count, "relation": "eq"}
 
 
-def _hit(document: evaluation.Document, score: float | None, values: list[Any] | None,
-         source_spec: Any) -> dict[str, Any]:
+def _hit(
+    document: evaluation.Document, score: float | None, values: list[Any] | None, source_spec: Any
+) -> dict[str, Any]:
     hit: dict[str, Any] = {"_id": document.id, "_score": score}
     source = evaluation.filter_source(document.source, source_spec)
     if source is not None:

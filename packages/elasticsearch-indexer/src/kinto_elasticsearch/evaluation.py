@@ -207,8 +207,11 @@ def _coerce_like(value: Any, sample: Any) -> Any:
         except ValueError:
             return value
     if isinstance(sample, str) and isinstance(value, (bool, *_NUMBER)):
-        return str(value).lower() if isinstance(value, bool) else (str(value) if not isinstance(value, float)
-                                                                  or not value.is_integer() else str(int(value)))
+        return (
+            str(value).lower()
+            if isinstance(value, bool)
+            else (str(value) if not isinstance(value, float) or not value.is_integer() else str(int(value)))
+        )
     return value
 
 
@@ -322,7 +325,8 @@ class Evaluator:
                 matched += 1
                 total += score
         required = _minimum_should_match(
-            body.get("minimum_should_match"), len(should),
+            body.get("minimum_should_match"),
+            len(should),
             default=0 if clauses("must") or clauses("filter") else (1 if should else 0),
         )
         if matched < required:
@@ -392,8 +396,10 @@ class Evaluator:
         present = {word for tokens in document.tokens(field.source_path) for word in tokens}
         matched = [word for word in words if word in present]
         operator = str(params.get("operator", "or")).lower()
-        required = len(words) if operator == "and" else _minimum_should_match(
-            params.get("minimum_should_match"), len(words), default=1
+        required = (
+            len(words)
+            if operator == "and"
+            else _minimum_should_match(params.get("minimum_should_match"), len(words), default=1)
         )
         if len(matched) < max(required, 1):
             return None
@@ -444,8 +450,11 @@ class Evaluator:
         scores = []
         for path, boost in self.expand_fields(body.get("fields"), document):
             params = {**body, "boost": boost}
-            score = (self.phrase_field(path, params, document, prefix=kind == "phrase_prefix") if phrase
-                     else self.match_field(path, params, document))
+            score = (
+                self.phrase_field(path, params, document, prefix=kind == "phrase_prefix")
+                if phrase
+                else self.match_field(path, params, document)
+            )
             if score is not None:
                 scores.append(score)
         if not scores:
@@ -471,11 +480,17 @@ class Evaluator:
 
     def _q_term(self, body: Mapping[str, Any], document: Document) -> Score:
         path, params = _field_params(body, "value")
-        return self.term_field(path, params.get("value"), document, float(params.get("boost", 1.0)),
-                               bool(params.get("case_insensitive", False)))
+        return self.term_field(
+            path,
+            params.get("value"),
+            document,
+            float(params.get("boost", 1.0)),
+            bool(params.get("case_insensitive", False)),
+        )
 
-    def term_field(self, path: str, operand: Any, document: Document, boost: float = 1.0,
-                   case_insensitive: bool = False) -> Score:
+    def term_field(
+        self, path: str, operand: Any, document: Document, boost: float = 1.0, case_insensitive: bool = False
+    ) -> Score:
         field = self.field(path)
         for value in field.values(document):
             if isinstance(value, Mapping):
@@ -528,8 +543,7 @@ class Evaluator:
             [p for p in document.leaf_paths() if p.startswith(path + ".")]
         )
 
-    def string_query(self, body: Mapping[str, Any], document: Document,
-                      test: Callable[[str, str], bool]) -> Score:
+    def string_query(self, body: Mapping[str, Any], document: Document, test: Callable[[str, str], bool]) -> Score:
         path, params = _field_params(body, "value")
         operand = params.get("value")
         if not isinstance(operand, str):
@@ -603,8 +617,10 @@ def _minimum_should_match(value: Any, count: int, default: int) -> int:
     text = str(value).strip()
     try:
         if text.endswith("%"):
-            number = int(count * int(text[:-1]) / 100) if not text.startswith("-") else count - int(
-                count * int(text[1:-1]) / 100
+            number = (
+                int(count * int(text[:-1]) / 100)
+                if not text.startswith("-")
+                else count - int(count * int(text[1:-1]) / 100)
             )
         else:
             number = int(text)
@@ -643,8 +659,10 @@ def _phrase_in(words: list[str], tokens: list[str], slop: int, prefix: bool) -> 
         for index, word in enumerate(words):
             last = prefix and index == len(words) - 1
             window = tokens[position : position + 1 + (slop if index else 0)]
-            found = next((offset for offset, token in enumerate(window)
-                          if (token.startswith(word) if last else token == word)), None)
+            found = next(
+                (offset for offset, token in enumerate(window) if (token.startswith(word) if last else token == word)),
+                None,
+            )
             if found is None:
                 ok = False
                 break
@@ -686,8 +704,7 @@ def sort_specs(sort: Any) -> list[tuple[str, str, str]]:
     return specs
 
 
-def sort_values(evaluator: Evaluator, specs: list[tuple[str, str, str]], document: Document,
-                score: float) -> list[Any]:
+def sort_values(evaluator: Evaluator, specs: list[tuple[str, str, str]], document: Document, score: float) -> list[Any]:
     """The values a hit is sorted by (``None`` for a missing field), as Elasticsearch returns them."""
     values: list[Any] = []
     for field, order, _ in specs:

@@ -72,8 +72,7 @@ _MAX_INDEX_NAME_BYTES = 255
 
 def _encode_segment(segment: str) -> str:
     return "".join(
-        char if _KEPT.fullmatch(char) else "".join(f"+{byte:02x}" for byte in char.encode("utf-8"))
-        for char in segment
+        char if _KEPT.fullmatch(char) else "".join(f"+{byte:02x}" for byte in char.encode("utf-8")) for char in segment
     )
 
 
@@ -209,8 +208,9 @@ class IndexerBase(abc.ABC):
     # --- indexes ---------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def create_index(self, collection_id: str, bucket_id: str | None = None,
-                     schema: Mapping[str, Any] | None = None) -> None:
+    def create_index(
+        self, collection_id: str, bucket_id: str | None = None, schema: Mapping[str, Any] | None = None
+    ) -> None:
         """Create the collection's index with the mapping ``schema`` (the collection's ``index:schema``,
         an Elasticsearch mapping such as ``{"properties": {...}}``).
 
@@ -254,16 +254,23 @@ class IndexerBase(abc.ABC):
         raised; a backend that cannot be reached raises :class:`IndexerUnavailable`.
         """
 
-    def index_record(self, collection_id: str, record: Mapping[str, Any], bucket_id: str | None = None,
-                     id_field: str = "id", metadata: Mapping[str, Any] | None = None) -> BulkResult:
+    def index_record(
+        self,
+        collection_id: str,
+        record: Mapping[str, Any],
+        bucket_id: str | None = None,
+        id_field: str = "id",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> BulkResult:
         """Index one record (``metadata`` becomes its ``__kinto__`` field; none means nobody may read it
         through a permission-filtered search)."""
         document = {**record, RESERVED_FIELD: dict(metadata or {})}
         key = index_key(collection_id, bucket_id)
         return self.bulk([BulkOperation(key, "index", str(record[id_field]), document)])
 
-    def unindex_record(self, collection_id: str, record: Mapping[str, Any] | str, bucket_id: str | None = None,
-                       id_field: str = "id") -> BulkResult:
+    def unindex_record(
+        self, collection_id: str, record: Mapping[str, Any] | str, bucket_id: str | None = None, id_field: str = "id"
+    ) -> BulkResult:
         """Remove one record (given as the record or its id) from the collection's index."""
         record_id = record if isinstance(record, str) else str(record[id_field])
         return self.bulk([BulkOperation(index_key(collection_id, bucket_id), "delete", record_id)])
@@ -275,8 +282,14 @@ class IndexerBase(abc.ABC):
     # --- search ----------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def search(self, collection_id: str, query: Mapping[str, Any] | None, bucket_id: str | None = None,
-               *, filters: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    def search(
+        self,
+        collection_id: str,
+        query: Mapping[str, Any] | None,
+        bucket_id: str | None = None,
+        *,
+        filters: Iterable[Mapping[str, Any]] = (),
+    ) -> dict[str, Any]:
         """Run a search request body (Elasticsearch's query DSL) on the collection's index.
 
         The body is first checked by :func:`kinto_elasticsearch.dsl.validate_search_body`

@@ -67,9 +67,15 @@ def collection_schema(registry: Any, bucket_id: str, collection_id: str) -> Mapp
     return schema if isinstance(schema, Mapping) else None
 
 
-def build_operations(registry: Any, request: Any, resource: IndexedResource, parents: Mapping[str, Any],
-                     objects: Sequence[Mapping[str, Any]], hasher: PrincipalHasher,
-                     parent_id: str = "") -> list[BulkOperation]:
+def build_operations(
+    registry: Any,
+    request: Any,
+    resource: IndexedResource,
+    parents: Mapping[str, Any],
+    objects: Sequence[Mapping[str, Any]],
+    hasher: PrincipalHasher,
+    parent_id: str = "",
+) -> list[BulkOperation]:
     """Index operations for live objects of one collection, with their permission metadata."""
     bucket_id, collection_id = resource.key(parents)
     key = index_key(collection_id, bucket_id)
@@ -148,8 +154,13 @@ class IndexingListener:
         """Create a collection's index on its first record when the collection predates the plugin."""
         return _Step("ensure_index", collection_id=str(payload["collection_id"]), bucket_id=str(payload["bucket_id"]))
 
-    def _container_steps(self, name: str | None, action: str | None, payload: Mapping[str, Any],
-                         impacted_objects: Sequence[Mapping[str, Any]]) -> list[_Step]:
+    def _container_steps(
+        self,
+        name: str | None,
+        action: str | None,
+        payload: Mapping[str, Any],
+        impacted_objects: Sequence[Mapping[str, Any]],
+    ) -> list[_Step]:
         steps = []
         for impacted in impacted_objects:
             new, old = impacted.get("new") or {}, impacted.get("old") or {}
@@ -161,11 +172,13 @@ class IndexingListener:
                 if action == ACTIONS.DELETE.value:
                     steps.append(_Step("delete_index", collection_id=object_id, bucket_id=bucket_id))
                 elif action == ACTIONS.CREATE.value:
-                    steps.append(_Step("create_index", collection_id=object_id, bucket_id=bucket_id,
-                                       schema=_schema_of(new)))
+                    steps.append(
+                        _Step("create_index", collection_id=object_id, bucket_id=bucket_id, schema=_schema_of(new))
+                    )
                 elif action == ACTIONS.UPDATE.value and _schema_of(new) != _schema_of(old) and _schema_of(new):
-                    steps.append(_Step("update_mapping", collection_id=object_id, bucket_id=bucket_id,
-                                       schema=_schema_of(new)))
+                    steps.append(
+                        _Step("update_mapping", collection_id=object_id, bucket_id=bucket_id, schema=_schema_of(new))
+                    )
         return steps
 
     # --- running the steps ---
@@ -177,13 +190,13 @@ class IndexingListener:
             try:
                 self._run(request.registry, indexer, step)
             except IndexerUnavailable as error:
-                logger.error("Indexing failed: %s: %s (the change is committed; reindex to repair)",
-                             step.describe(), error)
+                logger.error(
+                    "Indexing failed: %s: %s (the change is committed; reindex to repair)", step.describe(), error
+                )
                 if step.kind != "bulk":
                     indexer.stats.add(failures=1)
             except Exception:
-                logger.exception("Indexing failed: %s (the change is committed; reindex to repair)",
-                                 step.describe())
+                logger.exception("Indexing failed: %s (the change is committed; reindex to repair)", step.describe())
                 if step.kind != "bulk":  # bulk failures are counted by the indexer, per operation
                     indexer.stats.add(failures=1)
 
@@ -204,8 +217,13 @@ class IndexingListener:
             indexer.update_mapping(key[1], step.bucket_id, step.schema or {})
         elif step.kind == "delete_index":
             indexer.delete_index(step.collection_id, step.bucket_id)
-            self._known.difference_update({known for known in self._known if known[0] == step.bucket_id
-                                           and (step.collection_id is None or known[1] == step.collection_id)})
+            self._known.difference_update(
+                {
+                    known
+                    for known in self._known
+                    if known[0] == step.bucket_id and (step.collection_id is None or known[1] == step.collection_id)
+                }
+            )
 
 
 def _schema_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:

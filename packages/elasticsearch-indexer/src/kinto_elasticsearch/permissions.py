@@ -61,8 +61,9 @@ class PrincipalHasher:
         return sorted({hmac.new(self._key, p.encode("utf-8"), hashlib.sha256).hexdigest()[:32] for p in principals})
 
 
-def record_metadata(resource: IndexedResource, permissions: Mapping[str, Iterable[str]], parent_id: str,
-                    hasher: PrincipalHasher) -> dict[str, Any]:
+def record_metadata(
+    resource: IndexedResource, permissions: Mapping[str, Iterable[str]], parent_id: str, hasher: PrincipalHasher
+) -> dict[str, Any]:
     """The ``__kinto__`` field of one record, from the permissions stored on it."""
     readers: set[str] = set()
     for permission in resource.own_read_permissions():

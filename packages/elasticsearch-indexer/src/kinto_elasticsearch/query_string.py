@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["evaluate"]
 
 
-def evaluate(evaluator: Evaluator, text: str, document: Document, fields: list[str], operator: str,
-             *, simple: bool) -> Score:
+def evaluate(
+    evaluator: Evaluator, text: str, document: Document, fields: list[str], operator: str, *, simple: bool
+) -> Score:
     """The document's score for a query string (``None``: no match)."""
     tree = _QueryStringParser(text, simple=simple).parse()
     return _eval_query_string(evaluator, tree, document, fields, operator)
@@ -69,8 +70,11 @@ class _QueryStringParser:
             kind, text = self.tokens[self.position]
             if kind == "close":
                 break
-            if kind == "word" and text in ("AND", "&&", "OR", "||") and not self.simple or (
-                self.simple and kind == "word" and text in ("|", "+")
+            if (
+                kind == "word"
+                and text in ("AND", "&&", "OR", "||")
+                and not self.simple
+                or (self.simple and kind == "word" and text in ("|", "+"))
             ):
                 conjunction = "and" if text in ("AND", "&&", "+") else "or"
                 self.position += 1
@@ -132,8 +136,14 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
-def _eval_query_string(evaluator: Evaluator, node: tuple[Any, ...], document: Document, fields: list[str],
-                       operator: str, field: str | None = None) -> Score:
+def _eval_query_string(
+    evaluator: Evaluator,
+    node: tuple[Any, ...],
+    document: Document,
+    fields: list[str],
+    operator: str,
+    field: str | None = None,
+) -> Score:
     kind = node[0]
     if kind == "bool":
         return _eval_qs_bool(evaluator, node[1], document, fields, operator, field)
@@ -142,8 +152,11 @@ def _eval_query_string(evaluator: Evaluator, node: tuple[Any, ...], document: Do
     if node[0] == "word" and node[1] == "*" and node[2] == "*":
         return 1.0  # Lucene's *:* matches every document
     named = node[1] or field
-    targets = [(named, 1.0)] if named and "*" not in named else evaluator.expand_fields(
-        [named] if named else fields, document)
+    targets = (
+        [(named, 1.0)]
+        if named and "*" not in named
+        else evaluator.expand_fields([named] if named else fields, document)
+    )
     best: Score = None
     for path, boost in targets:
         score = _eval_qs_leaf(evaluator, node, path, document)
@@ -152,8 +165,14 @@ def _eval_query_string(evaluator: Evaluator, node: tuple[Any, ...], document: Do
     return best
 
 
-def _eval_qs_bool(evaluator: Evaluator, clauses: list[tuple[str | None, Any]], document: Document,
-                  fields: list[str], operator: str, field: str | None) -> Score:
+def _eval_qs_bool(
+    evaluator: Evaluator,
+    clauses: list[tuple[str | None, Any]],
+    document: Document,
+    fields: list[str],
+    operator: str,
+    field: str | None,
+) -> Score:
     default = "must" if operator == "and" else "should"
     total, should_count, should_hit, positive = 0.0, 0, 0, False
     for occur, child in clauses:

@@ -65,8 +65,9 @@ def _pages(storage: Any, resource_name: str, parent_id: str, batch_size: int) ->
     last_id: str | None = None
     while True:
         rules = [[Filter("id", last_id, COMPARISON.GT)]] if last_id is not None else None
-        page = storage.list_all(resource_name, parent_id, sorting=[Sort("id", 1)], pagination_rules=rules,
-                                limit=batch_size)
+        page = storage.list_all(
+            resource_name, parent_id, sorting=[Sort("id", 1)], pagination_rules=rules, limit=batch_size
+        )
         if not page:
             return
         yield page
@@ -75,8 +76,17 @@ def _pages(storage: Any, resource_name: str, parent_id: str, batch_size: int) ->
         last_id = page[-1]["id"]
 
 
-def _fill(registry: Any, indexer: IndexerBase, resource: IndexedResource, parents: dict[str, Any],
-          parent_id: str, report: ReindexReport, progress: Progress, label: str, batch_size: int) -> None:
+def _fill(
+    registry: Any,
+    indexer: IndexerBase,
+    resource: IndexedResource,
+    parents: dict[str, Any],
+    parent_id: str,
+    report: ReindexReport,
+    progress: Progress,
+    label: str,
+    batch_size: int,
+) -> None:
     hasher = PrincipalHasher.from_settings(registry.settings)
     owner = parent_id if resource.per_user else ""
     count = 0
@@ -98,15 +108,26 @@ def _server_collections(registry: Any, bucket_id: str | None, collection_id: str
     found = []
     for bucket in buckets:
         for page in _pages(storage, "collection", bucket_uri(registry, bucket), 1000):
-            found.extend((bucket, collection["id"]) for collection in page
-                         if collection_id is None or collection["id"] == collection_id)
+            found.extend(
+                (bucket, collection["id"])
+                for collection in page
+                if collection_id is None or collection["id"] == collection_id
+            )
     if collection_id is not None and not found:
         raise ReindexError(f"no collection {bucket_id}/{collection_id}")
     return found
 
 
-def _reindex_server(registry: Any, indexer: IndexerBase, records: IndexedResource, bucket_id: str | None,
-                    collection_id: str | None, report: ReindexReport, progress: Progress, batch_size: int) -> None:
+def _reindex_server(
+    registry: Any,
+    indexer: IndexerBase,
+    records: IndexedResource,
+    bucket_id: str | None,
+    collection_id: str | None,
+    report: ReindexReport,
+    progress: Progress,
+    batch_size: int,
+) -> None:
     rebuilt: set[IndexKey] = set()
     for bucket, collection in _server_collections(registry, bucket_id, collection_id):
         label = collection_uri(registry, bucket, collection)
@@ -126,8 +147,14 @@ def _reindex_server(registry: Any, indexer: IndexerBase, records: IndexedResourc
                 progress(f"{collection_uri(registry, key[0], key[1])}: index deleted (no such collection)")
 
 
-def _reindex_resources(registry: Any, indexer: IndexerBase, resources: list[IndexedResource],
-                       report: ReindexReport, progress: Progress, batch_size: int) -> None:
+def _reindex_resources(
+    registry: Any,
+    indexer: IndexerBase,
+    resources: list[IndexedResource],
+    report: ReindexReport,
+    progress: Progress,
+    batch_size: int,
+) -> None:
     for resource in resources:
         indexer.delete_index(resource.name)
         indexer.create_index(resource.name)
@@ -139,8 +166,14 @@ def _reindex_resources(registry: Any, indexer: IndexerBase, resources: list[Inde
         report.collections += 1
 
 
-def reindex(registry: Any, bucket_id: str | None = None, collection_id: str | None = None, *,
-            batch_size: int = 500, progress: Progress | None = None) -> ReindexReport:
+def reindex(
+    registry: Any,
+    bucket_id: str | None = None,
+    collection_id: str | None = None,
+    *,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+) -> ReindexReport:
     """Rebuild the indexes of one collection, one bucket, or everything (see the module docstring).
 
     On a kinto.core application, ``collection_id`` names a resource (or its
@@ -164,9 +197,11 @@ def reindex(registry: Any, bucket_id: str | None = None, collection_id: str | No
                 raise ReindexError(f"no indexed resource named {collection_id!r}")
             resources = [resource]
         _reindex_resources(registry, indexer, resources, report, say, batch_size)
-    say(f"Reindexed {report.records} records in {report.collections} collection(s)"
+    say(
+        f"Reindexed {report.records} records in {report.collections} collection(s)"
         + (f", {report.failures} failed" if report.failures else "")
-        + (f", {report.deleted_indexes} stale index(es) deleted" if report.deleted_indexes else ""))
+        + (f", {report.deleted_indexes} stale index(es) deleted" if report.deleted_indexes else "")
+    )
     return report
 
 
@@ -181,8 +216,12 @@ def _targets(registry: Any, names: Sequence[str]) -> tuple[str | None, str | Non
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", nargs="*", metavar="NAME",
-                        help="BUCKET [COLLECTION] on the Kinto server, RESOURCE elsewhere (default: everything)")
+    parser.add_argument(
+        "target",
+        nargs="*",
+        metavar="NAME",
+        help="BUCKET [COLLECTION] on the Kinto server, RESOURCE elsewhere (default: everything)",
+    )
     parser.add_argument("--batch-size", type=int, default=500, help="records per bulk request (default: 500)")
 
 
@@ -192,8 +231,9 @@ def command(env: dict[str, Any], args: argparse.Namespace) -> int:
     quiet = getattr(args, "verbosity", None) == 50  # logging.CRITICAL: ``kinto -q``
     try:
         bucket_id, collection_id = _targets(registry, list(args.target))
-        report = reindex(registry, bucket_id, collection_id, batch_size=args.batch_size,
-                         progress=None if quiet else print)
+        report = reindex(
+            registry, bucket_id, collection_id, batch_size=args.batch_size, progress=None if quiet else print
+        )
     except ReindexError as error:
         print(f"kinto reindex: {error}", file=sys.stderr)
         return 1

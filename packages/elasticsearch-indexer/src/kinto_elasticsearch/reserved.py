@@ -25,7 +25,7 @@ RESERVED_PATHS = (RESERVED_FIELD, f"{RESERVED_FIELD}.principals", f"{RESERVED_FI
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 # Characters ending a term in Lucene's query syntax (unless escaped); ":" ends a field name.
-_TERM_ENDS = frozenset(" \t\n\r\u3000()[]{}\"^~/:")
+_TERM_ENDS = frozenset(' \t\n\r\u3000()[]{}"^~/:')
 _OPERATORS = frozenset("+-!")
 
 

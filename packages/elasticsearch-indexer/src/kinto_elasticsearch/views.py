@@ -58,8 +58,9 @@ def _bad_request(error: SearchError) -> Exception:
     return invalid(error.message, details=error.details)
 
 
-def run_search(request: Any, resource: IndexedResource, collection_id: str, bucket_id: str | None,
-               body: Any) -> dict[str, Any]:
+def run_search(
+    request: Any, resource: IndexedResource, collection_id: str, bucket_id: str | None, body: Any
+) -> dict[str, Any]:
     """Search one collection for the caller: permission filter added, errors answered in Kinto's format."""
     return _search(request, collection_id, bucket_id, body, _filters(request, resource))
 
@@ -68,16 +69,18 @@ def _filters(request: Any, resource: IndexedResource) -> list[dict[str, Any]]:
     return read_filters(request, resource, PrincipalHasher.from_settings(request.registry.settings))
 
 
-def _search(request: Any, collection_id: str, bucket_id: str | None, body: Any,
-            filters: list[dict[str, Any]]) -> dict[str, Any]:
+def _search(
+    request: Any, collection_id: str, bucket_id: str | None, body: Any, filters: list[dict[str, Any]]
+) -> dict[str, Any]:
     try:
         return _indexer(request).search(collection_id, body, bucket_id, filters=filters)
     except SearchError as error:
         raise _bad_request(error) from None
     except IndexerUnavailable as error:
         logger.error("Search of %s unavailable: %s", _where(request.registry, collection_id, bucket_id), error)
-        raise http_error(httpexceptions.HTTPServiceUnavailable(), errno=ERRORS.BACKEND,
-                         message="Search is unavailable") from None
+        raise http_error(
+            httpexceptions.HTTPServiceUnavailable(), errno=ERRORS.BACKEND, message="Search is unavailable"
+        ) from None
 
 
 def _where(registry: Any, collection_id: str, bucket_id: str | None) -> str:
@@ -85,8 +88,12 @@ def _where(registry: Any, collection_id: str, bucket_id: str | None) -> str:
 
 
 def _not_found(what: str, object_id: str) -> Exception:
-    return http_error(httpexceptions.HTTPNotFound(), errno=ERRORS.MISSING_RESOURCE,
-                      message=f"{what.capitalize()} not found", details={"id": object_id, "resource_name": what})
+    return http_error(
+        httpexceptions.HTTPNotFound(),
+        errno=ERRORS.MISSING_RESOURCE,
+        message=f"{what.capitalize()} not found",
+        details={"id": object_id, "resource_name": what},
+    )
 
 
 @search.post()
@@ -100,8 +107,9 @@ def get_search(request: Any) -> dict[str, Any]:
 
 def collection_search_service() -> Service:
     """The server's collection search (added by ``includeme`` only to applications serving Kinto's records)."""
-    service = Service(name="collection-search", path=SERVER_SEARCH_PATH,
-                      description="Search the records of a collection")
+    service = Service(
+        name="collection-search", path=SERVER_SEARCH_PATH, description="Search the records of a collection"
+    )
     service.add_view("GET", search_collection)
     service.add_view("POST", search_collection)
     return service

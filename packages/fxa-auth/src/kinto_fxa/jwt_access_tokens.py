@@ -79,8 +79,9 @@ class KeySetCache:
             except OAuthServerError:
                 if required:
                     raise
-                logger.warning("Could not refresh the OAuth server's keys; keeping the %d known", len(self._keys),
-                               exc_info=True)
+                logger.warning(
+                    "Could not refresh the OAuth server's keys; keeping the %d known", len(self._keys), exc_info=True
+                )
                 self._fetched_at = self.clock()
                 return
             except (JoseError, ValueError, TypeError, KeyError) as error:

@@ -251,8 +251,13 @@ class _Server(AuthorizationServer):
         pass
 
     def _generate_token(
-        self, grant_type: str, client: Any, user: Any = None, scope: str | None = None,
-        expires_in: int | None = None, include_refresh_token: bool = True,
+        self,
+        grant_type: str,
+        client: Any,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
     ) -> dict[str, Any]:
         lifetime = expires_in or self.standin.token_lifetime
         if self.standin.issue_jwt:
@@ -294,11 +299,13 @@ class OAuthStandIn:
     # --- life cycle ---------------------------------------------------------------------------------
 
     def start(self) -> Self:
-        self._httpd = make_server("127.0.0.1", 0, self._wsgi, server_class=_ThreadingWSGIServer,
-                                  handler_class=_QuietHandler)
+        self._httpd = make_server(
+            "127.0.0.1", 0, self._wsgi, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
         # A short poll interval: ``stop()`` waits for it, and tests stop servers often.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="oauth-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="oauth-standin", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -312,8 +319,9 @@ class OAuthStandIn:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -330,8 +338,9 @@ class OAuthStandIn:
 
     # --- tokens and keys ----------------------------------------------------------------------------
 
-    def register_client(self, client_id: str, client_secret: str, redirect_uris: Iterable[str] = (),
-                        allowed_scopes: Iterable[str] = ()) -> StandInClient:
+    def register_client(
+        self, client_id: str, client_secret: str, redirect_uris: Iterable[str] = (), allowed_scopes: Iterable[str] = ()
+    ) -> StandInClient:
         client = StandInClient(client_id, client_secret, tuple(redirect_uris), tuple(allowed_scopes))
         self.clients[client_id] = client
         return client
@@ -353,9 +362,19 @@ class OAuthStandIn:
     def jwks(self) -> dict[str, Any]:
         return KeySet(list(self._keys)).as_dict(private=False)
 
-    def issue_jwt_token(self, user: str, scope: str = "profile", client_id: str = "client",
-                        expires_in: float = 3600, *, issuer: str | None = None, kid: str | None = None,
-                        signing_key: RSAKey | None = None, typ: str = "at+jwt", **claims: Any) -> str:
+    def issue_jwt_token(
+        self,
+        user: str,
+        scope: str = "profile",
+        client_id: str = "client",
+        expires_in: float = 3600,
+        *,
+        issuer: str | None = None,
+        kid: str | None = None,
+        signing_key: RSAKey | None = None,
+        typ: str = "at+jwt",
+        **claims: Any,
+    ) -> str:
         """A JWT access token as FxA issues them; the keyword-only arguments make bad ones."""
         key = signing_key or (next(k for k in self._keys if k.kid == kid) if kid else self._keys[-1])
         now = int(time.time())
@@ -375,8 +394,9 @@ class OAuthStandIn:
         self._tokens[token] = _IssuedToken(token, user, client_id, scope, now + expires_in)
         return token
 
-    def issue_opaque_token(self, user: str, scope: str = "profile", client_id: str = "client",
-                           expires_in: float = 3600) -> str:
+    def issue_opaque_token(
+        self, user: str, scope: str = "profile", client_id: str = "client", expires_in: float = 3600
+    ) -> str:
         token = secrets.token_hex(32)
         self._tokens[token] = _IssuedToken(token, user, client_id, scope, time.time() + expires_in)
         return token
@@ -402,8 +422,12 @@ class OAuthStandIn:
         if self._delay:
             time.sleep(self._delay)
         if self._failure is not None:
-            response = Response(json.dumps({"code": self._failure, "message": "failing on purpose"}),
-                                status=self._failure, content_type="application/json", charset="utf-8")
+            response = Response(
+                json.dumps({"code": self._failure, "message": "failing on purpose"}),
+                status=self._failure,
+                content_type="application/json",
+                charset="utf-8",
+            )
         else:
             response = self._route(request)
         return response(environ, start_response)
@@ -431,8 +455,15 @@ class OAuthStandIn:
         issued = self._tokens.get(token) if isinstance(token, str) else None
         if issued is None or issued.revoked or issued.is_expired():
             return _json({"code": 400, "errno": 108, "error": "Bad Request", "message": "Invalid token"}, status=400)
-        return _json({"user": issued.user, "client_id": issued.client_id, "scope": issued.scope.split(),
-                      "generation": 1, "profile_changed_at": 1})
+        return _json(
+            {
+                "user": issued.user,
+                "client_id": issued.client_id,
+                "scope": issued.scope.split(),
+                "generation": 1,
+                "profile_changed_at": 1,
+            }
+        )
 
     def _authorize(self, request: Request) -> Response:
         try:

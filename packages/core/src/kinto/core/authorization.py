@@ -41,8 +41,14 @@ AUTHENTICATED = Authenticated  # "system.Authenticated"
 PRIVATE = "private"
 
 #: Kinto's permission of each method when a ``RouteFactory`` serves a resource route.
-_METHOD_PERMISSIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "write", "PATCH": "write",
-                       "DELETE": "write"}
+_METHOD_PERMISSIONS = {
+    "GET": "read",
+    "HEAD": "read",
+    "POST": "create",
+    "PUT": "write",
+    "PATCH": "write",
+    "DELETE": "write",
+}
 
 
 def groupfinder(userid: str, request: Any) -> list[str]:
@@ -67,8 +73,9 @@ def _bounded_user_principals(backend: Any, userid: str, limit: int) -> list[str]
     # One more than the limit tells whether some were left out, which the administrator must hear of.
     principals = backend.get_user_principals_bounded(userid, limit + 1)
     if len(principals) > limit:
-        logger.warning("%s holds more than %d principals (kinto.max_user_principals): the others are ignored",
-                       userid, limit)
+        logger.warning(
+            "%s holds more than %d principals (kinto.max_user_principals): the others are ignored", userid, limit
+        )
         principals = principals[:limit]
     return sorted(principals)
 
@@ -139,7 +146,6 @@ def setup_request_identity(config: Any, policies: Sequence[tuple[str, Any]]) -> 
     config.add_request_method(kinto_identity, "kinto_identity", reify=True)
     config.add_request_method(prefixed_userid, "prefixed_userid", reify=True)
     config.add_request_method(prefixed_principals, "prefixed_principals", reify=True)
-
 
 
 class RouteFactory:

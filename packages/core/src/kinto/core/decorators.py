@@ -72,8 +72,11 @@ def deprecate_kwargs(deprecated: Mapping[str, str]) -> Callable[[_Function], _Fu
         def renamed(*args: Any, **kwargs: Any) -> Any:
             for old, new in deprecated.items():
                 if old in kwargs:
-                    warnings.warn(f"{function.__qualname__}: the parameter {old!r} is deprecated, use {new!r}",
-                                  DeprecationWarning, stacklevel=2)
+                    warnings.warn(
+                        f"{function.__qualname__}: the parameter {old!r} is deprecated, use {new!r}",
+                        DeprecationWarning,
+                        stacklevel=2,
+                    )
                     kwargs[new] = kwargs.pop(old)
             return function(*args, **kwargs)
 

@@ -175,8 +175,14 @@ def notify_resource_event(
     ``id`` renamed ``<resource_name>_id`` as Kinto does.
     """
     if action is ACTIONS.READ:
-        notify_resource_read(request, data if isinstance(data, list) else [data], resource_name or "",
-                             resource_data, parent_id=parent_id, timestamp=timestamp)
+        notify_resource_read(
+            request,
+            data if isinstance(data, list) else [data],
+            resource_name or "",
+            resource_data,
+            parent_id=parent_id,
+            timestamp=timestamp,
+        )
         return
     new_objects = data if isinstance(data, list) else [data]
     old_objects = old if isinstance(old, list) else ([old] if old is not None else [])
@@ -206,8 +212,15 @@ def reads_are_heard(registry: Any) -> bool:
     return has_subscribers(registry, ResourceRead) or has_subscribers(registry, AfterResourceRead)
 
 
-def _gather(request: Any, action: ACTIONS, resource_name: str | None, parent_id: str, timestamp: int | None,
-            resource_data: dict[str, Any] | None, objects: list[dict[str, Any]]) -> None:
+def _gather(
+    request: Any,
+    action: ACTIONS,
+    resource_name: str | None,
+    parent_id: str,
+    timestamp: int | None,
+    resource_data: dict[str, Any] | None,
+    objects: list[dict[str, Any]],
+) -> None:
     resource_name = resource_name or getattr(request, "current_resource_name", "") or ""
     events: dict[tuple[str, str, str], tuple[dict[str, Any], list[dict[str, Any]]]]
     events = _bound_data(request).setdefault(EVENTS_KEY, {})
@@ -235,8 +248,9 @@ def has_subscribers(registry: Any, event_class: type) -> bool:
     return bool(adapters.subscriptions((implementedBy(event_class),), None))
 
 
-def _payload(request: Any, action: ACTIONS, resource_name: str, timestamp: int | None,
-             resource_data: dict[str, Any] | None) -> dict[str, Any]:
+def _payload(
+    request: Any, action: ACTIONS, resource_name: str, timestamp: int | None, resource_data: dict[str, Any] | None
+) -> dict[str, Any]:
     payload = {
         "timestamp": timestamp,
         "action": action.value,
@@ -271,8 +285,10 @@ def savepoint(request: Any) -> Callable[[], None]:
     announced, before or after the commit, for what it undid (nor for what it
     read). Events merged into one gathered earlier lose the objects added since.
     """
-    saved = {key: (dict(payload), len(objects))
-             for key, (payload, objects) in _bound_data(request).get(EVENTS_KEY, {}).items()}
+    saved = {
+        key: (dict(payload), len(objects))
+        for key, (payload, objects) in _bound_data(request).get(EVENTS_KEY, {}).items()
+    }
 
     def forget_since() -> None:
         gathered = _bound_data(request).get(EVENTS_KEY, {})
@@ -375,7 +391,9 @@ class ResourcesPredicate:
 _WRITE_ACTIONS = (ACTIONS.CREATE, ACTIONS.UPDATE, ACTIONS.DELETE)
 #: A listener's options (``event_listeners.<name>.<option>``) and their defaults.
 _LISTENER_OPTIONS: dict[str, Any] = {"use": None, "actions": [], "resources": [], "events": []}
-_LISTENER_EVENTS = {cls.__name__: cls for cls in (ResourceRead, ResourceChanged, AfterResourceRead, AfterResourceChanged)}
+_LISTENER_EVENTS = {
+    cls.__name__: cls for cls in (ResourceRead, ResourceChanged, AfterResourceRead, AfterResourceChanged)
+}
 
 
 def setup_listeners(config: Any) -> None:
@@ -387,7 +405,9 @@ def setup_listeners(config: Any) -> None:
         actions = _listener_actions(settings, prefix)
         resources = tuple(_listener_option(settings, prefix, "resources"))
         for event_class in _listener_event_classes(settings, prefix):
-            heard = tuple(action for action in actions if (action is ACTIONS.READ) == issubclass(event_class, _ReadEvent))
+            heard = tuple(
+                action for action in actions if (action is ACTIONS.READ) == issubclass(event_class, _ReadEvent)
+            )
             if heard:
                 config.add_subscriber(listener, event_class, for_actions=heard, for_resources=resources)
 

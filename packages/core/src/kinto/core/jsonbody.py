@@ -83,8 +83,7 @@ def _decoded(request: Any) -> str:
             httpexceptions.HTTPUnsupportedMediaType(),
             errno=ERRORS.INVALID_PARAMETERS,
             message=f"Unsupported charset {charset!r}: send JSON as UTF-8",
-            details=[{"location": "header", "name": "Content-Type",
-                      "description": f"Unsupported charset {charset!r}"}],
+            details=[{"location": "header", "name": "Content-Type", "description": f"Unsupported charset {charset!r}"}],
         ) from None
     except UnicodeError as error:
         raise _invalid_json(str(error)) from None

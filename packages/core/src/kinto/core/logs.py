@@ -72,6 +72,7 @@ def redact_query(query_string: str, names: frozenset[str]) -> str:
             fields[index] = f"{name}={REDACTED}" if equals else name
     return "&".join(fields)
 
+
 _SYSLOG_SEVERITY = {"critical": 2, "exception": 3, "error": 3, "warning": 4, "warn": 4, "info": 6, "debug": 7}
 
 

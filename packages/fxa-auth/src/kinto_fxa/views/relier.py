@@ -90,9 +90,14 @@ def get_token(request: Any) -> Any:
         raise_invalid(request, location="querystring", name="state", description="Unknown client")
     try:
         answer = verifier.oauth.exchange_code(
-            code, client.client_id, client.client_secret, redirect_uri=request.route_url(token.name)  # type: ignore[union-attr]
+            code,
+            client.client_id,
+            client.client_secret,
+            redirect_uri=request.route_url(token.name),  # type: ignore[union-attr]
         )
     except CodeRejected as error:
         logger.info("Authorization code refused by the OAuth server: %s", error)
-        raise_invalid(request, location="querystring", name="code", description="Firefox Account code validation failed.")
+        raise_invalid(
+            request, location="querystring", name="code", description="Firefox Account code validation failed."
+        )
     raise httpexceptions.HTTPFound(location=f"{session['redirect']}{answer['access_token']}")

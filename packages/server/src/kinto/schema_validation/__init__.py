@@ -45,8 +45,9 @@ def check_schema(data: Any) -> None:
         raise ValidationError(str(problem)) from None
 
 
-def validate_schema(data: dict[str, Any], schema: dict[str, Any], id_field: str,
-                    ignore_fields: Iterable[str] | None = None) -> None:
+def validate_schema(
+    data: dict[str, Any], schema: dict[str, Any], id_field: str, ignore_fields: Iterable[str] | None = None
+) -> None:
     """Raise ``ValidationError`` (its ``path`` naming the field, when known) unless ``data`` validates."""
     try:
         schemas.validate(data, schema, ignored=tuple(ignore_fields or ()), id_field=id_field)
@@ -60,8 +61,9 @@ def validate(data: dict[str, Any], schema: dict[str, Any]) -> None:
     validate_schema(data, schema, id_field="id")
 
 
-def validate_from_bucket_schema_or_400(data: dict[str, Any], resource_name: str, request: Any, id_field: str,
-                                       ignore_fields: Iterable[str] | None = None) -> None:
+def validate_from_bucket_schema_or_400(
+    data: dict[str, Any], resource_name: str, request: Any, id_field: str, ignore_fields: Iterable[str] | None = None
+) -> None:
     """Kinto's 400 unless ``data`` validates the ``<resource_name>:schema`` of the request's bucket."""
     if not schema_validation_enabled(request.registry.settings):
         return

@@ -20,8 +20,9 @@ __all__ = ["delete_bucket_contents", "delete_collection_contents"]
 KintoObject = dict[str, Any]
 
 
-def _delete_children(request: Any, resource_name: str, parent_id: str, plural_uri: str,
-                     resource_data: dict[str, str]) -> list[KintoObject]:
+def _delete_children(
+    request: Any, resource_name: str, parent_id: str, plural_uri: str, resource_data: dict[str, str]
+) -> list[KintoObject]:
     """Delete every live ``resource_name`` object under ``parent_id``; return the objects deleted."""
     storage = request.registry.storage
     storage.lock_for_write(resource_name, parent_id)
@@ -34,9 +35,14 @@ def _delete_children(request: Any, resource_name: str, parent_id: str, plural_ur
     if deleted:
         timestamp = max(tombstone["last_modified"] for tombstone in deleted)
         notify_resource_event(
-            request, parent_id, timestamp, deleted, ACTIONS.DELETE,
+            request,
+            parent_id,
+            timestamp,
+            deleted,
+            ACTIONS.DELETE,
             old=[old_by_id[tombstone["id"]] for tombstone in deleted],
-            resource_name=resource_name, resource_data={**resource_data, "uri": plural_uri},
+            resource_name=resource_name,
+            resource_data={**resource_data, "uri": plural_uri},
         )
     return [old_by_id[tombstone["id"]] for tombstone in deleted]
 
@@ -46,8 +52,9 @@ def delete_collection_contents(request: Any, bucket_id: str, collection_ids: lis
     permission = request.registry.permission
     for collection_id in collection_ids:
         uri = f"/buckets/{bucket_id}/collections/{collection_id}"
-        _delete_children(request, "record", uri, f"{uri}/records",
-                         {"bucket_id": bucket_id, "collection_id": collection_id})
+        _delete_children(
+            request, "record", uri, f"{uri}/records", {"bucket_id": bucket_id, "collection_id": collection_id}
+        )
         if permission is not None:
             permission.delete_object_permissions(f"{uri}/*")
 

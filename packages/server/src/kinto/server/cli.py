@@ -140,8 +140,9 @@ def check_databases(settings: dict[str, Any]) -> None:
         try:
             psycopg.connect(url, connect_timeout=DATABASE_CONNECT_TIMEOUT).close()
         except psycopg.Error as error:
-            raise CommandError(f"cannot connect to the {kind} database at {mask_url(url)}: "
-                               f"{_one_line(str(error))}") from None
+            raise CommandError(
+                f"cannot connect to the {kind} database at {mask_url(url)}: {_one_line(str(error))}"
+            ) from None
 
 
 def load_app(target: Target) -> Any:
@@ -240,8 +241,14 @@ def command_init(args: argparse.Namespace) -> int:
     path = pathlib.Path(args.ini) if args.ini else configuration.default_ini_path()
     if path.exists():
         raise CommandError(f"{path} already exists: not overwriting it (remove it, or choose another --ini)")
-    text = configuration.render_ini(path, backend=args.backend, cache_backend=args.cache_backend, host=args.host,
-                                    version=__version__, auth=args.auth)
+    text = configuration.render_ini(
+        path,
+        backend=args.backend,
+        cache_backend=args.cache_backend,
+        host=args.host,
+        version=__version__,
+        auth=args.auth,
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # The file holds the HMAC secret of user ids: readable by its owner only.
@@ -283,9 +290,15 @@ def command_start(args: argparse.Namespace) -> int:
     target = resolve_target(args.ini)
     host, port = _listen_address(args, target)
     options = serving.ServeOptions(
-        server=args.server, host=host, port=port, workers=args.workers, threads=args.threads,
-        queue_size=args.queue_size, max_connections=args.max_connections,
-        keep_alive_timeout=args.keep_alive_timeout, body_timeout=args.body_timeout,
+        server=args.server,
+        host=host,
+        port=port,
+        workers=args.workers,
+        threads=args.threads,
+        queue_size=args.queue_size,
+        max_connections=args.max_connections,
+        keep_alive_timeout=args.keep_alive_timeout,
+        body_timeout=args.body_timeout,
         body_idle_timeout=min(args.keep_alive_timeout, args.body_timeout),
         log_level=args.verbosity or logging.INFO,
     )
@@ -306,8 +319,15 @@ def command_start(args: argparse.Namespace) -> int:
         hupper.get_reloader().watch_files([str(target.ini.path.resolve())])
     target.export(os.environ)
     shown_host = f"[{options.host}]" if ":" in options.host else options.host
-    logger.info("Kinto %s at http://%s:%s/v1/ (%s, %s worker(s); settings: %s)", __version__, shown_host,
-                options.port, options.server, options.workers, target.label)
+    logger.info(
+        "Kinto %s at http://%s:%s/v1/ (%s, %s worker(s); settings: %s)",
+        __version__,
+        shown_host,
+        options.port,
+        options.server,
+        options.workers,
+        target.label,
+    )
     try:
         serving.serve(options)
     except RuntimeError as error:
@@ -330,8 +350,9 @@ def _fit_to_backends(app: Any, options: serving.ServeOptions) -> serving.ServeOp
     if not unshared:
         return options
     names = ", ".join(f"kinto.{kind}_backend = {registry.settings[f'{kind}_backend']}" for kind in unshared)
-    logger.warning("Backends that keep their data inside one process (%s): serving with 1 worker, not %s",
-                   names, options.workers)
+    logger.warning(
+        "Backends that keep their data inside one process (%s): serving with 1 worker, not %s", names, options.workers
+    )
     return dataclasses.replace(options, workers=1)
 
 
@@ -447,9 +468,11 @@ def command_copy(args: argparse.Namespace) -> int:
             # User ids and default bucket ids derive from these: another value on the target loses them.
             values = {effective_settings(settings, secrets)[secret] for settings in (source_settings, target_settings)}
             if len(values - {""}) > 1:
-                print(f"kinto copy: warning: the two configurations have different kinto.{secret} values: "
-                      "ids derived from it will differ on the target (put the source's value in its ini)",
-                      file=sys.stderr)
+                print(
+                    f"kinto copy: warning: the two configurations have different kinto.{secret} values: "
+                    "ids derived from it will differ on the target (put the source's value in its ini)",
+                    file=sys.stderr,
+                )
         source = copying.open_store(source_settings, source_label, readonly=True)
         try:
             target = copying.open_store(target_settings, target_label, readonly=False)
@@ -459,8 +482,9 @@ def command_copy(args: argparse.Namespace) -> int:
     except copying.CopyError as error:
         raise CommandError(str(error)) from None
     try:
-        report = copying.copy_store(source, target, merge=args.merge, batch_size=args.batch_size,
-                                    say=lambda message: _say(args, message))
+        report = copying.copy_store(
+            source, target, merge=args.merge, batch_size=args.batch_size, say=lambda message: _say(args, message)
+        )
     except copying.CopyError as error:
         raise CommandError(str(error)) from None
     except Exception as error:
@@ -468,10 +492,13 @@ def command_copy(args: argparse.Namespace) -> int:
     finally:
         source.close()
         target.close()
-    _say(args, f"Copied and verified {report.objects:,} objects, {report.tombstones:,} tombstones "
-               f"({report.collections:,} collections), {report.entries:,} access control entries and "
-               f"{report.user_principals:,} user principals in {report.seconds:.1f} s. "
-               "The cache is not copied (the server refills it).")
+    _say(
+        args,
+        f"Copied and verified {report.objects:,} objects, {report.tombstones:,} tombstones "
+        f"({report.collections:,} collections), {report.entries:,} access control entries and "
+        f"{report.user_principals:,} user principals in {report.seconds:.1f} s. "
+        "The cache is not copied (the server refills it).",
+    )
     return 0
 
 
@@ -533,37 +560,69 @@ class _Command:
 
 
 def _init_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=configuration.BACKENDS, default="sqlite",
-                        help="where objects and permissions are stored (default: sqlite, files in ./data)")
-    parser.add_argument("--cache-backend", choices=configuration.BACKENDS, default=None,
-                        help="where the cache lives (default: the same as --backend)")
-    parser.add_argument("--host", default=configuration.DEFAULT_HOST,
-                        help="the address the server will listen on (default: 127.0.0.1)")
-    parser.add_argument("--auth", choices=configuration.AUTHENTICATIONS, default="accounts",
-                        help="how users log in: accounts stored by the server, as Kinto's template (the default), "
-                             "or Basic Auth where any user:password pair is a user")
+    parser.add_argument(
+        "--backend",
+        choices=configuration.BACKENDS,
+        default="sqlite",
+        help="where objects and permissions are stored (default: sqlite, files in ./data)",
+    )
+    parser.add_argument(
+        "--cache-backend",
+        choices=configuration.BACKENDS,
+        default=None,
+        help="where the cache lives (default: the same as --backend)",
+    )
+    parser.add_argument(
+        "--host", default=configuration.DEFAULT_HOST, help="the address the server will listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--auth",
+        choices=configuration.AUTHENTICATIONS,
+        default="accounts",
+        help="how users log in: accounts stored by the server, as Kinto's template (the default), "
+        "or Basic Auth where any user:password pair is a user",
+    )
 
 
 def _start_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", choices=serving.SERVERS, default="granian",
-                        help="the WSGI server (default: granian)")
+    parser.add_argument(
+        "--server", choices=serving.SERVERS, default="granian", help="the WSGI server (default: granian)"
+    )
     parser.add_argument("--host", default=None, help="listen on this address (default: the ini's, else 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="listening port number (default: the ini's, else 8888)")
     parser.add_argument("--bind", default=None, metavar="HOST:PORT", help="listen on HOST:PORT (wins over the others)")
     parser.add_argument("--workers", type=_positive, default=1, help="worker processes (default: 1)")
     parser.add_argument("--threads", type=_positive, default=4, help="threads per worker process (default: 4)")
     defaults = serving.ServeOptions()
-    parser.add_argument("--queue-size", type=_positive, default=defaults.queue_size,
-                        help="requests waiting for a thread, per worker, before the next get a 503 with Retry-After "
-                             f"(default: {defaults.queue_size})")
-    parser.add_argument("--max-connections", type=_positive, default=defaults.max_connections,
-                        help=f"open connections per worker, idle ones included (default: {defaults.max_connections})")
-    parser.add_argument("--keep-alive-timeout", type=_positive, default=defaults.keep_alive_timeout, metavar="SECONDS",
-                        help="idle keep-alive connections, and clients slow to send their headers, are closed after "
-                             f"this (default: {defaults.keep_alive_timeout})")
-    parser.add_argument("--body-timeout", type=_positive, default=defaults.body_timeout, metavar="SECONDS",
-                        help="a request body must arrive within this, with at most --keep-alive-timeout of silence "
-                             f"(default: {defaults.body_timeout})")
+    parser.add_argument(
+        "--queue-size",
+        type=_positive,
+        default=defaults.queue_size,
+        help="requests waiting for a thread, per worker, before the next get a 503 with Retry-After "
+        f"(default: {defaults.queue_size})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=defaults.max_connections,
+        help=f"open connections per worker, idle ones included (default: {defaults.max_connections})",
+    )
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=_positive,
+        default=defaults.keep_alive_timeout,
+        metavar="SECONDS",
+        help="idle keep-alive connections, and clients slow to send their headers, are closed after "
+        f"this (default: {defaults.keep_alive_timeout})",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=_positive,
+        default=defaults.body_timeout,
+        metavar="SECONDS",
+        help="a request body must arrive within this, with at most --keep-alive-timeout of silence "
+        f"(default: {defaults.body_timeout})",
+    )
     parser.add_argument("--reload", action="store_true", help="restart when the code or the ini change (development)")
 
 
@@ -573,20 +632,39 @@ def _migrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _purge_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("resources", nargs="+", metavar="RESOURCE", help="resource names, e.g. record collection")
-    parser.add_argument("max_retained", type=int, metavar="MAX_RETAINED",
-                        help="tombstones to keep per collection (the newest ones)")
+    parser.add_argument(
+        "max_retained", type=int, metavar="MAX_RETAINED", help="tombstones to keep per collection (the newest ones)"
+    )
 
 
 def _copy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="source", default=None, metavar="INI_OR_URL",
-                        help="where to copy from: an ini file, sqlite:///path/kinto.sqlite or postgresql://... "
-                             "(default: the server's own settings, as --ini finds them)")
-    parser.add_argument("--to", dest="target", required=True, metavar="INI_OR_URL",
-                        help="where to copy to: an ini file or a backend URL; its tables are created if missing")
-    parser.add_argument("--merge", action="store_true",
-                        help="copy into a target that already holds data (same ids are replaced by the source's)")
-    parser.add_argument("--batch-size", type=_positive, default=2000, metavar="N",
-                        help="objects read and written at a time, a progress line every 5 batches (default: 2000)")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        default=None,
+        metavar="INI_OR_URL",
+        help="where to copy from: an ini file, sqlite:///path/kinto.sqlite or postgresql://... "
+        "(default: the server's own settings, as --ini finds them)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="INI_OR_URL",
+        help="where to copy to: an ini file or a backend URL; its tables are created if missing",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="copy into a target that already holds data (same ids are replaced by the source's)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=2000,
+        metavar="N",
+        help="objects read and written at a time, a progress line every 5 batches (default: 2000)",
+    )
 
 
 def _positive(text: str) -> int:
@@ -602,12 +680,20 @@ def _positive(text: str) -> int:
 BUILTIN_COMMANDS = (
     _Command("init", command_init, "write a commented configuration file", _init_arguments),
     _Command("start", command_start, "serve the Kinto API", _start_arguments),
-    _Command("migrate", command_migrate, "create or upgrade the backends' tables and run plugin migrations",
-             _migrate_arguments),
+    _Command(
+        "migrate",
+        command_migrate,
+        "create or upgrade the backends' tables and run plugin migrations",
+        _migrate_arguments,
+    ),
     _Command("purge-deleted", command_purge_deleted, "delete old tombstones", _purge_arguments),
     _Command("flush-cache", command_flush_cache, "empty the cache backend"),
-    _Command("copy", command_copy, "copy every object and permission to another backend (SQLite to PostgreSQL...)",
-             _copy_arguments),
+    _Command(
+        "copy",
+        command_copy,
+        "copy every object and permission to another backend (SQLite to PostgreSQL...)",
+        _copy_arguments,
+    ),
     _Command("version", command_version, "print the version"),
 )
 
@@ -623,12 +709,19 @@ def plugin_commands() -> list[_Command]:
         try:
             command = entry_point.load()
         except Exception as error:  # noqa: BLE001 -- a broken plugin must not break every other command
-            commands.append(_Command(entry_point.name, _broken_plugin(entry_point.name, error),
-                                     f"(cannot be loaded: {error})"))
+            commands.append(
+                _Command(entry_point.name, _broken_plugin(entry_point.name, error), f"(cannot be loaded: {error})")
+            )
             continue
         doc = (getattr(command, "__doc__", None) or f"provided by {entry_point.value}").strip().splitlines()[0]
-        commands.append(_Command(entry_point.name, _plugin_runner(entry_point.name, command), doc,
-                                 getattr(command, "add_arguments", None)))
+        commands.append(
+            _Command(
+                entry_point.name,
+                _plugin_runner(entry_point.name, command),
+                doc,
+                getattr(command, "add_arguments", None),
+            )
+        )
     return commands
 
 
@@ -639,13 +732,28 @@ def build_parser(commands: Sequence[_Command]) -> argparse.ArgumentParser:
     for command in commands:
         subparser = subparsers.add_parser(command.name, help=command.help, description=command.help)
         subparser.set_defaults(handler=command.handler)
-        subparser.add_argument("--ini", default=None, metavar="FILE",
-                               help="configuration file (default: $KINTO_INI, else config/kinto.ini if it exists, "
-                                    "else SQLite in ./data)")
-        subparser.add_argument("-q", "--quiet", action="store_const", const=logging.CRITICAL, dest="verbosity",
-                               help="show only critical errors")
-        subparser.add_argument("-v", "--debug", action="store_const", const=logging.DEBUG, dest="verbosity",
-                               help="show every message, debug ones included")
+        subparser.add_argument(
+            "--ini",
+            default=None,
+            metavar="FILE",
+            help="configuration file (default: $KINTO_INI, else config/kinto.ini if it exists, else SQLite in ./data)",
+        )
+        subparser.add_argument(
+            "-q",
+            "--quiet",
+            action="store_const",
+            const=logging.CRITICAL,
+            dest="verbosity",
+            help="show only critical errors",
+        )
+        subparser.add_argument(
+            "-v",
+            "--debug",
+            action="store_const",
+            const=logging.DEBUG,
+            dest="verbosity",
+            help="show every message, debug ones included",
+        )
         if command.add_arguments is not None:
             command.add_arguments(subparser)
     return parser

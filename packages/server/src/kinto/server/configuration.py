@@ -145,8 +145,9 @@ def read_ini(path: str | os.PathLike[str]) -> IniFile:
     parser = _parser(path)
     if not parser.has_section("app:main"):
         raise ConfigurationFileError(f"{path}: no [app:main] section (the server's settings go there)")
-    settings = {key: value for key, value in _section(parser, path, "app:main").items()
-                if key not in ("use", *PASTE_DEFAULTS)}
+    settings = {
+        key: value for key, value in _section(parser, path, "app:main").items() if key not in ("use", *PASTE_DEFAULTS)
+    }
     ini = IniFile(path=path, settings=settings, has_logging=parser.has_section("loggers"))
     if parser.has_section("server:main"):
         server = _section(parser, path, "server:main")

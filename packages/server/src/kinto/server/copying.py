@@ -129,15 +129,21 @@ def open_store(settings: dict[str, Any], label: str, *, readonly: bool) -> Store
         if problem is not None:
             close_backends(config.registry)
             raise CopyError(f"{label}{problem}")
-    return Store(label=label, storage=backends["storage"], permission=backends["permission"],  # type: ignore[arg-type]
-                 close=lambda: close_backends(config.registry))
+    return Store(
+        label=label,
+        storage=backends["storage"],
+        permission=backends["permission"],  # type: ignore[arg-type]
+        close=lambda: close_backends(config.registry),
+    )
 
 
 def _unusable(backend: Any, kind: str, settings: dict[str, Any], *, readonly: bool) -> str | None:
     """Why ``backend`` cannot be one side of a copy (to follow the store's label), or None."""
     if backend is None or not backend.persistent:
         module = getattr(settings[f"{kind}_backend"], "__name__", settings[f"{kind}_backend"]) or "unset"
-        return f" keeps its {kind} in memory (kinto.{kind}_backend = {module}): nothing persists there to copy from or to"
+        return (
+            f" keeps its {kind} in memory (kinto.{kind}_backend = {module}): nothing persists there to copy from or to"
+        )
     path = path_from_url(str(settings[f"{kind}_url"]))
     if readonly and backend.embedded and not os.path.exists(path):
         return f": the file {path} of its {kind} does not exist"
@@ -178,7 +184,11 @@ def read_pages(storage: StorageBase, resource: str, parent: str, size: int) -> I
     rules = None
     while True:
         objects = storage.list_all(
-            resource, parent, sorting=[Sort(MODIFIED, 1), Sort(ID, 1)], pagination_rules=rules, limit=size,
+            resource,
+            parent,
+            sorting=[Sort(MODIFIED, 1), Sort(ID, 1)],
+            pagination_rules=rules,
+            limit=size,
             include_deleted=True,
         )
         if not objects:
@@ -274,8 +284,10 @@ def copy_store(
         for backend in (store.storage, store.permission):
             if not getattr(backend, "supports_copy", False):
                 kind = type(backend)
-                raise CopyError(f"the {side} backend {kind.__module__}.{kind.__qualname__} cannot be copied "
-                                "(it does not declare supports_copy)")
+                raise CopyError(
+                    f"the {side} backend {kind.__module__}.{kind.__qualname__} cannot be copied "
+                    "(it does not declare supports_copy)"
+                )
     target.storage.initialize_schema()
     target.permission.initialize_schema()
     timestamps = source.storage.all_timestamps()
@@ -291,8 +303,10 @@ def copy_store(
     _copy_permissions(source, target, batch_size, say, report)
     moved = _moved(timestamps, source.storage.all_timestamps())
     if moved:
-        raise CopyError(f"the source changed during the copy ({moved}): stop its server, or set "
-                        "kinto.readonly = true there, then copy again into an empty target")
+        raise CopyError(
+            f"the source changed during the copy ({moved}): stop its server, or set "
+            "kinto.readonly = true there, then copy again into an empty target"
+        )
     say("Verifying: every collection read again on both sides (counts, SHA-256, timestamp), then permissions.")
     problems = _verify_objects(source, target, wanted, merge, batch_size)
     problems += _verify_permissions(source, target, merge, batch_size)
@@ -307,11 +321,15 @@ def copy_store(
 def _require_empty(target: Store, timestamps: dict[tuple[str, str], int]) -> None:
     for resource, parent in timestamps:
         if target.storage.count_all(resource, parent, include_deleted=True):
-            raise CopyError(f"the target {target.label} already holds {collection_name(resource, parent)}: "
-                            "copy into an empty database, or pass --merge to add to what it holds")
+            raise CopyError(
+                f"the target {target.label} already holds {collection_name(resource, parent)}: "
+                "copy into an empty database, or pass --merge to add to what it holds"
+            )
     if target.permission.export_user_principals() or target.permission.export_access_control_entries(limit=1):
-        raise CopyError(f"the target {target.label} already holds permissions: copy into an empty database, "
-                        "or pass --merge to add to what it holds")
+        raise CopyError(
+            f"the target {target.label} already holds permissions: copy into an empty database, "
+            "or pass --merge to add to what it holds"
+        )
 
 
 def _copy_objects(
@@ -325,8 +343,10 @@ def _copy_objects(
     collections = sorted(wanted, key=lambda collection: (collection[1], collection[0]))
     totals = {c: source.storage.count_all(c[0], c[1], include_deleted=True) for c in collections}
     grand_total = sum(totals.values())
-    say(f"Copying {grand_total:,} objects and tombstones in {len(collections):,} collections "
-        f"from {source.label} to {target.label}.")
+    say(
+        f"Copying {grand_total:,} objects and tombstones in {len(collections):,} collections "
+        f"from {source.label} to {target.label}."
+    )
     batcher = _Batcher(target.storage, batch_size)
     try:
         _copy_collections(source, collections, totals, wanted, batch_size, batcher, say, report)
@@ -437,7 +457,9 @@ def _side_by_side(
             yield page, _matching(target, resource, parent, page)
         return
     empty = Page([])
-    pairs = itertools.zip_longest(read_pages(source, resource, parent, size), read_pages(target, resource, parent, size))
+    pairs = itertools.zip_longest(
+        read_pages(source, resource, parent, size), read_pages(target, resource, parent, size)
+    )
     for page, matching in pairs:
         yield page or empty, matching or empty
 
@@ -478,6 +500,7 @@ def _count_entries(permission: PermissionBase, batch_size: int) -> int:
 
 def same_location(left: dict[str, Any], right: dict[str, Any]) -> bool:
     """Whether two stores' settings name the same storage (a file or a database URL)."""
+
     def where(settings: dict[str, Any]) -> str:
         url = str(settings.get("storage_url") or settings.get("kinto.storage_url") or "")
         if url_backend(url) == "sqlite" or "://" not in url:

@@ -40,8 +40,12 @@ __all__ = ["Gateway", "GatewayLimits"]
 
 logger = logging.getLogger(__name__)
 
-_REASONS = {408: "Request Timeout", 413: "Request Entity Too Large", 500: "Internal Server Error",
-            503: "Service Unavailable"}
+_REASONS = {
+    408: "Request Timeout",
+    413: "Request Entity Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,9 @@ class _BodyStream:
 class Gateway:
     """An RSGI application running ``wsgi_app`` under ``limits``."""
 
-    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], limits: GatewayLimits,
-                 multiprocess: bool = False) -> None:
+    def __init__(
+        self, wsgi_app: Callable[..., Iterable[bytes]], limits: GatewayLimits, multiprocess: bool = False
+    ) -> None:
         self.wsgi_app = wsgi_app
         self.limits = limits
         self._capacity = limits.threads + limits.queue_size

@@ -64,8 +64,15 @@ LINGER_SECONDS = 2.0
 #: How often reading connections are checked against their deadlines, in seconds.
 SCAN_INTERVAL = 0.25
 RECEIVE_SIZE = 256 * 1024
-_REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Request Entity Too Large", 414: "URI Too Long",
-            431: "Request Header Fields Too Large", 501: "Not Implemented", 505: "HTTP Version Not Supported"}
+_REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Request Entity Too Large",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
+}
 
 
 @dataclass(frozen=True)
@@ -195,8 +202,10 @@ def refusal_bytes(refusal: _Refusal) -> bytes:
     reason = _REASONS.get(status, "Error")
     errno_ = DEFAULT_ERRNOS.get(status, ERRORS.UNDEFINED)
     body = json.dumps(json_error_body(status, errno_, reason, refusal.message)).encode()
-    head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 

@@ -46,8 +46,9 @@ __all__ = ["InvalidObject", "SchemaProblem", "check_schema", "validate"]
 #: Keywords holding a reference to another schema.
 _REFERENCE_KEYWORDS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
 #: Keywords whose value maps names (of properties, definitions...) to subschemas.
-_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "definitions", "$defs", "dependentSchemas",
-                          "dependencies"})
+_SCHEMA_MAPS = frozenset(
+    {"properties", "patternProperties", "definitions", "$defs", "dependentSchemas", "dependencies"}
+)
 #: Keywords whose value is an instance, never a schema.
 _INSTANCE_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
 
@@ -191,8 +192,9 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any,
-                        schema: dict[str, Any]) -> Iterator[Any]:
+def _pattern_properties(
+    validator: Any, patterns: dict[str, Any], instance: Any, schema: dict[str, Any]
+) -> Iterator[Any]:
     if not validator.is_type(instance, "object"):
         return
     for pattern, subschema in patterns.items():
@@ -206,8 +208,9 @@ def _additional_properties(validator: Any, additional: Any, instance: Any, schem
         return
     properties = schema.get("properties", {})
     patterns = schema.get("patternProperties", {})
-    extras = sorted(key for key in instance
-                    if key not in properties and not any(_search(pattern, key) for pattern in patterns))
+    extras = sorted(
+        key for key in instance if key not in properties and not any(_search(pattern, key) for pattern in patterns)
+    )
     if validator.is_type(additional, "object"):
         for extra in extras:
             yield from validator.descend(instance[extra], additional, path=extra)

@@ -133,13 +133,15 @@ def _export_limits(options: ServeOptions) -> None:
 
     from kinto.server.wsgi import GATEWAY_VARIABLE
 
-    os.environ[GATEWAY_VARIABLE] = json.dumps({
-        "threads": options.threads,
-        "queue_size": options.queue_size,
-        "body_timeout": options.body_timeout,
-        "body_idle_timeout": options.body_idle_timeout,
-        "multiprocess": options.workers > 1,
-    })
+    os.environ[GATEWAY_VARIABLE] = json.dumps(
+        {
+            "threads": options.threads,
+            "queue_size": options.queue_size,
+            "body_timeout": options.body_timeout,
+            "body_idle_timeout": options.body_idle_timeout,
+            "multiprocess": options.workers > 1,
+        }
+    )
 
 
 def raise_descriptor_limit(workers: int, max_connections: int) -> int:
@@ -164,8 +166,12 @@ def raise_descriptor_limit(workers: int, max_connections: int) -> int:
     if soft == resource.RLIM_INFINITY or soft >= wanted:
         return max_connections
     fitting = max(64, soft // workers - SPARE_DESCRIPTORS)
-    logger.warning("The open-file limit (%s) allows %s connections per worker, not %s: raise `ulimit -n`",
-                   soft, fitting, max_connections)
+    logger.warning(
+        "The open-file limit (%s) allows %s connections per worker, not %s: raise `ulimit -n`",
+        soft,
+        fitting,
+        max_connections,
+    )
     return fitting
 
 

@@ -30,12 +30,18 @@ from kinto.core.testing.live import ServerFailed, free_port
 __all__ = ["LiveServer", "ServerFailed", "free_port", "run_kinto"]
 
 
-def run_kinto(*args: str, cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_kinto(
+    *args: str, cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``kinto ARGS`` (as ``python -m kinto.server``) to completion; never raises on a failure status."""
     return subprocess.run(
-        [sys.executable, "-m", "kinto.server", *args], cwd=cwd, env=_environment(env), capture_output=True,
-        text=True, timeout=timeout, check=False,
+        [sys.executable, "-m", "kinto.server", *args],
+        cwd=cwd,
+        env=_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -63,8 +69,15 @@ class LiveServer(live.LiveServer):
         command = [sys.executable, "-m", "kinto.server", "start", "--port", str(self.port)]
         if ini is not None:
             command += ["--ini", str(ini)]
-        super().__init__([*command, *args], f"{self.url}/__lbheartbeat__", log=folder / f"kinto-{self.port}.log",
-                         cwd=folder, env=_environment(env), ready_timeout=ready_timeout, name="kinto start")
+        super().__init__(
+            [*command, *args],
+            f"{self.url}/__lbheartbeat__",
+            log=folder / f"kinto-{self.port}.log",
+            cwd=folder,
+            env=_environment(env),
+            ready_timeout=ready_timeout,
+            name="kinto start",
+        )
 
     @property
     def url(self) -> str:

@@ -155,8 +155,9 @@ def _finish_in_flight(server: Any, grace: float) -> None:
 
 
 def _in_flight(channel: Any) -> bool:
-    return bool(channel.request is not None or channel.requests or channel.total_outbufs_len
-                or channel.close_when_flushed)
+    return bool(
+        channel.request is not None or channel.requests or channel.total_outbufs_len or channel.close_when_flushed
+    )
 
 
 def _poll_once(server: Any, timeout: float) -> None:

@@ -150,13 +150,17 @@ def _object_body(cls: Any, schema: dict[str, Any]) -> dict[str, Any]:
     if getattr(cls, "shareable", False):
         # Permissions the resource does not know are a 400.
         names = getattr(cls, "permissions", ())
-        properties["permissions"] = {"type": "object", "properties": {name: _PRINCIPALS_SCHEMA for name in names},
-                                     "additionalProperties": False}
+        properties["permissions"] = {
+            "type": "object",
+            "properties": {name: _PRINCIPALS_SCHEMA for name in names},
+            "additionalProperties": False,
+        }
     return {"type": "object", "properties": properties}
 
 
-def _plural_operations(name: str, cls: Any, path_parameters: list[dict[str, Any]], schema: dict[str, Any],
-                       methods: tuple[str, ...]) -> dict[str, Any]:
+def _plural_operations(
+    name: str, cls: Any, path_parameters: list[dict[str, Any]], schema: dict[str, Any], methods: tuple[str, ...]
+) -> dict[str, Any]:
     list_parameters = path_parameters + _list_parameters()
     listing = {"type": "object", "properties": {"data": {"type": "array", "items": schema}}}
     headers = {
@@ -166,35 +170,56 @@ def _plural_operations(name: str, cls: Any, path_parameters: list[dict[str, Any]
     operations: dict[str, Any] = {}
     if "GET" in methods:
         operations["get"] = {
-            "operationId": f"list_{name}s", "tags": [name], "parameters": list_parameters,
-            "responses": {"200": {**_json_response(f"The {name} objects", listing), "headers": headers},
-                          "304": {"description": "Not modified"}, **_error_responses(*_RESOURCE_ERRORS)},
+            "operationId": f"list_{name}s",
+            "tags": [name],
+            "parameters": list_parameters,
+            "responses": {
+                "200": {**_json_response(f"The {name} objects", listing), "headers": headers},
+                "304": {"description": "Not modified"},
+                **_error_responses(*_RESOURCE_ERRORS),
+            },
         }
     if "HEAD" in methods:
         operations["head"] = {
-            "operationId": f"count_{name}s", "tags": [name], "parameters": list_parameters,
-            "responses": {"200": {"description": "Total-Objects header gives the count", "headers": {
-                "Total-Objects": {"schema": {"type": "string"}}}}, **_error_responses(*_RESOURCE_ERRORS)},
+            "operationId": f"count_{name}s",
+            "tags": [name],
+            "parameters": list_parameters,
+            "responses": {
+                "200": {
+                    "description": "Total-Objects header gives the count",
+                    "headers": {"Total-Objects": {"schema": {"type": "string"}}},
+                },
+                **_error_responses(*_RESOURCE_ERRORS),
+            },
         }
     if "POST" in methods:
         operations["post"] = {
-            "operationId": f"create_{name}", "tags": [name], "parameters": path_parameters,
+            "operationId": f"create_{name}",
+            "tags": [name],
+            "parameters": path_parameters,
             "requestBody": {"content": {"application/json": {"schema": _object_body(cls, schema)}}},
-            "responses": {"201": _json_response("Created", _object_body(cls, schema)),
-                          "200": _json_response("Exists already", _object_body(cls, schema)),
-                          **_error_responses(*_BODY_ERRORS)},
+            "responses": {
+                "201": _json_response("Created", _object_body(cls, schema)),
+                "200": _json_response("Exists already", _object_body(cls, schema)),
+                **_error_responses(*_BODY_ERRORS),
+            },
         }
     if "DELETE" in methods:
         operations["delete"] = {
-            "operationId": f"delete_{name}s", "tags": [name], "parameters": list_parameters,
-            "responses": {"200": _json_response("Tombstones of the deleted objects", listing),
-                          **_error_responses(*_RESOURCE_ERRORS)},
+            "operationId": f"delete_{name}s",
+            "tags": [name],
+            "parameters": list_parameters,
+            "responses": {
+                "200": _json_response("Tombstones of the deleted objects", listing),
+                **_error_responses(*_RESOURCE_ERRORS),
+            },
         }
     return operations
 
 
-def _object_operations(name: str, cls: Any, parameters: list[dict[str, Any]], schema: dict[str, Any],
-                       methods: tuple[str, ...]) -> dict[str, Any]:
+def _object_operations(
+    name: str, cls: Any, parameters: list[dict[str, Any]], schema: dict[str, Any], methods: tuple[str, ...]
+) -> dict[str, Any]:
     body = _object_body(cls, schema)
     single = _json_response(f"The {name}", body)
     etags = {"type": "string", "pattern": _ETAGS_PATTERN}
@@ -203,47 +228,76 @@ def _object_operations(name: str, cls: Any, parameters: list[dict[str, Any]], sc
         {"name": "If-None-Match", "in": "header", "required": False, "schema": etags},
     ]
     # An empty id leaves a trailing slash, which reads redirect away (``trailing_slash_redirect_enabled``).
-    redirect = {"description": "The same URL without its trailing slash (an empty id)",
-                "headers": {"Location": {"schema": {"type": "string"}}}}
+    redirect = {
+        "description": "The same URL without its trailing slash (an empty id)",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
     operations: dict[str, Any] = {}
     if "GET" in methods:
         operations["get"] = {
-            "operationId": f"get_{name}", "tags": [name],
+            "operationId": f"get_{name}",
+            "tags": [name],
             "parameters": parameters + preconditions + [_query("_fields", "Fields to return, comma-separated")],
-            "responses": {"200": single, "304": {"description": "Not modified"}, "307": redirect,
-                          **_error_responses(*_RESOURCE_ERRORS)},
+            "responses": {
+                "200": single,
+                "304": {"description": "Not modified"},
+                "307": redirect,
+                **_error_responses(*_RESOURCE_ERRORS),
+            },
         }
     if "HEAD" in methods:
         operations["head"] = {
-            "operationId": f"head_{name}", "tags": [name], "parameters": parameters + preconditions,
-            "responses": {"200": {"description": "Exists"}, "304": {"description": "Not modified"}, "307": redirect,
-                          **_error_responses(*_RESOURCE_ERRORS)},
+            "operationId": f"head_{name}",
+            "tags": [name],
+            "parameters": parameters + preconditions,
+            "responses": {
+                "200": {"description": "Exists"},
+                "304": {"description": "Not modified"},
+                "307": redirect,
+                **_error_responses(*_RESOURCE_ERRORS),
+            },
         }
     if "PUT" in methods:
         operations["put"] = {
-            "operationId": f"replace_{name}", "tags": [name], "parameters": parameters + preconditions,
+            "operationId": f"replace_{name}",
+            "tags": [name],
+            "parameters": parameters + preconditions,
             "requestBody": {"content": {"application/json": {"schema": body}}},
             "responses": {"200": single, "201": single, **_error_responses(*_BODY_ERRORS)},
         }
     if "PATCH" in methods:
         patch_ops = {"type": "array", "items": {"type": "object", "required": ["op", "path"]}}
         operations["patch"] = {
-            "operationId": f"update_{name}", "tags": [name],
-            "parameters": parameters + preconditions + [
-                {"name": "Response-Behavior", "in": "header", "required": False,
-                 "schema": {"enum": ["full", "light", "diff"]}}],
-            "requestBody": {"content": {
-                "application/json": {"schema": {"type": "object"}},
-                "application/merge-patch+json": {"schema": {"type": "object"}},
-                "application/json-patch+json": {"schema": patch_ops},
-            }},
+            "operationId": f"update_{name}",
+            "tags": [name],
+            "parameters": parameters
+            + preconditions
+            + [
+                {
+                    "name": "Response-Behavior",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"enum": ["full", "light", "diff"]},
+                }
+            ],
+            "requestBody": {
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "application/merge-patch+json": {"schema": {"type": "object"}},
+                    "application/json-patch+json": {"schema": patch_ops},
+                }
+            },
             "responses": {"200": single, **_error_responses(*_BODY_ERRORS)},
         }
     if "DELETE" in methods:
         operations["delete"] = {
-            "operationId": f"delete_{name}", "tags": [name], "parameters": parameters + preconditions,
-            "responses": {"200": _json_response("The tombstone", {"type": "object"}),
-                          **_error_responses(*_RESOURCE_ERRORS)},
+            "operationId": f"delete_{name}",
+            "tags": [name],
+            "parameters": parameters + preconditions,
+            "responses": {
+                "200": _json_response("The tombstone", {"type": "object"}),
+                **_error_responses(*_RESOURCE_ERRORS),
+            },
         }
     return operations
 
@@ -251,24 +305,38 @@ def _object_operations(name: str, cls: Any, parameters: list[dict[str, Any]], sc
 def _list_parameters() -> list[dict[str, Any]]:
     return [
         _query("_limit", "Page size (0: the server's)", {"type": "integer", "minimum": 0}),
-        _query("_sort", "Sort fields, comma-separated, '-' for descending",
-               {"type": "string", "pattern": f"^[-+]?{_FIELD}( *, *[-+]?{_FIELD})*$"}),
+        _query(
+            "_sort",
+            "Sort fields, comma-separated, '-' for descending",
+            {"type": "string", "pattern": f"^[-+]?{_FIELD}( *, *[-+]?{_FIELD})*$"},
+        ),
         _query("_token", "Pagination token from Next-Page"),
         _query("_since", "Objects (and tombstones) changed after this timestamp", _TIMESTAMP_SCHEMA),
         _query("_before", "Objects changed before this timestamp", _TIMESTAMP_SCHEMA),
-        _query("_fields", "Fields to return, comma-separated", {"type": "string", "pattern": f"^({_FIELD})?(,{_FIELD})*$"}),
+        _query(
+            "_fields", "Fields to return, comma-separated", {"type": "string", "pattern": f"^({_FIELD})?(,{_FIELD})*$"}
+        ),
         {
-            "name": "filters", "in": "query", "required": False, "style": "form", "explode": True,
+            "name": "filters",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": True,
             "description": "Filters: <field>=value, and has_, min_, max_, lt_, gt_, not_, in_, exclude_, like_, "
-                           "contains_, contains_any_, eq_ prefixes",
+            "contains_, contains_any_, eq_ prefixes",
             "schema": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     ]
 
 
 def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema or {"type": "string"}}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
 
 
 def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -287,8 +355,10 @@ def _openapi_path(pattern: str) -> str:
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"\{([^}]+)\}", path)]
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"\{([^}]+)\}", path)
+    ]
 
 
 def _id_parameters(path: str, cls: Any, resources: dict[str, Any]) -> list[dict[str, Any]]:
@@ -330,7 +400,7 @@ def _other_routes(registry: Any, prefix: str) -> list[tuple[str, str, list[str]]
             continue
         if "*" in pattern:
             continue
-        relative = pattern[len(prefix):] or "/"
+        relative = pattern[len(prefix) :] or "/"
         methods = sorted(m for m in methods_by_route.get(route.name, ()) if m in _HTTP_METHODS and m != "options")
         routes.append((route.name, relative, methods))
     return routes

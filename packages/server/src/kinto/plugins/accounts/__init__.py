@@ -83,12 +83,17 @@ def _check_settings(settings: dict[str, Any]) -> None:
 
 def _warn_about_open_admin_names(settings: dict[str, Any]) -> None:
     creators = set(as_list(settings.get("account_create_principals", "")))
-    admins = [principal for principal in as_list(settings.get("account_write_principals", ""))
-              if principal.startswith(f"{ACCOUNT_POLICY_NAME}:")]
+    admins = [
+        principal
+        for principal in as_list(settings.get("account_write_principals", ""))
+        if principal.startswith(f"{ACCOUNT_POLICY_NAME}:")
+    ]
     if "system.Everyone" in creators and admins and not as_bool(settings.get("account_reserve_admin_names", False)):
         logger.warning(
             "Anybody may sign up as %s and administer every account: create those accounts with "
-            "`kinto create-user` now, or set kinto.account_reserve_admin_names = true", ", ".join(admins))
+            "`kinto create-user` now, or set kinto.account_reserve_admin_names = true",
+            ", ".join(admins),
+        )
 
 
 def includeme(config: Any) -> None:

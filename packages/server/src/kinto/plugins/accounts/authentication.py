@@ -17,8 +17,16 @@ from kinto.core.authentication import BasicAuthAuthenticationPolicy, hmac_digest
 from kinto.core.storage import ObjectNotFoundError
 from pyramid.authentication import extract_http_basic_credentials
 
-__all__ = ["ACCOUNT_CACHE_KEY", "ACCOUNT_POLICY_NAME", "MAX_PASSWORD_BYTES", "AccountsPolicy", "bcrypt_rounds", "cache_key", "forget_login",
-           "hash_password"]
+__all__ = [
+    "ACCOUNT_CACHE_KEY",
+    "ACCOUNT_POLICY_NAME",
+    "MAX_PASSWORD_BYTES",
+    "AccountsPolicy",
+    "bcrypt_rounds",
+    "cache_key",
+    "forget_login",
+    "hash_password",
+]
 
 ACCOUNT_CACHE_KEY = "accounts:{}:verified"
 ACCOUNT_POLICY_NAME = "account"

@@ -64,11 +64,18 @@ def create_user(env: dict[str, Any], args: argparse.Namespace) -> int:
         print("kinto create-user: error: the password is empty")
         return 2
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
-        print(f"kinto create-user: error: the password is longer than {MAX_PASSWORD_BYTES} bytes (bcrypt reads no more)")
+        print(
+            f"kinto create-user: error: the password is longer than {MAX_PASSWORD_BYTES} bytes (bcrypt reads no more)"
+        )
         return 2
     storage, permission = registry.storage, registry.permission
     with storage.transaction(), permission.transaction():
-        storage.update("account", username, username, {"id": username, "password": hash_password(password, bcrypt_rounds(settings))})
+        storage.update(
+            "account",
+            username,
+            username,
+            {"id": username, "password": hash_password(password, bcrypt_rounds(settings))},
+        )
         permission.add_principal_to_ace(f"/accounts/{username}", "write", f"{ACCOUNT_POLICY_NAME}:{username}")
     forget_login(registry, username)
     print(f"User {username!r} is ready: log in as {ACCOUNT_POLICY_NAME}:{username}.")

@@ -68,10 +68,16 @@ def _posted_id(request: Any) -> str:
         return username
     if request.method == "POST":
         # Kinto's body, word for word: the description repeats the name, the message does not double it.
-        raise_invalid(request, location="body", name="data.id", description="data.id in body: Required",
-                      message="data.id in body: Required")
-    raise http_error(httpexceptions.HTTPUnauthorized(), errno=ERRORS.MISSING_AUTH_TOKEN,
-                     message="Cannot read accounts.")
+        raise_invalid(
+            request,
+            location="body",
+            name="data.id",
+            description="data.id in body: Required",
+            message="data.id in body: Required",
+        )
+    raise http_error(
+        httpexceptions.HTTPUnauthorized(), errno=ERRORS.MISSING_AUTH_TOKEN, message="Cannot read accounts."
+    )
 
 
 @resource.register(name="account", plural_path="/accounts", object_path="/accounts/{{id}}")
@@ -119,21 +125,29 @@ class Account(ShareableResource):
         data = body.get("data") if isinstance(body, dict) else None
         if isinstance(data, dict) and isinstance(data.get("password"), str) and data["password"]:
             if len(data["password"].encode("utf-8")) > MAX_PASSWORD_BYTES:
-                raise_invalid(self.request, location="body", name="data.password",
-                              description=f"At most {MAX_PASSWORD_BYTES} bytes (UTF-8): bcrypt reads no more")
+                raise_invalid(
+                    self.request,
+                    location="body",
+                    name="data.password",
+                    description=f"At most {MAX_PASSWORD_BYTES} bytes (UTF-8): bcrypt reads no more",
+                )
             new = {**new, "password": hash_password(data["password"], bcrypt_rounds(self.settings))}
         username = new.get(self.id_field)
         if not username:
             raise_invalid(self.request, location="body", name="data.id", description="Accounts must have an ID.")
         if old is None and not is_administrator(self.request) and _names_an_administrator(self.settings, username):
             # Whoever signed up first as ``admin`` would administer every account (Kinto lets them).
-            raise http_error(httpexceptions.HTTPForbidden(), errno=ERRORS.FORBIDDEN,
-                             message=f"The account {username!r} is an administrator's: create it with "
-                                     "`kinto create-user`, or as another administrator")
+            raise http_error(
+                httpexceptions.HTTPForbidden(),
+                errno=ERRORS.FORBIDDEN,
+                message=f"The account {username!r} is an administrator's: create it with "
+                "`kinto create-user`, or as another administrator",
+            )
         identity = self.request.kinto_identity
         if identity is not None and not is_administrator(self.request) and username != self.model.parent_id:
-            raise_invalid(self.request, location="body", name="data.id",
-                          description="Username and account ID do not match.")
+            raise_invalid(
+                self.request, location="body", name="data.id", description="Username and account ID do not match."
+            )
         return new
 
     def present(self, obj: dict[str, Any]) -> dict[str, Any]:

@@ -45,8 +45,11 @@ def default_bucket(request: Any) -> Any:
     if request.authenticated_userid is None:
         raise httpexceptions.HTTPForbidden()  # the forbidden view answers 401 to anonymous callers
     if request.registry.settings["readonly"]:
-        raise http_error(httpexceptions.HTTPMethodNotAllowed(), errno=ERRORS.METHOD_NOT_ALLOWED,
-                         message="Method not allowed on this endpoint.")
+        raise http_error(
+            httpexceptions.HTTPMethodNotAllowed(),
+            errno=ERRORS.METHOD_NOT_ALLOWED,
+            message="Method not allowed on this endpoint.",
+        )
     bucket_id = request.default_bucket_id
     subpath = request.matchdict.get("subpath")
     if not (request.method == "PUT" and subpath is None):
@@ -69,15 +72,20 @@ def _collection_named(subpath: str | None) -> str | None:
 
 
 def _ensure_bucket(request: Any, bucket_id: str) -> None:
-    _ensure(request, Bucket, parent_id="", object_id=bucket_id, uri=bucket_uri(bucket_id),
-            ids={"bucket_id": bucket_id})
+    _ensure(request, Bucket, parent_id="", object_id=bucket_id, uri=bucket_uri(bucket_id), ids={"bucket_id": bucket_id})
 
 
 def _ensure_collection(request: Any, bucket_id: str, collection_id: str) -> None:
     if not Collection.valid_id(request.registry.settings, collection_id):
         raise invalid("Invalid collection id", location="path")
-    _ensure(request, Collection, parent_id=bucket_uri(bucket_id), object_id=collection_id,
-            uri=collection_uri(bucket_id, collection_id), ids={"bucket_id": bucket_id, "collection_id": collection_id})
+    _ensure(
+        request,
+        Collection,
+        parent_id=bucket_uri(bucket_id),
+        object_id=collection_id,
+        uri=collection_uri(bucket_id, collection_id),
+        ids={"bucket_id": bucket_id, "collection_id": collection_id},
+    )
 
 
 def _ensure(request: Any, resource: Any, parent_id: str, object_id: str, uri: str, ids: dict[str, str]) -> None:
@@ -105,8 +113,15 @@ def _ensure(request: Any, resource: Any, parent_id: str, object_id: str, uri: st
             pass
         else:
             shown = {key: value for key, value in created.items() if key != model.permissions_field}
-            notify_resource_event(request, parent_id, created[model.modified_field], shown, ACTIONS.CREATE,
-                                  resource_name=resource.name, resource_data={**ids, "uri": uri})
+            notify_resource_event(
+                request,
+                parent_id,
+                created[model.modified_field],
+                shown,
+                ACTIONS.CREATE,
+                resource_name=resource.name,
+                resource_data={**ids, "uri": uri},
+            )
     ensured.add(uri)
 
 
@@ -117,7 +132,7 @@ def _forward(request: Any, bucket_id: str) -> Any:
     """The answer of this request sent to the same path in bucket ``bucket_id``."""
     path = request.path_info
     start = path.index(_ALIAS)
-    real_path = path[:start] + bucket_uri(bucket_id) + path[start + len(_ALIAS):]
+    real_path = path[:start] + bucket_uri(bucket_id) + path[start + len(_ALIAS) :]
     body = request.body
     if request.matchdict.get("subpath") is None:
         body = _body_naming_bucket(request, body, bucket_id)
@@ -127,8 +142,9 @@ def _forward(request: Any, bucket_id: str) -> Any:
         target += "?" + request.query_string
     factory = request.registry.queryUtility(IRequestFactory, default=Request)
     environ = {"REMOTE_ADDR": request.remote_addr} if request.remote_addr else {}
-    subrequest = factory.blank(target, environ=environ, base_url=request.application_url, headers=headers,
-                               method=request.method, body=body)
+    subrequest = factory.blank(
+        target, environ=environ, base_url=request.application_url, headers=headers, method=request.method, body=body
+    )
     # Joins this request's transaction and gathers its events with this request's.
     subrequest.parent = request
     subrequest.bound_data = request.bound_data

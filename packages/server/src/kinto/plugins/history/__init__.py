@@ -51,6 +51,7 @@ def includeme(config: Any) -> None:
     options = read_options(config.get_settings())
     config.add_api_capability("history", description="Track changes on data.", url=DOCS, **_capability(options))
     config.scan("kinto.plugins.history.views")
-    listener = metrics.listener_with_timer(config, "plugins.history",
-                                           functools.partial(record_changes, options=options))
+    listener = metrics.listener_with_timer(
+        config, "plugins.history", functools.partial(record_changes, options=options)
+    )
     config.add_subscriber(listener, ResourceChanged, for_resources=("bucket", "group", "collection", "record"))

@@ -46,8 +46,11 @@ def record_changes(event: Any, options: HistoryOptions) -> None:
         for change in event.impacted_objects:
             forget_bucket_history(request.registry, change["new"]["id"])
         return
-    changes = [(uri, change["new"]) for uri, change in _object_uris(payload, event.impacted_objects)
-               if not options.is_excluded(*_excluding_uris(payload, uri))]
+    changes = [
+        (uri, change["new"])
+        for uri, change in _object_uris(payload, event.impacted_objects)
+        if not options.is_excluded(*_excluding_uris(payload, uri))
+    ]
     if not changes:
         return
     if resource_name == "bucket":
@@ -88,8 +91,13 @@ def _exists(storage: Any, bucket_id: str) -> bool:
     return True
 
 
-def _write_entries(request: Any, options: HistoryOptions, payload: dict[str, Any], bucket_id: str,
-                   changes: list[tuple[str, KintoObject]]) -> None:
+def _write_entries(
+    request: Any,
+    options: HistoryOptions,
+    payload: dict[str, Any],
+    bucket_id: str,
+    changes: list[tuple[str, KintoObject]],
+) -> None:
     registry = request.registry
     storage, permission = registry.storage, registry.permission
     bucket_uri = f"/buckets/{bucket_id}"
@@ -101,13 +109,17 @@ def _write_entries(request: Any, options: HistoryOptions, payload: dict[str, Any
     condemned: list[str] = []
     for uri, target in changes:
         entry = {key: value for key, value in payload.items() if key not in ("timestamp", "bucket_id")}
-        entry.update({
-            f"{resource_name}_id": target["id"],
-            "uri": uri,
-            "date": date,
-            "target": {"data": target, "permissions": {perm: sorted(principals)
-                                                       for perm, principals in acls[uri].items()}},
-        })
+        entry.update(
+            {
+                f"{resource_name}_id": target["id"],
+                "uri": uri,
+                "date": date,
+                "target": {
+                    "data": target,
+                    "permissions": {perm: sorted(principals) for perm, principals in acls[uri].items()},
+                },
+            }
+        )
         stream = options.trimming_stream(resource_name, payload.get("user_id"))
         if stream is not None:
             entry["id"], pushed_out = counters.next_entry(stream)
@@ -126,8 +138,9 @@ def _ancestors(bucket_uri: str, payload: dict[str, Any]) -> list[str]:
     return [bucket_uri]
 
 
-def _permissions(permission: Any, bucket_uri: str, payload: dict[str, Any],
-                 uris: list[str]) -> dict[str, dict[str, set[str]]]:
+def _permissions(
+    permission: Any, bucket_uri: str, payload: dict[str, Any], uris: list[str]
+) -> dict[str, dict[str, set[str]]]:
     """The ACLs of the changed objects and of their ancestors, read in one call."""
     wanted = list(dict.fromkeys([*uris, *_ancestors(bucket_uri, payload)]))
     if permission is None:

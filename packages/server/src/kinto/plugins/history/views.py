@@ -23,10 +23,23 @@ from kinto.server.views.hierarchy import HierarchicalResource
 __all__ = ["History"]
 
 #: What entries hold; a dotted field is known by its first part (``target.data.id``).
-KNOWN_FIELDS = frozenset({
-    "id", "last_modified", "deleted", "user_id", "uri", "action", "date", "resource_name",
-    "bucket_id", "collection_id", "group_id", "record_id", "target",
-})
+KNOWN_FIELDS = frozenset(
+    {
+        "id",
+        "last_modified",
+        "deleted",
+        "user_id",
+        "uri",
+        "action",
+        "date",
+        "resource_name",
+        "bucket_id",
+        "collection_id",
+        "group_id",
+        "record_id",
+        "target",
+    }
+)
 _TEXT_IDS = ("bucket_id", "collection_id", "group_id", "record_id")
 
 

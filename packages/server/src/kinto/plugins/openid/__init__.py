@@ -160,7 +160,8 @@ def _integer(options: dict[str, Any], name: str, default: int) -> int:
 def openid_policies(settings: dict[str, Any]) -> list[str]:
     """The names of the policies of ``multiauth.policies`` that are OpenID Connect ones, in order."""
     return [
-        name for name in as_list(settings.get("multiauth.policies", ""))
+        name
+        for name in as_list(settings.get("multiauth.policies", ""))
         if str(settings.get(f"multiauth.policy.{name}.use", "")).endswith("OpenIDConnectPolicy")
     ]
 
@@ -188,16 +189,16 @@ def includeme(config: Any) -> None:
             configuration = discover(issuer)
         except ProviderError as error:
             raise ConfigurationError(f"{prefix}issuer = {issuer}: {error}") from error
-        providers.append({
-            "name": name,
-            "issuer": configuration["issuer"],
-            "auth_path": f"/openid/{name}/login",
-            "client_id": settings[prefix + "client_id"],
-            "audience": settings.get(prefix + "audience", ""),
-            "header_type": settings.get(prefix + "header_type", "Bearer"),
-            "userinfo_endpoint": configuration["userinfo_endpoint"],
-        })
-    if providers:
-        config.add_api_capability(
-            "openid", description="OpenID connect support.", url=DOCS, providers=providers
+        providers.append(
+            {
+                "name": name,
+                "issuer": configuration["issuer"],
+                "auth_path": f"/openid/{name}/login",
+                "client_id": settings[prefix + "client_id"],
+                "audience": settings.get(prefix + "audience", ""),
+                "header_type": settings.get(prefix + "header_type", "Bearer"),
+                "userinfo_endpoint": configuration["userinfo_endpoint"],
+            }
         )
+    if providers:
+        config.add_api_capability("openid", description="OpenID connect support.", url=DOCS, providers=providers)

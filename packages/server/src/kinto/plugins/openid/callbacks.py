@@ -48,7 +48,7 @@ def _parts(url: str) -> tuple[str, str, str, str]:
     path = parts.path.lower().replace("%2e", ".").replace("\\", "/")
     if _DOT_SEGMENT.search(path):
         raise ValueError("dot segments in the path")
-    rest = url[len(parts.scheme) + 3 + len(parts.netloc):] or "/"
+    rest = url[len(parts.scheme) + 3 + len(parts.netloc) :] or "/"
     return parts.scheme, host, port or _DEFAULT_PORTS[parts.scheme], rest
 
 

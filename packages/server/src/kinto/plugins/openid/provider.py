@@ -61,8 +61,11 @@ def discover(issuer: str, timeout: float = 10.0) -> dict[str, Any]:
         document = _json_object(response)
         if str(document.get("issuer", "")).rstrip("/") != issuer.rstrip("/"):
             raise ProviderError(message=f"{url} names another issuer: {document.get('issuer')!r}")
-        missing = [key for key in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint")
-                   if not isinstance(document.get(key), str)]
+        missing = [
+            key
+            for key in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint")
+            if not isinstance(document.get(key), str)
+        ]
         if missing:
             raise ProviderError(message=f"{url} does not name its {', '.join(missing)}")
         _discovered[issuer] = document

@@ -176,12 +176,24 @@ class _Server(AuthorizationServer):
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         pass
 
-    def _generate_token(self, grant_type: str, client: Any, user: Any = None, scope: str | None = None,
-                        expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+    def _generate_token(
+        self,
+        grant_type: str,
+        client: Any,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
         lifetime = expires_in or self.standin.token_lifetime
         access_token = self.standin.issue_token(str(user), lifetime)
-        return {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime, "scope": scope or "",
-                "id_token": "not-checked-by-kinto"}
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "scope": scope or "",
+            "id_token": "not-checked-by-kinto",
+        }
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -215,10 +227,12 @@ class OIDCStandIn:
     # --- life cycle -----------------------------------------------------------------------------
 
     def start(self) -> Self:
-        self._httpd = make_server("127.0.0.1", 0, self._wsgi, server_class=_ThreadingWSGIServer,
-                                  handler_class=_QuietHandler)
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                         name="oidc-standin", daemon=True).start()
+        self._httpd = make_server(
+            "127.0.0.1", 0, self._wsgi, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="oidc-standin", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -260,8 +274,15 @@ class OIDCStandIn:
         lifetime = self.token_lifetime if expires_in is None else expires_in
         now = int(time.time())
         if self.issue_jwt:
-            claims = {"iss": self.issuer, "sub": sub, "aud": self.audience, "iat": now, "exp": now + lifetime,
-                      "jti": secrets.token_hex(8), **jwt_claims}
+            claims = {
+                "iss": self.issuer,
+                "sub": sub,
+                "aud": self.audience,
+                "iat": now,
+                "exp": now + lifetime,
+                "jti": secrets.token_hex(8),
+                **jwt_claims,
+            }
             token = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key, algorithms=["RS256"])
         else:
             token = secrets.token_hex(24)
@@ -300,16 +321,18 @@ class OIDCStandIn:
         return handler(request)
 
     def _discovery(self, request: Request) -> Response:
-        return _json({
-            "issuer": self.issuer,
-            "authorization_endpoint": f"{self.url}/authorize",
-            "token_endpoint": f"{self.url}/token",
-            "userinfo_endpoint": f"{self.url}/userinfo",
-            "jwks_uri": f"{self.url}/jwks",
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-        })
+        return _json(
+            {
+                "issuer": self.issuer,
+                "authorization_endpoint": f"{self.url}/authorize",
+                "token_endpoint": f"{self.url}/token",
+                "userinfo_endpoint": f"{self.url}/userinfo",
+                "jwks_uri": f"{self.url}/jwks",
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
 
     def _userinfo(self, request: Request) -> Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")

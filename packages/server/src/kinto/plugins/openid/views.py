@@ -92,13 +92,18 @@ def get_login(request: Any) -> Any:
     scopes = scope.split()
     refused = sorted(set(scopes) - policy.allowed_scopes)
     if refused:
-        raise_invalid(request, location="querystring", name="scope",
-                      description=f"Scopes not allowed: {', '.join(refused)}")
+        raise_invalid(
+            request, location="querystring", name="scope", description=f"Scopes not allowed: {', '.join(refused)}"
+        )
     if not is_trusted_callback(callback, _trusted_callbacks(request, policy)):
         raise_invalid(request, location="querystring", name="callback", description="Untrusted callback URL")
     if policy.userid_field == "email" and "email" not in scopes:
-        raise_invalid(request, location="querystring", name="scope",
-                      description=f"Provider {request.matchdict['provider']} requires 'email' scope")
+        raise_invalid(
+            request,
+            location="querystring",
+            name="scope",
+            description=f"Provider {request.matchdict['provider']} requires 'email' scope",
+        )
 
     state = random_bytes_hex(policy.state_length)
     request.registry.cache.set(STATE_KEY_PREFIX + state, callback, ttl=policy.state_ttl)
@@ -123,13 +128,18 @@ def get_token(request: Any) -> Any:
     code = _parameter(request, "code", required=False)
     error = _parameter(request, "error", required=False)
     if (code is None) == (error is None):
-        raise_invalid(request, location="querystring", name="code",
-                      description="Provide either 'state' and 'code', or 'error' and 'error_description', but not both.")
+        raise_invalid(
+            request,
+            location="querystring",
+            name="code",
+            description="Provide either 'state' and 'code', or 'error' and 'error_description', but not both.",
+        )
     # Deleting answers what was stored: a state is used once.
     callback = request.registry.cache.delete(STATE_KEY_PREFIX + state)
     if not isinstance(callback, str):
-        raise_invalid(request, location="querystring", name="state", description="Invalid state",
-                      errno=ERRORS.INVALID_AUTH_TOKEN)
+        raise_invalid(
+            request, location="querystring", name="state", description="Invalid state", errno=ERRORS.INVALID_AUTH_TOKEN
+        )
     if error is not None:
         answer = {"error": error}
         description = _parameter(request, "error_description", required=False)
@@ -139,7 +149,9 @@ def get_token(request: Any) -> Any:
 
     try:
         tokens = policy.provider.exchange_code(
-            code, policy.client_id, policy.client_secret,
+            code,
+            policy.client_id,
+            policy.client_secret,
             redirect_uri=request.route_url(token.name, provider=request.matchdict["provider"]),
         )
     except CodeRejected as refused:

@@ -147,7 +147,9 @@ class _Series:
                         logger.warning(
                             "Metric %s reached %d label sets (prometheus_max_series_per_metric): "
                             "new ones are recorded with the label values %r",
-                            self.metric._name, self.limit, OVERFLOW_LABEL_VALUE,
+                            self.metric._name,
+                            self.limit,
+                            OVERFLOW_LABEL_VALUE,
                         )
                     return self.metric.labels(*(OVERFLOW_LABEL_VALUE,) * len(values))
                 found = self.children[key] = self.metric.labels(*values)
@@ -213,9 +215,7 @@ class PrometheusService:
         registry: Any = None,
     ) -> None:
         self.prefix = clean_prefix(prefix)
-        self.disabled_metrics = frozenset(
-            metric_name(name).removeprefix(self.prefix) for name in disabled_metrics
-        )
+        self.disabled_metrics = frozenset(metric_name(name).removeprefix(self.prefix) for name in disabled_metrics)
         self.histogram_buckets = tuple(histogram_buckets) if histogram_buckets else None
         self.max_series_per_metric = max_series_per_metric
         self.registry = registry
@@ -316,8 +316,9 @@ def metrics_view(request: Any) -> Response:
     except FileNotFoundError as error:  # the multiprocess folder vanished under us
         logger.warning("Prometheus metrics cannot be collected: %s", error)
         return Response(status=204)
-    return Response(body=body, status=200, content_type=None,
-                    headerlist=[("Content-Type", prometheus_client.CONTENT_TYPE_LATEST)])
+    return Response(
+        body=body, status=200, content_type=None, headerlist=[("Content-Type", prometheus_client.CONTENT_TYPE_LATEST)]
+    )
 
 
 def _read_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -368,6 +369,7 @@ def includeme(config: Any) -> None:
         disabled_metrics=options["disabled_metrics"],
     )
     config.add_route("prometheus_metrics", "/__metrics__")
-    config.add_view(metrics_view, route_name="prometheus_metrics", request_method=("GET", "HEAD"),
-                    permission=NO_PERMISSION_REQUIRED)
+    config.add_view(
+        metrics_view, route_name="prometheus_metrics", request_method=("GET", "HEAD"), permission=NO_PERMISSION_REQUIRED
+    )
     config.registry.registerUtility(service, metrics.IMetricsService)

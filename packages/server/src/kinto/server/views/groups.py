@@ -40,8 +40,9 @@ class GroupModel(ShareableModel):
         self._sync(updated[self.id_field], self._members(before), self._members(updated))
         return updated
 
-    def delete_record(self, record: KintoObject, parent_id: str | None = None,
-                      last_modified: int | None = None) -> KintoObject:
+    def delete_record(
+        self, record: KintoObject, parent_id: str | None = None, last_modified: int | None = None
+    ) -> KintoObject:
         tombstone = super().delete_record(record, parent_id=parent_id, last_modified=last_modified)
         self.permission.remove_principal(self.get_permission_object_id(record[self.id_field]))
         return tombstone
@@ -86,8 +87,10 @@ class Group(HierarchicalResource):
         if isinstance(members, list):
             for index, member in enumerate(members):
                 if isinstance(member, str) and (member.startswith("/buckets/") or member == "system.Everyone"):
-                    raise_invalid(self.request, name=f"data.members.{index}",
-                                  description=f"{member!r} is not a user id (groups cannot contain groups "
-                                              "nor system.Everyone)")
+                    raise_invalid(
+                        self.request,
+                        name=f"data.members.{index}",
+                        description=f"{member!r} is not a user id (groups cannot contain groups nor system.Everyone)",
+                    )
         validate_from_bucket(self, new, "group")
         return new

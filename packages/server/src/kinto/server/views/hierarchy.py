@@ -116,8 +116,11 @@ class HierarchicalResource(ShareableResource):
             raise missing  # as Kinto, which reads the parent of a write before it checks the permission
         # Nothing is stored under an invalid id: only the settings and the valid ancestors can
         # grant the read. Who has it learns that the parent is missing; others get a 401/403.
-        parents = {name: uri for name, uri in cls.permission_parents(matchdict).items()
-                   if not any(key in invalid for key in _ANCESTOR_IDS[name])}
+        parents = {
+            name: uri
+            for name, uri in cls.permission_parents(matchdict).items()
+            if not any(key in invalid for key in _ANCESTOR_IDS[name])
+        }
         if not cls.allowed_without_object(context, principals, permission, parents):
             return False
         raise missing
@@ -126,5 +129,8 @@ class HierarchicalResource(ShareableResource):
     def _invalid_parent_ids(cls, settings: dict[str, Any], matchdict: dict[str, Any]) -> list[str]:
         """The parent ids of the path that no object can have: never sent to a backend."""
         max_length = settings["id_max_length"]
-        return [key for key in ("bucket_id", "collection_id")
-                if key in matchdict and not (len(matchdict[key]) <= max_length and _NAME.fullmatch(matchdict[key]))]
+        return [
+            key
+            for key in ("bucket_id", "collection_id")
+            if key in matchdict and not (len(matchdict[key]) <= max_length and _NAME.fullmatch(matchdict[key]))
+        ]

@@ -46,8 +46,13 @@ IMPLIED = {
 }
 #: Known object URIs, most specific first.
 URI_PATTERNS = (
-    ("record", re.compile(r"^/buckets/(?P<bucket_id>[^/]+)/collections/(?P<collection_id>[^/]+)"
-                          r"/records/(?P<record_id>[^/]+)$")),
+    (
+        "record",
+        re.compile(
+            r"^/buckets/(?P<bucket_id>[^/]+)/collections/(?P<collection_id>[^/]+)"
+            r"/records/(?P<record_id>[^/]+)$"
+        ),
+    ),
     ("collection", re.compile(r"^/buckets/(?P<bucket_id>[^/]+)/collections/(?P<collection_id>[^/]+)$")),
     ("group", re.compile(r"^/buckets/(?P<bucket_id>[^/]+)/groups/(?P<group_id>[^/]+)$")),
     ("bucket", re.compile(r"^/buckets/(?P<bucket_id>[^/]+)$")),
@@ -58,8 +63,9 @@ URI_PATTERNS = (
 _PLUGIN_KINDS = "kinto.server.permissions.plugin_kinds"
 
 
-def register_object_uri(registry: Any, resource_name: str, pattern: str,
-                        implied: dict[str, set[str]] | None = None) -> None:
+def register_object_uri(
+    registry: Any, resource_name: str, pattern: str, implied: dict[str, set[str]] | None = None
+) -> None:
     """Let this application's endpoint list objects of a plugin's resource (``pattern`` names
     ``<resource_name>_id``); ``implied`` says what a permission implies on the same object
     (``{"write": {"read"}}``)."""
@@ -165,18 +171,28 @@ class PermissionsModel(Model):
 
     def _matching(self, filters: list[Filter] | None) -> list[dict[str, Any]]:
         # Filters on a timestamp entries lack (``_since``, ``_before``) are ignored, as Kinto does.
-        kept = [q.normalize_filter(f, self.id_field, self.modified_field)
-                for f in filters or [] if f.field != self.modified_field]
+        kept = [
+            q.normalize_filter(f, self.id_field, self.modified_field)
+            for f in filters or []
+            if f.field != self.modified_field
+        ]
         accept = q.compile_filters(kept)
         return self.entries if accept is None else [entry for entry in self.entries if accept(entry)]
 
-    def get_objects(self, filters: list[Filter] | None = None, sorting: list[Sort] | None = None,
-                    pagination_rules: list[list[Filter]] | None = None, limit: int | None = None,
-                    include_deleted: bool = False, parent_id: str | None = None) -> list[dict[str, Any]]:
+    def get_objects(
+        self,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        include_deleted: bool = False,
+        parent_id: str | None = None,
+    ) -> list[dict[str, Any]]:
         found = self._matching(filters)
         if pagination_rules:
-            rules = [[q.normalize_filter(f, self.id_field, self.modified_field) for f in rule]
-                     for rule in pagination_rules]
+            rules = [
+                [q.normalize_filter(f, self.id_field, self.modified_field) for f in rule] for rule in pagination_rules
+            ]
             found = [entry for entry in found if q.matches_any_rule(entry, rules)]
         # One stable sort per key, the least significant first.
         for field, direction in reversed(q.sorting_with_tie_breaker(sorting, self.id_field)):
@@ -188,8 +204,13 @@ class PermissionsModel(Model):
 
 
 # kinto.core registers an object route for every resource: this one answers 404, as no such object exists.
-@resource.register(name="permissions", plural_path="/permissions", object_path="/permissions/{{id}}",
-                   plural_methods=("HEAD", "GET"), object_methods=("GET",))
+@resource.register(
+    name="permissions",
+    plural_path="/permissions",
+    object_path="/permissions/{{id}}",
+    plural_methods=("HEAD", "GET"),
+    object_methods=("GET",),
+)
 class Permissions(Resource):
     """The caller's permissions (read-only list, enabled by ``kinto.experimental_permissions_endpoint``)."""
 
@@ -201,4 +222,3 @@ class Permissions(Resource):
 
     def get(self) -> Any:
         raise missing_object("permissions", self.request.matchdict.get("id", ""))
-

@@ -70,8 +70,11 @@ def record_cache_expires(settings: Any, bucket_id: str, collection_id: str, coll
     against it), as in Kinto.
     """
     configured = next(
-        (int(settings[key]) for key in record_cache_settings(bucket_id, collection_id)
-         if settings.get(key) not in (None, "")),
+        (
+            int(settings[key])
+            for key in record_cache_settings(bucket_id, collection_id)
+            if settings.get(key) not in (None, "")
+        ),
         None,
     )
     if isinstance(collection_value, int) and not isinstance(collection_value, bool):

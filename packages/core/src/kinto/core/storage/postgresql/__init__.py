@@ -113,7 +113,8 @@ class PostgreSQLDialect(SortKeyDialect, Dialect):
             exact = [self._element_in(builder, path, v) for v in values if not _is_scalar(v)]
             return "(" + " AND ".join([containment, *exact]) + ")"
         alternatives = " OR ".join(
-            f"(data #> {path}::text[]) @> {builder.add(q.canonical_json([v]))}::jsonb" if _is_scalar(v)
+            f"(data #> {path}::text[]) @> {builder.add(q.canonical_json([v]))}::jsonb"
+            if _is_scalar(v)
             else self._element_in(builder, path, v)
             for v in values
         )
@@ -140,6 +141,7 @@ class Storage(FieldIndexes, RelationalStorage):
     """Storage in PostgreSQL, through the shared :class:`~kinto.core.database.postgresql.PostgreSQLClient`."""
 
     schema: ClassVar[Schema] = SCHEMA
+    chained_writes: ClassVar[bool] = True
 
     def __init__(self, client: PostgreSQLClient, *, readonly: bool = False) -> None:
         super().__init__(client, readonly=readonly)
@@ -224,24 +226,6 @@ class Storage(FieldIndexes, RelationalStorage):
         parent, resource = b.add(parent_id), b.add(resource_name)
         selected = f"SELECT {parent}, {resource}, id, last_modified, deleted, data::jsonb FROM kinto_imported_objects"
         connection.execute(OBJECT_UPSERT.format(rows=selected), b.params)
-
-    def _stamp_and_store(
-        self,
-        connection: Any,
-        resource_name: str,
-        parent_id: str,
-        object_id: str,
-        requested: int | None,
-        text: str,
-        deleted: bool = False,
-    ) -> int:
-        # One statement: the timestamp upsert feeds the object's upsert (a data-modifying CTE).
-        b = self._builder("id", "last_modified")
-        stamp = self._bump_statement(b, resource_name, parent_id, requested)
-        row = self._object_row(b, resource_name, parent_id, object_id, "stamp.last_modified", text, deleted)
-        upsert = OBJECT_UPSERT.format(rows=f"SELECT {row} FROM stamp")
-        sql = f"WITH stamp AS ({stamp}) {upsert} RETURNING last_modified"
-        return int(connection.execute(sql, b.params).fetchone()[0])
 
 
 def load_from_config(config: Any) -> Storage:

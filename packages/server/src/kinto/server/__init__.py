@@ -36,6 +36,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "http_api_version": HTTP_API_VERSION,
     "retry_after_seconds": 3,
     "bucket_create_principals": "system.Authenticated",
+    "indexed_fields_principals": "system.Authenticated",
+    "indexed_fields_max": 100,
     # Off by default as in Kinto, so that an ini carried over keeps accepting the records it
     # accepted (collections often hold a schema for admin forms only); `kinto init` turns it on.
     "experimental_collection_schema_validation": False,
@@ -57,6 +59,10 @@ SETTING_DESCRIPTIONS: dict[str, str] = {
     "http_api_version": "the Kinto HTTP API version this server implements",
     "retry_after_seconds": "the `Retry-After` of 503 answers",
     "bucket_create_principals": "principals who may create buckets",
+    "indexed_fields_principals": "principals who may add fields to a collection's `indexed_fields` "
+    "(removing or re-declaring them needs only `write`)",
+    "indexed_fields_max": "declared indexes the whole store may hold, every collection's `indexed_fields` "
+    "(each costs every write of its collection); 0 refuses new declarations",
     "experimental_collection_schema_validation": "validate records against their collection's `schema` (`kinto init` turns it on)",
     "experimental_permissions_endpoint": "serve `GET /v1/permissions` (`kinto init` turns it on)",
     "bucket_id_generator": "ids drawn for buckets created by `POST`",

@@ -11,6 +11,14 @@ The indexes are built once the request's transaction is committed (PostgreSQL bu
 concurrently, without blocking writers), so the answer to the request comes when they exist.
 Changing the list drops the indexes no longer named, deleting the collection drops them all, and
 ``kinto migrate`` builds those of every collection (after a copy, or a failed build).
+
+Each index costs every write of its collection, and disk: a declaration that adds fields is
+checked inside the request's transaction, before anything is written. The caller must hold one
+of ``kinto.indexed_fields_principals`` (403 otherwise), and the store may hold at most
+``kinto.indexed_fields_max`` declared indexes, every collection's (400 beyond; 0 refuses every
+new declaration). The count is the storage's (``StorageBase.count_indexed_fields``, one query on
+the catalogue) plus what the request's earlier batch sub-requests declared: two requests at once
+may overshoot the cap by their own fields, never more. Re-declaring or removing fields always passes.
 """
 
 from __future__ import annotations
@@ -18,10 +26,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kinto.core.errors import ERRORS, raise_invalid
+from kinto.core.errors import ERRORS, http_error, raise_invalid
 from kinto.core.events import ACTIONS, AfterResourceChanged
+from kinto.core.settings import principals_of
 from kinto.core.storage import InvalidValueError
 from kinto.core.storage.indexes import MAX_FIELD_LENGTH, check_fields
+from pyramid import httpexceptions
 
 __all__ = ["FIELD", "MAX_INDEXED_FIELDS", "check_indexed_fields", "includeme"]
 
@@ -44,17 +54,54 @@ def includeme(config: Any) -> None:
     config.add_migration("collection indexes", build_declared_indexes)
 
 
-def check_indexed_fields(request: Any, collection: dict[str, Any]) -> None:
-    """400 unless ``indexed_fields`` (when present) is a list of field paths (the type is the schema's)."""
+def check_indexed_fields(request: Any, collection: dict[str, Any], old: dict[str, Any] | None = None) -> None:
+    """400 unless ``indexed_fields`` (when present) is a list of field paths (the type is the schema's);
+    for a declaration adding fields to ``old``'s, 403 or 400 unless the caller and the cap allow it."""
     fields = collection.get(FIELD)
     if not isinstance(fields, list):
         return
     try:
-        check_fields(fields, "id", "last_modified")
+        wanted = set(check_fields(fields, "id", "last_modified"))
     except InvalidValueError as error:
         raise_invalid(
             request, location="body", name=f"data.{FIELD}", description=str(error), errno=ERRORS.INVALID_PARAMETERS
         )
+    if wanted <= set(_declared(old)):
+        return
+    settings = request.registry.settings
+    if not principals_of(settings["indexed_fields_principals"]) & set(request.prefixed_principals):
+        raise http_error(
+            httpexceptions.HTTPForbidden(),
+            errno=ERRORS.FORBIDDEN,
+            message=f"Not allowed to declare data.{FIELD} on this server",
+        )
+    _check_cap(request, collection, wanted, settings["indexed_fields_max"])
+
+
+def _check_cap(request: Any, collection: dict[str, Any], wanted: set[str], maximum: int) -> None:
+    """400 when the store would hold more than ``maximum`` declared indexes with this declaration.
+
+    ``pending`` (shared by the sub-requests of a batch) holds the declarations this request made
+    already, not built yet: ``{collection: (wanted, built)}``.
+    """
+    storage = request.registry.storage
+    collection_id = collection.get("id")
+    key = f"/buckets/{request.matchdict['bucket_id']}/collections/{collection_id}" if collection_id else id(collection)
+    built = set(storage.indexed_fields("record", key)) if collection_id else set()
+    pending = request.bound_data.setdefault("declared_indexes", {})
+    pending[key] = (wanted, built)
+    total = storage.count_indexed_fields() + sum(len(w - b) - len(b - w) for w, b in pending.values())
+    if total > maximum:
+        del pending[key]
+        limit = (
+            "Declared indexes are disabled on this server"
+            if maximum == 0
+            else (
+                f"The server holds at most {maximum} declared indexes, every collection's: this declaration would "
+                f"make {total}"
+            )
+        )
+        raise_invalid(request, location="body", name=f"data.{FIELD}", description=limit)
 
 
 def _declared(collection: dict[str, Any] | None) -> list[str]:

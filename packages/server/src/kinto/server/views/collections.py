@@ -40,7 +40,7 @@ class Collection(HierarchicalResource):
 
     def process_object(self, new: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
         check_collection_schema(self.request, new)
-        indexes.check_indexed_fields(self.request, new)
+        indexes.check_indexed_fields(self.request, new, old)
         validate_from_bucket(self, new, "collection")
         return new
 

@@ -37,6 +37,34 @@ class Boom(Exception):
     """Raised inside transactions to make them roll back."""
 
 
+def _grant(permission: PermissionBase, object_id: str, permissions: dict[str, list[str]]) -> None:
+    """Add each principal of ``permissions`` (permission -> principals) to the object's entries."""
+    for name, principals in permissions.items():
+        for principal in principals:
+            permission.add_principal_to_ace(object_id, name, principal)
+
+
+def _make_every_kind_of_change(permission: PermissionBase) -> None:
+    """Grant, revoke and replace object permissions, add and remove user principals, remove the
+    principal ``group`` everywhere and delete by pattern: every write a rollback must undo."""
+    permission.add_principal_to_ace(COLLECTION, "read", "inside")
+    permission.add_principal_to_ace(RECORD, "write", "carol")
+    permission.remove_principal_from_ace(BUCKET, "read", "alice")
+    permission.replace_object_permissions(COLLECTION, {"write": ["dave"], "read": ["erin"]})
+    permission.add_user_principal("alice", "other")
+    permission.remove_user_principal("alice", "group")
+    permission.remove_principal("group")
+    permission.delete_object_permissions("/buckets/*")
+
+
+#: The blocks that join the transaction around them: what they wrote shares its fate.
+_INNER_BLOCKS = pytest.mark.parametrize(
+    ("inner", "flag"),
+    [("transaction", "supports_transactions"), ("savepoint", "supports_savepoints")],
+    ids=["nested-transaction", "savepoint"],
+)
+
+
 def _reference_match(pattern: str, object_id: str, with_children: bool) -> bool:
     # Written independently of the backends' matcher: a plain regex, built from the documented rule.
     wildcard = ".*" if with_children else "[^/]+"
@@ -103,25 +131,22 @@ class PermissionContract:
         assert permission.get_user_principals("alice") == {"a", "b", "c"}
         assert permission.get_user_principals("bob") == {"d"}
 
-    def test_a_principal_can_be_taken_from_a_user(self, permission):
-        permission.add_user_principal("alice", "a")
-        permission.add_user_principal("alice", "b")
-        permission.remove_user_principal("alice", "a")
-        assert permission.get_user_principals("alice") == {"b"}
-
-    def test_taking_the_last_principal_leaves_an_empty_set(self, permission):
-        permission.add_user_principal("alice", "a")
-        permission.remove_user_principal("alice", "a")
-        assert permission.get_user_principals("alice") == set()
-
-    def test_taking_a_principal_from_an_unknown_user_is_a_no_op(self, permission):
-        permission.remove_user_principal("nobody", "a")
-        assert permission.get_user_principals("nobody") == set()
-
-    def test_taking_a_principal_a_user_lacks_is_a_no_op(self, permission):
-        permission.add_user_principal("alice", "a")
-        permission.remove_user_principal("alice", "b")
-        assert permission.get_user_principals("alice") == {"a"}
+    @pytest.mark.parametrize(
+        ("held", "user", "taken", "left"),
+        [
+            ({"alice": ["a", "b"]}, "alice", "a", {"b"}),
+            ({"alice": ["a"]}, "alice", "a", set()),
+            ({}, "nobody", "a", set()),
+            ({"alice": ["a"]}, "alice", "b", {"a"}),
+        ],
+        ids=["one-of-several", "the-last-leaves-an-empty-set", "from-an-unknown-user-no-op", "one-it-lacks-no-op"],
+    )
+    def test_taking_a_principal_from_a_user(self, permission, held, user, taken, left):
+        for holder, principals in held.items():
+            for principal in principals:
+                permission.add_user_principal(holder, principal)
+        permission.remove_user_principal(user, taken)
+        assert permission.get_user_principals(user) == left
 
     def test_remove_principal_takes_it_from_every_user(self, permission):
         permission.add_user_principal("alice", "group")
@@ -392,11 +417,10 @@ class PermissionContract:
         assert accessible == {"/url/a/id/1": {"write"}, "/url/a/id/2": {"read"}}
 
     def test_accessible_objects_mix_literal_ids_and_patterns(self, permission):
-        permission.add_principal_to_ace("/url/a", "write", "user1")
-        permission.add_principal_to_ace("/url/a/id/1", "write", "user1")
-        permission.add_principal_to_ace("/url/b/id/1", "write", "user1")
-        permission.add_principal_to_ace("/url/a/id/2", "read", "user1")
-        permission.add_principal_to_ace("/url/b/id/2", "read", "user1")
+        for object_id in ("/url/a", "/url/a/id/1", "/url/b/id/1"):
+            permission.add_principal_to_ace(object_id, "write", "user1")
+        for object_id in ("/url/a/id/2", "/url/b/id/2"):
+            permission.add_principal_to_ace(object_id, "read", "user1")
         bound = [("/url/a", "write"), ("/url/a", "read"), ("/url/a/id/*", "write"), ("/url/a/id/*", "read")]
         accessible = permission.get_accessible_objects(["user1"], bound)
         assert accessible == {"/url/a": {"write"}, "/url/a/id/1": {"write"}, "/url/a/id/2": {"read"}}
@@ -438,10 +462,7 @@ class PermissionContract:
     # -- get_object_permissions and get_objects_permissions --------------------------
 
     def test_object_permissions_return_every_permission_of_the_object(self, permission):
-        permission.add_principal_to_ace(RECORD, "write", "user1")
-        permission.add_principal_to_ace(RECORD, "write", "user2")
-        permission.add_principal_to_ace(RECORD, "read", "user3")
-        permission.add_principal_to_ace(RECORD, "obj:del", "user1")
+        _grant(permission, RECORD, {"write": ["user1", "user2"], "read": ["user3"], "obj:del": ["user1"]})
         permission.add_principal_to_ace(RECORD + "/sub", "create", "me")
         permission.add_principal_to_ace(COLLECTION, "read", "parent")
         assert permission.get_object_permissions(RECORD) == {
@@ -451,9 +472,7 @@ class PermissionContract:
         }
 
     def test_object_permissions_can_be_restricted_to_some_permissions(self, permission):
-        permission.add_principal_to_ace(RECORD, "write", "user1")
-        permission.add_principal_to_ace(RECORD, "read", "user3")
-        permission.add_principal_to_ace(RECORD, "create", "user1")
+        _grant(permission, RECORD, {"write": ["user1"], "read": ["user3"], "create": ["user1"]})
         assert permission.get_object_permissions(RECORD, ["write", "read", "missing"]) == {
             "write": {"user1"},
             "read": {"user3"},
@@ -501,9 +520,11 @@ class PermissionContract:
     # -- replace_object_permissions ---------------------------------------------------
 
     def test_replace_replaces_every_given_permission(self, permission):
-        for perm, principal in [("write", "user1"), ("write", "user2"), ("read", "user3"), ("update", "user1")]:
-            permission.add_principal_to_ace(RECORD, perm, principal)
-        permission.add_principal_to_ace(RECORD, "obj:del", "user1")
+        _grant(
+            permission,
+            RECORD,
+            {"write": ["user1", "user2"], "read": ["user3"], "update": ["user1"], "obj:del": ["user1"]},
+        )
         permission.replace_object_permissions(
             RECORD, {"write": ["user1"], "read": ["user2"], "update": [], "obj:del": ["user1"], "new": ["user3"]}
         )
@@ -515,9 +536,7 @@ class PermissionContract:
         }
 
     def test_replace_leaves_permissions_not_given(self, permission):
-        permission.add_principal_to_ace(RECORD, "write", "user1")
-        permission.add_principal_to_ace(RECORD, "write", "user2")
-        permission.add_principal_to_ace(RECORD, "read", "user3")
+        _grant(permission, RECORD, {"write": ["user1", "user2"], "read": ["user3"]})
         permission.replace_object_permissions(RECORD, {"write": ["user1"], "new": {"user2"}})
         assert permission.get_object_permissions(RECORD) == {
             "write": {"user1"},
@@ -649,12 +668,7 @@ class PermissionContract:
             permission.get_user_principals("alice"),
         )
         with pytest.raises(Boom), permission.transaction():
-            permission.add_principal_to_ace(RECORD, "write", "carol")
-            permission.remove_principal_from_ace(BUCKET, "read", "alice")
-            permission.replace_object_permissions(COLLECTION, {"write": ["dave"], "read": ["erin"]})
-            permission.add_user_principal("alice", "other")
-            permission.remove_user_principal("alice", "group")
-            permission.delete_object_permissions("/buckets/*")
+            _make_every_kind_of_change(permission)
             raise Boom()
         after = (
             permission.get_objects_permissions([BUCKET, COLLECTION, RECORD]),
@@ -682,23 +696,26 @@ class PermissionContract:
         assert permission.get_user_principals("alice") == {"group"}
         assert permission.get_user_principals("bob") == {"group"}
 
-    def test_a_nested_transaction_joins_the_outer_one(self, permission):
-        require_flag(permission, "supports_transactions")
+    @_INNER_BLOCKS
+    def test_an_inner_block_left_normally_rolls_back_with_the_transaction(self, permission, inner, flag):
+        require_flag(permission, flag)
+        permission.add_principal_to_ace(BUCKET, "read", "kept")
         with pytest.raises(Boom), permission.transaction():
-            permission.add_principal_to_ace(BUCKET, "read", "outer")
-            with permission.transaction():
-                permission.add_principal_to_ace(BUCKET, "read", "inner")
-            assert permission.get_object_permission_principals(BUCKET, "read") == {"outer", "inner"}
+            with getattr(permission, inner)():
+                permission.add_principal_to_ace(BUCKET, "read", "inside")
+                permission.remove_principal_from_ace(BUCKET, "read", "kept")
+            assert permission.get_object_permission_principals(BUCKET, "read") == {"inside"}
             raise Boom()
-        assert permission.get_object_permissions(BUCKET) == {}
+        assert permission.get_object_permission_principals(BUCKET, "read") == {"kept"}
 
-    def test_a_nested_transaction_commits_with_the_outer_one(self, permission):
-        require_flag(permission, "supports_transactions")
+    @_INNER_BLOCKS
+    def test_an_inner_block_left_normally_commits_with_the_transaction(self, permission, inner, flag):
+        require_flag(permission, flag)
         with permission.transaction():
-            with permission.transaction():
-                permission.add_principal_to_ace(BUCKET, "read", "inner")
-            permission.add_principal_to_ace(BUCKET, "read", "outer")
-        assert permission.get_object_permission_principals(BUCKET, "read") == {"outer", "inner"}
+            with getattr(permission, inner)():
+                permission.add_principal_to_ace(BUCKET, "read", "inside")
+            permission.add_principal_to_ace(BUCKET, "read", "outside")
+        assert permission.get_object_permission_principals(BUCKET, "read") == {"inside", "outside"}
 
     def test_a_read_transaction_reads(self, permission):
         require_flag(permission, "supports_transactions")
@@ -733,13 +750,7 @@ class PermissionContract:
         with permission.transaction():
             permission.add_principal_to_ace(COLLECTION, "read", "before")
             with pytest.raises(Boom), permission.savepoint():
-                permission.add_principal_to_ace(COLLECTION, "read", "inside")
-                permission.add_principal_to_ace(RECORD, "write", "carol")
-                permission.remove_principal_from_ace(BUCKET, "read", "alice")
-                permission.replace_object_permissions(COLLECTION, {"write": ["dave"]})
-                permission.add_user_principal("alice", "other")
-                permission.remove_principal("group")
-                permission.delete_object_permissions("/buckets/*")
+                _make_every_kind_of_change(permission)
                 raise Boom()
             assert permission.get_object_permission_principals(COLLECTION, "read") == {"before"}
             permission.add_principal_to_ace(COLLECTION, "read", "after")
@@ -749,24 +760,6 @@ class PermissionContract:
             {},
         ]
         assert permission.get_user_principals("alice") == {"group"}
-
-    def test_a_savepoint_left_normally_commits_with_the_transaction(self, permission):
-        require_flag(permission, "supports_savepoints")
-        with permission.transaction():
-            with permission.savepoint():
-                permission.add_principal_to_ace(BUCKET, "read", "inside")
-            permission.add_principal_to_ace(BUCKET, "read", "outside")
-        assert permission.get_object_permission_principals(BUCKET, "read") == {"inside", "outside"}
-
-    def test_a_savepoint_left_normally_rolls_back_with_the_transaction(self, permission):
-        require_flag(permission, "supports_savepoints")
-        permission.add_principal_to_ace(BUCKET, "read", "kept")
-        with pytest.raises(Boom), permission.transaction():
-            with permission.savepoint():
-                permission.add_principal_to_ace(BUCKET, "read", "inside")
-                permission.remove_principal_from_ace(BUCKET, "read", "kept")
-            raise Boom()
-        assert permission.get_object_permission_principals(BUCKET, "read") == {"kept"}
 
     def test_savepoints_nest(self, permission):
         require_flag(permission, "supports_savepoints")

@@ -19,7 +19,8 @@ Tokens can also be minted directly (``issue_jwt_token``, ``issue_opaque_token``)
 revoked (``revoke``), and faults injected: ``fail_with(503)`` answers every
 request with that status, ``stall(seconds)`` delays every answer, ``stop()``
 closes the port. ``hits`` counts requests per path, to tell cached verifications
-from remote ones.
+from remote ones. These controls, ``url`` and the life cycle come from
+``kinto.core.testing.standin.WSGIStandIn``; ``url`` is the server's root, the API is under ``/v1``.
 
 ::
 
@@ -31,17 +32,13 @@ from remote ones.
 
 from __future__ import annotations
 
-import collections
 import json
 import secrets
-import socketserver
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import Any
 
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
@@ -55,12 +52,8 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from kinto.core.testing.standin import WSGIStandIn, json_response
 from webob import Request, Response
-
-if TYPE_CHECKING:  # Self is in typing from Python 3.11 only
-    from types import TracebackType
-
-    from typing_extensions import Self
 
 __all__ = ["OAuthStandIn", "StandInClient"]
 
@@ -267,70 +260,22 @@ class _Server(AuthorizationServer):
         return {"access_token": access_token, "token_type": "bearer", "expires_in": lifetime, "scope": scope or ""}
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class OAuthStandIn:
+class OAuthStandIn(WSGIStandIn):
     """A Firefox Accounts-like OAuth server on 127.0.0.1, for tests (see the module docstring)."""
 
+    thread_name = "oauth-standin"
+
     def __init__(self, issue_jwt: bool = True, token_lifetime: int = 3600) -> None:
+        super().__init__()
         self.issue_jwt = issue_jwt
         self.token_lifetime = token_lifetime
         self.signed_in_user: str | None = DEFAULT_USER
         self.clients: dict[str, StandInClient] = {}
-        self.hits: collections.Counter[str] = collections.Counter()
         self._keys: list[RSAKey] = []
         self._tokens: dict[str, _IssuedToken] = {}
         self._codes: dict[str, _AuthorizationCode] = {}
-        self._failure: int | None = None
-        self._delay = 0.0
         self._server = _Server(self)
-        self._httpd: WSGIServer | None = None
-        self._thread: threading.Thread | None = None
         self.rotate_keys()
-
-    # --- life cycle ---------------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._httpd = make_server(
-            "127.0.0.1", 0, self._wsgi, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
-        )
-        # A short poll interval: ``stop()`` waits for it, and tests stop servers often.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="oauth-standin", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Close the port: connections are refused from now on."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The server's root (``http://127.0.0.1:<port>``); the API is under ``/v1``."""
-        if self._httpd is None:
-            raise RuntimeError("The stand-in is not running")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def issuer(self) -> str:
@@ -404,39 +349,13 @@ class OAuthStandIn:
     def revoke(self, token: str) -> None:
         self._tokens[token].revoked = True
 
-    # --- faults -------------------------------------------------------------------------------------
-
-    def fail_with(self, status: int | None) -> None:
-        """Answer every request with ``status`` (``None`` to heal)."""
-        self._failure = status
-
-    def stall(self, seconds: float) -> None:
-        """Wait ``seconds`` before every answer (0 to heal)."""
-        self._delay = seconds
-
     # --- HTTP ---------------------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        self.hits[request.path] += 1
-        if self._delay:
-            time.sleep(self._delay)
-        if self._failure is not None:
-            response = Response(
-                json.dumps({"code": self._failure, "message": "failing on purpose"}),
-                status=self._failure,
-                content_type="application/json",
-                charset="utf-8",
-            )
-        else:
-            response = self._route(request)
-        return response(environ, start_response)
-
-    def _route(self, request: Request) -> Response:
+    def route(self, request: Request) -> Response:
         routes = {
-            ("GET", "/__heartbeat__"): lambda: _json({}),
+            ("GET", "/__heartbeat__"): lambda: json_response({}),
             ("GET", "/webapp"): lambda: Response("You are signed in.", content_type="text/plain", charset="utf-8"),
-            ("GET", "/v1/jwks"): lambda: _json(self.jwks()),
+            ("GET", "/v1/jwks"): lambda: json_response(self.jwks()),
             ("POST", "/v1/verify"): lambda: self._verify(request),
             ("POST", "/v1/introspect"): lambda: self._server.create_endpoint_response("introspection", request),
             ("GET", "/v1/authorization"): lambda: self._authorize(request),
@@ -444,7 +363,7 @@ class OAuthStandIn:
         }
         handler = routes.get((request.method, request.path))
         if handler is None:
-            return _json({"code": 404, "message": "Not found"}, status=404)
+            return json_response({"code": 404, "message": "Not found"}, status=404)
         return handler()
 
     def _verify(self, request: Request) -> Response:
@@ -454,8 +373,10 @@ class OAuthStandIn:
             token = None
         issued = self._tokens.get(token) if isinstance(token, str) else None
         if issued is None or issued.revoked or issued.is_expired():
-            return _json({"code": 400, "errno": 108, "error": "Bad Request", "message": "Invalid token"}, status=400)
-        return _json(
+            return json_response(
+                {"code": 400, "errno": 108, "error": "Bad Request", "message": "Invalid token"}, status=400
+            )
+        return json_response(
             {
                 "user": issued.user,
                 "client_id": issued.client_id,
@@ -471,7 +392,3 @@ class OAuthStandIn:
         except OAuth2Error as error:
             return self._server.handle_error_response(None, error)
         return self._server.create_authorization_response(request, grant_user=self.signed_in_user, grant=grant)
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json", charset="utf-8")

@@ -5,6 +5,8 @@
   ``TEST_SECRET`` as ``userid_hmac_secret`` unless the settings give one
   (applications refuse to start without a secret);
 * ``basic_auth_header(user, password)`` for authenticated requests;
+* ``kinto.core.testing.standin.WSGIStandIn``: a remote HTTP service a plugin talks to
+  (an OAuth server...), served on 127.0.0.1 with hit counts and injected faults;
 * the contract suites: ``kinto.core.testing.cache.CacheContract``,
   ``.storage.StorageContract``, ``.permission.PermissionContract``,
   ``.renderer.RendererContract``; the pytest plugin ``kinto.core.testing.plugin``

@@ -14,7 +14,8 @@
 Tokens can be minted directly (``issue_token``), revoked, and faults injected:
 ``fail_with(503)`` answers every request with that status, ``stop()`` closes the
 port. ``hits`` counts requests per path, to tell cached verifications from
-remote ones::
+remote ones (these controls, ``url`` and the life cycle come from
+``kinto.core.testing.standin.WSGIStandIn``)::
 
     with OIDCStandIn() as provider:
         provider.register_client("kinto", "secret")
@@ -24,25 +25,19 @@ remote ones::
 
 from __future__ import annotations
 
-import collections
 import json
 import secrets
-import socketserver
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Payload, OAuth2Request, grants
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from kinto.core.testing.standin import WSGIStandIn, json_response
 from webob import Request, Response
-
-if TYPE_CHECKING:  # Self is in typing from Python 3.11 only
-    from typing_extensions import Self
 
 __all__ = ["OIDCStandIn", "StandInClient"]
 
@@ -196,64 +191,23 @@ class _Server(AuthorizationServer):
         }
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class OIDCStandIn:
+class OIDCStandIn(WSGIStandIn):
     """An OpenID Connect provider on 127.0.0.1, for tests (see the module docstring)."""
 
+    thread_name = "oidc-standin"
+
     def __init__(self, issue_jwt: bool = False, audience: str = "kinto", token_lifetime: int = 3600) -> None:
+        super().__init__()
         self.issue_jwt = issue_jwt
         self.audience = audience
         self.token_lifetime = token_lifetime
         self.users: dict[str, dict[str, Any]] = {}
         self.signed_in_user: str | None = None
         self.clients: dict[str, StandInClient] = {}
-        self.hits: collections.Counter[str] = collections.Counter()
         self.key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(4), "use": "sig", "alg": "RS256"})
         self._tokens: dict[str, tuple[str, float]] = {}
         self._codes: dict[str, _Code] = {}
-        self._failure: int | None = None
         self._server = _Server(self)
-        self._httpd: WSGIServer | None = None
-
-    # --- life cycle -----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._httpd = make_server(
-            "127.0.0.1", 0, self._wsgi, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
-        )
-        threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="oidc-standin", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        """Close the port: connections are refused from now on."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("The stand-in is not running")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def issuer(self) -> str:
@@ -292,36 +246,26 @@ class OIDCStandIn:
     def revoke(self, token: str) -> None:
         self._tokens.pop(token, None)
 
-    def fail_with(self, status: int | None) -> None:
-        """Answer every request with ``status`` (``None`` to heal)."""
-        self._failure = status
-
     # --- HTTP -----------------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        self.hits[request.path] += 1
-        if self._failure is not None:
-            response = _json({"error": "failing on purpose"}, status=self._failure)
-        else:
-            response = self._route(request)
-        return response(environ, start_response)
+    def failure_response(self, status: int) -> Response:
+        return json_response({"error": "failing on purpose"}, status=status)
 
-    def _route(self, request: Request) -> Response:
+    def route(self, request: Request) -> Response:
         routes = {
             ("GET", "/.well-known/openid-configuration"): self._discovery,
-            ("GET", "/jwks"): lambda request: _json(KeySet([self.key]).as_dict(private=False)),
+            ("GET", "/jwks"): lambda request: json_response(KeySet([self.key]).as_dict(private=False)),
             ("GET", "/userinfo"): self._userinfo,
             ("GET", "/authorize"): self._authorize,
             ("POST", "/token"): self._server.create_token_response,
         }
         handler = routes.get((request.method, request.path))
         if handler is None:
-            return _json({"error": "not_found"}, status=404)
+            return json_response({"error": "not_found"}, status=404)
         return handler(request)
 
     def _discovery(self, request: Request) -> Response:
-        return _json(
+        return json_response(
             {
                 "issuer": self.issuer,
                 "authorization_endpoint": f"{self.url}/authorize",
@@ -338,8 +282,8 @@ class OIDCStandIn:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         issued = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if issued is None or time.time() >= issued[1] or issued[0] not in self.users:
-            return _json({"error": "invalid_token"}, status=401)
-        return _json(self.users[issued[0]])
+            return json_response({"error": "invalid_token"}, status=401)
+        return json_response(self.users[issued[0]])
 
     def _authorize(self, request: Request) -> Response:
         try:
@@ -347,7 +291,3 @@ class OIDCStandIn:
         except OAuth2Error as error:
             return self._server.handle_error_response(None, error)
         return self._server.create_authorization_response(request, grant_user=self.signed_in_user, grant=grant)
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json", charset="utf-8")

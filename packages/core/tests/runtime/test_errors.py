@@ -80,7 +80,10 @@ def assert_error(response, code, errno):
     assert body["errno"] == errno
     assert isinstance(body["error"], str) and body["error"]
     assert isinstance(body["message"], str)
-    assert body["info"] == "https://github.com/Kinto/kinto/issues/"
+    if code >= 500:
+        assert body["info"] == "https://github.com/Kinto/kinto/issues/"
+    else:  # Kinto links its issue tracker from server errors only
+        assert "info" not in body
     return body
 
 
@@ -178,4 +181,5 @@ def test_plain_cornice_validation_errors_are_reformatted(app):
 
 def test_error_info_link_follows_the_setting():
     app = make_app({"error_info_link": "https://help.example"}, [include])
-    assert app.get("/v1/nowhere", status=404).json["info"] == "https://help.example"
+    assert app.get("/v1/crash", status=500).json["info"] == "https://help.example"
+    assert "info" not in app.get("/v1/nowhere", status=404).json

@@ -102,7 +102,7 @@ def http_error(
     """Give ``httpexception`` the JSON error body and return it (to be raised).
 
     ``code`` defaults to the exception's status, ``error`` to its title,
-    ``errno`` to the usual errno for the status, ``info`` to the
+    ``errno`` to the usual errno for the status, ``info`` (on 5xx only, as Kinto) to the
     ``error_info_link`` setting (filled in by the error views when missing).
     """
     code = code or httpexception.code

@@ -173,7 +173,7 @@ def _buffer_bounded_body(request: Any, max_body: int) -> int:
 def _error_response(request: Any, error: httpexceptions.HTTPException, cause: Exception | None = None) -> Any:
     body = getattr(error, "kinto_error", {})
     request.errno = body.get("errno")
-    info = request.registry.settings["error_info_link"]
+    info = request.registry.settings["error_info_link"] if error.code >= 500 else None
     if info and "info" not in body:
         body = {**body, "info": info}
         error.text = json.dumps(body)

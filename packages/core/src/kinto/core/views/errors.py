@@ -17,13 +17,13 @@ logger = logging.getLogger(__name__)
 
 
 def _finish(request: Any, error: httpexceptions.HTTPException) -> httpexceptions.HTTPException:
-    """Complete the body (``info`` link) and remember the errno for the summary log."""
+    """Complete the body (``info`` link of 5xx) and remember the errno for the summary log."""
     body = getattr(error, "kinto_error", None)
     if body is None:
         body = json_error_body(
             error.code, DEFAULT_ERRNOS.get(error.code, ERRORS.UNDEFINED), error.title, error.detail or None
         )
-    if "info" not in body:
+    if "info" not in body and error.code >= 500:  # as Kinto: the link goes with server errors only
         info = request.registry.settings["error_info_link"]
         if info:
             body = {**body, "info": info}
@@ -155,7 +155,7 @@ def cornice_error_subscriber(event: Any) -> None:
     code = response.status_code
     errno = ERRORS.INVALID_PARAMETERS
     new = json_error_body(code, DEFAULT_ERRNOS.get(code, errno) if code != 400 else errno, response.status.split(" ", 1)[-1], message,
-                          event.request.registry.settings["error_info_link"] or None, details)
+                          None, details)
     response.text = json.dumps(new)
     event.request.errno = new["errno"]
 

@@ -13,6 +13,10 @@ Kinto 26.5.0's cache contract unless the backend declares it: every ``set``
 gives a ``ttl``, as Kinto's callers do, and the extensions follow the
 backend's flags ``supports_set_without_ttl`` (``ttl=None`` keeps a value until
 it is deleted), ``supports_delete_prefix`` and ``supports_concurrent_processes``.
+
+One module a little over 500 lines, on purpose: the cache contract is small (eight
+methods), so each of its topics is a handful of tests on the same few keys, read best
+beside the others; the storage and permission suites, three times larger, are packages.
 """
 
 from __future__ import annotations

@@ -30,7 +30,18 @@ from kinto.core.authentication import Identity, identify
 from kinto.core.resource.context import DYNAMIC, ResourceContext
 from kinto.core.settings import principals_of
 
-__all__ = ["AUTHENTICATED", "DYNAMIC", "EVERYONE", "PRIVATE", "RouteFactory", "SecurityPolicy", "groupfinder"]
+__all__ = [
+    "AUTHENTICATED",
+    "DYNAMIC",
+    "EVERYONE",
+    "PRIVATE",
+    "RouteFactory",
+    "SecurityPolicy",
+    "groupfinder",
+    "keep_user_principals",
+    "knows_user_principals",
+    "principals_to_read",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +75,30 @@ def groupfinder(userid: str, request: Any) -> list[str]:
         return []
     cache = request.bound_data.setdefault("user_principals", {})
     if userid not in cache:
-        limit = int(request.registry.settings["max_user_principals"])
-        cache[userid] = _bounded_user_principals(backend, userid, limit)
+        keep_user_principals(request, userid, backend.get_user_principals_bounded(userid, principals_to_read(request)))
     return cache[userid]
 
 
-def _bounded_user_principals(backend: Any, userid: str, limit: int) -> list[str]:
-    # One more than the limit tells whether some were left out, which the administrator must hear of.
-    principals = backend.get_user_principals_bounded(userid, limit + 1)
+def principals_to_read(request: Any) -> int:
+    """How many user principals to ask the backend for: one more than ``kinto.max_user_principals``
+    tells whether some were left out, which the administrator must hear of."""
+    return int(request.registry.settings["max_user_principals"]) + 1
+
+
+def keep_user_principals(request: Any, userid: str, principals: list[str]) -> None:
+    """What ``groupfinder`` answers for ``userid`` in this request: ``principals``, as
+    ``get_user_principals_bounded(userid, principals_to_read(request))`` gave them (read ahead
+    of the permission check by a route context, or by ``groupfinder`` itself)."""
+    limit = principals_to_read(request) - 1
+    request.bound_data.setdefault("user_principals", {})[userid] = _bounded_user_principals(userid, principals, limit)
+
+
+def knows_user_principals(request: Any, userid: str) -> bool:
+    """Whether ``groupfinder`` already holds the principals of ``userid`` for this request."""
+    return userid in request.bound_data.get("user_principals", {})
+
+
+def _bounded_user_principals(userid: str, principals: list[str], limit: int) -> list[str]:
     if len(principals) > limit:
         logger.warning(
             "%s holds more than %d principals (kinto.max_user_principals): the others are ignored", userid, limit
@@ -106,6 +133,9 @@ class SecurityPolicy:
         if permission is None or permission == NO_PERMISSION_REQUIRED:
             return Allowed("No permission required")
         check = getattr(context, "check_permission", None)
+        read_ahead = getattr(context, "prefetch", None)
+        if check is not None and read_ahead is not None:
+            read_ahead()  # the principals may come with what the check reads (see ResourceContext.prefetch)
         principals = request.prefixed_principals
         if check is not None:
             if check(principals, permission):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "mask_password",
     "metadata_values",
     "normalize_url",
+    "pipelined",
     "set_metadata",
     "table_columns",
 ]
@@ -154,6 +155,48 @@ class PostgreSQLClient(SQLClient):
             return
         super()._savepoint_statement(state, statement)
 
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Inside a read ``transaction()``: the statements of the block travel together, sent in one
+        round trip when it ends; rows read after the block cost nothing more. Elsewhere (no
+        transaction, a write one, an outer pipeline) the block simply runs."""
+        state = self._current.get()
+        if state is None or isinstance(state.connection, DeferringConnection) or pipelined(state.connection):
+            yield
+            return
+        try:
+            with state.connection.pipeline():
+                yield
+        except psycopg.Error as error:
+            state.failed = error
+            raise BackendError(error) from error
+
+    def fetch_later(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> Callable[[], list[list[Any]]]:
+        """Send ``statements`` and return a callable giving each one's rows.
+
+        Inside ``pipeline()`` the rows are read when the callable is called, after the block;
+        elsewhere the statements travel together in one round trip of their own (or one by one in
+        a write transaction, whose ``DeferringConnection`` orders them after its BEGIN).
+        """
+        with self.connect(readonly=True) as connection:
+            if isinstance(connection, DeferringConnection):
+                rows = [connection.execute(sql, params).fetchall() for sql, params in statements]
+                return lambda: rows
+            if not pipelined(connection):
+                with connection.pipeline():
+                    cursors = [connection.execute(sql, params) for sql, params in statements]
+                rows = [cursor.fetchall() for cursor in cursors]
+                return lambda: rows
+            cursors = [connection.execute(sql, params) for sql, params in statements]
+
+        def read() -> list[list[Any]]:
+            try:
+                return [cursor.fetchall() for cursor in cursors]
+            except psycopg.Error as error:
+                raise BackendError(error) from error
+
+        return read
+
     def _release(self, connection: Any) -> None:
         """Back to the pool in the mode every checkout expects (transactions, not autocommit)."""
         if connection.autocommit:
@@ -273,6 +316,11 @@ class DeferringConnection:
     def __getattr__(self, name: str) -> Any:
         self._flush()
         return getattr(self.raw, name)
+
+
+def pipelined(connection: Any) -> bool:
+    """Whether ``connection`` is in a psycopg pipeline (its statements' rows come at the next sync)."""
+    return bool(connection.pgconn.pipeline_status)
 
 
 def execute_later(connection: Any, statement: str, params: Any = None) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -228,6 +228,25 @@ class PermissionBase(abc.ABC):
         ``{permission: {principal, ...}}`` mapping per object id (``{}`` for
         an unknown one), restricted to ``permissions`` when given. Object ids
         are taken literally; a repeated id gets the same mapping twice."""
+
+    def prefetch(
+        self, user_id: str | None, principals_limit: int, object_ids: Sequence[str]
+    ) -> Callable[[], tuple[list[str], list[dict[str, set[str]]]]]:
+        """Start reading what a permission check needs and return a callable giving it.
+
+        The callable answers ``get_user_principals_bounded(user_id, principals_limit)`` (``[]``
+        when ``user_id`` is None) and ``get_objects_permissions(object_ids)``. It is called at
+        most once, within the transaction ``prefetch`` ran in, and may answer what the store held
+        when ``prefetch`` was called. A backend may send its statements now and read their rows
+        when the callable is called, so that they share one round trip with the storage's
+        (``StorageBase.prefetch_objects``). The default reads with those two methods when called.
+        """
+
+        def read() -> tuple[list[str], list[dict[str, set[str]]]]:
+            principals = self.get_user_principals_bounded(user_id, principals_limit) if user_id is not None else []
+            return principals, self.get_objects_permissions(object_ids) if object_ids else []
+
+        return read
 
     @abc.abstractmethod
     def replace_object_permissions(

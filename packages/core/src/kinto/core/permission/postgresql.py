@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kinto.core.database.postgresql import (
@@ -121,6 +121,7 @@ def _columns(bound_permissions: Sequence[BoundPermission]) -> tuple[list[str], l
 
 
 _BOUNDED_USER_PRINCIPALS = BOUNDED_USER_PRINCIPALS.format(p="%s")
+_OBJECTS_PERMISSIONS = "SELECT object_id, permission, principal FROM access_control_entries WHERE object_id = ANY(%s)"
 
 
 class Permission(RelationalPermission):
@@ -250,12 +251,31 @@ class Permission(RelationalPermission):
     ) -> list[dict[str, set[str]]]:
         if not objects_ids:
             return []
-        query = "SELECT object_id, permission, principal FROM access_control_entries WHERE object_id = ANY(%s)"
+        query = _OBJECTS_PERMISSIONS
         params: list[Any] = [list(dict.fromkeys(objects_ids))]
         if permissions is not None:
             query += " AND permission = ANY(%s)"
             params.append(list(set(permissions)))
         return permissions_by_object(self._rows(query, params), objects_ids)
+
+    def prefetch(
+        self, user_id: str | None, principals_limit: int, object_ids: Sequence[str]
+    ) -> Callable[[], tuple[list[str], list[dict[str, set[str]]]]]:
+        wants_principals = user_id is not None and principals_limit > 0
+        statements: list[tuple[str, Sequence[Any]]] = []
+        if wants_principals:
+            own_limit = 0 if user_id == AUTHENTICATED_USER else principals_limit
+            statements.append((_BOUNDED_USER_PRINCIPALS, (user_id, own_limit, AUTHENTICATED_USER, principals_limit)))
+        if object_ids:
+            statements.append((_OBJECTS_PERMISSIONS, (list(dict.fromkeys(object_ids)),)))
+        read_rows = self.client.fetch_later(statements) if statements else list
+
+        def read() -> tuple[list[str], list[dict[str, set[str]]]]:
+            rows = iter(read_rows())
+            principals = bounded_from_rows(next(rows), principals_limit) if wants_principals else []
+            return principals, permissions_by_object(next(rows), object_ids) if object_ids else []
+
+        return read
 
     def _replace(self, object_id: str, names: list[str], pairs: list[tuple[str, str]]) -> None:
         with self.client.connect() as connection:

@@ -16,9 +16,11 @@ system.Authenticated``).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from kinto.core.settings import principals_of
+from kinto.core.storage import KintoObject, ObjectKey
 
 __all__ = ["DYNAMIC", "SELF", "ResourceContext"]
 
@@ -59,8 +61,11 @@ class ResourceContext:
         self.allowed_to_read_only = False
         #: Object permissions read during this request, by URI (shared with the model).
         self.acls: dict[str, dict[str, set[str]]] = {}
+        #: Objects read ahead of a read's permission check (``prefetch``), by storage key; None: missing.
+        self.objects: dict[ObjectKey, KintoObject | None] = {}
         self._object_uri: str | None = None
         self._parent_uris: dict[str, str] | None = None
+        self._prefetched = False
 
     # --- URIs ---------------------------------------------------------------------------------
 
@@ -133,12 +138,47 @@ class ResourceContext:
                  for granted in granting]
         return bool(bound) and backend is not None and backend.check_permission(principals, bound)
 
+    def prefetch(self) -> None:
+        """Read, before the permission check of a read, all it needs in one go: the caller's
+        principals, the ACLs of the object and its parents, and the objects the resource will read
+        (``objects_to_prefetch``). When storage and permission share one client, all of it travels
+        in one round trip (see ``StorageBase.prefetch_objects`` and ``PermissionBase.prefetch``).
+        Nothing is read ahead of a write, whose reads must follow its locks; nor when the route's
+        ids are invalid (they never reach a backend)."""
+        # kinto.core.authorization builds these contexts: imported here, once it is loaded.
+        from kinto.core.authorization import keep_user_principals, knows_user_principals, principals_to_read
+
+        if self._prefetched or self.request.method not in ("GET", "HEAD"):
+            return
+        self._prefetched = True
+        registry = self.request.registry
+        storage, permission = getattr(registry, "storage", None), getattr(registry, "permission", None)
+        keys = self.resource_class.objects_to_prefetch(self.request, self.endpoint)
+        if storage is None or permission is None or keys is None:
+            return
+        userid = self.request.prefixed_userid
+        if userid is not None and knows_user_principals(self.request, userid):
+            userid = None
+        uris = [uri for uri in self._family() if uri not in self.acls]
+        with _one_round_trip(storage, permission):
+            read_permissions = permission.prefetch(userid, principals_to_read(self.request), uris)
+            read_objects = storage.prefetch_objects(keys) if keys else list
+        principals, acls = read_permissions()
+        if userid is not None:
+            keep_user_principals(self.request, userid, principals)
+        self.acls.update(zip(uris, acls, strict=True))
+        self.objects.update(zip(keys, read_objects(), strict=True))
+
+    def _family(self) -> list[str]:
+        """The URIs of the object (object endpoints) and of its parents, whose ACLs a check may read."""
+        family = [self.object_uri()] if self.endpoint == "object" else []
+        return [uri for uri in dict.fromkeys([*family, *self.parent_uris().values()]) if "*" not in uri]
+
     def _prefetch(self, uris: list[str]) -> None:
         wanted = list(dict.fromkeys(uri for uri in uris if uri not in self.acls))
         if self.endpoint == "object" and wanted:
             # Whatever the first check, the others of this request need the rest of the family.
-            family = [self.object_uri(), *self.parent_uris().values()]
-            wanted = list(dict.fromkeys(wanted + [uri for uri in family if uri not in self.acls and "*" not in uri]))
+            wanted = list(dict.fromkeys(wanted + [uri for uri in self._family() if uri not in self.acls]))
         if not wanted:
             return
         found = self.request.registry.permission.get_objects_permissions(wanted)
@@ -166,3 +206,12 @@ class ResourceContext:
             if uri.startswith(prefix) and uri.endswith(suffix):
                 ids.append(uri[len(prefix) : len(uri) - len(suffix) if suffix else None])
         return sorted(ids)
+
+
+def _one_round_trip(storage: Any, permission: Any) -> AbstractContextManager[Any]:
+    """One pipeline for the reads of both backends when they share a client that offers one
+    (PostgreSQL's, for one database); otherwise each backend reads on its own."""
+    client = getattr(storage, "client", None)
+    if client is None or client is not getattr(permission, "client", None) or not hasattr(client, "pipeline"):
+        return nullcontext()
+    return client.pipeline()

@@ -17,12 +17,13 @@ from kinto.core.storage import (
     DEFAULT_ID_FIELD,
     DEFAULT_MODIFIED_FIELD,
     Filter,
+    KintoObject,
+    ObjectKey,
+    ObjectNotFoundError,
     Sort,
 )
 
 __all__ = ["Model", "ShareableModel", "call_model"]
-
-KintoObject = dict[str, Any]
 
 # framework operation -> (seed name, newer name)
 _OPERATIONS = {
@@ -69,11 +70,14 @@ class Model:
         explicit_permissions: bool = True,
         permission_object_id: Callable[[str], str] | None = None,
         permissions_cache: dict[str, dict[str, set[str]]] | None = None,
+        prefetched_objects: dict[ObjectKey, KintoObject | None] | None = None,
         **kwargs: Any,
     ) -> None:
         """``permission_object_id`` maps an object id to its permission URI (Kinto's attribute
         ``get_permission_object_id``; the id itself by default); ``permissions_cache`` holds the
-        object permissions already read in this request, by URI (None: none kept)."""
+        object permissions already read in this request, by URI (None: none kept);
+        ``prefetched_objects`` the objects read ahead of a read's permission check, by storage key
+        (None: missing), which ``get_record`` answers from."""
         self.storage = storage
         self.permission = permission
         self.id_generator = id_generator
@@ -85,6 +89,7 @@ class Model:
         self.explicit_permissions = bool(kwargs.get("explicit_perm", explicit_permissions))
         self.get_permission_object_id: Callable[[str], str] = permission_object_id or _same_id
         self.permissions_cache = permissions_cache
+        self.prefetched_objects = prefetched_objects or {}
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -127,6 +132,13 @@ class Model:
         )
 
     def get_record(self, record_id: str, parent_id: str | None = None) -> KintoObject:
+        key = (self.resource_name, parent_id or self.parent_id, record_id)
+        default_fields = (self.id_field, self.modified_field) == (DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        if default_fields and key in self.prefetched_objects:
+            found = self.prefetched_objects[key]
+            if found is None:
+                raise ObjectNotFoundError(record_id)
+            return dict(found)
         return self.storage.get(
             self.resource_name, parent_id or self.parent_id, record_id, id_field=self.id_field,
             modified_field=self.modified_field,

@@ -46,6 +46,7 @@ from kinto.core.storage import (
     COMPARISON,
     Filter,
     InvalidValueError,
+    ObjectKey,
     ObjectNotFoundError,
     ReadonlyError,
     UnicityError,
@@ -104,6 +105,7 @@ class Resource:
             explicit_permissions=self.settings["explicit_permissions"],
             permission_object_id=self.permission_object_id,
             permissions_cache=self.route_context.acls if self.route_context is not None else None,
+            prefetched_objects=self.route_context.objects if self.route_context is not None else None,
         )
 
     # --- class-level hooks ---------------------------------------------------------------------
@@ -149,6 +151,17 @@ class Resource:
         if cls.permission_inheritance.get(permission) and "default_principals" not in cls.__dict__:
             return set()
         return set(cls.default_principals.get(permission, ()))
+
+    @classmethod
+    def objects_to_prefetch(cls, request: Any, endpoint: str) -> list[ObjectKey] | None:
+        """Hook: the storage keys a read of this route will ``get`` (its object, its parent...),
+        read with the ACLs ahead of the permission check (see ``ResourceContext.prefetch``). None
+        reads nothing ahead: the answer for an object whose id is invalid (such ids never reach a
+        backend); otherwise no object by default."""
+        object_id = (request.matchdict or {}).get("id")
+        if endpoint == "object" and (object_id is None or not cls.valid_id(request.registry.settings, object_id)):
+            return None
+        return []
 
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:

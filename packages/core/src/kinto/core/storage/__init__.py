@@ -71,7 +71,7 @@ import enum
 import logging
 import warnings
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -97,6 +97,7 @@ __all__ = [
     "InvalidValueError",
     "KintoObject",
     "Missing",
+    "ObjectKey",
     "ObjectNotFoundError",
     "ReadonlyError",
     "RecordNotFoundError",
@@ -109,6 +110,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 KintoObject = dict[str, Any]
+#: ``(resource_name, parent_id, object_id)``: where an object is stored.
+ObjectKey = tuple[str, str, str]
 
 DEFAULT_ID_FIELD = "id"
 DEFAULT_MODIFIED_FIELD = "last_modified"
@@ -345,6 +348,29 @@ class StorageBase(abc.ABC):
         synchronisation unless ``with_deleted`` is false. A missing object (or
         a tombstone) raises ``ObjectNotFoundError``.
         """
+
+    def prefetch_objects(self, keys: Sequence[ObjectKey]) -> Callable[[], list[KintoObject | None]]:
+        """Start reading the objects of ``keys`` and return a callable giving them, in order.
+
+        Each key is ``(resource_name, parent_id, object_id)``; the callable answers what ``get``
+        would (default id and modified fields), ``None`` where it would raise
+        ``ObjectNotFoundError``. It is called at most once, within the transaction ``prefetch_objects``
+        ran in, and may answer what the store held when ``prefetch_objects`` was called. Meant for
+        reads before a permission check: a backend may send its statements now and read their rows
+        when the callable is called, so that they share one round trip with the permission
+        backend's (``PermissionBase.prefetch``). The default reads with ``get`` when called.
+        """
+
+        def read() -> list[KintoObject | None]:
+            found: list[KintoObject | None] = []
+            for resource_name, parent_id, object_id in keys:
+                try:
+                    found.append(self.get(resource_name, parent_id, object_id))
+                except ObjectNotFoundError:
+                    found.append(None)
+            return found
+
+        return read
 
     @abc.abstractmethod
     def delete_all(

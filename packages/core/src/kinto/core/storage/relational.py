@@ -38,7 +38,8 @@ __all__ = ["RelationalStorage"]
 
 logger = logging.getLogger(__name__)
 
-_COLUMNS = "id, last_modified, deleted, data, parent_id, resource_name"
+#: The columns of an object's row, in the order ``_to_object`` reads them.
+COLUMNS = "id, last_modified, deleted, data, parent_id, resource_name"
 #: Writes an object's row (``rows``: VALUES or a SELECT of ``_object_row``), replacing the one stored.
 OBJECT_UPSERT = (
     "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) {rows} "
@@ -74,12 +75,15 @@ class RelationalStorage(StorageBase):
         ``kinto migrate``), never a query failing on a column of the wrong type (a 500). Checked
         until it passes once, so a server recovers without a restart once the database is migrated.
         """
+        self._check_schema()
+        return self.client.connect(readonly=readonly)
+
+    def _check_schema(self) -> None:
         if not self._schema_checked:
             problem = self.schema_mismatch()
             if problem is not None:
                 raise BackendError(message=f"Storage schema: {problem}")
             self._schema_checked = True
-        return self.client.connect(readonly=readonly)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -298,7 +302,7 @@ class RelationalStorage(StorageBase):
             return None
         b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
         sql = (
-            f"SELECT {_COLUMNS} FROM objects WHERE parent_id = {b.add(parent_id)} "
+            f"SELECT {COLUMNS} FROM objects WHERE parent_id = {b.add(parent_id)} "
             f"AND resource_name = {b.add(resource_name)} AND id = {b.add(object_id)}"
         )
         return connection.execute(sql, b.params).fetchone()
@@ -460,7 +464,7 @@ class RelationalStorage(StorageBase):
             where.append("deleted = FALSE")
         where.append(b.filters(filters))
         where.append(b.pagination(pagination_rules))
-        sql = f"SELECT {_COLUMNS} FROM objects WHERE {' AND '.join(where)} ORDER BY {b.order_by(sorting)}"
+        sql = f"SELECT {COLUMNS} FROM objects WHERE {' AND '.join(where)} ORDER BY {b.order_by(sorting)}"
         if limit is not None:
             sql += f" LIMIT {max(0, int(limit))}"
         return sql

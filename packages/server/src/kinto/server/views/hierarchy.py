@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from kinto.core.errors import ERRORS, http_error
 from kinto.core.resource import ShareableResource
-from kinto.core.storage import ObjectNotFoundError
+from kinto.core.storage import ObjectKey, ObjectNotFoundError
 from pyramid import httpexceptions
 
 from kinto.server.ids import NAME_PATTERN
@@ -86,6 +86,27 @@ class HierarchicalResource(ShareableResource):
             return ""
         return cls.permission_parents(matchdict)[cls.parent_resource]
 
+    @classmethod
+    def parent_key(cls, matchdict: dict[str, Any]) -> ObjectKey | None:
+        """Where the parent object is stored (None for buckets)."""
+        if cls.parent_resource is None:
+            return None
+        grandparent = "" if cls.parent_resource == "bucket" else bucket_uri(matchdict["bucket_id"])
+        return (cls.parent_resource, grandparent, matchdict[f"{cls.parent_resource}_id"])
+
+    @classmethod
+    def objects_to_prefetch(cls, request: Any, endpoint: str) -> list[ObjectKey] | None:
+        """The parent, and the object itself on object endpoints."""
+        keys = super().objects_to_prefetch(request, endpoint)
+        matchdict = dict(request.matchdict or {})
+        if keys is None or cls._invalid_parent_ids(request.registry.settings, matchdict):
+            return None
+        parent = cls.parent_key(matchdict)
+        keys = [parent] if parent is not None else []
+        if endpoint == "object":
+            keys.append((cls.name, cls.storage_parent_id(matchdict), matchdict["id"]))
+        return keys
+
     def get_parent_id(self, request: Any) -> str:
         matchdict = dict(request.matchdict or {})
         self.parent_object = self.load_parent(matchdict)
@@ -93,14 +114,19 @@ class HierarchicalResource(ShareableResource):
 
     def load_parent(self, matchdict: dict[str, Any]) -> dict[str, Any] | None:
         """Read the parent object, or raise 404 when it (or one of its ids) does not exist."""
-        if self.parent_resource is None:
+        key = self.parent_key(matchdict)
+        if key is None:
             return None
-        parent_key = f"{self.parent_resource}_id"
-        grandparent = "" if self.parent_resource == "bucket" else bucket_uri(matchdict["bucket_id"])
+        prefetched = self.route_context.objects if self.route_context is not None else {}
         try:
-            return self.request.registry.storage.get(self.parent_resource, grandparent, matchdict[parent_key])
+            if key in prefetched:
+                found = prefetched[key]
+                if found is None:
+                    raise ObjectNotFoundError(key[2])
+                return dict(found)
+            return self.request.registry.storage.get(*key)
         except ObjectNotFoundError:
-            raise missing_object(self.parent_resource, matchdict[parent_key]) from None
+            raise missing_object(self.parent_resource, key[2]) from None
 
     # --- permissions -------------------------------------------------------------------------
 

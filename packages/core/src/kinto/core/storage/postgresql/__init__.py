@@ -17,6 +17,7 @@ no write ever fails for a timestamp clash.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from psycopg.types.json import Jsonb
@@ -25,15 +26,22 @@ from kinto.core.database.postgresql import PostgreSQLClient, client_from_config,
 from kinto.core.database.schema import Schema
 from kinto.core.migrations import PostgreSQLPluginMigration  # Kinto's import path, for plugins
 from kinto.core.settings import typed_setting
+from kinto.core.storage import KintoObject, ObjectKey
 from kinto.core.storage import query as q
 from kinto.core.storage.exceptions import BackendError
 from kinto.core.storage.indexes import DeclaredFields
 from kinto.core.storage.postgresql import migration
 from kinto.core.storage.postgresql.schema import SCHEMA
 from kinto.core.storage.postgresql.sortkey import FieldIndexes, SortKeyDialect
-from kinto.core.storage.relational import OBJECT_UPSERT, RelationalStorage
+from kinto.core.storage.relational import COLUMNS, OBJECT_UPSERT, RelationalStorage
 from kinto.core.storage.sql import Dialect, QueryBuilder, escape_like
 from kinto.core.storage.timestamps import now_ms
+
+#: The rows of ``(parent_id, resource_name, id)`` keys given as three arrays: one primary-key lookup each.
+_OBJECTS_BY_KEY = (
+    f"SELECT {COLUMNS} FROM objects WHERE (parent_id, resource_name, id) IN"
+    " (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
+)
 
 __all__ = ["PostgreSQLDialect", "PostgreSQLPluginMigration", "Storage", "load_from_config"]
 
@@ -163,6 +171,21 @@ class Storage(FieldIndexes, RelationalStorage):
     def _parent_matches(self, b: QueryBuilder, pattern: str) -> str:
         like = "%".join(escape_like(part) for part in pattern.split("*"))
         return f"parent_id LIKE {b.add(like)}"
+
+    def prefetch_objects(self, keys: Sequence[ObjectKey]) -> Callable[[], list[KintoObject | None]]:
+        wanted = [key for key in keys if "\x00" not in "".join(key)]
+        if not wanted:
+            return lambda: [None] * len(keys)
+        self._check_schema()
+        columns = ([parent_id for _, parent_id, _ in wanted], [name for name, _, _ in wanted], [i for *_, i in wanted])
+        read_rows = self.client.fetch_later([(_OBJECTS_BY_KEY, columns)])
+
+        def read() -> list[KintoObject | None]:
+            found = {(row[5], row[4], row[0]): row for row in read_rows()[0] if not row[2]}
+            rows = [found.get(key) for key in keys]
+            return [None if row is None else self._to_object(row, "id", "last_modified", "deleted") for row in rows]
+
+        return read
 
     def initialize_schema(self, dry_run: bool = False) -> None:
         """Create or upgrade our schema, or convert Kinto's (see :mod:`.migration`); refuse anything else."""

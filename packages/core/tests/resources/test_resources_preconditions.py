@@ -154,9 +154,12 @@ def test_if_none_match_on_an_unchanged_read_is_a_304(app, thing, endpoint):
     call(app, endpoint, thing, {"If-None-Match": '"1"'}, 200)
 
 
-@pytest.mark.parametrize("endpoint", ["object-get", "object-head"])
-def test_if_none_match_star_on_an_existing_object_is_a_304(app, thing, endpoint):
-    call(app, endpoint, thing, {"If-None-Match": "*"}, 304)
+@pytest.mark.parametrize("endpoint", ["plural-get", "plural-head", "object-get", "object-head"])
+def test_if_none_match_star_on_an_existing_object_or_list_is_a_412_as_in_kinto(app, thing, endpoint):
+    response = call(app, endpoint, thing, {"If-None-Match": "*"}, 412)
+    assert response.headers["ETag"] == current_etag(app, endpoint, thing)
+    if endpoint == "object-get":
+        assert assert_error(response, 412, 114)["details"]["existing"] == thing
 
 
 @pytest.mark.parametrize("endpoint", ["object-put", "object-patch", "object-delete", "plural-delete"])

@@ -71,6 +71,19 @@ def test_reading_a_record_through_a_bucket_permission_takes_one_round_trip(app, 
     assert round_trips.of(lambda: app.get(f"{RECORDS}/r1", headers=BOB)) == 1
 
 
+def test_listing_records_through_a_bucket_permission_takes_one_round_trip(app, round_trips):
+    for i in range(2, 102):  # 101 records: a full page and a next one
+        app.put_json(f"{RECORDS}/r{i}", {"data": {"n": i}}, headers=ALICE)
+    answers = []
+
+    def listing() -> None:
+        answers.append(app.get(f"{RECORDS}?_limit=100", headers=BOB))
+
+    assert round_trips.of(listing) == 1
+    assert len(answers[-1].json["data"]) == 100
+    assert "Next-Page" in answers[-1].headers
+
+
 def test_a_record_read_by_its_own_acl_and_a_missing_one_still_take_one_round_trip(app, round_trips):
     app.put_json(f"{RECORDS}/mine", {"data": {}, "permissions": {"read": [userid("carol")]}}, headers=ALICE)
     assert round_trips.of(lambda: app.get(f"{RECORDS}/mine", headers=CAROL)) == 1

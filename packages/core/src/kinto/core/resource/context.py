@@ -16,11 +16,12 @@ system.Authenticated``).
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import Any
 
 from kinto.core.settings import principals_of
-from kinto.core.storage import KintoObject, ObjectKey
+from kinto.core.storage import InvalidValueError, KintoObject, ObjectKey, PageKey
 
 __all__ = ["DYNAMIC", "SELF", "ResourceContext"]
 
@@ -63,6 +64,8 @@ class ResourceContext:
         self.acls: dict[str, dict[str, set[str]]] = {}
         #: Objects read ahead of a read's permission check (``prefetch``), by storage key; None: missing.
         self.objects: dict[ObjectKey, KintoObject | None] = {}
+        #: Pages read ahead of a plural read's permission check, with their collection's timestamp.
+        self.pages: list[tuple[PageKey, int | None, list[KintoObject]]] = []
         self._object_uri: str | None = None
         self._parent_uris: dict[str, str] | None = None
         self._prefetched = False
@@ -156,6 +159,7 @@ class ResourceContext:
         keys = self.resource_class.objects_to_prefetch(self.request, self.endpoint)
         if storage is None or permission is None or keys is None:
             return
+        page = self.resource_class.page_to_prefetch(self.request) if self.endpoint == "plural" else None
         userid = self.request.prefixed_userid
         if userid is not None and knows_user_principals(self.request, userid):
             userid = None
@@ -163,11 +167,15 @@ class ResourceContext:
         with _one_round_trip(storage, permission):
             read_permissions = permission.prefetch(userid, principals_to_read(self.request), uris)
             read_objects = storage.prefetch_objects(keys) if keys else list
+            read_page = _page_reader(storage, page)
         principals, acls = read_permissions()
         if userid is not None:
             keep_user_principals(self.request, userid, principals)
         self.acls.update(zip(uris, acls, strict=True))
         self.objects.update(zip(keys, read_objects(), strict=True))
+        if page is not None and read_page is not None:
+            with suppress(InvalidValueError):  # the view answers it, when the caller may read
+                self.pages.append((page, *read_page()))
 
     def _family(self) -> list[str]:
         """The URIs of the object (object endpoints) and of its parents, whose ACLs a check may read."""
@@ -215,3 +223,12 @@ def _one_round_trip(storage: Any, permission: Any) -> AbstractContextManager[Any
     if client is None or client is not getattr(permission, "client", None) or not hasattr(client, "pipeline"):
         return nullcontext()
     return client.pipeline()
+
+
+def _page_reader(storage: Any, page: PageKey | None) -> Callable[[], tuple[int | None, list[KintoObject]]] | None:
+    if page is None:
+        return None
+    try:
+        return storage.prefetch_page(*page)
+    except InvalidValueError:
+        return None

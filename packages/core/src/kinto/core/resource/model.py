@@ -20,6 +20,7 @@ from kinto.core.storage import (
     KintoObject,
     ObjectKey,
     ObjectNotFoundError,
+    PageKey,
     Sort,
 )
 
@@ -71,13 +72,15 @@ class Model:
         permission_object_id: Callable[[str], str] | None = None,
         permissions_cache: dict[str, dict[str, set[str]]] | None = None,
         prefetched_objects: dict[ObjectKey, KintoObject | None] | None = None,
+        prefetched_pages: list[tuple[PageKey, int | None, list[KintoObject]]] | None = None,
         **kwargs: Any,
     ) -> None:
         """``permission_object_id`` maps an object id to its permission URI (Kinto's attribute
         ``get_permission_object_id``; the id itself by default); ``permissions_cache`` holds the
         object permissions already read in this request, by URI (None: none kept);
         ``prefetched_objects`` the objects read ahead of a read's permission check, by storage key
-        (None: missing), which ``get_record`` answers from."""
+        (None: missing), which ``get_record`` answers from; ``prefetched_pages`` the pages read
+        ahead, with their collection's timestamp, which ``get_records`` and ``timestamp`` answer from."""
         self.storage = storage
         self.permission = permission
         self.id_generator = id_generator
@@ -90,11 +93,16 @@ class Model:
         self.get_permission_object_id: Callable[[str], str] = permission_object_id or _same_id
         self.permissions_cache = permissions_cache
         self.prefetched_objects = prefetched_objects or {}
+        self.prefetched_pages = prefetched_pages or []
 
     # --- reads --------------------------------------------------------------------------------
 
     def timestamp(self, parent_id: str | None = None) -> int:
-        return self.storage.resource_timestamp(self.resource_name, parent_id or self.parent_id)
+        location = (self.resource_name, parent_id or self.parent_id)
+        for page, timestamp, _ in self.prefetched_pages:
+            if page[:2] == location and timestamp is not None:
+                return timestamp
+        return self.storage.resource_timestamp(*location)
 
     def get_records(
         self,
@@ -105,6 +113,11 @@ class Model:
         include_deleted: bool = False,
         parent_id: str | None = None,
     ) -> list[KintoObject]:
+        wanted = (self.resource_name, parent_id or self.parent_id, filters, sorting, pagination_rules, limit,
+                  include_deleted)
+        for page, _, objects in self.prefetched_pages:
+            if page == wanted and self._default_fields():
+                return [dict(obj) for obj in objects]
         return self.storage.list_all(
             self.resource_name,
             parent_id or self.parent_id,
@@ -133,8 +146,7 @@ class Model:
 
     def get_record(self, record_id: str, parent_id: str | None = None) -> KintoObject:
         key = (self.resource_name, parent_id or self.parent_id, record_id)
-        default_fields = (self.id_field, self.modified_field) == (DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
-        if default_fields and key in self.prefetched_objects:
+        if self._default_fields() and key in self.prefetched_objects:
             found = self.prefetched_objects[key]
             if found is None:
                 raise ObjectNotFoundError(record_id)
@@ -143,6 +155,11 @@ class Model:
             self.resource_name, parent_id or self.parent_id, record_id, id_field=self.id_field,
             modified_field=self.modified_field,
         )
+
+    def _default_fields(self) -> bool:
+        """Whether objects read ahead (with the default fields) are this model's objects."""
+        defaults = (DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, DEFAULT_DELETED_FIELD)
+        return (self.id_field, self.modified_field, self.deleted_field) == defaults
 
     def get_object(self, object_id: str, parent_id: str | None = None) -> KintoObject:
         return self.get_record(object_id, parent_id=parent_id)

@@ -301,6 +301,13 @@ def decode_token(key: bytes, token: str, digest: str, expected_length: int) -> l
     return values
 
 
+def page_size(settings: Mapping[str, Any]) -> int:
+    """The largest page a list answers: ``paginate_by``, at most ``storage_max_fetch_size``."""
+    paginate_by = settings["paginate_by"]  # no typed default (None): kept as written
+    max_fetch = settings["storage_max_fetch_size"]
+    return min(int(paginate_by), max_fetch) if paginate_by else max_fetch
+
+
 def parse_list_query(params: Mapping[str, str], id_field: str, modified_field: str, max_limit: int,
                      token_key: bytes, shared_ids: list[str] | None = None, for_delete: bool = False) -> ListQuery:
     """The ``ListQuery`` of a plural request; ``InvalidQuery`` names the parameter at fault.

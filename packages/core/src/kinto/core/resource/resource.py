@@ -48,6 +48,7 @@ from kinto.core.storage import (
     InvalidValueError,
     ObjectKey,
     ObjectNotFoundError,
+    PageKey,
     ReadonlyError,
     UnicityError,
 )
@@ -106,6 +107,7 @@ class Resource:
             permission_object_id=self.permission_object_id,
             permissions_cache=self.route_context.acls if self.route_context is not None else None,
             prefetched_objects=self.route_context.objects if self.route_context is not None else None,
+            prefetched_pages=self.route_context.pages if self.route_context is not None else None,
         )
 
     # --- class-level hooks ---------------------------------------------------------------------
@@ -162,6 +164,29 @@ class Resource:
         if endpoint == "object" and (object_id is None or not cls.valid_id(request.registry.settings, object_id)):
             return None
         return []
+
+    @classmethod
+    def page_to_prefetch(cls, request: Any) -> PageKey | None:
+        """Hook: the arguments of the ``list_all`` a plural read of this route will make, read
+        ahead with the ACLs (see ``ResourceContext.prefetch``); None (the default) reads none."""
+        return None
+
+    @classmethod
+    def _first_guess_page(cls, request: Any, parent_id: str) -> PageKey | None:
+        """The page ``plural_get`` lists for a caller who may read the whole list, when the query
+        filters and sorts on ids and timestamps only: an index range, cheap enough to read before
+        knowing whether the caller may (data fields may cost a scan)."""
+        model, settings = cls.default_model, request.registry.settings
+        cheap = {model.id_field, model.modified_field}
+        try:
+            query = qs.parse_list_query(errors.request_GET(request), model.id_field, model.modified_field,
+                                        qs.page_size(settings), derived_key(settings, PAGINATION_TOKENS))
+        except (qs.InvalidQuery, httpexceptions.HTTPException):
+            return None
+        if any(f.field not in cheap for f in query.filters) or any(s.field not in cheap for s in query.sorting):
+            return None
+        limit = query.limit + 1 if query.limit else None  # as _fetch asks
+        return (cls.name, parent_id, query.filters, query.sorting, query.rules, limit, query.include_deleted)
 
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:
@@ -359,9 +384,7 @@ class Resource:
         return query
 
     def _page_size(self) -> int:
-        paginate_by = self.settings["paginate_by"]  # no typed default (None): kept as written
-        max_fetch = self.settings["storage_max_fetch_size"]
-        return min(int(paginate_by), max_fetch) if paginate_by else max_fetch
+        return qs.page_size(self.settings)
 
     def _token_secret(self) -> bytes:
         # Never the user-id key: GET /v1/ answers its HMAC of any text (see kinto.core.secrets).

@@ -99,6 +99,7 @@ __all__ = [
     "Missing",
     "ObjectKey",
     "ObjectNotFoundError",
+    "PageKey",
     "ReadonlyError",
     "RecordNotFoundError",
     "Sort",
@@ -136,6 +137,10 @@ Filter.__doc__ = "One condition: ``field`` compared with ``value`` by ``operator
 
 Sort = namedtuple("Sort", ["field", "direction"])
 Sort.__doc__ = "One sort key: ``field`` ascending (``direction`` 1) or descending (-1)."
+
+#: ``(resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted)``: the
+#: arguments of a ``list_all`` (and of ``prefetch_page``).
+PageKey = tuple[str, str, list[Filter] | None, list[Sort] | None, list[list[Filter]] | None, int | None, bool]
 
 
 class COMPARISON(enum.Enum):
@@ -413,6 +418,35 @@ class StorageBase(abc.ABC):
         tombstone goes when either says so. ``parent_id`` may hold wildcards;
         ``resource_name`` ``None`` means every resource.
         """
+
+    def prefetch_page(
+        self,
+        resource_name: str,
+        parent_id: str,
+        filters: list[Filter] | None = None,
+        sorting: list[Sort] | None = None,
+        pagination_rules: list[list[Filter]] | None = None,
+        limit: int | None = None,
+        include_deleted: bool = False,
+    ) -> Callable[[], tuple[int | None, list[KintoObject]]]:
+        """Start reading a collection's timestamp and a page of it; return a callable giving both.
+
+        The callable answers what ``resource_timestamp`` would (or None where it would have to
+        create the collection's timestamp: nothing is written ahead) and what ``list_all`` would
+        with these arguments (default id, modified and deleted fields). The terms of
+        ``prefetch_objects`` apply: called at most once in the same transaction, it may answer what
+        the store held when ``prefetch_page`` was called. Errors of the arguments
+        (``InvalidValueError``) are raised by ``prefetch_page`` or by the callable. The default
+        reads with those two methods when called.
+        """
+
+        def read() -> tuple[int | None, list[KintoObject]]:
+            timestamp = self.resource_timestamp(resource_name, parent_id)
+            return timestamp, self.list_all(
+                resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
+            )
+
+        return read
 
     @abc.abstractmethod
     def list_all(

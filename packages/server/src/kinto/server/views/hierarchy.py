@@ -26,12 +26,13 @@ a caller who may read the parent). Kinto behaviours added here:
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, ClassVar
 
 from kinto.core.errors import ERRORS, http_error
 from kinto.core.resource import ShareableResource
-from kinto.core.storage import ObjectKey, ObjectNotFoundError
+from kinto.core.storage import ObjectKey, ObjectNotFoundError, PageKey
 from pyramid import httpexceptions
 
 from kinto.server.ids import NAME_PATTERN
@@ -107,6 +108,14 @@ class HierarchicalResource(ShareableResource):
             keys.append((cls.name, cls.storage_parent_id(matchdict), matchdict["id"]))
         return keys
 
+    @classmethod
+    def page_to_prefetch(cls, request: Any) -> PageKey | None:
+        """The first guess at the page of a plural read (see ``Resource._first_guess_page``)."""
+        matchdict = dict(request.matchdict or {})
+        if cls._invalid_parent_ids(request.registry.settings, matchdict):
+            return None
+        return cls._first_guess_page(request, cls.storage_parent_id(matchdict))
+
     def get_parent_id(self, request: Any) -> str:
         matchdict = dict(request.matchdict or {})
         self.parent_object = self.load_parent(matchdict)
@@ -127,6 +136,18 @@ class HierarchicalResource(ShareableResource):
             return self.request.registry.storage.get(*key)
         except ObjectNotFoundError:
             raise missing_object(self.parent_resource, key[2]) from None
+
+    @functools.cached_property
+    def bucket_object(self) -> dict[str, Any] | None:
+        """The bucket of the request's objects, read once per request (None for buckets, or when missing)."""
+        if self.parent_resource == "bucket":
+            return self.parent_object
+        if self.parent_resource is None:
+            return None
+        try:
+            return self.request.registry.storage.get("bucket", "", self.request.matchdict["bucket_id"])
+        except ObjectNotFoundError:
+            return None
 
     # --- permissions -------------------------------------------------------------------------
 

@@ -304,6 +304,41 @@ class StorageBase(abc.ABC):
         NUL raise ``InvalidValueError``.
         """
 
+    def create_many(
+        self,
+        resource_name: str,
+        parent_id: str,
+        objects: list[KintoObject],
+        id_generator: generators.Generator | None = None,
+        id_field: str = DEFAULT_ID_FIELD,
+        modified_field: str = DEFAULT_MODIFIED_FIELD,
+    ) -> list[KintoObject]:
+        """Store new objects of one collection and return them, in order, as :meth:`create` would
+        have, one after the other.
+
+        Each object gets what :meth:`create` gives it: its id (drawn when missing), a
+        ``last_modified`` greater than the collection's timestamp and than the previous
+        object's (or its own requested one, when greater), so stamps increase in the
+        order of ``objects``; the collection's timestamp ends as the last one's. A live
+        object with the id of one of them, or two of them sharing an id, raise
+        ``UnicityError`` (the existing, or the first, as ``existing``); values
+        :meth:`create` refuses raise ``InvalidValueError``. When it raises, some of the
+        objects may have been stored: inside a transaction or a savepoint the caller
+        undoes them. An empty list stores nothing. The default calls :meth:`create`
+        for each object; SQL backends write them all with one multi-row statement.
+        """
+        return [
+            self.create(
+                resource_name,
+                parent_id,
+                obj,
+                id_generator=id_generator,
+                id_field=id_field,
+                modified_field=modified_field,
+            )
+            for obj in objects
+        ]
+
     @abc.abstractmethod
     def get(
         self,

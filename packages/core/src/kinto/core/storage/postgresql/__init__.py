@@ -250,6 +250,9 @@ class Storage(FieldIndexes, RelationalStorage):
             connection.execute("TRUNCATE objects, timestamps")
             self._drop_all_indexes(connection)
 
+    def _write_later(self, connection: Any, sql: str, params: Any) -> None:
+        execute_later(connection, sql, params)
+
     def lock_for_write(self, resource_name: str, parent_id: str) -> None:
         if not self.client.in_transaction():
             return

@@ -1,10 +1,10 @@
-"""The storage contract: ``delete_all``, ``purge_deleted``, parents, ``flush`` and ``trim_objects``."""
+"""The storage contract: ``create_many``, ``delete_all``, ``purge_deleted``, parents, ``flush`` and ``trim_objects``."""
 
 from __future__ import annotations
 
 import pytest
 
-from kinto.core.storage import Filter, Sort, StorageBase
+from kinto.core.storage import Filter, InvalidValueError, Sort, StorageBase, UnicityError
 from kinto.core.testing.storage.base import (
     ALL_TYPED,
     OTHER_PARENT,
@@ -17,7 +17,53 @@ from kinto.core.testing.storage.base import (
 
 
 class BulkContract(StorageSuite):
-    """``StorageContract``'s tests of delete_all, purge_deleted, parents, flush and trim_objects."""
+    """``StorageContract``'s tests of create_many, delete_all, purge_deleted, parents, flush and trim_objects."""
+
+    # --- create_many --------------------------------------------------------------------------------------
+
+    def test_create_many_stores_objects_as_creates_in_a_row_would(self, storage):
+        storage.create(RESOURCE, PARENT, {"id": "before"})
+        before = storage.resource_timestamp(RESOURCE, PARENT)
+        created = storage.create_many(RESOURCE, PARENT, [{"n": 1}, {"id": "given", "n": 2}, {"n": 3}])
+        stamps = [obj["last_modified"] for obj in created]
+        assert [obj["n"] for obj in created] == [1, 2, 3]
+        assert created[1]["id"] == "given" and len({obj["id"] for obj in created}) == 3
+        assert before < stamps[0] < stamps[1] < stamps[2]
+        assert storage.resource_timestamp(RESOURCE, PARENT) == stamps[2]
+        assert [storage.get(RESOURCE, PARENT, obj["id"]) for obj in created] == created
+
+    def test_create_many_keeps_a_requested_timestamp_only_when_greater(self, storage):
+        current = storage.resource_timestamp(RESOURCE, PARENT)
+        created = storage.create_many(
+            RESOURCE, PARENT, [{"last_modified": current + 1000}, {"last_modified": current + 10}, {}]
+        )
+        stamps = [obj["last_modified"] for obj in created]
+        assert stamps[0] == current + 1000
+        assert stamps[0] < stamps[1] < stamps[2]
+
+    def test_create_many_refuses_an_id_that_is_alive(self, storage):
+        storage.create(RESOURCE, PARENT, {"id": "taken", "v": 1})
+        with pytest.raises(UnicityError) as raised:
+            storage.create_many(RESOURCE, PARENT, [{"id": "new"}, {"id": "taken", "v": 2}])
+        assert raised.value.existing["v"] == 1
+        with pytest.raises(UnicityError):
+            storage.create_many(RESOURCE, PARENT, [{"id": "twice"}, {"id": "twice"}])
+
+    def test_create_many_replaces_tombstones(self, storage):
+        storage.create(RESOURCE, PARENT, {"id": "gone", "v": 1})
+        storage.delete(RESOURCE, PARENT, "gone")
+        created = storage.create_many(RESOURCE, PARENT, [{"id": "gone", "v": 2}])
+        assert storage.get(RESOURCE, PARENT, "gone") == created[0]
+        assert storage.count_all(RESOURCE, PARENT, include_deleted=True) == 1
+
+    def test_create_many_of_nothing_stores_nothing(self, storage):
+        before = storage.resource_timestamp(RESOURCE, PARENT)
+        assert storage.create_many(RESOURCE, PARENT, []) == []
+        assert storage.resource_timestamp(RESOURCE, PARENT) == before
+
+    def test_create_many_refuses_what_create_refuses(self, storage):
+        with pytest.raises(InvalidValueError):
+            storage.create_many(RESOURCE, PARENT, [{"ok": 1}, {"bad": "nul\x00"}])
 
     # --- delete_all ---------------------------------------------------------------------------------------
 

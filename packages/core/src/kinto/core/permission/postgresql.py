@@ -327,17 +327,22 @@ class Permission(RelationalPermission):
         pairs = [(str(user_id), str(principal)) for user_id, principal in user_principals]
         entries = [(str(o), str(p), str(who)) for o, p, who in access_control_entries]
         with self.client.connect() as connection:
-            # Whole columns as array parameters: one statement per table, whatever the count.
-            connection.execute(
-                "INSERT INTO user_principals (user_id, principal) SELECT * FROM unnest(%s::text[], %s::text[])"
-                " ON CONFLICT DO NOTHING",
-                ([user_id for user_id, _ in pairs], [principal for _, principal in pairs]),
-            )
-            connection.execute(
-                "INSERT INTO access_control_entries (object_id, permission, principal)"
-                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
-                ([o for o, _, _ in entries], [p for _, p, _ in entries], [who for _, _, who in entries]),
-            )
+            # Whole columns as array parameters: one statement per table, whatever the count; nothing
+            # is read back, so in a write transaction they travel with the next statement.
+            if pairs:
+                execute_later(
+                    connection,
+                    "INSERT INTO user_principals (user_id, principal) SELECT * FROM unnest(%s::text[], %s::text[])"
+                    " ON CONFLICT DO NOTHING",
+                    ([user_id for user_id, _ in pairs], [principal for _, principal in pairs]),
+                )
+            if entries:
+                execute_later(
+                    connection,
+                    "INSERT INTO access_control_entries (object_id, permission, principal)"
+                    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+                    ([o for o, _, _ in entries], [p for _, p, _ in entries], [who for _, _, who in entries]),
+                )
 
     def heartbeat(self) -> bool:
         return self.client.answers("SELECT 1")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from kinto.core import errors
-from kinto.core.storage import ObjectNotFoundError
 
 from kinto.server import schemas
 
@@ -60,20 +59,10 @@ def validate_from_bucket(resource: Any, obj: dict[str, Any], kind: str, ignored:
     request = resource.request
     if not schema_validation_enabled(request.registry.settings):
         return
-    bucket = _bucket(resource)
+    bucket = resource.bucket_object
     schema = bucket.get(BUCKET_SCHEMA_FIELDS[kind]) if bucket else None
     if isinstance(schema, dict):
         _validate(request, obj, schema, (resource.modified_field, *ignored))
-
-
-def _bucket(resource: Any) -> dict[str, Any] | None:
-    if resource.parent_resource == "bucket":
-        return resource.parent_object
-    storage = resource.request.registry.storage
-    try:
-        return storage.get("bucket", "", resource.request.matchdict["bucket_id"])
-    except ObjectNotFoundError:
-        return None
 
 
 def validate_record(resource: Any, record: dict[str, Any], collection: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ backend's flags ``supports_transactions``, ``supports_savepoints`` and
 ``supports_concurrent_processes``.
 
 The suite is one class made of one part per topic, each a module of this package:
-``principals``, ``entries``, ``accessible``, ``transactions`` and ``copying``; ``base``
+``principals``, ``entries``, ``accessible``, ``transactions``, ``copying`` and ``prefetch``; ``base``
 holds the objects, the shared steps and the fixture.
 """
 
@@ -21,6 +21,7 @@ import pytest
 from kinto.core.testing.permission.accessible import AccessibleObjectsContract
 from kinto.core.testing.permission.copying import CopyContract
 from kinto.core.testing.permission.entries import EntriesContract
+from kinto.core.testing.permission.prefetch import PrefetchContract
 from kinto.core.testing.permission.principals import PrincipalsContract
 from kinto.core.testing.permission.transactions import TransactionsContract
 
@@ -33,6 +34,7 @@ class PermissionContract(
     AccessibleObjectsContract,
     TransactionsContract,
     CopyContract,
+    PrefetchContract,
 ):
     """The behaviour every ``PermissionBase`` implementation must show."""
 

@@ -27,8 +27,8 @@ picklable factory (a ``functools.partial`` of a module-level function), since
 each process builds its own backend.
 
 The suite is one class made of one part per topic, each a module of this package:
-``objects``, ``timestamps``, ``transactions``, ``querying`` (with declared indexes), ``bulk`` and
-``copying``; ``base`` holds the data sets, the shared steps and the fixtures.
+``objects``, ``timestamps``, ``transactions``, ``querying`` (with declared indexes), ``bulk``,
+``copying`` and ``prefetch``; ``base`` holds the data sets, the shared steps and the fixtures.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from kinto.core.testing.storage.base import (
 from kinto.core.testing.storage.bulk import BulkContract
 from kinto.core.testing.storage.copying import CopyContract
 from kinto.core.testing.storage.objects import ObjectsContract
+from kinto.core.testing.storage.prefetch import PrefetchContract
 from kinto.core.testing.storage.querying import QueryingContract
 from kinto.core.testing.storage.timestamps import TimestampsContract
 from kinto.core.testing.storage.transactions import TransactionsContract
@@ -71,6 +72,7 @@ class StorageContract(
     QueryingContract,
     BulkContract,
     CopyContract,
+    PrefetchContract,
 ):
     """Tests every storage backend passes. Provide a ``backend_factory`` fixture."""
 

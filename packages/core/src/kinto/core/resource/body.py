@@ -16,7 +16,7 @@ from pyramid import httpexceptions
 from kinto.core import errors
 from kinto.core.resource.querystring import is_valid_text
 
-__all__ = ["JSON_PATCH", "MERGE_TYPES", "check_accept", "checked_permissions", "read_body"]
+__all__ = ["JSON_PATCH", "MERGE_TYPES", "check_accept", "checked_body", "checked_permissions", "read_body"]
 
 MERGE_TYPES = ("application/json", "application/merge-patch+json")
 JSON_PATCH = "application/json-patch+json"
@@ -58,6 +58,11 @@ def read_body(request: Any, permission_names: Sequence[str], content_types: tupl
                 description = "A JSON Patch is a list of operations"
                 raise errors.invalid(description, location="body", message=description)
             return {"patch": body}
+    return checked_body(body, permission_names, nullable_permissions)
+
+
+def checked_body(body: Any, permission_names: Sequence[str], nullable_permissions: bool = False) -> dict[str, Any]:
+    """A parsed body, checked as :func:`read_body` checks it (its ``permissions`` replaced by the cleaned ones)."""
     if not isinstance(body, dict):
         description = "The body must be a JSON object"
         raise errors.invalid(description, location="body", message=description)

@@ -25,6 +25,7 @@ from pyramid.response import Response
 
 from kinto.core import jsontext
 from kinto.core.errors import http_error
+from kinto.core.resource.bulk import serve_bulk_creates
 from kinto.core.resource.context import DYNAMIC, ResourceContext
 from kinto.core.settings import PREFIX, as_bool
 from kinto.core.storage.generators import Generator
@@ -210,7 +211,10 @@ def _context_factory(resource_class: type, endpoint: str) -> Callable[[Any], Res
 def _view(resource_class: type, attributes: dict[str, str]) -> Callable[[Any, Any], Any]:
     def view(context: Any, request: Any) -> Any:
         resource = resource_class(request, context=context)
-        result = getattr(resource, attributes[request.method])()
+        if attributes[request.method] == "plural_post" and serve_bulk_creates(request, resource):
+            result: Any = {}
+        else:
+            result = getattr(resource, attributes[request.method])()
         if isinstance(result, Response):
             return result
         response = request.response

@@ -35,7 +35,14 @@ from kinto.core.errors import ERRORS, http_error
 from kinto.core.events import ACTIONS, notify_resource_event, notify_resource_read, reads_are_heard
 from kinto.core.resource import patching, preconditions
 from kinto.core.resource import querystring as qs
-from kinto.core.resource.body import JSON_PATCH, MERGE_TYPES, check_accept, checked_permissions, read_body
+from kinto.core.resource.body import (
+    JSON_PATCH,
+    MERGE_TYPES,
+    check_accept,
+    checked_body,
+    checked_permissions,
+    read_body,
+)
 from kinto.core.resource.context import ResourceContext
 from kinto.core.resource.model import Model, call_model
 from kinto.core.resource.preconditions import Outcome, client_timestamp, set_etag
@@ -55,6 +62,9 @@ from kinto.core.storage import (
 from kinto.core.storage.generators import UUID4, Generator
 
 __all__ = ["Resource"]
+
+#: The largest page read ahead of a plural read's permission check (see ``_first_guess_page``).
+_GUESSED_PAGE_MAX = 1000
 
 #: Where Kinto documented ``_before`` replacing ``_to`` (the URL its ``Alert`` header gives).
 _TO_DEPRECATION_URL = "https://kinto.readthedocs.io/en/2.4.0/api/resource.html#list-of-available-url-parameters"
@@ -174,8 +184,9 @@ class Resource:
     @classmethod
     def _first_guess_page(cls, request: Any, parent_id: str) -> PageKey | None:
         """The page ``plural_get`` lists for a caller who may read the whole list, when the query
-        filters and sorts on ids and timestamps only: an index range, cheap enough to read before
-        knowing whether the caller may (data fields may cost a scan)."""
+        filters and sorts on ids and timestamps only and asks for at most ``_GUESSED_PAGE_MAX``
+        objects: an index range, cheap enough to read before knowing whether the caller may (data
+        fields may cost a scan, and a refused caller must not cost a page of 10,000)."""
         model, settings = cls.default_model, request.registry.settings
         cheap = {model.id_field, model.modified_field}
         try:
@@ -185,7 +196,9 @@ class Resource:
             return None
         if any(f.field not in cheap for f in query.filters) or any(s.field not in cheap for s in query.sorting):
             return None
-        limit = query.limit + 1 if query.limit else None  # as _fetch asks
+        if query.limit is None or query.limit > _GUESSED_PAGE_MAX:
+            return None
+        limit = query.limit + 1  # as _fetch asks
         return (cls.name, parent_id, query.filters, query.sorting, query.rules, limit, query.include_deleted)
 
     @classmethod
@@ -451,8 +464,7 @@ class Resource:
         object_id = data.get(self.id_field)
         existing = None
         if object_id is not None:
-            if not isinstance(object_id, str) or not self.valid_id(self.settings, object_id):
-                raise errors.invalid("Invalid object id", location="body", name="data.id")
+            self._check_posted_id(object_id)
             existing = self._get_or_none(object_id)
         # As Kinto: preconditions apply to the posted object (``If-None-Match: *`` = create only),
         # checked once the caller is known to may read it (a 412 shows the existing object).
@@ -463,9 +475,7 @@ class Resource:
         if self.route_context is not None and self.route_context.allowed_to_read_only:
             # Let in to read an object that was deleted since: creating needs ``create``.
             raise http_error(httpexceptions.HTTPForbidden(), errno=ERRORS.FORBIDDEN, message=_FORBIDDEN)
-        new = self._validate(data, None)
-        if self.shareable:
-            new[self.model.permissions_field] = body.get("permissions", {})
+        new = self._posted_object(data, body)
         try:
             created = self._store("create", new)
         except UnicityError as conflict:
@@ -476,6 +486,70 @@ class Resource:
         set_etag(self.request.response, created[self.modified_field])
         self._notify(ACTIONS.CREATE, self.present(created), object_id=created[self.id_field])
         return self._object_body(created)
+
+    def _check_posted_id(self, object_id: Any) -> None:
+        if not isinstance(object_id, str) or not self.valid_id(self.settings, object_id):
+            raise errors.invalid("Invalid object id", location="body", name="data.id")
+
+    def _posted_object(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """The object a POST of ``body`` (its ``data`` given apart) stores: validated, with its permissions."""
+        new = self._validate(data, None)
+        if self.shareable:
+            new[self.model.permissions_field] = body.get("permissions", {})
+        return new
+
+    def plural_post_many(self, bodies: list[Any]) -> list[tuple[int, dict[str, Any]] | None]:
+        """Create one object per body, as ``plural_post`` would for each in turn, writing them together.
+
+        Answers, per body, the created object's timestamp and response body, or None for a
+        body that is no plain creation (invalid, or naming an object that exists or that an
+        earlier body creates): a ``plural_post`` of its own answers it, creating nothing,
+        once these are stored. The request's checks (permission, parent, ``Accept``) hold
+        for every body; its own body is not read.
+        """
+        check_accept(self.request)
+        if self.route_context is not None and self.route_context.allowed_to_read_only:
+            return [None] * len(bodies)
+        self._lock()
+        candidates: dict[int, dict[str, Any]] = {}
+        for index, body in enumerate(bodies):
+            try:
+                checked = checked_body(dict(body), self._permission_names())
+                data = dict(checked.get("data") or {})
+                if self.id_field in data:
+                    self._check_posted_id(data[self.id_field])
+                candidates[index] = self._posted_object(data, checked)
+            except httpexceptions.HTTPException:
+                continue  # its own plural_post answers the error
+        self._leave_taken_ids(candidates)
+        try:
+            created = self.model.create_objects(list(candidates.values()))
+        except InvalidValueError as error:
+            raise errors.invalid(str(error), location="body", name="data") from None
+        except UnicityError:
+            raise http_error(httpexceptions.HTTPConflict(), message="Object exists already") from None
+        answers: list[tuple[int, dict[str, Any]] | None] = [None] * len(bodies)
+        for index, obj in zip(candidates, created, strict=True):
+            self._notify(ACTIONS.CREATE, self.present(obj), object_id=obj[self.id_field])
+            answers[index] = (obj[self.modified_field], self._object_body(obj))
+        return answers
+
+    def _leave_taken_ids(self, candidates: dict[int, dict[str, Any]]) -> None:
+        """Drop the objects naming an id that is alive, or that an earlier candidate takes."""
+        named: dict[str, int] = {}
+        for index, obj in list(candidates.items()):
+            object_id = obj.get(self.id_field)
+            if object_id is None:
+                continue
+            if object_id in named:
+                del candidates[index]
+            else:
+                named[object_id] = index
+        if not named:
+            return
+        taken = call_model(self.model, "list", filters=[Filter(self.id_field, sorted(named), COMPARISON.IN)])
+        for obj in taken:
+            candidates.pop(named[obj[self.id_field]], None)
 
     def _existing_on_post(self, existing: dict[str, Any]) -> Any:
         """POST of an id that exists reads it: what a GET shows the caller, or the 403 of a read."""

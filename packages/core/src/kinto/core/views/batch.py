@@ -30,6 +30,18 @@ and CORS-decorated as itself) and is built from the batch request's headers
 overridden by its own (an ``Authorization`` of the batch applies to every
 sub-request that does not give its own, as in Kinto). Only the batch is
 written in the request summary log.
+
+Runs of creates: consecutive POSTs with a body to the plural endpoint of one
+registered resource, with the same path and headers and none conditional, are
+served by one sub-request (:mod:`kinto.core.resource.bulk`): authenticated,
+authorized and checked for their parent once, each body validated as its own
+POST would be, the objects written together (``StorageBase.create_many``). Each
+still answers as its own POST: 201 with its object, or, for a body that is no
+plain creation (invalid, naming an existing object...), the answer of its own
+sub-request, run after the others are stored. A run that its sub-request does
+not serve (refused, or not a resource creating in bulk) is undone and runs POST
+by POST; so is every batch when the application subscribes to Pyramid's
+per-request events.
 """
 
 from __future__ import annotations
@@ -44,14 +56,19 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from pyramid import httpexceptions
-from pyramid.interfaces import IRequestFactory
+from pyramid.events import ContextFound, NewRequest
+from pyramid.interfaces import IRequestFactory, IRoutesMapper
 from pyramid.request import Request
 from pyramid.security import NO_PERMISSION_REQUIRED
+from zope.interface import implementedBy
 
-from kinto.core import events
+from kinto.core import events, jsontext
 from kinto.core.errors import http_error, invalid
 from kinto.core.initialization import api_prefix
-from kinto.core.jsonbody import parse_request_body
+from kinto.core.jsonbody import parse_request_body, too_deep
+from kinto.core.resource.bulk import BulkCreates
+from kinto.core.resource.preconditions import http_date
+from kinto.core.resource.registration import registered_resources
 from kinto.core.service import Service
 
 __all__ = [
@@ -90,6 +107,13 @@ _PATH_SAFE = "/?&=%:@!$'()*+,;~-._"
 # The body is re-encoded for each sub-request: the batch's framing headers do not apply.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "content-encoding"})
 _FOLLOWED_REDIRECTS = frozenset({307, 308})
+#: A sub-request sending one of these has a precondition of its own: it is never served in a run.
+_CONDITIONAL_HEADERS = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"})
+_JSON_CONTENT_TYPES = frozenset({"application/json", "application/json;charset=utf-8"})
+#: Pyramid announces these once per request: with subscribers (other than the frameworks' own,
+#: such as Cornice's request wrapper), every POST stays a request of its own.
+_PER_REQUEST_EVENTS = (NewRequest, ContextFound)
+_FRAMEWORK_MODULES = ("cornice.", "pyramid.", "kinto.core.")
 
 _SUB_REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -466,6 +490,109 @@ def _batch_failure(index: int, subrequest: Any, response: Any) -> httpexceptions
     return error
 
 
+# --- runs of creates -------------------------------------------------------------------------------
+
+
+def _run_key(spec: SubRequestSpec, settings: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What the POSTs of one run share (path and headers), or None for a sub-request served alone:
+    not a POST with a body, conditional, not JSON, or a body its own request would refuse
+    before any view (``max_request_body_bytes``, ``json_max_depth``)."""
+    if spec.method != "POST" or spec.body is None:
+        return None
+    for name, value in spec.headers.items():
+        lowered = name.lower()
+        if lowered in _CONDITIONAL_HEADERS:
+            return None
+        if lowered == "content-type" and value.lower().replace(" ", "") not in _JSON_CONTENT_TYPES:
+            return None
+    max_body = settings["max_request_body_bytes"]
+    if max_body and len(json.dumps(spec.body)) > max_body:  # ASCII: as many bytes as characters
+        return None
+    if too_deep(spec.body, settings["json_max_depth"]):
+        return None
+    return (spec.path, tuple(sorted(spec.headers.items())))
+
+
+def _runs(parent: Any, specs: list[SubRequestSpec]) -> list[list[int]]:
+    """The indexes of ``specs`` in order, grouped: consecutive POSTs that a run may serve together
+    (same path, same headers), every other sub-request alone."""
+    registry = parent.registry
+    if any(parent.headers.get(name) for name in _CONDITIONAL_HEADERS) or _hears_each_request(registry):
+        return [[index] for index in range(len(specs))]
+    groups: list[list[int]] = []
+    previous: tuple[Any, ...] | None = None
+    for index, spec in enumerate(specs):
+        key = _run_key(spec, registry.settings)
+        if key is not None and key == previous:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+        previous = key
+    return groups
+
+
+def _hears_each_request(registry: Any) -> bool:
+    """Whether an application subscriber listens to an event Pyramid announces per request."""
+    adapters = getattr(registry, "adapters", None)
+    if adapters is None:
+        return bool(getattr(registry, "has_listeners", False))
+    return any(
+        not (getattr(subscriber, "__module__", None) or "").startswith(_FRAMEWORK_MODULES)
+        for event in _PER_REQUEST_EVENTS
+        for subscriber in adapters.subscriptions((implementedBy(event),), None)
+    )
+
+
+def _serve_run(parent: Any, specs: list[SubRequestSpec], prefix: str) -> list[dict[str, Any] | None] | None:
+    """Serve a run of POSTs with one sub-request (see :mod:`kinto.core.resource.bulk`).
+
+    Returns, per POST, its answer, or None for one that a request of its own must answer
+    (after this run's objects are stored); None for the whole run when it was not served
+    (refused, or not a resource creating in bulk): nothing of it is kept then.
+    """
+    first = specs[0]
+    path = prefixed_path(first.path, prefix)
+    if not _routes_to_resource_list(parent.registry, path):
+        return None
+    bulk = BulkCreates([spec.body or {} for spec in specs])
+    forget_events = events.savepoint(parent)
+    try:
+        with _savepoints(parent.registry):
+            lead = SubRequestSpec(method="POST", path=first.path, headers=first.headers)
+            subrequest = _build_subrequest(parent, lead, path)
+            bulk.attach(subrequest)
+            response = _invoke(parent, subrequest)
+            if response.status_code != 200 or bulk.outcomes is None:
+                raise _Undone(subrequest, response)
+    except _Undone:
+        forget_events()
+        return None
+    described = unquote(_path_of(subrequest))
+    headers = dict(response.headers)
+    return [None if outcome is None else _created(described, headers, *outcome) for outcome in bulk.outcomes]
+
+
+def _routes_to_resource_list(registry: Any, path: str) -> bool:
+    """Whether ``path`` is routed to the plural endpoint of a registered resource (a run is never
+    sent, without a body, to any other view: some act on a POST whatever it holds)."""
+    mapper = registry.queryUtility(IRoutesMapper)
+    if mapper is None:
+        return False
+    location = unquote(path.split("?", 1)[0])
+    route = next((route for route in mapper.get_routes() if route.match(location) is not None), None)
+    if route is None:
+        return False
+    return any(info.plural_route == route.name for info in registered_resources(registry).values())
+
+
+def _created(path: str, headers: dict[str, str], timestamp: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The answer a POST of its own gives an object it created: the run's headers, the object's version."""
+    own = {**headers, "Content-Length": str(len(jsontext.compact(body)))}
+    own["ETag"] = f'"{timestamp}"'
+    own["Last-Modified"] = http_date(timestamp)
+    return {"status": 201, "path": path, "headers": own, "body": body}
+
+
 @batch.post(permission=NO_PERMISSION_REQUIRED, content_type=("application/json",))
 def post_batch(request: Any) -> dict[str, Any]:
     """Run the sub-requests in order, in the request's one transaction (see the module
@@ -484,11 +611,17 @@ def post_batch(request: Any) -> dict[str, Any]:
         raise _bad_request([("requests", f"Recursive call on {BATCH_PATH} endpoint is forbidden.")])
 
     responses = []
-    for index, spec in enumerate(specs):
-        subrequest, response = _run_undoable(request, spec, prefix)
-        logger.debug("Batch sub-request %s %s: %s", spec.method, _path_of(subrequest), response.status_code)
-        if response.status_code >= 500:
-            # Raising makes the transaction tween roll the whole batch back and drop its events.
-            raise _batch_failure(index, subrequest, response)
-        responses.append(_describe(subrequest, response))
+    for group in _runs(request, specs):
+        served = _serve_run(request, [specs[index] for index in group], prefix) if len(group) > 1 else None
+        for offset, index in enumerate(group):
+            if served is not None and served[offset] is not None:
+                responses.append(served[offset])
+                continue
+            spec = specs[index]
+            subrequest, response = _run_undoable(request, spec, prefix)
+            logger.debug("Batch sub-request %s %s: %s", spec.method, _path_of(subrequest), response.status_code)
+            if response.status_code >= 500:
+                # Raising makes the transaction tween roll the whole batch back and drop its events.
+                raise _batch_failure(index, subrequest, response)
+            responses.append(_describe(subrequest, response))
     return {"responses": responses}

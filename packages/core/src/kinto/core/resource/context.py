@@ -137,8 +137,12 @@ class ResourceContext:
             return True
         backend = self.request.registry.permission
         inheritance = self.resource_class.permission_inheritance.get(permission, {})
-        bound = [(parents[name], granted) for name, granting in inheritance.items() if name in parents
-                 for granted in granting]
+        bound = [
+            (parents[name], granted)
+            for name, granting in inheritance.items()
+            if name in parents
+            for granted in granting
+        ]
         return bool(bound) and backend is not None and backend.check_permission(principals, bound)
 
     def prefetch(self) -> None:
@@ -229,6 +233,6 @@ def _page_reader(storage: Any, page: PageKey | None) -> Callable[[], tuple[int |
     if page is None:
         return None
     try:
-        return storage.prefetch_page(*page)
+        return storage.prefetch_page(page)
     except InvalidValueError:
         return None

@@ -454,21 +454,12 @@ class StorageBase(abc.ABC):
         ``resource_name`` ``None`` means every resource.
         """
 
-    def prefetch_page(
-        self,
-        resource_name: str,
-        parent_id: str,
-        filters: list[Filter] | None = None,
-        sorting: list[Sort] | None = None,
-        pagination_rules: list[list[Filter]] | None = None,
-        limit: int | None = None,
-        include_deleted: bool = False,
-    ) -> Callable[[], tuple[int | None, list[KintoObject]]]:
+    def prefetch_page(self, page: PageKey) -> Callable[[], tuple[int | None, list[KintoObject]]]:
         """Start reading a collection's timestamp and a page of it; return a callable giving both.
 
-        The callable answers what ``resource_timestamp`` would (or None where it would have to
-        create the collection's timestamp: nothing is written ahead) and what ``list_all`` would
-        with these arguments (default id, modified and deleted fields). The terms of
+        ``page`` holds the first seven arguments of ``list_all``. The callable answers what
+        ``resource_timestamp`` would (or None where it would have to create the collection's
+        timestamp: nothing is written ahead) and what ``list_all(*page)`` would. The terms of
         ``prefetch_objects`` apply: called at most once in the same transaction, it may answer what
         the store held when ``prefetch_page`` was called. Errors of the arguments
         (``InvalidValueError``) are raised by ``prefetch_page`` or by the callable. The default
@@ -476,10 +467,8 @@ class StorageBase(abc.ABC):
         """
 
         def read() -> tuple[int | None, list[KintoObject]]:
-            timestamp = self.resource_timestamp(resource_name, parent_id)
-            return timestamp, self.list_all(
-                resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted
-            )
+            timestamp = self.resource_timestamp(*page[:2])
+            return timestamp, self.list_all(*page)
 
         return read
 

@@ -30,10 +30,9 @@ from kinto.core.storage import (
     DEFAULT_DELETED_FIELD,
     DEFAULT_ID_FIELD,
     DEFAULT_MODIFIED_FIELD,
-    Filter,
     KintoObject,
     ObjectKey,
-    Sort,
+    PageKey,
 )
 from kinto.core.storage import query as q
 from kinto.core.storage.exceptions import BackendError
@@ -191,36 +190,28 @@ class Storage(FieldIndexes, RelationalStorage):
         def read() -> list[KintoObject | None]:
             found = {(row[5], row[4], row[0]): row for row in read_rows()[0] if not row[2]}
             rows = [found.get(key) for key in keys]
-            return [None if row is None else self._to_object(row, "id", "last_modified", "deleted") for row in rows]
+            defaults = (DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, DEFAULT_DELETED_FIELD)
+            return [None if row is None else self._to_object(row, *defaults) for row in rows]
 
         return read
 
-    def prefetch_page(
-        self,
-        resource_name: str,
-        parent_id: str,
-        filters: list[Filter] | None = None,
-        sorting: list[Sort] | None = None,
-        pagination_rules: list[list[Filter]] | None = None,
-        limit: int | None = None,
-        include_deleted: bool = False,
-    ) -> Callable[[], tuple[int | None, list[KintoObject]]]:
-        query = (resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted)
+    def prefetch_page(self, page: PageKey) -> Callable[[], tuple[int | None, list[KintoObject]]]:
+        resource_name, parent_id, _, sorting = page[:4]
         q.check_location(resource_name, parent_id)
         self._check_schema()
         with self.client.connect(readonly=True) as connection:
             declared = self._declared(connection, resource_name, parent_id)
         if any(field in declared for field, _ in sorting or []):
-            return super().prefetch_page(*query)  # sort keys may be lossy: list_all reads again then
+            return super().prefetch_page(page)  # sort keys may be lossy: list_all reads again then
         stamp = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
         stamp_sql = f"SELECT last_modified FROM timestamps WHERE {self._collection(stamp, resource_name, parent_id)}"
-        page = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, declared)
-        read_rows = self.client.fetch_later([(stamp_sql, stamp.params), (self._select_sql(page, *query), page.params)])
+        listed = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, declared)
+        read_rows = self.client.fetch_later([(stamp_sql, stamp.params), (self._select_sql(listed, *page), listed.params)])
 
         def read() -> tuple[int | None, list[KintoObject]]:
             stamps, rows = read_rows()
-            objects = [self._to_object(row, DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, DEFAULT_DELETED_FIELD) for row in rows]
-            return (int(stamps[0][0]) if stamps else None), objects
+            defaults = (DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, DEFAULT_DELETED_FIELD)
+            return (int(stamps[0][0]) if stamps else None), [self._to_object(row, *defaults) for row in rows]
 
         return read
 

@@ -60,7 +60,7 @@ class PrefetchContract(StorageSuite):
             3,
             include_deleted,
         )
-        timestamp, objects = storage.prefetch_page(*page)()
+        timestamp, objects = storage.prefetch_page(page)()
         assert timestamp == storage.resource_timestamp(RESOURCE, PARENT)
         assert objects == storage.list_all(*page)
 
@@ -69,10 +69,12 @@ class PrefetchContract(StorageSuite):
             storage.create(RESOURCE, PARENT, {"id": f"o{n}"})
         rules = [[Filter("id", "o2", C.LT)]]
         page = (RESOURCE, PARENT, None, [Sort("id", -1)], rules, None, False)
-        assert storage.prefetch_page(*page)()[1] == storage.list_all(*page)
+        assert storage.prefetch_page(page)()[1] == storage.list_all(*page)
         assert [obj["id"] for obj in storage.list_all(*page)] == ["o1", "o0"]
 
     def test_the_page_of_a_collection_never_written_has_no_timestamp_yet_or_its_own(self, storage):
-        timestamp, objects = storage.prefetch_page(RESOURCE, "/buckets/new/collections/new")()
+        timestamp, objects = storage.prefetch_page(
+            (RESOURCE, "/buckets/new/collections/new", None, None, None, None, False)
+        )()
         assert objects == []
         assert timestamp is None or timestamp == storage.resource_timestamp(RESOURCE, "/buckets/new/collections/new")

@@ -22,6 +22,13 @@ def test_root_describes_the_project(app):
     assert "user" not in body
 
 
+def test_basicauth_is_a_capability_when_it_is_a_policy(app_factory):
+    # As in Kinto 26.5.0: the admin's login form offers the methods the capabilities name.
+    capabilities = app_factory(BASICAUTH).get("/v1/").json["capabilities"]
+    assert set(capabilities) == {"basicauth"}
+    assert capabilities["basicauth"]["url"].startswith("https://")
+
+
 def test_root_shows_authenticated_user(app_factory):
     app = app_factory(BASICAUTH)
     body = app.get("/v1/", headers=basic_auth_header("alice", "pw")).json

@@ -142,6 +142,13 @@ def setup_security(config: Any) -> None:
     finder = config.maybe_dotted(finder_name) if finder_name else None
     config.set_security_policy(SecurityPolicy(policies, groupfinder=finder))
     setup_request_identity(config, policies)
+    if "basicauth" in settings["multiauth.policies"]:
+        # Kinto's clients (the admin's login form) look for this capability to offer Basic Auth.
+        config.add_api_capability(
+            "basicauth",
+            description="HTTP Basic Auth: a user name and password hashed into a user id; for tests and demos.",
+            url="https://kinto.readthedocs.io/en/stable/api/1.x/authentication.html",
+        )
 
 
 def setup_version_redirect(config: Any) -> None:

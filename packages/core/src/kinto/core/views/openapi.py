@@ -232,73 +232,59 @@ def _object_operations(
         "description": "The same URL without its trailing slash (an empty id)",
         "headers": {"Location": {"schema": {"type": "string"}}},
     }
+    patch_ops = {"type": "array", "items": {"type": "object", "required": ["op", "path"]}}
+    response_behavior = {
+        "name": "Response-Behavior",
+        "in": "header",
+        "required": False,
+        "schema": {"enum": ["full", "light", "diff"]},
+    }
+    read_responses = {"304": {"description": "Not modified"}, "307": redirect, **_error_responses(*_RESOURCE_ERRORS)}
+    # method: (operationId prefix, extra parameters, responses, request body content)
+    shapes: dict[str, tuple[str, list[Any], dict[str, Any], dict[str, Any] | None]] = {
+        "GET": (
+            "get",
+            [_query("_fields", "Fields to return, comma-separated")],
+            {"200": single, **read_responses},
+            None,
+        ),
+        "HEAD": ("head", [], {"200": {"description": "Exists"}, **read_responses}, None),
+        "PUT": (
+            "replace",
+            [],
+            {"200": single, "201": single, **_error_responses(*_BODY_ERRORS)},
+            {"application/json": {"schema": body}},
+        ),
+        "PATCH": (
+            "update",
+            [response_behavior],
+            {"200": single, **_error_responses(*_BODY_ERRORS)},
+            {
+                "application/json": {"schema": {"type": "object"}},
+                "application/merge-patch+json": {"schema": {"type": "object"}},
+                "application/json-patch+json": {"schema": patch_ops},
+            },
+        ),
+        "DELETE": (
+            "delete",
+            [],
+            {"200": _json_response("The tombstone", {"type": "object"}), **_error_responses(*_RESOURCE_ERRORS)},
+            None,
+        ),
+    }
     operations: dict[str, Any] = {}
-    if "GET" in methods:
-        operations["get"] = {
-            "operationId": f"get_{name}",
+    for method, (verb, extra, responses, content) in shapes.items():
+        if method not in methods:
+            continue
+        operation = {
+            "operationId": f"{verb}_{name}",
             "tags": [name],
-            "parameters": parameters + preconditions + [_query("_fields", "Fields to return, comma-separated")],
-            "responses": {
-                "200": single,
-                "304": {"description": "Not modified"},
-                "307": redirect,
-                **_error_responses(*_RESOURCE_ERRORS),
-            },
+            "parameters": parameters + preconditions + extra,
+            "responses": responses,
         }
-    if "HEAD" in methods:
-        operations["head"] = {
-            "operationId": f"head_{name}",
-            "tags": [name],
-            "parameters": parameters + preconditions,
-            "responses": {
-                "200": {"description": "Exists"},
-                "304": {"description": "Not modified"},
-                "307": redirect,
-                **_error_responses(*_RESOURCE_ERRORS),
-            },
-        }
-    if "PUT" in methods:
-        operations["put"] = {
-            "operationId": f"replace_{name}",
-            "tags": [name],
-            "parameters": parameters + preconditions,
-            "requestBody": {"content": {"application/json": {"schema": body}}},
-            "responses": {"200": single, "201": single, **_error_responses(*_BODY_ERRORS)},
-        }
-    if "PATCH" in methods:
-        patch_ops = {"type": "array", "items": {"type": "object", "required": ["op", "path"]}}
-        operations["patch"] = {
-            "operationId": f"update_{name}",
-            "tags": [name],
-            "parameters": parameters
-            + preconditions
-            + [
-                {
-                    "name": "Response-Behavior",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"enum": ["full", "light", "diff"]},
-                }
-            ],
-            "requestBody": {
-                "content": {
-                    "application/json": {"schema": {"type": "object"}},
-                    "application/merge-patch+json": {"schema": {"type": "object"}},
-                    "application/json-patch+json": {"schema": patch_ops},
-                }
-            },
-            "responses": {"200": single, **_error_responses(*_BODY_ERRORS)},
-        }
-    if "DELETE" in methods:
-        operations["delete"] = {
-            "operationId": f"delete_{name}",
-            "tags": [name],
-            "parameters": parameters + preconditions,
-            "responses": {
-                "200": _json_response("The tombstone", {"type": "object"}),
-                **_error_responses(*_RESOURCE_ERRORS),
-            },
-        }
+        if content is not None:
+            operation["requestBody"] = {"content": content}
+        operations[method.lower()] = operation
     return operations
 
 

@@ -65,6 +65,15 @@ class NoneOr:
     example: Any
 
 
+#: The settings of a database client (SQLite, PostgreSQL), read as ``<kind>_<name>`` (``storage_pool_size``,
+#: ``cache_pool_timeout``...): each kind may have its own, these are their defaults.
+CLIENT_DEFAULTS: dict[str, Any] = {
+    "pool_size": 10,
+    "pool_timeout": 30.0,
+    "connect_timeout": 5.0,
+    "statement_timeout_ms": NoneOr(0),
+}
+
 #: The core's settings and their defaults; the default's type is the setting's type.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "project_name": "",
@@ -80,8 +89,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Backends (dotted module or entry-point short name); empty = memory, with a warning.
     "storage_backend": "",
     "storage_url": "",
-    "storage_pool_size": 10,
-    "storage_pool_timeout": 30.0,
+    "storage_pool_size": CLIENT_DEFAULTS["pool_size"],
+    "storage_pool_timeout": CLIENT_DEFAULTS["pool_timeout"],
     "storage_max_fetch_size": 10000,
     "cache_backend": "",
     "cache_url": "",
@@ -230,6 +239,13 @@ def typed_setting(settings: Mapping[str, Any], name: str, defaults: Mapping[str,
     if value is _ABSENT:
         return None if isinstance(default, NoneOr) else default
     return coerce(PREFIX + name, value, default)
+
+
+def client_setting(settings: Mapping[str, Any], kind: str, name: str) -> Any:
+    """The database client setting ``<kind>_<name>`` (``storage_pool_size``), typed as its default in
+    :data:`CLIENT_DEFAULTS`."""
+    key = f"{kind}_{name}"
+    return typed_setting(settings, key, {key: CLIENT_DEFAULTS[name]})
 
 
 def unprefixed(key: str) -> str:

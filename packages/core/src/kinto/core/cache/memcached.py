@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import backend_errors, check_key, decode, encode, expiry
 from kinto.core.database import registry_clients
-from kinto.core.settings import as_list, read_setting
+from kinto.core.settings import typed_setting
 
 try:
     from pymemcache import MemcacheError, MemcacheServerError
@@ -304,18 +304,18 @@ def _servers_from_settings(config: Any) -> MemcachedServers:
     """The servers of ``cache_hosts``, one set of pools per host list and application (shared
     through the registry, which closes it with the application's other clients)."""
     settings = config.get_settings()
-    hosts = as_list(read_setting(settings, "cache_hosts", DEFAULT_SETTINGS["cache_hosts"]))
+    hosts = typed_setting(settings, "cache_hosts", DEFAULT_SETTINGS)
     clients = registry_clients(config)
     key = ("memcached", tuple(hosts))
     servers = clients.get(key)
     if servers is None:
 
-        def number(name: str) -> float:
-            return float(read_setting(settings, name, DEFAULT_SETTINGS[name]))
+        def number(name: str) -> Any:
+            return typed_setting(settings, name, DEFAULT_SETTINGS)
 
         servers = MemcachedServers(
             hosts,
-            pool_size=int(number("cache_pool_size")),
+            pool_size=number("cache_pool_size"),
             connect_timeout=number("cache_connect_timeout"),
             socket_timeout=number("cache_socket_timeout"),
         )
@@ -326,4 +326,4 @@ def _servers_from_settings(config: Any) -> MemcachedServers:
 def load_from_config(config: Any) -> Cache:
     """Build the memcached cache from ``cache_hosts``, ``cache_prefix`` and the pool settings (see the module)."""
     settings = config.get_settings()
-    return Cache(_servers_from_settings(config), cache_prefix=read_setting(settings, "cache_prefix", ""))
+    return Cache(_servers_from_settings(config), cache_prefix=typed_setting(settings, "cache_prefix", DEFAULT_SETTINGS))

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
-from kinto.core.settings import read_setting
+from kinto.core.settings import read_setting, typed_setting
 
 __all__ = ["Cache", "load_from_config"]
 
@@ -164,6 +164,6 @@ def load_from_config(config: Any) -> Cache:
     settings = config.get_settings()
     max_size = read_setting(settings, "cache_max_size_bytes")
     return Cache(
-        cache_prefix=read_setting(settings, "cache_prefix", ""),
+        cache_prefix=typed_setting(settings, "cache_prefix"),
         cache_max_size_bytes=int(max_size) if max_size is not None else None,
     )

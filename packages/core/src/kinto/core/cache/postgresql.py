@@ -16,7 +16,7 @@ from typing import Any
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
 from kinto.core.cache.relational import RelationalCache, cache_schema
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, table_columns
-from kinto.core.settings import read_setting
+from kinto.core.settings import typed_setting
 
 __all__ = ["Cache", "load_from_config"]
 
@@ -148,4 +148,4 @@ class Cache(RelationalCache):
 def load_from_config(config: Any) -> Cache:
     """Build the PostgreSQL cache on the client shared for ``cache_url``."""
     settings = config.get_settings()
-    return Cache(client_from_config(config, "cache"), cache_prefix=read_setting(settings, "cache_prefix", ""))
+    return Cache(client_from_config(config, "cache"), cache_prefix=typed_setting(settings, "cache_prefix"))

@@ -32,7 +32,7 @@ from kinto.core.backends import mask_url
 from kinto.core.cache import CacheBase
 from kinto.core.cache.encoding import backend_errors, check_key, decode, encode, expiry
 from kinto.core.database import registry_clients
-from kinto.core.settings import read_setting
+from kinto.core.settings import typed_setting
 
 try:
     import redis
@@ -206,12 +206,12 @@ def _client_from_settings(config: Any, url: str) -> redis.Redis:
     if pool is None:
         settings = config.get_settings()
 
-        def number(name: str) -> float:
-            return float(read_setting(settings, name, DEFAULT_SETTINGS[name]))
+        def number(name: str) -> Any:
+            return typed_setting(settings, name, DEFAULT_SETTINGS)
 
         pool = redis.BlockingConnectionPool.from_url(
             url,
-            max_connections=max(1, int(number("cache_pool_size"))),
+            max_connections=max(1, number("cache_pool_size")),
             timeout=number("cache_pool_timeout"),
             socket_connect_timeout=number("cache_connect_timeout"),
             socket_timeout=number("cache_socket_timeout"),
@@ -223,9 +223,9 @@ def _client_from_settings(config: Any, url: str) -> redis.Redis:
 def load_from_config(config: Any) -> Cache:
     """Build the Redis cache from ``cache_url``, ``cache_prefix`` and the pool settings (see the module)."""
     settings = config.get_settings()
-    url = str(read_setting(settings, "cache_url", DEFAULT_SETTINGS["cache_url"]))
+    url = typed_setting(settings, "cache_url", DEFAULT_SETTINGS)
     try:
         client = _client_from_settings(config, url)
     except ValueError as error:  # redis-py's word for a URL it cannot read
         raise ValueError(f"kinto.cache_url = {mask_url(url)}: {error}") from error
-    return Cache(client, cache_prefix=read_setting(settings, "cache_prefix", ""), location=mask_url(url))
+    return Cache(client, cache_prefix=typed_setting(settings, "cache_prefix", DEFAULT_SETTINGS), location=mask_url(url))

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from kinto.core.cache.encoding import check_key, decode, encode, expiry
 from kinto.core.cache.relational import RelationalCache, cache_schema
 from kinto.core.database.sqlite import SQLiteClient, client_from_config
-from kinto.core.settings import read_setting
+from kinto.core.settings import typed_setting
 
 __all__ = ["Cache", "load_from_config"]
 
@@ -128,4 +128,4 @@ class Cache(RelationalCache):
 def load_from_config(config: Any) -> Cache:
     """Build the SQLite cache on the client shared for ``cache_url``."""
     settings = config.get_settings()
-    return Cache(client_from_config(config, "cache"), cache_prefix=read_setting(settings, "cache_prefix", ""))
+    return Cache(client_from_config(config, "cache"), cache_prefix=typed_setting(settings, "cache_prefix"))

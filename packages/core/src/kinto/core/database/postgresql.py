@@ -12,7 +12,7 @@ from typing import Any
 from kinto.core.database import registry_clients
 from kinto.core.database.client import SQLClient
 from kinto.core.database.schema import read_version
-from kinto.core.settings import read_setting
+from kinto.core.settings import client_setting, read_setting
 from kinto.core.storage.exceptions import BackendError
 
 try:
@@ -346,13 +346,12 @@ def client_from_config(config: Any, prefix: str) -> PostgreSQLClient:
     key = ("postgresql", url)
     client = clients.get(key)
     if client is None:
-        statement_timeout = read_setting(settings, f"{prefix}_statement_timeout_ms")
         client = PostgreSQLClient(
             url,
-            pool_size=int(read_setting(settings, f"{prefix}_pool_size", 10)),
-            pool_timeout=float(read_setting(settings, f"{prefix}_pool_timeout", 30.0)),
-            connect_timeout=float(read_setting(settings, f"{prefix}_connect_timeout", 5.0)),
-            statement_timeout_ms=int(statement_timeout) if statement_timeout else None,
+            pool_size=client_setting(settings, prefix, "pool_size"),
+            pool_timeout=client_setting(settings, prefix, "pool_timeout"),
+            connect_timeout=client_setting(settings, prefix, "connect_timeout"),
+            statement_timeout_ms=client_setting(settings, prefix, "statement_timeout_ms") or None,
         )
         clients[key] = client
     return client

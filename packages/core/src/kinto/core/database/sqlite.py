@@ -22,7 +22,7 @@ from typing import Any
 from kinto.core.database import registry_clients
 from kinto.core.database.client import SQLClient
 from kinto.core.database.schema import read_version
-from kinto.core.settings import read_setting
+from kinto.core.settings import client_setting, read_setting
 from kinto.core.storage.exceptions import BackendError
 
 __all__ = ["SQLiteClient", "client_from_config", "path_from_url"]
@@ -184,6 +184,6 @@ def client_from_config(config: Any, prefix: str) -> SQLiteClient:
     key = ("sqlite", path)
     client = clients.get(key)
     if client is None:
-        client = SQLiteClient(path, timeout=float(read_setting(settings, f"{prefix}_pool_timeout", 30.0)))
+        client = SQLiteClient(path, timeout=client_setting(settings, prefix, "pool_timeout"))
         clients[key] = client
     return client

@@ -77,8 +77,13 @@ def fill(url: str, count: int) -> None:
     for start in range(0, count, BATCH):
         with storage.transaction():
             for index in range(start, min(count, start + BATCH)):
-                record = {"id": f"r{index:07d}", "title": f"record {index}", "score": rng.randint(0, 10**6),
-                          "tags": [f"t{index % 7}"], "nested": {"level": index % 5, "ratio": index / 7}}
+                record = {
+                    "id": f"r{index:07d}",
+                    "title": f"record {index}",
+                    "score": rng.randint(0, 10**6),
+                    "tags": [f"t{index % 7}"],
+                    "nested": {"level": index % 5, "ratio": index / 7},
+                }
                 storage.create("record", parent, record)
                 permission.replace_object_permissions(f"{parent}/records/r{index:07d}", {"write": [alice]})
     with storage.transaction():
@@ -99,8 +104,12 @@ def recreate(url: str) -> None:
 
 def timed_copy(source: str, target: str) -> tuple[float, str]:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "kinto.server", "copy", "--from", source, "--to", target],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "kinto.server", "copy", "--from", source, "--to", target],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"kinto copy failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -155,8 +164,10 @@ def main_(argv: list[str] | None = None) -> None:
         back = f"sqlite:///{Path(folder) / 'back.sqlite'}"
         started = time.perf_counter()
         fill(source, args.records)
-        print(f"filled the SQLite source with {args.records:,} records in {time.perf_counter() - started:.1f} s",
-              file=sys.stderr)
+        print(
+            f"filled the SQLite source with {args.records:,} records in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
         recreate(args.postgresql_url)
         to_postgresql, output = timed_copy(source, args.postgresql_url)
         print(output, file=sys.stderr)
@@ -166,10 +177,13 @@ def main_(argv: list[str] | None = None) -> None:
         second = compare(source, back)
     print("| copy | records | time (whole command) | records/s | through the API afterwards |")
     print("|---|---|---|---|---|")
-    print(f"| SQLite → PostgreSQL | {args.records:,} | {to_postgresql:.1f} s | {args.records / to_postgresql:,.0f} "
-          f"| {first} |")
-    print(f"| PostgreSQL → SQLite | {args.records:,} | {to_sqlite:.1f} s | {args.records / to_sqlite:,.0f} "
-          f"| {second} |")
+    print(
+        f"| SQLite → PostgreSQL | {args.records:,} | {to_postgresql:.1f} s | {args.records / to_postgresql:,.0f} "
+        f"| {first} |"
+    )
+    print(
+        f"| PostgreSQL → SQLite | {args.records:,} | {to_sqlite:.1f} s | {args.records / to_sqlite:,.0f} | {second} |"
+    )
 
 
 if __name__ == "__main__":

@@ -83,11 +83,18 @@ def fill_history(app: webtest.TestApp, bucket: str, entries: int, trimming: bool
         batch = []
         for index in range(first, min(entries, first + BATCH)):
             entry: dict[str, Any] = {
-                "action": "update", "uri": f"{bucket_uri}/collections/c/records/old{index}",
-                "user_id": alice, "resource_name": "record", "collection_id": "c", "record_id": f"old{index}",
-                "date": date, "last_modified": start + index,
-                "target": {"data": {"id": f"old{index}", "n": index, "last_modified": start + index},
-                           "permissions": {"write": [alice]}},
+                "action": "update",
+                "uri": f"{bucket_uri}/collections/c/records/old{index}",
+                "user_id": alice,
+                "resource_name": "record",
+                "collection_id": "c",
+                "record_id": f"old{index}",
+                "date": date,
+                "last_modified": start + index,
+                "target": {
+                    "data": {"id": f"old{index}", "n": index, "last_modified": start + index},
+                    "permissions": {"write": [alice]},
+                },
             }
             entry["id"] = counters.next_entry("record")[0] if trimming else f"{index:032x}"
             batch.append(entry)
@@ -137,18 +144,28 @@ def measure(url: str, entries: int, writes: int) -> list[dict[str, Any]]:
             for _, trimming, bucket, _ in TARGETS:
                 timed_write(apps[trimming], bucket, writes + index)
         durations: dict[str, list[float]] = {bucket: [] for _, _, bucket, _ in TARGETS}
-        sizes = {bucket: history_size(apps[trimming], bucket) if trimming is not None else 0
-                 for _, trimming, bucket, _ in TARGETS}
+        sizes = {
+            bucket: history_size(apps[trimming], bucket) if trimming is not None else 0
+            for _, trimming, bucket, _ in TARGETS
+        }
         for index in range(writes):
             for _, trimming, bucket, _ in TARGETS:
                 durations[bucket].append(timed_write(apps[trimming], bucket, index))
         rows = []
         for label, trimming, bucket, _ in TARGETS:
             measured = durations[bucket]
-            rows.append({"label": label, "bucket": bucket, "entries": sizes[bucket],
-                         "after": history_size(apps[trimming], bucket) if trimming is not None else 0,
-                         "median": statistics.median(measured), "mean": statistics.fmean(measured),
-                         "p95": statistics.quantiles(measured, n=20)[-1], "max": max(measured)})
+            rows.append(
+                {
+                    "label": label,
+                    "bucket": bucket,
+                    "entries": sizes[bucket],
+                    "after": history_size(apps[trimming], bucket) if trimming is not None else 0,
+                    "median": statistics.median(measured),
+                    "mean": statistics.fmean(measured),
+                    "p95": statistics.quantiles(measured, n=20)[-1],
+                    "max": max(measured),
+                }
+            )
         return rows
     finally:
         for app in apps.values():
@@ -183,8 +200,11 @@ def main_cli() -> None:
             rows = measure(url, args.entries, args.writes)
         for row in rows:
             trimming = f"max {args.entries}, threshold {THRESHOLD}" if row["label"] == "on" else row["label"]
-            print(f"| {backend} | {trimming} | {row['bucket']} | {row['entries']:,} | {row['after']:,} "
-                  f"| {row['median']:.2f} | {row['mean']:.2f} | {row['p95']:.2f} | {row['max']:.1f} |", flush=True)
+            print(
+                f"| {backend} | {trimming} | {row['bucket']} | {row['entries']:,} | {row['after']:,} "
+                f"| {row['median']:.2f} | {row['mean']:.2f} | {row['p95']:.2f} | {row['max']:.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

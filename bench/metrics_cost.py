@@ -92,8 +92,9 @@ def main_() -> None:
     for name, seconds in results.items():
         print(f"GET /v1/buckets/b1, {name}: {seconds * 1e6:.0f} us/request")
     overhead = results["prometheus"] - results["no metrics plugin"]
-    print(f"Prometheus overhead: {overhead * 1e6:.0f} us/request "
-          f"({overhead / results['no metrics plugin'] * 100:.0f}%)")
+    print(
+        f"Prometheus overhead: {overhead * 1e6:.0f} us/request ({overhead / results['no metrics plugin'] * 100:.0f}%)"
+    )
     for endpoints in options.endpoints:
         seconds, size = scrape_cost(endpoints)
         print(f"GET /v1/__metrics__ with {endpoints} endpoints recorded: {seconds * 1e3:.1f} ms, {size} bytes")

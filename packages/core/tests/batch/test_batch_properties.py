@@ -140,7 +140,9 @@ def _is_json_text(raw):
     return True
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(payload=payloads)
 def test_no_payload_makes_the_batch_crash(memory_app, payload):
     response = memory_app.post_json("/v1/batch", payload, expect_errors=True)

@@ -95,6 +95,7 @@ def test_a_swallowed_driver_error_rolls_the_transaction_back(client):
             pass
     assert names(client) == []
 
+
 def test_a_savepoint_undoes_its_block_only(client):
     with client.transaction():
         with client.connect() as connection:

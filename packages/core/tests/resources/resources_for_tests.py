@@ -56,7 +56,11 @@ class Note(resource.UserResource):
 @resource.register(plural_methods=("GET", "POST"), object_methods=("GET",))
 class Tag(resource.Resource):
     id_generator = SlugGenerator
-    schema: ClassVar[dict] = {"type": "object", "properties": {"label": {"type": "string"}}, "additionalProperties": False}
+    schema: ClassVar[dict] = {
+        "type": "object",
+        "properties": {"label": {"type": "string"}},
+        "additionalProperties": False,
+    }
 
 
 @resource.register()
@@ -261,7 +265,9 @@ class Folder(resource.ShareableResource):
     id_generator = SlugGenerator
 
 
-@resource.register(name="doc", plural_path="/folders/{{folder_id}}/docs", object_path="/folders/{{folder_id}}/docs/{{id}}")
+@resource.register(
+    name="doc", plural_path="/folders/{{folder_id}}/docs", object_path="/folders/{{folder_id}}/docs/{{id}}"
+)
 class Doc(resource.ShareableResource):
     """A child whose read/write/create come from its folder too."""
 

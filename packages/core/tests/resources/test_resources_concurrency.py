@@ -58,8 +58,7 @@ def increment_loop(port, path, outcome):
             outcome["unexpected"].append((status, body))
             return
         new_value = body["data"]["counter"] + 1
-        status, _, body = request(port, "PATCH", path, {"data": {"counter": new_value}},
-                                  {"If-Match": headers["ETag"]})
+        status, _, body = request(port, "PATCH", path, {"data": {"counter": new_value}}, {"If-Match": headers["ETag"]})
         if status == 200:
             outcome["acknowledged"] += 1
         elif status == 412:

@@ -125,8 +125,7 @@ def test_a_newer_client_timestamp_is_kept(app, create):
     wanted = obj["last_modified"] + 1000
     replaced = app.put_json(f"/v1/things/{obj['id']}", {"data": {"last_modified": wanted}}, headers=ALICE)
     assert replaced.json["data"]["last_modified"] == wanted
-    patched = app.patch_json(f"/v1/things/{obj['id']}", {"data": {"a": 2, "last_modified": wanted + 5}},
-                             headers=ALICE)
+    patched = app.patch_json(f"/v1/things/{obj['id']}", {"data": {"a": 2, "last_modified": wanted + 5}}, headers=ALICE)
     assert patched.json["data"]["last_modified"] == wanted + 5
 
 
@@ -206,8 +205,9 @@ def test_a_body_that_is_not_json_is_a_415(app):
     response = app.post("/v1/things", "a=1", headers={**ALICE, "Content-Type": "text/plain"}, status=415)
     assert_error(response, 415)
     obj = app.post_json("/v1/things", {"data": {}}, headers=ALICE).json["data"]
-    response = app.patch(f"/v1/things/{obj['id']}", "<a/>", headers={**ALICE, "Content-Type": "application/xml"},
-                         status=415)
+    response = app.patch(
+        f"/v1/things/{obj['id']}", "<a/>", headers={**ALICE, "Content-Type": "application/xml"}, status=415
+    )
     assert_error(response, 415)
     assert app.get("/v1/things", headers=ALICE).json["data"] == [obj]
 
@@ -244,8 +244,9 @@ def test_json_nested_ten_thousand_levels_is_a_400(app):
     assert app.get("/v1/things", headers=ALICE).json["data"] == []
 
 
-@pytest.mark.parametrize("body", ["[]", "[1]", '"text"', "3", "null", '{"data": []}', '{"data": "x"}',
-                                  '{"data": {}, "permissions": []}'])
+@pytest.mark.parametrize(
+    "body", ["[]", "[1]", '"text"', "3", "null", '{"data": []}', '{"data": "x"}', '{"data": {}, "permissions": []}']
+)
 def test_bodies_of_the_wrong_shape_are_a_400(app, body):
     assert_error(post_raw(app, "/v1/things", body, 400), 400)
     assert_error(post_raw(app, f"/v1/things/{new_id()}", body, 400, method="put"), 400)
@@ -254,7 +255,7 @@ def test_bodies_of_the_wrong_shape_are_a_400(app, body):
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_numbers_json_lacks_are_a_400(app, number):
-    response = post_raw(app, "/v1/things", '{"data": {"x": ' + number + '}}', 400)
+    response = post_raw(app, "/v1/things", '{"data": {"x": ' + number + "}}", 400)
     assert_error(response, 400, 107)
     assert app.get("/v1/things", headers=ALICE).json["data"] == []
 
@@ -277,8 +278,9 @@ def test_nul_characters_in_fields_and_values_are_a_400(app, create):
     assert app.get("/v1/things", headers=ALICE).json["data"] == [obj]
 
 
-@pytest.mark.parametrize("body", ['{"data": {"a": "\\ud800"}}', '{"data": {"\\udfff": 1}}',
-                                  '{"data": {"a": ["x", {"b": "\\ud83d"}]}}'])
+@pytest.mark.parametrize(
+    "body", ['{"data": {"a": "\\ud800"}}', '{"data": {"\\udfff": 1}}', '{"data": {"a": ["x", {"b": "\\ud83d"}]}}']
+)
 def test_lone_surrogates_in_bodies_are_a_400(app, body):
     assert_error(post_raw(app, "/v1/things", body, 400), 400, 107)
     assert app.get("/v1/things", headers=ALICE).json["data"] == []

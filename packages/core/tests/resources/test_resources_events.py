@@ -73,12 +73,14 @@ def test_plural_delete_announces_one_event_for_every_object(app, events, create)
     assert payload["timestamp"] == max(obj["last_modified"] for obj in tombstones)
     by_id = {obj["id"]: obj for obj in objects}
     assert sorted(impacted, key=lambda entry: entry["new"]["id"]) == sorted(
-        ({"old": by_id[t["id"]], "new": t} for t in tombstones), key=lambda entry: entry["new"]["id"])
+        ({"old": by_id[t["id"]], "new": t} for t in tombstones), key=lambda entry: entry["new"]["id"]
+    )
 
 
 def test_shareable_objects_are_announced_without_their_permissions(app, events):
-    response = app.post_json("/v1/articles", {"data": {"title": "t"}, "permissions": {"read": [userid("bob")]}},
-                             headers=ALICE)
+    response = app.post_json(
+        "/v1/articles", {"data": {"title": "t"}, "permissions": {"read": [userid("bob")]}}, headers=ALICE
+    )
     payload, impacted = only_change(events)
     assert impacted == [{"new": response.json["data"]}]
     assert payload["resource_name"] == "article" and payload["article_id"] == response.json["data"]["id"]
@@ -167,8 +169,16 @@ def test_a_batch_announces_its_changes_once_after_commit(app, events, create):
     responses = app.post_json("/v1/batch", {"requests": requests}, headers=ALICE).json["responses"]
     assert [response["status"] for response in responses] == [201, 201, 200]
     summary = [(type(event).__name__, event.payload["action"], len(event.impacted_objects)) for event in events.events]
-    assert sorted(summary) == sorted([("ResourceChanged", "create", 2), ("ResourceChanged", "update", 1),
-                                      ("AfterResourceChanged", "create", 2), ("AfterResourceChanged", "update", 1)])
+    assert sorted(summary) == sorted(
+        [
+            ("ResourceChanged", "create", 2),
+            ("ResourceChanged", "update", 1),
+            ("AfterResourceChanged", "create", 2),
+            ("AfterResourceChanged", "update", 1),
+        ]
+    )
     created = next(event for event in events.events if event.payload["action"] == "create")
-    assert [entry["new"] for entry in created.impacted_objects] == [responses[0]["body"]["data"],
-                                                                     responses[1]["body"]["data"]]
+    assert [entry["new"] for entry in created.impacted_objects] == [
+        responses[0]["body"]["data"],
+        responses[1]["body"]["data"],
+    ]

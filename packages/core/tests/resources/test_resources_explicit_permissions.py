@@ -11,8 +11,9 @@ def extra_settings():
 
 
 def test_the_creator_is_not_made_a_writer(app):
-    response = app.post_json("/v1/articles", {"data": {"title": "t"}, "permissions": {"read": [userid("bob")]}},
-                             headers=ALICE, status=201)
+    response = app.post_json(
+        "/v1/articles", {"data": {"title": "t"}, "permissions": {"read": [userid("bob")]}}, headers=ALICE, status=201
+    )
     assert response.json["permissions"] == {"read": [userid("bob")]}
     url = f"/v1/articles/{response.json['data']['id']}"
     # Nothing but the object's own permissions (and no inheritance here): alice lost her access.

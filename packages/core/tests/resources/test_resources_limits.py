@@ -30,7 +30,7 @@ def follow(app, url, method="get"):
         response = getattr(app, method)(url, headers=ALICE)
         pages.append(response.json["data"])
         url = response.headers.get("Next-Page")
-        url = url[url.index("/v1/"):] if url else None
+        url = url[url.index("/v1/") :] if url else None
     return pages
 
 

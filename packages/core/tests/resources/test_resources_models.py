@@ -56,12 +56,33 @@ def test_registered_resources_build_the_uris_the_app_serves(app, registry, creat
         info.object_uri()
 
 
-@pytest.mark.parametrize(("path", "names"), [
-    ("/v1/journaleds", {"create": "create_record", "get": "get_record", "update": "update_record",
-                        "delete": "delete_record", "list": "get_records", "delete_many": "delete_records"}),
-    ("/v1/renameds", {"create": "create_object", "get": "get_object", "update": "update_object",
-                      "delete": "delete_object", "list": "get_objects", "delete_many": "delete_objects"}),
-])
+@pytest.mark.parametrize(
+    ("path", "names"),
+    [
+        (
+            "/v1/journaleds",
+            {
+                "create": "create_record",
+                "get": "get_record",
+                "update": "update_record",
+                "delete": "delete_record",
+                "list": "get_records",
+                "delete_many": "delete_records",
+            },
+        ),
+        (
+            "/v1/renameds",
+            {
+                "create": "create_object",
+                "get": "get_object",
+                "update": "update_object",
+                "delete": "delete_object",
+                "list": "get_objects",
+                "delete_many": "delete_objects",
+            },
+        ),
+    ],
+)
 def test_the_overridden_model_names_are_the_ones_called(app, registry, path, names):
     journal = registry.model_journal
     created = app.post_json(path, {"data": {"n": 1}}, headers=ALICE, status=201).json["data"]

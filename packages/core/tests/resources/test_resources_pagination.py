@@ -84,16 +84,20 @@ def test_walking_1000_objects_while_others_are_inserted_and_deleted(app, registr
     assert sort_objects(listed, [("group", 1), ("rank", -1)]) == listed
 
 
-@pytest.mark.parametrize("sort", [None, "rank", "-rank", "group,rank", "-group,-rank,index", "id", "-last_modified",
-                                  "rank,-id"])
+@pytest.mark.parametrize(
+    "sort", [None, "rank", "-rank", "group,rank", "-group,-rank,index", "id", "-last_modified", "rank,-id"]
+)
 def test_pages_cover_the_list_exactly_for_every_sort(app, registry, sort):
     rows = random_rows(random.Random(sort or "default"), 137)
     stored = seed(registry, rows)
     params = {"_limit": "10"} if sort is None else {"_limit": "10", "_sort": sort}
     pages = walk(app, "/v1/things?" + urlencode(params))
     listed = [obj for page in pages for obj in page]
-    sorting = [("last_modified", -1)] if sort is None else [
-        (field.lstrip("-"), -1 if field.startswith("-") else 1) for field in sort.split(",")]
+    sorting = (
+        [("last_modified", -1)]
+        if sort is None
+        else [(field.lstrip("-"), -1 if field.startswith("-") else 1) for field in sort.split(",")]
+    )
     assert [obj["id"] for obj in listed] == [obj["id"] for obj in sort_objects(stored, sorting)]
     assert len(pages) == 14
 
@@ -167,7 +171,7 @@ def token_of(url):
 
 def flip(text, index):
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    return text[:index] + alphabet[(alphabet.index(text[index]) + 1) % len(alphabet)] + text[index + 1:]
+    return text[:index] + alphabet[(alphabet.index(text[index]) + 1) % len(alphabet)] + text[index + 1 :]
 
 
 def test_a_valid_token_is_followed(app, next_page):
@@ -210,8 +214,9 @@ def test_tokens_with_non_ascii_characters_are_a_400(app, next_page, part):
     assert assert_error(response, 400, 107)["details"][0]["name"] == "_token"
 
 
-@pytest.mark.parametrize("other_query", ["_limit=2&_sort=-n", "_limit=2", "_limit=2&_sort=n&gt_n=0",
-                                         "_limit=2&_sort=n,-id"])
+@pytest.mark.parametrize(
+    "other_query", ["_limit=2&_sort=-n", "_limit=2", "_limit=2&_sort=n&gt_n=0", "_limit=2&_sort=n,-id"]
+)
 def test_a_token_of_another_query_is_a_400(app, next_page, other_query):
     response = app.get(f"/v1/things?{other_query}&_token={token_of(next_page)}", headers=ALICE, status=400)
     assert_error(response, 400, 107)

@@ -38,8 +38,11 @@ def test_a_json_patch_replaces_the_top_level_fields_it_sends_and_stores_nulls(ap
     thing = create("/v1/things", {"n": {"x": 1, "y": 2}, "k": 1, "s": "x"})
     url = f"/v1/things/{thing['id']}"
     data = patch(app, url, {"data": {"n": {"x": 5}, "k": None}}, content_type).json["data"]
-    assert {key: value for key, value in data.items() if key not in ("id", "last_modified")} == \
-        {"n": {"x": 5}, "k": None, "s": "x"}
+    assert {key: value for key, value in data.items() if key not in ("id", "last_modified")} == {
+        "n": {"x": 5},
+        "k": None,
+        "s": "x",
+    }
     assert current(app, url) == data
     assert app.get("/v1/things?k=null", headers=ALICE).json["data"] == [data]
 
@@ -197,16 +200,25 @@ def test_json_patch_adds_and_removes_principals(app, article):
     assert permissions["read"] == sorted([bob, carol])
     assert permissions["write"] == sorted([userid("alice"), "system.Authenticated"])
     app.get(url, headers=BOB, status=200)
-    response = patch(app, url, [{"op": "remove", "path": f"/permissions/read/{carol}"},
-                                {"op": "remove", "path": "/permissions/write/system.Authenticated"}], JSON_PATCH)
+    response = patch(
+        app,
+        url,
+        [
+            {"op": "remove", "path": f"/permissions/read/{carol}"},
+            {"op": "remove", "path": "/permissions/write/system.Authenticated"},
+        ],
+        JSON_PATCH,
+    )
     assert response.json["permissions"]["read"] == [bob]
     assert permissions_of(app, article) == {"read": [bob], "write": [userid("alice")]}
 
 
 def test_json_patch_on_data_and_permissions_at_once(app, article):
     url = f"/v1/articles/{article['id']}"
-    operations = [{"op": "replace", "path": "/data/title", "value": "u"},
-                  {"op": "add", "path": f"/permissions/read/{userid('bob')}"}]
+    operations = [
+        {"op": "replace", "path": "/data/title", "value": "u"},
+        {"op": "add", "path": f"/permissions/read/{userid('bob')}"},
+    ]
     response = patch(app, url, operations, JSON_PATCH)
     assert response.json["data"]["title"] == "u"
     assert app.get(url, headers=BOB).json["data"]["title"] == "u"
@@ -214,19 +226,21 @@ def test_json_patch_on_data_and_permissions_at_once(app, article):
 
 def test_json_patch_replaces_a_whole_permission(app, article):
     url = f"/v1/articles/{article['id']}"
-    response = patch(app, url, [{"op": "replace", "path": "/permissions/read", "value": [userid("bob")]}],
-                     JSON_PATCH)
+    response = patch(app, url, [{"op": "replace", "path": "/permissions/read", "value": [userid("bob")]}], JSON_PATCH)
     assert response.json["permissions"]["read"] == [userid("bob")]
 
 
-@pytest.mark.parametrize("operation", [
-    {"op": "add", "path": "/permissions/admin/x"},
-    {"op": "add", "path": "/permissions"},
-    {"op": "remove", "path": "/permissions/read/nobody"},
-    {"op": "replace", "path": "/permissions/read", "value": "everyone"},
-    {"op": "replace", "path": "/permissions/read", "value": [1]},
-    {"op": "add", "path": "/permissions/read/a\u0000b"},
-])
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "add", "path": "/permissions/admin/x"},
+        {"op": "add", "path": "/permissions"},
+        {"op": "remove", "path": "/permissions/read/nobody"},
+        {"op": "replace", "path": "/permissions/read", "value": "everyone"},
+        {"op": "replace", "path": "/permissions/read", "value": [1]},
+        {"op": "add", "path": "/permissions/read/a\u0000b"},
+    ],
+)
 def test_bad_permission_patches_are_a_400(app, article, operation):
     before = permissions_of(app, article)
     response = patch(app, f"/v1/articles/{article['id']}", [operation], JSON_PATCH, status=400)
@@ -265,8 +279,9 @@ def test_response_behavior_light_returns_the_fields_the_patch_changed(app, url, 
     body = {"data": {"a": 2, "s": "x", "k": 3}}
     response = patch(app, url, body, headers={**ALICE, "Response-Behavior": "light"})
     assert response.json == {"data": {"a": 2, "k": 3}}
-    response = patch(app, f"/v1/articles/{article['id']}", {"data": {"title": "u"}},
-                     headers={**ALICE, "Response-Behavior": "light"})
+    response = patch(
+        app, f"/v1/articles/{article['id']}", {"data": {"title": "u"}}, headers={**ALICE, "Response-Behavior": "light"}
+    )
     assert response.json == {"data": {"title": "u"}}
 
 

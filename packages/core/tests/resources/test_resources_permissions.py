@@ -104,7 +104,7 @@ def test_pages_of_a_filtered_list_hold_only_readable_objects(app, create):
         response = app.get(url, headers=BOB)
         seen += [obj["id"] for obj in response.json["data"]]
         url = response.headers.get("Next-Page")
-        url = url[url.index("/v1/"):] if url else None
+        url = url[url.index("/v1/") :] if url else None
     assert seen == [obj["id"] for obj in sorted(readable, key=lambda obj: obj["title"])]
 
 
@@ -115,7 +115,7 @@ def test_sharing_between_pages_does_not_break_the_walk(app, create):
         response = app.get(url, headers=BOB)
         seen += [obj["id"] for obj in response.json["data"]]
         url = response.headers.get("Next-Page")
-        url = url[url.index("/v1/"):] if url else None
+        url = url[url.index("/v1/") :] if url else None
         # Between pages, bob gets another object to read, and creates one.
         late.append(create("/v1/articles", {"title": f"s{len(late)}"}, permissions={"read": [userid("bob")]}))
         late.append(create("/v1/articles", {"title": f"b{len(late)}"}, headers=BOB))
@@ -167,8 +167,9 @@ def test_put_creates_with_create_and_replaces_with_write(app, url):
 
 def test_put_replaces_permissions_but_the_writer_keeps_write(app, url):
     share(app, url, read=[userid("bob")], write=[userid("carol")])
-    response = app.put_json(url, {"data": {"title": "t"}, "permissions": {"read": [userid("carol")]}},
-                            headers=ALICE, status=200)
+    response = app.put_json(
+        url, {"data": {"title": "t"}, "permissions": {"read": [userid("carol")]}}, headers=ALICE, status=200
+    )
     assert response.json["permissions"] == {"read": [userid("carol")], "write": [userid("alice")]}
     assert_error(app.get(url, headers=BOB, status=403), 403)
 
@@ -198,8 +199,9 @@ def test_permissions_in_bodies_are_validated(app, url):
     for permissions in ({"admin": ["x"]}, {"read": "x"}, {"read": [1]}, {"read": [""]}, ["read"]):
         response = app.patch_json(url, {"permissions": permissions}, headers=ALICE, status=400)
         assert_error(response, 400, 107)
-        response = app.post_json("/v1/articles", {"data": {"title": "t"}, "permissions": permissions},
-                                 headers=ALICE, status=400)
+        response = app.post_json(
+            "/v1/articles", {"data": {"title": "t"}, "permissions": permissions}, headers=ALICE, status=400
+        )
         assert_error(response, 400, 107)
     assert_error(app.post_json("/v1/things", {"data": {}, "permissions": {}}, headers=ALICE, status=400), 400)
 
@@ -225,11 +227,19 @@ def test_users_never_see_each_others_notes(app, create):
     assert all(obj["deleted"] for obj in bob_changes)
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("get", "/v1/mynotes"), ("head", "/v1/mynotes"), ("post_json", "/v1/mynotes"), ("delete", "/v1/mynotes"),
-    ("get", "/v1/mynotes/{id}"), ("put_json", "/v1/mynotes/{id}"), ("patch_json", "/v1/mynotes/{id}"),
-    ("delete", "/v1/mynotes/{id}"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/v1/mynotes"),
+        ("head", "/v1/mynotes"),
+        ("post_json", "/v1/mynotes"),
+        ("delete", "/v1/mynotes"),
+        ("get", "/v1/mynotes/{id}"),
+        ("put_json", "/v1/mynotes/{id}"),
+        ("patch_json", "/v1/mynotes/{id}"),
+        ("delete", "/v1/mynotes/{id}"),
+    ],
+)
 def test_notes_need_authentication(app, create, method, path):
     note = create("/v1/mynotes", {"text": "alice's"})
     kwargs = {"params": {"data": {"text": "x"}}} if method.endswith("_json") else {}

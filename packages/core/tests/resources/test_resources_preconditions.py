@@ -137,8 +137,9 @@ def test_if_match_accepts_a_list_of_etags(app, thing):
 
 def test_if_match_on_a_shareable_object_shows_the_existing_data_without_permissions(app, create):
     article = create("/v1/articles", {"title": "t"})
-    response = app.patch_json(f"/v1/articles/{article['id']}", {"data": {"title": "u"}},
-                              headers={**ALICE, "If-Match": '"1"'}, status=412)
+    response = app.patch_json(
+        f"/v1/articles/{article['id']}", {"data": {"title": "u"}}, headers={**ALICE, "If-Match": '"1"'}, status=412
+    )
     assert assert_error(response, 412, 114)["details"]["existing"] == article
 
 
@@ -223,8 +224,9 @@ def test_preconditions_never_show_an_object_to_who_may_not_read_it(app, create):
         status = 412 if "If-None-Match" in headers else 403
         response = app.put_json(url, {"data": {"title": "x"}}, headers={**BOB, **headers}, status=status)
         assert "private" not in response.text and "ETag" not in response.headers
-        response = app.post_json("/v1/articles", {"data": {"id": article["id"], "title": "x"}},
-                                 headers={**BOB, **headers}, status=403)
+        response = app.post_json(
+            "/v1/articles", {"data": {"id": article["id"], "title": "x"}}, headers={**BOB, **headers}, status=403
+        )
         assert "private" not in response.text
     assert app.get(url, headers=ALICE).json["data"]["title"] == "private"
 
@@ -233,8 +235,9 @@ def test_a_create_only_put_on_an_object_the_caller_may_read_shows_it_in_the_412(
     from .conftest import BOB, userid
 
     article = create("/v1/articles", {"title": "shared"}, permissions={"read": [userid("bob")]})
-    response = app.put_json(f"/v1/articles/{article['id']}", {"data": {"title": "x"}},
-                            headers={**BOB, "If-None-Match": "*"}, status=412)
+    response = app.put_json(
+        f"/v1/articles/{article['id']}", {"data": {"title": "x"}}, headers={**BOB, "If-None-Match": "*"}, status=412
+    )
     assert assert_error(response, 412, 114)["details"]["existing"]["title"] == "shared"
     app.put_json(f"/v1/articles/{article['id']}", {"data": {"title": "x"}}, headers=BOB, status=403)
 
@@ -265,8 +268,9 @@ def test_identified_reads_are_never_cached_whatever_the_resource_setting(app, th
     response = app.get(path.format(id=thing["id"]), headers=ALICE)
     assert response.headers["Cache-Control"] == "no-cache, no-store"
     assert "Expires" not in response.headers
-    not_modified = app.get(path.format(id=thing["id"]), headers={**ALICE, "If-None-Match": response.headers["ETag"]},
-                           status=304)
+    not_modified = app.get(
+        path.format(id=thing["id"]), headers={**ALICE, "If-None-Match": response.headers["ETag"]}, status=304
+    )
     assert not_modified.headers["Cache-Control"] == "no-cache, no-store"
 
 

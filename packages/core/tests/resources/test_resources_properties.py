@@ -72,8 +72,11 @@ def filters(draw):
     return operator, field, operand, raw
 
 
-sorts = st.lists(st.tuples(st.sampled_from([*FIELDS, "b", "index"]), st.sampled_from([1, -1])), max_size=3,
-                 unique_by=lambda item: item[0])
+sorts = st.lists(
+    st.tuples(st.sampled_from([*FIELDS, "b", "index"]), st.sampled_from([1, -1])),
+    max_size=3,
+    unique_by=lambda item: item[0],
+)
 
 
 def querystring(chosen_filters, sorting, extra=()):
@@ -88,7 +91,9 @@ def expected_ids(stored, chosen_filters, sorting):
     return [obj["id"] for obj in sort_objects(selected, sorting or [("last_modified", -1)])]
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(chosen_filters=st.lists(filters(), max_size=3), sorting=sorts)
 def test_filters_and_sorts_match_the_reference(dataset, chosen_filters, sorting):
     app, stored = dataset
@@ -99,7 +104,9 @@ def test_filters_and_sorts_match_the_reference(dataset, chosen_filters, sorting)
     assert int(count) == len(response.json["data"])
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(chosen_filters=st.lists(filters(), max_size=1), sorting=sorts, limit=st.integers(1, 25))
 def test_pages_match_the_reference(dataset, chosen_filters, sorting, limit):
     app, stored = dataset
@@ -110,24 +117,32 @@ def test_pages_match_the_reference(dataset, chosen_filters, sorting, limit):
         assert len(response.json["data"]) <= limit
         listed += [obj["id"] for obj in response.json["data"]]
         url = response.headers.get("Next-Page")
-        url = url[url.index("/v1/"):] if url else None
+        url = url[url.index("/v1/") :] if url else None
     assert listed == expected_ids(stored, chosen_filters, sorting)
 
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**53), 2**53),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
     # Beyond 1e16 PostgreSQL hands floats back as integers: see test_large_floats_are_read_back.
     st.floats(min_value=-1e15, max_value=1e15, allow_nan=False, allow_infinity=False, width=64),
     st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=20),
 )
 json_keys = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=10)
-json_values = st.recursive(json_scalars, lambda children: st.one_of(
-    st.lists(children, max_size=4), st.dictionaries(json_keys, children, max_size=4)), max_leaves=12)
-json_objects = st.dictionaries(json_keys.filter(lambda key: key not in ("id", "last_modified")), json_values,
-                               max_size=5)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(json_keys, children, max_size=4)),
+    max_leaves=12,
+)
+json_objects = st.dictionaries(
+    json_keys.filter(lambda key: key not in ("id", "last_modified")), json_values, max_size=5
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=json_objects)
 def test_what_is_written_is_read_back(dataset, data):
     app, _ = dataset
@@ -139,8 +154,12 @@ def test_what_is_written_is_read_back(dataset, data):
 
 
 def test_large_floats_are_read_back(dataset, request):
-    known_bug_on(request, ["postgresql"], "kinto.core.storage.postgresql: JSONB prints 3.874663786421405e+16 as "
-                 "38746637864214050, read back as another (integer) number")
+    known_bug_on(
+        request,
+        ["postgresql"],
+        "kinto.core.storage.postgresql: JSONB prints 3.874663786421405e+16 as "
+        "38746637864214050, read back as another (integer) number",
+    )
     app, _ = dataset
     data = {"big": 3.874663786421405e16, "huge": 1.5e300, "tiny": 5e-324}
     created = app.post_json("/v1/things", {"data": data}, headers=ALICE, status=201).json["data"]

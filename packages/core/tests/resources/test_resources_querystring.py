@@ -10,8 +10,15 @@ from .reference import sort_objects
 
 # Values of several JSON types under the same fields: comparisons must respect types.
 OBJECTS = {
-    "one": {"name": "alpha", "n": 1, "s": "1", "flag": True, "tags": ["a", "b"], "nested": {"x": 1, "y": "p"},
-            "nul": None},
+    "one": {
+        "name": "alpha",
+        "n": 1,
+        "s": "1",
+        "flag": True,
+        "tags": ["a", "b"],
+        "nested": {"x": 1, "y": "p"},
+        "nul": None,
+    },
     "two": {"name": "Beta", "n": 2.5, "s": "10", "flag": False, "tags": ["b"], "nested": {"x": 2}},
     "three": {"name": "gamma", "n": "2", "s": 2, "tags": [], "nested": {"x": "1"}},
     "four": {"name": "delta", "n": 10, "flag": "true", "tags": "b", "nested": 1},
@@ -202,12 +209,20 @@ def test_sort_follows_the_type_order_and_puts_missing_fields_last(app, things):
     assert ordered_labels(app, things, "_sort=flag")[:3] == ["four", "two", "one"]
 
 
-@pytest.mark.parametrize("sort", ["group,-rank", "-group,rank", "-group,-rank", "rank,group", "group,rank,-id",
-                                  "-rank,id"])
+@pytest.mark.parametrize(
+    "sort", ["group,-rank", "-group,rank", "-group,-rank", "rank,group", "group,rank,-id", "-rank,id"]
+)
 def test_sort_on_several_fields_with_missing_values(app, create, sort):
     rows = [
-        {"group": "b", "rank": 2}, {"group": "a", "rank": 1}, {"group": "b"}, {"rank": 3},
-        {"group": "a", "rank": 5}, {"group": "b", "rank": 2}, {}, {"group": "a"}, {"group": None, "rank": 2},
+        {"group": "b", "rank": 2},
+        {"group": "a", "rank": 1},
+        {"group": "b"},
+        {"rank": 3},
+        {"group": "a", "rank": 5},
+        {"group": "b", "rank": 2},
+        {},
+        {"group": "a"},
+        {"group": None, "rank": 2},
         {"group": 1, "rank": "2"},
     ]
     created = [create("/v1/things", row) for row in rows]
@@ -230,10 +245,17 @@ def test_fields_on_a_list(app, things):
     data = app.get("/v1/things?_fields=name,nested.x&_sort=name", headers=ALICE).json["data"]
     assert [obj.get("name") for obj in data] == ["Beta", "alpha", "delta", "gamma", None]
     one = next(obj for obj in data if obj.get("name") == "alpha")
-    assert one == {"id": things["one"]["id"], "last_modified": things["one"]["last_modified"], "name": "alpha",
-                   "nested": {"x": 1}}
+    assert one == {
+        "id": things["one"]["id"],
+        "last_modified": things["one"]["last_modified"],
+        "name": "alpha",
+        "nested": {"x": 1},
+    }
     assert next(obj for obj in data if obj.get("name") == "delta") == {
-        "id": things["four"]["id"], "last_modified": things["four"]["last_modified"], "name": "delta"}
+        "id": things["four"]["id"],
+        "last_modified": things["four"]["last_modified"],
+        "name": "delta",
+    }
 
 
 # --- synchronisation: _since, _before and tombstones ---------------------------------------------------
@@ -290,8 +312,9 @@ def test_unknown_underscore_parameters_are_ignored(app, things, querystring):
     assert len(deleted) == len(things)
 
 
-@pytest.mark.parametrize("querystring", ["_limit=0", "_limit=", "_sort=", "_sort=,,", "_sort=-", "_fields=",
-                                         "_fields=,"])
+@pytest.mark.parametrize(
+    "querystring", ["_limit=0", "_limit=", "_sort=", "_sort=,,", "_sort=-", "_fields=", "_fields=,"]
+)
 def test_empty_sort_limit_and_fields_mean_the_defaults(app, things, querystring):
     # As Kinto, which answers them as if they were absent.
     default = app.get("/v1/things", headers=ALICE).json["data"]

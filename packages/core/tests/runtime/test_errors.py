@@ -23,8 +23,12 @@ class Context:
         self.request = request
 
     def check_permission(self, principals, permission):
-        return "system.Authenticated" in principals and permission == "read" and \
-            "basicauth:" in "".join(principals) and self.request.headers.get("X-Allow") == "yes"
+        return (
+            "system.Authenticated" in principals
+            and permission == "read"
+            and "basicauth:" in "".join(principals)
+            and self.request.headers.get("X-Allow") == "yes"
+        )
 
 
 @crash.get()
@@ -108,8 +112,21 @@ def test_retry_after_follows_the_setting():
 
 @pytest.mark.parametrize(
     ("status", "errno"),
-    [(400, 107), (401, 104), (403, 121), (404, 111), (405, 115), (406, 107), (409, 122), (412, 114), (413, 113),
-     (415, 107), (429, 117), (500, 999), (503, 201)],
+    [
+        (400, 107),
+        (401, 104),
+        (403, 121),
+        (404, 111),
+        (405, 115),
+        (406, 107),
+        (409, 122),
+        (412, 114),
+        (413, 113),
+        (415, 107),
+        (429, 117),
+        (500, 999),
+        (503, 201),
+    ],
 )
 def test_raised_http_errors_keep_the_format(app, status, errno):
     response = app.get(f"/v1/raise/{status}", status=status)

@@ -11,7 +11,11 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def postgresql_factory():
-    factory = BackendFactory("kinto.core.storage.postgresql", {"storage_url": postgresql_test_database("kinto_storage_tests")}, kind="storage")
+    factory = BackendFactory(
+        "kinto.core.storage.postgresql",
+        {"storage_url": postgresql_test_database("kinto_storage_tests")},
+        kind="storage",
+    )
     yield factory
     factory.close()
 

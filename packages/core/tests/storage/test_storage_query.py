@@ -101,16 +101,25 @@ def test_the_id_breaks_ties_unless_sorted_on():
 
 
 small_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.5, -1.5]), st.sampled_from(["", "a", "b"])
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([0.0, 1.0, 2.5, -1.5]),
+    st.sampled_from(["", "a", "b"]),
 )
 small_values = st.recursive(
-    small_scalars, lambda inner: st.one_of(st.lists(inner, max_size=2), st.dictionaries(st.sampled_from("ab"), inner)),
+    small_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=2), st.dictionaries(st.sampled_from("ab"), inner)),
     max_leaves=4,
 )
 filter_fields = st.sampled_from(["a", "b", "a.b", "a.b.c"])
-documents = st.dictionaries(filter_fields.map(lambda f: f.split(".")[0]), st.one_of(small_values, st.dictionaries(
-    st.sampled_from("bc"), st.one_of(small_values, st.dictionaries(st.just("c"), small_values))
-)))
+documents = st.dictionaries(
+    filter_fields.map(lambda f: f.split(".")[0]),
+    st.one_of(
+        small_values,
+        st.dictionaries(st.sampled_from("bc"), st.one_of(small_values, st.dictionaries(st.just("c"), small_values))),
+    ),
+)
 
 
 @st.composite
@@ -141,13 +150,22 @@ def test_compiled_filters_agree_with_the_reference_semantics(document, filters):
         (Filter("n", 1, COMPARISON.EQ), [1, 1.0]),
         (Filter("n", True, COMPARISON.EQ), [True]),
         (Filter("n", None, COMPARISON.EQ), [None]),
-        (Filter("n", "1", COMPARISON.NOT), [MISSING, 1, 1.0, 2, 1.5, True, False, None, "2", "a", "b", "", [1], [2], {"1": 1}]),
+        (
+            Filter("n", "1", COMPARISON.NOT),
+            [MISSING, 1, 1.0, 2, 1.5, True, False, None, "2", "a", "b", "", [1], [2], {"1": 1}],
+        ),
         (Filter("n", [1, "1", None], COMPARISON.IN), [1, 1.0, "1", None]),
-        (Filter("n", [True, 2], COMPARISON.EXCLUDE), [MISSING, 1, 1.0, 1.5, False, None, "1", "2", "a", "b", "", [1], [2], {"1": 1}]),
+        (
+            Filter("n", [True, 2], COMPARISON.EXCLUDE),
+            [MISSING, 1, 1.0, 1.5, False, None, "1", "2", "a", "b", "", [1], [2], {"1": 1}],
+        ),
         (Filter("n", 1, COMPARISON.GT), [2, 1.5]),
         (Filter("n", False, COMPARISON.GT), [True]),
         (Filter("n", "b", COMPARISON.MAX), ["1", "2", "a", "b", ""]),
-        (Filter("n", True, COMPARISON.HAS), [1, 1.0, 2, 1.5, True, False, None, "1", "2", "a", "b", "", [1], [2], {"1": 1}]),
+        (
+            Filter("n", True, COMPARISON.HAS),
+            [1, 1.0, 2, 1.5, True, False, None, "1", "2", "a", "b", "", [1], [2], {"1": 1}],
+        ),
     ],
 )
 def test_compiled_scalar_filters_keep_types_apart(filter_, matching):

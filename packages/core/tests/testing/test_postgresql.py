@@ -38,8 +38,9 @@ def other_run(database: str, *options: str, run_id: str | None = None) -> str:
     env = {key: value for key, value in os.environ.items() if key != "KINTO_TEST_RUN_ID"}
     if run_id is not None:
         env["KINTO_TEST_RUN_ID"] = run_id
-    result = subprocess.run([sys.executable, "-c", OTHER_RUN, database, *options], env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", OTHER_RUN, database, *options], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 

@@ -157,8 +157,14 @@ def problem_message(location: str, name: str | None, description: str) -> str:
     return f"{name} in {location}: {description}" if name else f"{location}: {description}"
 
 
-def raise_invalid(request: Any, location: str = "body", name: str | None = None, description: Any = None,
-                  errno: int = ERRORS.INVALID_PARAMETERS, **kwargs: Any) -> NoReturn:
+def raise_invalid(
+    request: Any,
+    location: str = "body",
+    name: str | None = None,
+    description: Any = None,
+    errno: int = ERRORS.INVALID_PARAMETERS,
+    **kwargs: Any,
+) -> NoReturn:
     """Kinto's name for raising ``invalid(...)`` (``request`` is not needed)."""
     raise invalid(description, location=location, name=name, errno=errno, **kwargs)
 

@@ -189,8 +189,9 @@ class Permission(PermissionBase):
         with self._lock:
             for object_id in objects_ids:
                 names = aces.permissions_of.get(object_id, ())
-                result.append({perm: set(aces[(object_id, perm)]) for perm in names
-                               if wanted is None or perm in wanted})
+                result.append(
+                    {perm: set(aces[(object_id, perm)]) for perm in names if wanted is None or perm in wanted}
+                )
         return result
 
     def replace_object_permissions(
@@ -224,7 +225,9 @@ class Permission(PermissionBase):
 
     def export_user_principals(self) -> list[tuple[str, str]]:
         with self._lock:
-            return sorted((key[0], principal) for key, members in self._tables["users"].items() for principal in members)
+            return sorted(
+                (key[0], principal) for key, members in self._tables["users"].items() for principal in members
+            )
 
     def export_access_control_entries(
         self, after: tuple[str, str, str] | None = None, limit: int | None = None

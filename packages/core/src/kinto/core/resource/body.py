@@ -31,13 +31,22 @@ def check_accept(request: Any) -> None:
         raise errors.http_error(
             httpexceptions.HTTPNotAcceptable(),
             message="Only application/json responses are available",
-            details=[{"location": "header", "name": "Accept",
-                      "description": "Accept should allow one of ['application/json']"}],
+            details=[
+                {
+                    "location": "header",
+                    "name": "Accept",
+                    "description": "Accept should allow one of ['application/json']",
+                }
+            ],
         )
 
 
-def read_body(request: Any, permission_names: Sequence[str], content_types: tuple[str, ...] = ("application/json",),
-              nullable_permissions: bool = False) -> dict[str, Any]:
+def read_body(
+    request: Any,
+    permission_names: Sequence[str],
+    content_types: tuple[str, ...] = ("application/json",),
+    nullable_permissions: bool = False,
+) -> dict[str, Any]:
     """The body, checked; ``permission_names``: the object's (none: permissions are refused);
     ``nullable_permissions``: a permission may be ``null`` (PATCH)."""
     body = _given_by_view(request)
@@ -49,8 +58,13 @@ def read_body(request: Any, permission_names: Sequence[str], content_types: tupl
             raise errors.http_error(
                 httpexceptions.HTTPUnsupportedMediaType(),
                 message=f"Content-Type should be one of {', '.join(content_types)}",
-                details=[{"location": "header", "name": "Content-Type",
-                          "description": f"Content-Type should be one of {list(content_types)}"}],
+                details=[
+                    {
+                        "location": "header",
+                        "name": "Content-Type",
+                        "description": f"Content-Type should be one of {list(content_types)}",
+                    }
+                ],
             )
         body = request.json_body
         if content_type == JSON_PATCH:

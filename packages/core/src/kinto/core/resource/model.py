@@ -121,8 +121,15 @@ class Model:
         include_deleted: bool = False,
         parent_id: str | None = None,
     ) -> list[KintoObject]:
-        wanted = (self.resource_name, parent_id or self.parent_id, filters, sorting, pagination_rules, limit,
-                  include_deleted)
+        wanted = (
+            self.resource_name,
+            parent_id or self.parent_id,
+            filters,
+            sorting,
+            pagination_rules,
+            limit,
+            include_deleted,
+        )
         for page, _, objects in self.prefetched_pages:
             if page == wanted and self._default_fields():
                 return [dict(obj) for obj in objects]
@@ -160,7 +167,10 @@ class Model:
                 raise ObjectNotFoundError(record_id)
             return dict(found)
         return self.storage.get(
-            self.resource_name, parent_id or self.parent_id, record_id, id_field=self.id_field,
+            self.resource_name,
+            parent_id or self.parent_id,
+            record_id,
+            id_field=self.id_field,
             modified_field=self.modified_field,
         )
 
@@ -176,8 +186,12 @@ class Model:
 
     def create_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
         return self.storage.create(
-            self.resource_name, parent_id or self.parent_id, record, id_generator=self.id_generator,
-            id_field=self.id_field, modified_field=self.modified_field,
+            self.resource_name,
+            parent_id or self.parent_id,
+            record,
+            id_generator=self.id_generator,
+            id_field=self.id_field,
+            modified_field=self.modified_field,
         )
 
     def create_object(self, obj: KintoObject, parent_id: str | None = None) -> KintoObject:
@@ -205,22 +219,33 @@ class Model:
 
     def update_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
         return self.storage.update(
-            self.resource_name, parent_id or self.parent_id, record[self.id_field], record,
-            id_field=self.id_field, modified_field=self.modified_field,
+            self.resource_name,
+            parent_id or self.parent_id,
+            record[self.id_field],
+            record,
+            id_field=self.id_field,
+            modified_field=self.modified_field,
         )
 
     def update_object(self, obj: KintoObject, parent_id: str | None = None) -> KintoObject:
         return self.update_record(obj, parent_id=parent_id)
 
-    def delete_record(self, record: KintoObject, parent_id: str | None = None,
-                      last_modified: int | None = None) -> KintoObject:
+    def delete_record(
+        self, record: KintoObject, parent_id: str | None = None, last_modified: int | None = None
+    ) -> KintoObject:
         return self.storage.delete(
-            self.resource_name, parent_id or self.parent_id, record[self.id_field], id_field=self.id_field,
-            modified_field=self.modified_field, deleted_field=self.deleted_field, last_modified=last_modified,
+            self.resource_name,
+            parent_id or self.parent_id,
+            record[self.id_field],
+            id_field=self.id_field,
+            modified_field=self.modified_field,
+            deleted_field=self.deleted_field,
+            last_modified=last_modified,
         )
 
-    def delete_object(self, obj: KintoObject, parent_id: str | None = None,
-                      last_modified: int | None = None) -> KintoObject:
+    def delete_object(
+        self, obj: KintoObject, parent_id: str | None = None, last_modified: int | None = None
+    ) -> KintoObject:
         return self.delete_record(obj, parent_id=parent_id, last_modified=last_modified)
 
     def delete_records(
@@ -232,9 +257,15 @@ class Model:
         parent_id: str | None = None,
     ) -> list[KintoObject]:
         return self.storage.delete_all(
-            self.resource_name, parent_id or self.parent_id, filters=filters, sorting=sorting,
-            pagination_rules=pagination_rules, limit=limit, id_field=self.id_field,
-            modified_field=self.modified_field, deleted_field=self.deleted_field,
+            self.resource_name,
+            parent_id or self.parent_id,
+            filters=filters,
+            sorting=sorting,
+            pagination_rules=pagination_rules,
+            limit=limit,
+            id_field=self.id_field,
+            modified_field=self.modified_field,
+            deleted_field=self.deleted_field,
         )
 
     def delete_objects(self, *args: Any, **kwargs: Any) -> list[KintoObject]:
@@ -273,12 +304,15 @@ class ShareableModel(Model):
         permissions = obj.pop(self.permissions_field, None)
         return obj, permissions
 
-    def _save_permissions(self, object_id: str, permissions: dict[str, list[str]] | None,
-                          created: bool) -> dict[str, list[str]]:
+    def _save_permissions(
+        self, object_id: str, permissions: dict[str, list[str]] | None, created: bool
+    ) -> dict[str, list[str]]:
         """Store the object's ACL (see the class docstring) and return it, empty permissions left out."""
         uri = self.get_permission_object_id(object_id)
         # A new object has no ACL yet: its permissions were deleted with any former object of that id.
-        current = {} if created else {perm: set(principals) for perm, principals in self._object_permissions(uri).items()}
+        current = (
+            {} if created else {perm: set(principals) for perm, principals in self._object_permissions(uri).items()}
+        )
         source = current if permissions is None else permissions
         wanted = {perm: set(principals) for perm, principals in source.items()}
         if self.current_principal and self.explicit_permissions:
@@ -338,8 +372,9 @@ class ShareableModel(Model):
         saved = self._save_permissions(updated[self.id_field], permissions, created=False)
         return {**updated, self.permissions_field: saved}
 
-    def delete_record(self, record: KintoObject, parent_id: str | None = None,
-                      last_modified: int | None = None) -> KintoObject:
+    def delete_record(
+        self, record: KintoObject, parent_id: str | None = None, last_modified: int | None = None
+    ) -> KintoObject:
         tombstone = super().delete_record(record, parent_id=parent_id, last_modified=last_modified)
         uri = self.get_permission_object_id(record[self.id_field])
         self.permission.delete_object_permissions(uri)

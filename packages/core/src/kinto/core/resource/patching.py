@@ -54,8 +54,13 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def merged(data: dict[str, Any], permissions: Permissions, sent_data: dict[str, Any],
-           sent_permissions: dict[str, Any] | None, merge: bool) -> tuple[dict[str, Any], Permissions | None]:
+def merged(
+    data: dict[str, Any],
+    permissions: Permissions,
+    sent_data: dict[str, Any],
+    sent_permissions: dict[str, Any] | None,
+    merge: bool,
+) -> tuple[dict[str, Any], Permissions | None]:
     """The data and permissions of a PATCH sending ``sent_data``/``sent_permissions``, shallow or ``merge``."""
     new_data = merge_patch(data, sent_data) if merge else {**data, **sent_data}
     if sent_permissions is None:
@@ -65,14 +70,21 @@ def merged(data: dict[str, Any], permissions: Permissions, sent_data: dict[str, 
     return new_data, {**permissions, **{perm: p for perm, p in sent_permissions.items() if p is not None}}
 
 
-def json_patched(data: dict[str, Any], permissions: Permissions, operations: list[Any],
-                 permission_names: Sequence[str], max_depth: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def json_patched(
+    data: dict[str, Any],
+    permissions: Permissions,
+    operations: list[Any],
+    permission_names: Sequence[str],
+    max_depth: int,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """RFC 6902 ``operations`` applied; ``permission_names`` are the object's (none: it has no permissions).
 
     The permissions returned are as the patch left them, to be checked as any sent in a body.
     """
-    document = {"data": copy.deepcopy(data),
-                "permissions": {perm: {p: True for p in principals} for perm, principals in permissions.items()}}
+    document = {
+        "data": copy.deepcopy(data),
+        "permissions": {perm: {p: True for p in principals} for perm, principals in permissions.items()},
+    }
     for perm in permission_names:
         document["permissions"].setdefault(perm, {})
     operations = [_checked_operation(index, operation, permission_names) for index, operation in enumerate(operations)]
@@ -89,8 +101,10 @@ def json_patched(data: dict[str, Any], permissions: Permissions, operations: lis
         raise InvalidPatch("data", f"Nested deeper than {max_depth} levels (json_max_depth)")
     if not any(operation["path"].startswith("/permissions") for operation in operations):
         return new_data, None
-    new_permissions = {perm: sorted(principals) if isinstance(principals, dict) else principals
-                       for perm, principals in (patched.get("permissions") or {}).items()}
+    new_permissions = {
+        perm: sorted(principals) if isinstance(principals, dict) else principals
+        for perm, principals in (patched.get("permissions") or {}).items()
+    }
     return new_data, new_permissions
 
 
@@ -121,8 +135,9 @@ def same_permissions(a: Permissions, b: Permissions) -> bool:
     return normal(a) == normal(b)
 
 
-def changed_fields(sent: dict[str, Any], before: dict[str, Any], after: dict[str, Any],
-                   behavior: str) -> dict[str, Any]:
+def changed_fields(
+    sent: dict[str, Any], before: dict[str, Any], after: dict[str, Any], behavior: str
+) -> dict[str, Any]:
     """The fields a ``Response-Behavior: light`` or ``diff`` PATCH answers with (as Kinto).
 
     ``light``: the fields the request sent whose value changed; ``diff``: those of them that

@@ -57,8 +57,9 @@ def parse_etags(headers: Mapping[str, str], header: str) -> list[int] | str | No
     for item in raw.split(","):
         match = _ETAG.match(item.strip())
         if match is None:
-            raise errors.invalid('Invalid value: expected "*" or a quoted timestamp like "1234"',
-                                 location="header", name=header)
+            raise errors.invalid(
+                'Invalid value: expected "*" or a quoted timestamp like "1234"', location="header", name=header
+            )
         values.append(int(match.group(1)))
     return values
 
@@ -106,8 +107,9 @@ def client_timestamp(value: Any) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool):
         return None
     if not 0 <= value <= MAX_CLIENT_TIMESTAMP:
-        raise errors.invalid(f"Should be a timestamp between 0 and {MAX_CLIENT_TIMESTAMP}", location="body",
-                             name="data.last_modified")
+        raise errors.invalid(
+            f"Should be a timestamp between 0 and {MAX_CLIENT_TIMESTAMP}", location="body", name="data.last_modified"
+        )
     return value
 
 

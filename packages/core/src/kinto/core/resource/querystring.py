@@ -161,8 +161,9 @@ def parse_filters(
     return filters, include_deleted
 
 
-def _build_filter(name: str, field: str, operator: COMPARISON, value: str, id_field: str,
-                  modified_field: str) -> Filter:
+def _build_filter(
+    name: str, field: str, operator: COMPARISON, value: str, id_field: str, modified_field: str
+) -> Filter:
     if operator in (COMPARISON.IN, COMPARISON.EXCLUDE, COMPARISON.CONTAINS, COMPARISON.CONTAINS_ANY):
         parsed: Any = _list_value(value)
     elif operator is COMPARISON.HAS:
@@ -260,7 +261,8 @@ def pagination_rules(sorting: list[Sort], last: list[Any]) -> list[list[Filter]]
 def query_digest(filters: list[Filter], sorting: list[Sort]) -> str:
     canonical = json.dumps(
         [[[f.field, f.operator.name, f.value] for f in filters], [[s.field, s.direction] for s in sorting]],
-        sort_keys=True, default=str,
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -308,8 +310,15 @@ def page_size(settings: Mapping[str, Any]) -> int:
     return min(int(paginate_by), max_fetch) if paginate_by else max_fetch
 
 
-def parse_list_query(params: Mapping[str, str], id_field: str, modified_field: str, max_limit: int,
-                     token_key: bytes, shared_ids: list[str] | None = None, for_delete: bool = False) -> ListQuery:
+def parse_list_query(
+    params: Mapping[str, str],
+    id_field: str,
+    modified_field: str,
+    max_limit: int,
+    token_key: bytes,
+    shared_ids: list[str] | None = None,
+    for_delete: bool = False,
+) -> ListQuery:
     """The ``ListQuery`` of a plural request; ``InvalidQuery`` names the parameter at fault.
 
     The sorting always ends on ``id_field`` (pages need a unique tie-breaker); ``shared_ids``
@@ -328,12 +337,20 @@ def parse_list_query(params: Mapping[str, str], id_field: str, modified_field: s
     rules = None
     if token := params.get("_token"):
         rules = pagination_rules(sorting, decode_token(token_key, token, digest, len(sorting)))
-    return ListQuery(filters=filters, sorting=sorting, fields=fields, limit=limit, rules=rules,
-                     include_deleted=include_deleted and not for_delete, digest=digest)
+    return ListQuery(
+        filters=filters,
+        sorting=sorting,
+        fields=fields,
+        limit=limit,
+        rules=rules,
+        include_deleted=include_deleted and not for_delete,
+        digest=digest,
+    )
 
 
-def next_page_params(params: Any, query: ListQuery, last: dict[str, Any], token_key: bytes,
-                     ttl_seconds: int) -> list[tuple[str, str]]:
+def next_page_params(
+    params: Any, query: ListQuery, last: dict[str, Any], token_key: bytes, ttl_seconds: int
+) -> list[tuple[str, str]]:
     """The querystring of the page after ``last``: the request's own (``params``, a multi-dict),
     with a new ``_token`` and the page size."""
     values = [field_value(last, sort.field) for sort in query.sorting]

@@ -164,15 +164,17 @@ def register_resource(
     return info
 
 
-def _methods(given: tuple[str, ...] | None, former: tuple[str, ...] | None,
-             default: tuple[str, ...]) -> tuple[str, ...]:
+def _methods(
+    given: tuple[str, ...] | None, former: tuple[str, ...] | None, default: tuple[str, ...]
+) -> tuple[str, ...]:
     """The methods asked for (an empty tuple: no such endpoint), or the default."""
     chosen = given if given is not None else former if former is not None else default
     return tuple(method.upper() for method in chosen)
 
 
-def served_methods(settings: Any, endpoint: str, name: str, declared: tuple[str, ...],
-                   views: dict[str, str]) -> tuple[str, ...]:
+def served_methods(
+    settings: Any, endpoint: str, name: str, declared: tuple[str, ...], views: dict[str, str]
+) -> tuple[str, ...]:
     """The methods of ``declared`` that ``endpoint`` serves, given the ``*_enabled`` switches."""
     served = [method for method in declared if method in views and _enabled(settings, endpoint, name, method)]
     if "GET" in declared and "GET" not in served and "HEAD" in served:

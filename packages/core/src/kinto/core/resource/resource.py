@@ -190,8 +190,13 @@ class Resource:
         model, settings = cls.default_model, request.registry.settings
         cheap = {model.id_field, model.modified_field}
         try:
-            query = qs.parse_list_query(errors.request_GET(request), model.id_field, model.modified_field,
-                                        qs.page_size(settings), derived_key(settings, PAGINATION_TOKENS))
+            query = qs.parse_list_query(
+                errors.request_GET(request),
+                model.id_field,
+                model.modified_field,
+                qs.page_size(settings),
+                derived_key(settings, PAGINATION_TOKENS),
+            )
         except (qs.InvalidQuery, httpexceptions.HTTPException):
             return None
         if any(f.field not in cheap for f in query.filters) or any(s.field not in cheap for s in query.sorting):
@@ -258,8 +263,9 @@ class Resource:
     def _params(self) -> Any:
         return errors.request_GET(self.request)
 
-    def _body(self, content_types: tuple[str, ...] = ("application/json",),
-              nullable_permissions: bool = False) -> dict[str, Any]:
+    def _body(
+        self, content_types: tuple[str, ...] = ("application/json",), nullable_permissions: bool = False
+    ) -> dict[str, Any]:
         return read_body(self.request, self._permission_names(), content_types, nullable_permissions)
 
     def _permission_names(self) -> tuple[str, ...]:
@@ -299,8 +305,7 @@ class Resource:
         except ReadonlyError:
             return 0
 
-    def _precondition(self, current: int | None, exists: bool = True,
-                      existing: dict[str, Any] | None = None) -> None:
+    def _precondition(self, current: int | None, exists: bool = True, existing: dict[str, Any] | None = None) -> None:
         """If-Match / If-None-Match against ``current``, the version of the list or of ``existing``."""
         outcome = preconditions.evaluate(self.request.headers, self.request.method, current, exists)
         if outcome is Outcome.NOT_MODIFIED:
@@ -336,15 +341,26 @@ class Resource:
         stamps = [obj.get(self.modified_field, 0) for obj in objects if isinstance(obj, dict)]
         timestamp = max(stamps) if stamps else self._timestamp()
         notify_resource_event(
-            self.request, self.model.parent_id, timestamp, new, action, old=old, resource_name=self.name,
+            self.request,
+            self.model.parent_id,
+            timestamp,
+            new,
+            action,
+            old=old,
+            resource_name=self.name,
             resource_data=self._event_data(object_id),
         )
 
     def _read_event(self, objects: list[dict[str, Any]], object_id: str | None = None) -> None:
         if reads_are_heard(self.request.registry):
-            notify_resource_read(self.request, objects, resource_name=self.name,
-                                 resource_data=self._event_data(object_id), parent_id=self.model.parent_id,
-                                 timestamp=self._timestamp())
+            notify_resource_read(
+                self.request,
+                objects,
+                resource_name=self.name,
+                resource_data=self._event_data(object_id),
+                parent_id=self.model.parent_id,
+                timestamp=self._timestamp(),
+            )
 
     # --- storage -------------------------------------------------------------------------------
 
@@ -366,8 +382,12 @@ class Resource:
     def _not_found(self) -> Exception:
         # errno 110 (invalid resource id), not 111: what Kinto answers for a missing object, and what
         # its clients test; 111 stays for unknown URLs and missing parents.
-        return http_error(httpexceptions.HTTPNotFound(), errno=ERRORS.INVALID_RESOURCE_ID, message="Object not found",
-                          details={"id": self.request.matchdict.get("id"), "resource_name": self.name})
+        return http_error(
+            httpexceptions.HTTPNotFound(),
+            errno=ERRORS.INVALID_RESOURCE_ID,
+            message="Object not found",
+            details={"id": self.request.matchdict.get("id"), "resource_name": self.name},
+        )
 
     def _store(self, operation: str, new: dict[str, Any]) -> dict[str, Any]:
         """``create`` or ``update``; a value the backend refuses is a 400 (a conflict is the caller's)."""
@@ -379,8 +399,9 @@ class Resource:
     def _may(self, permission: str, object_id: str) -> bool:
         if self.context is None:
             return True
-        return self.context.has_permission(self.request.prefixed_principals, permission,
-                                           self.permission_object_id(object_id))
+        return self.context.has_permission(
+            self.request.prefixed_principals, permission, self.permission_object_id(object_id)
+        )
 
     # --- querystring ---------------------------------------------------------------------------
 
@@ -388,8 +409,9 @@ class Resource:
         params = self._params()
         shared = self.route_context.shared_ids if self.route_context is not None else None
         try:
-            query = qs.parse_list_query(params, self.id_field, self.modified_field, self._page_size(),
-                                        self._token_secret(), shared, for_delete)
+            query = qs.parse_list_query(
+                params, self.id_field, self.modified_field, self._page_size(), self._token_secret(), shared, for_delete
+            )
         except qs.InvalidQuery as invalid:
             raise errors.invalid(invalid.description, location="querystring", name=invalid.name) from None
         if "_to" in params:
@@ -415,8 +437,12 @@ class Resource:
         limit = query.limit
         try:
             objects = call_model(
-                self.model, "list", filters=query.filters, sorting=query.sorting,
-                pagination_rules=query.rules, limit=limit + 1 if limit else None,
+                self.model,
+                "list",
+                filters=query.filters,
+                sorting=query.sorting,
+                pagination_rules=query.rules,
+                limit=limit + 1 if limit else None,
                 include_deleted=query.include_deleted,
             )
         except InvalidValueError as error:
@@ -628,8 +654,9 @@ class Resource:
         response.status_code = 200 if existing is not None else 201
         set_etag(response, stored[self.modified_field])
         action = ACTIONS.UPDATE if existing is not None else ACTIONS.CREATE
-        self._notify(action, self.present(stored), old=self.present(existing) if existing else None,
-                     object_id=object_id)
+        self._notify(
+            action, self.present(stored), old=self.present(existing) if existing else None, object_id=object_id
+        )
         return self._object_body(stored)
 
     def _replacement(self, object_id: str, body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
@@ -679,8 +706,12 @@ class Resource:
         self._object_precondition(existing)
         if not body.keys() & {"patch", "data", "permissions"}:
             # As Kinto: a PATCH that names nothing to change is a mistake, not a no-op.
-            raise errors.invalid("Provide at least one of data or permissions", location="body", name="data",
-                                 message="Provide at least one of data or permissions")
+            raise errors.invalid(
+                "Provide at least one of data or permissions",
+                location="body",
+                name="data",
+                message="Provide at least one of data or permissions",
+            )
         present = self.present(existing)
         current_permissions = existing.get(self.model.permissions_field, {}) if self.shareable else {}
         sent, changes, permissions = self._patched(present, current_permissions, body)
@@ -707,18 +738,22 @@ class Resource:
         # No permissions in a ``light`` or ``diff`` answer, as Kinto.
         return {"data": patching.changed_fields(sent, present, self.present(stored), behavior)}
 
-    def _patched(self, present: dict[str, Any], current_permissions: dict[str, list[str]], body: dict[str, Any]
-                 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[str]] | None]:
+    def _patched(
+        self, present: dict[str, Any], current_permissions: dict[str, list[str]], body: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[str]] | None]:
         """What a PATCH sent, the object it asks for, and its permissions (None: unchanged)."""
         if "patch" in body:
             try:
-                changes, permissions = patching.json_patched(present, current_permissions, body["patch"],
-                                                             self._permission_names(),
-                                                             self.settings["json_max_depth"])
+                changes, permissions = patching.json_patched(
+                    present,
+                    current_permissions,
+                    body["patch"],
+                    self._permission_names(),
+                    self.settings["json_max_depth"],
+                )
             except patching.InvalidPatch as invalid:
                 message = None if invalid.name else invalid.description
-                raise errors.invalid(invalid.description, location="body", name=invalid.name,
-                                     message=message) from None
+                raise errors.invalid(invalid.description, location="body", name=invalid.name, message=message) from None
             # The same checks as permissions sent in a body (known names, principals without NUL...).
             if permissions is not None:
                 permissions = checked_permissions(permissions, self._permission_names())

@@ -85,8 +85,12 @@ def _colander_fields(schema_class: type) -> Any:
     Unknown fields are kept, as Kinto's resource schemas do. None when the
     class holds no colander node (its ``schema`` JSON Schema applies).
     """
-    nodes = {name: value for klass in reversed(schema_class.__mro__) for name, value in vars(klass).items()
-             if not name.startswith("_") and hasattr(value, "deserialize") and hasattr(value, "typ")}
+    nodes = {
+        name: value
+        for klass in reversed(schema_class.__mro__)
+        for name, value in vars(klass).items()
+        if not name.startswith("_") and hasattr(value, "deserialize") and hasattr(value, "typ")
+    }
     if not nodes:
         return None
     import colander

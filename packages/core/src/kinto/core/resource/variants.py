@@ -29,8 +29,11 @@ class UserResource(Resource):
     def get_parent_id(self, request: Any) -> str:
         userid = request.prefixed_userid
         if not userid:
-            raise http_error(httpexceptions.HTTPUnauthorized(), errno=ERRORS.MISSING_AUTH_TOKEN,
-                             message="Please authenticate yourself to use this endpoint")
+            raise http_error(
+                httpexceptions.HTTPUnauthorized(),
+                errno=ERRORS.MISSING_AUTH_TOKEN,
+                message="Please authenticate yourself to use this endpoint",
+            )
         return userid
 
     @classmethod
@@ -92,8 +95,9 @@ class ShareableResource(Resource):
         return False
 
     @classmethod
-    def allowed_without_object(cls, context: Any, principals: list[str], permission: str,
-                               parents: dict[str, str]) -> bool:
+    def allowed_without_object(
+        cls, context: Any, principals: list[str], permission: str, parents: dict[str, str]
+    ) -> bool:
         """The permission of a request whose object cannot exist (its id is invalid): what the
         settings and the ``parents`` grant, creating included for a ``PUT``."""
         if set(principals) & cls.allowed_principals(context, permission):
@@ -101,8 +105,9 @@ class ShareableResource(Resource):
         if context.has_inherited_permission(principals, permission, parents):
             return True
         if context.endpoint == "object" and context.request.method == "PUT":
-            return bool(set(principals) & cls.allowed_principals(context, "create")) \
-                or context.has_inherited_permission(principals, "create", parents)
+            return bool(
+                set(principals) & cls.allowed_principals(context, "create")
+            ) or context.has_inherited_permission(principals, "create", parents)
         return False
 
     @classmethod

@@ -347,9 +347,7 @@ class Storage(StorageBase):
             candidates = [(parent_id, resource_name)] if resource_name is not None else list(store)
             return [c for c in candidates if c in store and c[0] == parent_id]
         matches_parent = parent_matcher(parent_id)
-        return [
-            c for c in store if (resource_name is None or c[1] == resource_name) and matches_parent(c[0])
-        ]
+        return [c for c in store if (resource_name is None or c[1] == resource_name) and matches_parent(c[0])]
 
     def _select(
         self,
@@ -411,8 +409,10 @@ class Storage(StorageBase):
                 self._restore_timestamp_order(bucket, modified_field)
                 return None
         streams = [reversed(bucket.values()) if descending else iter(bucket.values()) for bucket in buckets]
-        merged = streams[0] if len(streams) == 1 else heapq.merge(
-            *streams, key=lambda obj: obj[modified_field], reverse=descending
+        merged = (
+            streams[0]
+            if len(streams) == 1
+            else heapq.merge(*streams, key=lambda obj: obj[modified_field], reverse=descending)
         )
         # Bounds on the timestamp end the walk early: ``_since`` reads only what changed since.
         lowest, highest = q.timestamp_bounds(filters, modified_field)
@@ -467,8 +467,14 @@ class Storage(StorageBase):
         with self._lock:
             if "*" not in parent_id and sorting and sorting[0].field == modified_field:
                 found = self._by_timestamp(
-                    (parent_id, resource_name), sorting[0].direction < 0, filters, pagination_rules, limit,
-                    include_deleted, id_field, modified_field,
+                    (parent_id, resource_name),
+                    sorting[0].direction < 0,
+                    filters,
+                    pagination_rules,
+                    limit,
+                    include_deleted,
+                    id_field,
+                    modified_field,
                 )
                 if found is not None:
                     return [copy_json(obj) for obj in found]

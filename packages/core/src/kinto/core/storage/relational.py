@@ -267,8 +267,14 @@ class RelationalStorage(StorageBase):
         """Upsert the rows of ``import_objects`` (keys: id, last_modified, deleted, data as JSON text)."""
         placeholder = self.dialect.placeholder
         values = ", ".join(
-            [placeholder("parent_id"), placeholder("resource_name"), placeholder("id"),
-             self._integer(placeholder("last_modified")), placeholder("deleted"), self._json_input(placeholder("data"))]
+            [
+                placeholder("parent_id"),
+                placeholder("resource_name"),
+                placeholder("id"),
+                self._integer(placeholder("last_modified")),
+                placeholder("deleted"),
+                self._json_input(placeholder("data")),
+            ]
         )
         parameters = [{**row, "parent_id": parent_id, "resource_name": resource_name} for row in rows]
         connection.cursor().executemany(OBJECT_UPSERT.format(rows=f"VALUES ({values})"), parameters)

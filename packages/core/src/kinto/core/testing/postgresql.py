@@ -90,9 +90,7 @@ def run_id() -> str:
     given = os.environ.get(RUN_ID_VARIABLE, "").strip()
     if given:
         if not _RUN_ID_PATTERN.match(given):
-            raise ValueError(
-                f"{RUN_ID_VARIABLE}={given!r}: use 1 to 32 lowercase letters, digits or underscores"
-            )
+            raise ValueError(f"{RUN_ID_VARIABLE}={given!r}: use 1 to 32 lowercase letters, digits or underscores")
         return given
     with _RUN.lock:
         if _RUN.run_id is None:

@@ -154,8 +154,14 @@ def cornice_error_subscriber(event: Any) -> None:
     message = f"{name} in {location}: {description}" if name else str(description)
     code = response.status_code
     errno = ERRORS.INVALID_PARAMETERS
-    new = json_error_body(code, DEFAULT_ERRNOS.get(code, errno) if code != 400 else errno, response.status.split(" ", 1)[-1], message,
-                          None, details)
+    new = json_error_body(
+        code,
+        DEFAULT_ERRNOS.get(code, errno) if code != 400 else errno,
+        response.status.split(" ", 1)[-1],
+        message,
+        None,
+        details,
+    )
     response.text = json.dumps(new)
     event.request.errno = new["errno"]
 

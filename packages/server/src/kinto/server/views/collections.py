@@ -46,12 +46,14 @@ class Collection(HierarchicalResource):
 
     def delete(self) -> Any:
         body = super().delete()
-        cascade.delete_collection_contents(self.request, self.request.matchdict["bucket_id"],
-                                           [body["data"][self.id_field]])
+        cascade.delete_collection_contents(
+            self.request, self.request.matchdict["bucket_id"], [body["data"][self.id_field]]
+        )
         return body
 
     def plural_delete(self) -> Any:
         body = super().plural_delete()
-        cascade.delete_collection_contents(self.request, self.request.matchdict["bucket_id"],
-                                           [obj[self.id_field] for obj in body["data"]])
+        cascade.delete_collection_contents(
+            self.request, self.request.matchdict["bucket_id"], [obj[self.id_field] for obj in body["data"]]
+        )
         return body

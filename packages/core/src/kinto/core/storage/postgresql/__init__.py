@@ -206,7 +206,9 @@ class Storage(FieldIndexes, RelationalStorage):
         stamp = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
         stamp_sql = f"SELECT last_modified FROM timestamps WHERE {self._collection(stamp, resource_name, parent_id)}"
         listed = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, declared)
-        read_rows = self.client.fetch_later([(stamp_sql, stamp.params), (self._select_sql(listed, *page), listed.params)])
+        read_rows = self.client.fetch_later(
+            [(stamp_sql, stamp.params), (self._select_sql(listed, *page), listed.params)]
+        )
 
         def read() -> tuple[int | None, list[KintoObject]]:
             stamps, rows = read_rows()

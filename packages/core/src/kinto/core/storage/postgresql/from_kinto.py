@@ -85,7 +85,7 @@ KINTO_FUNCTIONS = (
 )
 # Kinto's ``as_epoch``: what its API showed for a TIMESTAMP, rounding included.
 _EPOCH_MS = "(EXTRACT(EPOCH FROM {column}) * 1000)::BIGINT"
-_TOMBSTONE_DATA = '\'{"deleted": true}\'::jsonb'
+_TOMBSTONE_DATA = "'{\"deleted\": true}'::jsonb"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +118,12 @@ class KintoLayout:
         """``{table: {column: type}}`` as ``information_schema`` shows them at this version."""
         id_type = "uuid" if self.version < 4 else "text"
         name_type = "character varying" if self.version < 4 else "text"
-        keys = {"id": id_type, self.parent_column: name_type, self.resource_column: name_type, "last_modified": TIMESTAMP}
+        keys = {
+            "id": id_type,
+            self.parent_column: name_type,
+            self.resource_column: name_type,
+            "last_modified": TIMESTAMP,
+        }
         objects = {**keys, "data": "json" if self.version < 6 else "jsonb"}
         if self.version >= 18:
             objects["deleted"] = "boolean"
@@ -207,7 +212,9 @@ def set_aside(connection: Any, layout: KintoLayout, found: dict[str, dict[str, s
         for (index,) in indexes:
             # Our tables' primary keys would take the same names (objects_pkey, timestamps_pkey).
             renamed = (SET_ASIDE + index)[:63]
-            connection.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(index), sql.Identifier(renamed)))
+            connection.execute(
+                sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(index), sql.Identifier(renamed))
+            )
         connection.execute(
             sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(table), sql.Identifier(SET_ASIDE + table))
         )
@@ -262,7 +269,13 @@ def _copy_statement(layout: KintoLayout, step: str) -> sql.Composed:
         " SELECT {parent}::text, {resource}::text, id::text, {epoch}, {deleted}, {data} FROM {source}"
         " WHERE ctid >= %s::tid AND ctid < %s::tid{extra}{conflict}"
     ).format(
-        parent=parent, resource=resource, epoch=epoch, deleted=deleted, data=data, source=source, extra=extra,
+        parent=parent,
+        resource=resource,
+        epoch=epoch,
+        deleted=deleted,
+        data=data,
+        source=source,
+        extra=extra,
         conflict=conflict,
     )
 
@@ -283,7 +296,9 @@ def next_step(connection: Any, layout: KintoLayout, step: str) -> None:
 
 
 def _keys(layout: KintoLayout, table: str) -> sql.Composed:
-    return sql.SQL("SELECT {}::text AS parent_id, {}::text AS resource_name, id::text AS id, last_modified FROM {}").format(
+    return sql.SQL(
+        "SELECT {}::text AS parent_id, {}::text AS resource_name, id::text AS id, last_modified FROM {}"
+    ).format(
         sql.Identifier(layout.parent_column), sql.Identifier(layout.resource_column), sql.Identifier(SET_ASIDE + table)
     )
 

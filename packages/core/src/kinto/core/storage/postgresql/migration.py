@@ -143,10 +143,15 @@ def plan(connection: Any, installed: Installed, target: int) -> list[str]:
             continue
         rows = from_kinto.count_rows(connection, prefix + table)
         start = page if name == step else 0
-        steps.append(f"copy {rows:,} {what} from {from_kinto.SET_ASIDE}{table}, from page {start}, "
-                     f"{PAGES_PER_TRANSACTION} pages per transaction")
-    leftover = " (and the deleted table Kinto left behind at schema 18)" if "deleted" in tables and not (
-        layout.has_tombstones_table) else ""
+        steps.append(
+            f"copy {rows:,} {what} from {from_kinto.SET_ASIDE}{table}, from page {start}, "
+            f"{PAGES_PER_TRANSACTION} pages per transaction"
+        )
+    leftover = (
+        " (and the deleted table Kinto left behind at schema 18)"
+        if "deleted" in tables and not (layout.has_tombstones_table)
+        else ""
+    )
     steps.append(
         "check that every object arrived, write the collection timestamps, drop Kinto's tables"
         f"{leftover} and storage functions, record storage schema version {target}"
@@ -193,5 +198,9 @@ def convert_from_kinto(client: Any, create_ours: Sequence[str], target: int, dry
         what = "objects" if step == from_kinto.COPY_OBJECTS else "tombstones"
         logger.info(
             "Copied Kinto's %s: page %s of %s (%s%%), %s rows copied by this run",
-            what, done, total, 100 * done // max(total, 1), f"{copied:,}",
+            what,
+            done,
+            total,
+            100 * done // max(total, 1),
+            f"{copied:,}",
         )

@@ -103,6 +103,17 @@ class Model:
         self.prefetched_objects = prefetched_objects or {}
         self.prefetched_pages = prefetched_pages or []
 
+    def _where(self, parent_id: str | None) -> tuple[str, str]:
+        """The ``(resource_name, parent_id)`` every storage call starts with (this model's parent by default)."""
+        return self.resource_name, parent_id or self.parent_id
+
+    def _field_names(self, deleted: bool = False) -> dict[str, str]:
+        """The field names storage calls take: id and timestamp (and the tombstone flag when ``deleted``)."""
+        names = {"id_field": self.id_field, "modified_field": self.modified_field}
+        if deleted:
+            names["deleted_field"] = self.deleted_field
+        return names
+
     # --- reads --------------------------------------------------------------------------------
 
     def timestamp(self, parent_id: str | None = None) -> int:
@@ -122,8 +133,7 @@ class Model:
         parent_id: str | None = None,
     ) -> list[KintoObject]:
         wanted = (
-            self.resource_name,
-            parent_id or self.parent_id,
+            *self._where(parent_id),
             filters,
             sorting,
             pagination_rules,
@@ -134,16 +144,13 @@ class Model:
             if page == wanted and self._default_fields():
                 return [dict(obj) for obj in objects]
         return self.storage.list_all(
-            self.resource_name,
-            parent_id or self.parent_id,
+            *self._where(parent_id),
             filters=filters,
             sorting=sorting,
             pagination_rules=pagination_rules,
             limit=limit,
             include_deleted=include_deleted,
-            id_field=self.id_field,
-            modified_field=self.modified_field,
-            deleted_field=self.deleted_field,
+            **self._field_names(deleted=True),
         )
 
     def get_objects(self, *args: Any, **kwargs: Any) -> list[KintoObject]:
@@ -151,12 +158,9 @@ class Model:
 
     def count_objects(self, filters: list[Filter] | None = None, parent_id: str | None = None) -> int:
         return self.storage.count_all(
-            self.resource_name,
-            parent_id or self.parent_id,
+            *self._where(parent_id),
             filters=filters,
-            id_field=self.id_field,
-            modified_field=self.modified_field,
-            deleted_field=self.deleted_field,
+            **self._field_names(deleted=True),
         )
 
     def get_record(self, record_id: str, parent_id: str | None = None) -> KintoObject:
@@ -167,11 +171,9 @@ class Model:
                 raise ObjectNotFoundError(record_id)
             return dict(found)
         return self.storage.get(
-            self.resource_name,
-            parent_id or self.parent_id,
+            *self._where(parent_id),
             record_id,
-            id_field=self.id_field,
-            modified_field=self.modified_field,
+            **self._field_names(),
         )
 
     def _default_fields(self) -> bool:
@@ -186,12 +188,10 @@ class Model:
 
     def create_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
         return self.storage.create(
-            self.resource_name,
-            parent_id or self.parent_id,
+            *self._where(parent_id),
             record,
             id_generator=self.id_generator,
-            id_field=self.id_field,
-            modified_field=self.modified_field,
+            **self._field_names(),
         )
 
     def create_object(self, obj: KintoObject, parent_id: str | None = None) -> KintoObject:
@@ -213,18 +213,15 @@ class Model:
             parent_id,
             objects,
             id_generator=self.id_generator,
-            id_field=self.id_field,
-            modified_field=self.modified_field,
+            **self._field_names(),
         )
 
     def update_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
         return self.storage.update(
-            self.resource_name,
-            parent_id or self.parent_id,
+            *self._where(parent_id),
             record[self.id_field],
             record,
-            id_field=self.id_field,
-            modified_field=self.modified_field,
+            **self._field_names(),
         )
 
     def update_object(self, obj: KintoObject, parent_id: str | None = None) -> KintoObject:
@@ -234,12 +231,9 @@ class Model:
         self, record: KintoObject, parent_id: str | None = None, last_modified: int | None = None
     ) -> KintoObject:
         return self.storage.delete(
-            self.resource_name,
-            parent_id or self.parent_id,
+            *self._where(parent_id),
             record[self.id_field],
-            id_field=self.id_field,
-            modified_field=self.modified_field,
-            deleted_field=self.deleted_field,
+            **self._field_names(deleted=True),
             last_modified=last_modified,
         )
 
@@ -257,15 +251,12 @@ class Model:
         parent_id: str | None = None,
     ) -> list[KintoObject]:
         return self.storage.delete_all(
-            self.resource_name,
-            parent_id or self.parent_id,
+            *self._where(parent_id),
             filters=filters,
             sorting=sorting,
             pagination_rules=pagination_rules,
             limit=limit,
-            id_field=self.id_field,
-            modified_field=self.modified_field,
-            deleted_field=self.deleted_field,
+            **self._field_names(deleted=True),
         )
 
     def delete_objects(self, *args: Any, **kwargs: Any) -> list[KintoObject]:

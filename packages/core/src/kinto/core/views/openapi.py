@@ -9,6 +9,7 @@ route with the methods its views accept (plugins' services included).
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -158,6 +159,24 @@ def _object_body(cls: Any, schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties}
 
 
+#: An operation of a method: (operationId, parameters, responses, request body content or None).
+_Shape = tuple[str, list[Any], dict[str, Any], "dict[str, Any] | None"]
+
+
+def _operations(name: str, methods: tuple[str, ...], shapes: dict[str, _Shape]) -> dict[str, Any]:
+    """The OpenAPI operations of the ``methods`` a route serves, from their shapes."""
+    operations: dict[str, Any] = {}
+    for method, (operation_id, parameters, responses, content) in shapes.items():
+        if method not in methods:
+            continue
+        operation = {"operationId": operation_id, "tags": [name], "parameters": parameters, "responses": responses}
+        if content is not None:
+            operation["requestBody"] = {"content": content}
+        # Each operation its own copy: the document is completed in place later (plugins, filters).
+        operations[method.lower()] = copy.deepcopy(operation)
+    return operations
+
+
 def _plural_operations(
     name: str, cls: Any, path_parameters: list[dict[str, Any]], schema: dict[str, Any], methods: tuple[str, ...]
 ) -> dict[str, Any]:
@@ -167,54 +186,45 @@ def _plural_operations(
         "ETag": {"schema": {"type": "string"}, "description": "The collection timestamp, quoted"},
         "Next-Page": {"schema": {"type": "string"}, "description": "URL of the next page, when there is one"},
     }
-    operations: dict[str, Any] = {}
-    if "GET" in methods:
-        operations["get"] = {
-            "operationId": f"list_{name}s",
-            "tags": [name],
-            "parameters": list_parameters,
-            "responses": {
+    errors = _error_responses(*_RESOURCE_ERRORS)
+    created = _object_body(cls, schema)
+    count = {
+        "description": "Total-Objects header gives the count",
+        "headers": {"Total-Objects": {"schema": {"type": "string"}}},
+    }
+    shapes: dict[str, _Shape] = {
+        "GET": (
+            f"list_{name}s",
+            list_parameters,
+            {
                 "200": {**_json_response(f"The {name} objects", listing), "headers": headers},
                 "304": {"description": "Not modified"},
-                **_error_responses(*_RESOURCE_ERRORS),
+                **errors,
             },
-        }
-    if "HEAD" in methods:
-        operations["head"] = {
-            "operationId": f"count_{name}s",
-            "tags": [name],
-            "parameters": list_parameters,
-            "responses": {
-                "200": {
-                    "description": "Total-Objects header gives the count",
-                    "headers": {"Total-Objects": {"schema": {"type": "string"}}},
-                },
-                **_error_responses(*_RESOURCE_ERRORS),
-            },
-        }
-    if "POST" in methods:
-        operations["post"] = {
-            "operationId": f"create_{name}",
-            "tags": [name],
-            "parameters": path_parameters,
-            "requestBody": {"content": {"application/json": {"schema": _object_body(cls, schema)}}},
-            "responses": {
-                "201": _json_response("Created", _object_body(cls, schema)),
-                "200": _json_response("Exists already", _object_body(cls, schema)),
+            None,
+        ),
+        "HEAD": (f"count_{name}s", list_parameters, {"200": count, **errors}, None),
+        "POST": (
+            f"create_{name}",
+            path_parameters,
+            {
+                "201": _json_response("Created", created),
+                "200": _json_response("Exists already", created),
                 **_error_responses(*_BODY_ERRORS),
             },
-        }
-    if "DELETE" in methods:
-        operations["delete"] = {
-            "operationId": f"delete_{name}s",
-            "tags": [name],
-            "parameters": list_parameters,
-            "responses": {
+            {"application/json": {"schema": created}},
+        ),
+        "DELETE": (
+            f"delete_{name}s",
+            list_parameters,
+            {
                 "200": _json_response("Tombstones of the deleted objects", listing),
-                **_error_responses(*_RESOURCE_ERRORS),
+                **errors,
             },
-        }
-    return operations
+            None,
+        ),
+    }
+    return _operations(name, methods, shapes)
 
 
 def _object_operations(
@@ -240,24 +250,24 @@ def _object_operations(
         "schema": {"enum": ["full", "light", "diff"]},
     }
     read_responses = {"304": {"description": "Not modified"}, "307": redirect, **_error_responses(*_RESOURCE_ERRORS)}
-    # method: (operationId prefix, extra parameters, responses, request body content)
-    shapes: dict[str, tuple[str, list[Any], dict[str, Any], dict[str, Any] | None]] = {
+    common = parameters + preconditions
+    shapes: dict[str, _Shape] = {
         "GET": (
-            "get",
-            [_query("_fields", "Fields to return, comma-separated")],
+            f"get_{name}",
+            [*common, _query("_fields", "Fields to return, comma-separated")],
             {"200": single, **read_responses},
             None,
         ),
-        "HEAD": ("head", [], {"200": {"description": "Exists"}, **read_responses}, None),
+        "HEAD": (f"head_{name}", common, {"200": {"description": "Exists"}, **read_responses}, None),
         "PUT": (
-            "replace",
-            [],
+            f"replace_{name}",
+            common,
             {"200": single, "201": single, **_error_responses(*_BODY_ERRORS)},
             {"application/json": {"schema": body}},
         ),
         "PATCH": (
-            "update",
-            [response_behavior],
+            f"update_{name}",
+            [*common, response_behavior],
             {"200": single, **_error_responses(*_BODY_ERRORS)},
             {
                 "application/json": {"schema": {"type": "object"}},
@@ -266,26 +276,13 @@ def _object_operations(
             },
         ),
         "DELETE": (
-            "delete",
-            [],
+            f"delete_{name}",
+            common,
             {"200": _json_response("The tombstone", {"type": "object"}), **_error_responses(*_RESOURCE_ERRORS)},
             None,
         ),
     }
-    operations: dict[str, Any] = {}
-    for method, (verb, extra, responses, content) in shapes.items():
-        if method not in methods:
-            continue
-        operation = {
-            "operationId": f"{verb}_{name}",
-            "tags": [name],
-            "parameters": parameters + preconditions + extra,
-            "responses": responses,
-        }
-        if content is not None:
-            operation["requestBody"] = {"content": content}
-        operations[method.lower()] = operation
-    return operations
+    return _operations(name, methods, shapes)
 
 
 def _list_parameters() -> list[dict[str, Any]]:

@@ -80,6 +80,8 @@ class PermissionBase(abc.ABC):
     supports_savepoints: ClassVar[bool] = False
     #: Whether the export and import methods are implemented (``kinto copy`` reads and writes through them).
     supports_copy: ClassVar[bool] = False
+    #: :meth:`prefetch` sends its reads without waiting for the answers (see ``StorageBase.reads_ahead``).
+    reads_ahead: ClassVar[bool] = False
     #: Whether what is stored survives a restart of the application (False for a store in memory,
     #: which ``kinto copy`` refuses as a source or a target).
     persistent: ClassVar[bool] = True

@@ -127,6 +127,8 @@ _OBJECTS_PERMISSIONS = "SELECT object_id, permission, principal FROM access_cont
 class Permission(RelationalPermission):
     """Principals and access control entries in two PostgreSQL tables."""
 
+    reads_ahead = True
+
     client: PostgreSQLClient
 
     def __repr__(self) -> str:

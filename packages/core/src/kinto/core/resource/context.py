@@ -163,6 +163,8 @@ class ResourceContext:
         keys = self.resource_class.objects_to_prefetch(self.request, self.endpoint)
         if storage is None or permission is None or keys is None:
             return
+        if not (getattr(storage, "reads_ahead", False) or getattr(permission, "reads_ahead", False)):
+            return  # reading ahead would save no round trip: the views read as they go
         page = self.resource_class.page_to_prefetch(self.request) if self.endpoint == "plural" else None
         userid = self.request.prefixed_userid
         if userid is not None and knows_user_principals(self.request, userid):

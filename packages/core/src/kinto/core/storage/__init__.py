@@ -187,6 +187,10 @@ class StorageBase(abc.ABC):
     supports_copy: ClassVar[bool] = False
     #: The backend builds the indexes :meth:`index_fields` declares, and :meth:`indexed_fields` reports them.
     supports_indexes: ClassVar[bool] = False
+    #: :meth:`prefetch_objects` and :meth:`prefetch_page` send their reads without waiting for the
+    #: answers (so reading ahead saves round trips): the resources read ahead only when the storage
+    #: or the permission backend says so; otherwise reading ahead would only repeat the reads.
+    reads_ahead: ClassVar[bool] = False
     #: What is stored survives a restart of the application (False for a store in memory,
     #: which ``kinto copy`` refuses as a source or a target).
     persistent: ClassVar[bool] = True

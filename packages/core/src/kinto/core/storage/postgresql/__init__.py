@@ -155,6 +155,8 @@ class PostgreSQLDialect(SortKeyDialect, Dialect):
 class Storage(FieldIndexes, RelationalStorage):
     """Storage in PostgreSQL, through the shared :class:`~kinto.core.database.postgresql.PostgreSQLClient`."""
 
+    reads_ahead = True
+
     schema: ClassVar[Schema] = SCHEMA
     chained_writes: ClassVar[bool] = True
 

@@ -63,9 +63,6 @@ from kinto.core.storage.generators import UUID4, Generator
 
 __all__ = ["Resource"]
 
-#: The largest page read ahead of a plural read's permission check (see ``_first_guess_page``).
-_GUESSED_PAGE_MAX = 1000
-
 #: Where Kinto documented ``_before`` replacing ``_to`` (the URL its ``Alert`` header gives).
 _TO_DEPRECATION_URL = "https://kinto.readthedocs.io/en/2.4.0/api/resource.html#list-of-available-url-parameters"
 _FORBIDDEN = "This user cannot access this resource."
@@ -178,33 +175,13 @@ class Resource:
     @classmethod
     def page_to_prefetch(cls, request: Any) -> PageKey | None:
         """Hook: the arguments of the ``list_all`` a plural read of this route will make, read
-        ahead with the ACLs (see ``ResourceContext.prefetch``); None (the default) reads none."""
-        return None
+        ahead with the ACLs (see ``ResourceContext.prefetch``); None (the default) reads none.
 
-    @classmethod
-    def _first_guess_page(cls, request: Any, parent_id: str) -> PageKey | None:
-        """The page ``plural_get`` lists for a caller who may read the whole list, when the query
-        filters and sorts on ids and timestamps only and asks for at most ``_GUESSED_PAGE_MAX``
-        objects: an index range, cheap enough to read before knowing whether the caller may (data
-        fields may cost a scan, and a refused caller must not cost a page of 10,000)."""
-        model, settings = cls.default_model, request.registry.settings
-        cheap = {model.id_field, model.modified_field}
-        try:
-            query = qs.parse_list_query(
-                errors.request_GET(request),
-                model.id_field,
-                model.modified_field,
-                qs.page_size(settings),
-                derived_key(settings, PAGINATION_TOKENS),
-            )
-        except (qs.InvalidQuery, httpexceptions.HTTPException):
-            return None
-        if any(f.field not in cheap for f in query.filters) or any(s.field not in cheap for s in query.sorting):
-            return None
-        if query.limit is None or query.limit > _GUESSED_PAGE_MAX:
-            return None
-        limit = query.limit + 1  # as _fetch asks
-        return (cls.name, parent_id, query.filters, query.sorting, query.rules, limit, query.include_deleted)
+        The server's resources read none: with the page in the same pipeline as the ACLs, a list of
+        100 records on PostgreSQL took one round trip instead of three but served 8% fewer
+        requests/s, with a p99 three times higher (``nox -s bench -- list``, 4 clients), than
+        reading the page once the check has passed."""
+        return None
 
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:

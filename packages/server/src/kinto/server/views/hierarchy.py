@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 from kinto.core.errors import ERRORS, http_error
 from kinto.core.resource import ShareableResource
-from kinto.core.storage import ObjectKey, ObjectNotFoundError, PageKey
+from kinto.core.storage import ObjectKey, ObjectNotFoundError
 from pyramid import httpexceptions
 
 from kinto.server.ids import NAME_PATTERN
@@ -107,14 +107,6 @@ class HierarchicalResource(ShareableResource):
         if endpoint == "object":
             keys.append((cls.name, cls.storage_parent_id(matchdict), matchdict["id"]))
         return keys
-
-    @classmethod
-    def page_to_prefetch(cls, request: Any) -> PageKey | None:
-        """The first guess at the page of a plural read (see ``Resource._first_guess_page``)."""
-        matchdict = dict(request.matchdict or {})
-        if cls._invalid_parent_ids(request.registry.settings, matchdict):
-            return None
-        return cls._first_guess_page(request, cls.storage_parent_id(matchdict))
 
     def get_parent_id(self, request: Any) -> str:
         matchdict = dict(request.matchdict or {})

@@ -52,6 +52,7 @@ from .servers import (
 )
 from .workloads import (
     CEILING_WORKLOAD,
+    INDEXED_FIELDS,
     WORKLOAD_NAMES,
     Dataset,
     Workload,
@@ -366,7 +367,8 @@ def new_report(
             else ""
         )
         + ("; Kinto has no SQLite backend, so Kinto runs on memory" if backend == "sqlite" else ""),
-        f"data: {args.records:,} records in the listed collection, seeded through the HTTP API"
+        f"data: {args.records:,} records in the listed collection, seeded through the HTTP API, which then "
+        f"declares `indexed_fields` {json.dumps(INDEXED_FIELDS)} (ours indexes it; Kinto keeps it as metadata)"
         + ("; each database analyzed after seeding (ANALYZE, as autovacuum would)" if backend == "postgresql" else ""),
         "authentication: basic auth (user `bench`) on every request, except `get-anonymous` and `list-anonymous`",
         (

@@ -160,11 +160,13 @@ class ResourceContext:
         self._prefetched = True
         registry = self.request.registry
         storage, permission = getattr(registry, "storage", None), getattr(registry, "permission", None)
-        keys = self.resource_class.objects_to_prefetch(self.request, self.endpoint)
-        if storage is None or permission is None or keys is None:
+        if storage is None or permission is None:
             return
         if not (getattr(storage, "reads_ahead", False) or getattr(permission, "reads_ahead", False)):
             return  # reading ahead would save no round trip: the views read as they go
+        keys = self.resource_class.objects_to_prefetch(self.request, self.endpoint)
+        if keys is None:
+            return
         page = self.resource_class.page_to_prefetch(self.request) if self.endpoint == "plural" else None
         userid = self.request.prefixed_userid
         if userid is not None and knows_user_principals(self.request, userid):

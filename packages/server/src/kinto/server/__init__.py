@@ -48,7 +48,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "collection_id_generator": "kinto.server.ids.NameGenerator",
     "group_id_generator": "kinto.server.ids.NameGenerator",
     "record_id_generator": "kinto.server.ids.RelaxedUUID",
-    # Applied by the serving processes of `kinto start` (kinto.server.wsgi.load_app), not by `main`.
+    # Applied by serving processes: `kinto start` (kinto.server.wsgi.load_app) and applications a
+    # paste loader builds from an ini (uWSGI, `gunicorn --paste`, pserve); not by `main(settings)`.
     "gc_freeze": True,
 }
 
@@ -69,17 +70,27 @@ SETTING_DESCRIPTIONS: dict[str, str] = {
     "collection_id_generator": "ids drawn for collections created by `POST`",
     "group_id_generator": "ids drawn for groups created by `POST`",
     "record_id_generator": "ids drawn for records created by `POST` (UUID4; client ids may be any name)",
-    "gc_freeze": "served by `kinto start`: the start-up heap, then each 20,000 survivors of a full garbage "
+    "gc_freeze": "served by `kinto start` or from an ini by a paste loader (uWSGI, `gunicorn --paste`): the start-up heap, then each 20,000 survivors of a full garbage "
     "collection, are frozen out of later ones, so that full-collection pauses do not grow with what the "
     "memory backends hold (`false`: CPython's defaults)",
 }
 
 
 def main(global_config: dict[str, Any] | None = None, **settings: Any) -> Any:
-    """Build the Kinto WSGI application from ``settings`` (an ini's ``[app:main]``)."""
+    """Build the Kinto WSGI application from ``settings`` (an ini's ``[app:main]``).
+
+    A paste loader (uWSGI's ``paste =``, ``gunicorn --paste``, pserve) passes the ini's path in
+    ``global_config["__file__"]``: such an application is served, and gets the serving process's
+    garbage collector policy (``kinto.server.garbage_collection``), as under ``kinto start``.
+    """
     config = Configurator(settings=settings)
     include_server(config)
-    return config.make_wsgi_app()
+    app = config.make_wsgi_app()
+    if global_config and "__file__" in global_config:
+        from kinto.server import garbage_collection
+
+        garbage_collection.apply(app.registry.settings)
+    return app
 
 
 def include_server(config: Any) -> None:

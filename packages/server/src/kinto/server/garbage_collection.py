@@ -7,7 +7,9 @@ each full collection took 0.1-0.4 s of CPU (up to 2 s of wall time on a loaded m
 was the p99 of the requests around it. With the policy below, the collector saw ~20,000 and a full
 collection took at most 30 ms of CPU.
 
-``apply`` (called by ``kinto.server.wsgi.load_app`` once a worker's application is built):
+``apply`` (called once a serving process's application is built: by ``kinto.server.wsgi.load_app``
+under ``kinto start``, and by ``kinto.server.main`` when a paste loader builds it from an ini, as
+uWSGI, ``gunicorn --paste`` and pserve do):
 
 - the start-up heap (modules, the registry, routes) is collected once, then frozen
   (``gc.freeze``): no later collection visits it, as Instagram does for its forked workers;

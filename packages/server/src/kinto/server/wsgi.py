@@ -43,7 +43,7 @@ def load_app() -> Any:
     """Build the WSGI application of this process, and set its garbage collector's policy.
 
     The policy (``kinto.server.garbage_collection``) is the serving process's: applications built
-    by ``kinto.server.main`` elsewhere (tests, ``pserve``) keep CPython's defaults.
+    by ``kinto.server.main`` from settings (tests) keep CPython's defaults; a paste loader's get it too.
     """
     from kinto.server import garbage_collection, main
 

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from kinto.core import jsontext
 from kinto.core.cache import CacheBackendError
 
 __all__ = ["backend_errors", "check_key", "decode", "encode", "expiry"]
@@ -50,7 +51,7 @@ def encode(value: Any) -> str:
 
 def decode(text: str) -> Any:
     """Return the value whose JSON text is ``text``."""
-    return json.loads(text)
+    return jsontext.loads(text)
 
 
 def expiry(now: float, ttl: float | None) -> float | None:

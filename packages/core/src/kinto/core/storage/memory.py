@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import heapq
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from kinto.core import jsontext
 from kinto.core.patterns import glob_matcher
 from kinto.core.settings import typed_setting
 from kinto.core.storage import (
@@ -54,7 +54,7 @@ _CONTAINERS = (dict, list)
 def copy_json(value: Any) -> Any:
     """A deep copy of a stored (JSON-decoded) value: callers never share the store's dicts and lists.
 
-    Stored values went through ``json.loads`` (see ``_prepare``): only dicts and lists nest, the
+    Stored values went through ``jsontext.loads`` (see ``_prepare``): only dicts and lists nest, the
     rest is immutable. Four times faster than a JSON round trip, which listings paid per object.
     """
     kind = type(value)
@@ -245,7 +245,7 @@ class Storage(StorageBase):
     @staticmethod
     def _prepare(obj: KintoObject, id_field: str) -> KintoObject:
         # The client's key order is kept: objects come back as they were written.
-        prepared = json.loads(q.storable_json(obj, sort_keys=False))
+        prepared = jsontext.loads(q.storable_json(obj, sort_keys=False))
         if id_field in prepared and not isinstance(prepared[id_field], str):
             raise InvalidValueError(f"The {id_field!r} field must be a string")
         return prepared

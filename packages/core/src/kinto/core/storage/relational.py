@@ -14,10 +14,10 @@ by :mod:`.sql`; the schemas are versioned steps run by :mod:`kinto.core.database
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, ClassVar
 
+from kinto.core import jsontext
 from kinto.core.database.schema import Schema
 from kinto.core.storage import (
     DEFAULT_DELETED_FIELD,
@@ -102,13 +102,13 @@ class RelationalStorage(StorageBase):
 
     @staticmethod
     def _load(data: Any) -> dict[str, Any]:
-        return json.loads(data) if isinstance(data, (str, bytes)) else dict(data)
+        return jsontext.loads(data) if isinstance(data, (str, bytes)) else dict(data)
 
     @staticmethod
     def _serialize(obj: KintoObject, id_field: str, modified_field: str) -> tuple[dict[str, Any], str]:
         data = {key: value for key, value in obj.items() if key not in (id_field, modified_field)}
         text = q.storable_json(data)
-        return json.loads(text), text
+        return jsontext.loads(text), text
 
     def _to_object(self, row: Any, id_field: str, modified_field: str, deleted_field: str) -> KintoObject:
         object_id, last_modified, deleted, data = row[0], row[1], row[2], row[3]

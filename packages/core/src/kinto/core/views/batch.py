@@ -248,7 +248,7 @@ def _response_body(subrequest: Any, response: Any) -> Any:
     if subrequest.method == "HEAD" or not response.body:
         return ""
     try:
-        return json.loads(response.body)
+        return jsontext.loads(response.body)
     except ValueError:
         return response.body.decode(response.charset or "utf-8", "replace")
 

@@ -83,6 +83,10 @@ class ObjectsContract(StorageSuite):
             0,
             -17,
             2**53,
+            2**64 + 1,  # beyond 64 bits: exact, never a float
+            -(2**63) - 1,
+            10**30,
+            [12345678901234567890123, "12345678901234567890123"],
             3.25,
             "",
             "ünïcødé ☃ 🎉",
@@ -97,6 +101,9 @@ class ObjectsContract(StorageSuite):
         fetched = storage.get(RESOURCE, PARENT, created["id"])["value"]
         assert fetched == value
         assert type(fetched) is type(value)
+        listed = storage.list_all(RESOURCE, PARENT)
+        assert [obj["value"] for obj in listed] == [value]
+        assert type(listed[0]["value"]) is type(value)
 
     def test_create_with_an_existing_id_raises_unicity_error_carrying_it(self, storage):
         first = storage.create(RESOURCE, PARENT, {"id": "dup", "v": 1})

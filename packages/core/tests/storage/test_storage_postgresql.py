@@ -33,7 +33,8 @@ def _plan_nodes(plan):
 
 
 def test_a_declared_field_is_filtered_and_sorted_from_its_index(postgresql_factory):
-    """``?min_age=80&_sort=-age&_limit=50`` reads its page from the field's index, in order."""
+    """``?min_age=80&_sort=-age&_limit=50`` reads its page from the field's index, in order (the id
+    tie-breaker following the last sort's direction, as the API sorts)."""
     from kinto.core.storage import COMPARISON, Filter, Sort
     from kinto.core.storage.indexes import index_name
 
@@ -42,7 +43,7 @@ def test_a_declared_field_is_filtered_and_sorted_from_its_index(postgresql_facto
     objects = [{"id": f"r{i:05}", "last_modified": 1000 + i, "age": i % 101} for i in range(5000)]
     storage.import_objects("record", parent, objects)
     storage.index_fields("record", parent, ["-age"])  # also ANALYZEs the table
-    filters, sorting = [Filter("age", 80, COMPARISON.MIN)], [Sort("age", -1)]
+    filters, sorting = [Filter("age", 80, COMPARISON.MIN)], [Sort("age", -1), Sort("id", -1)]
     with storage.client.connect() as connection:
         builder = storage._builder("id", "last_modified", storage._declared(connection, "record", parent))
         sql = storage._select_sql(builder, "record", parent, filters, sorting, None, 50, False)
@@ -50,9 +51,9 @@ def test_a_declared_field_is_filtered_and_sorted_from_its_index(postgresql_facto
     nodes = list(_plan_nodes(explained[0]["Plan"]))
     scans = [node for node in nodes if node["Node Type"] == "Index Scan"]
     assert [scan["Index Name"] for scan in scans] == [index_name("record", parent, "-age")]
-    assert not any(node["Node Type"] in ("Sort", "Seq Scan") for node in nodes)
+    assert not any(node["Node Type"] in ("Sort", "Incremental Sort", "Seq Scan") for node in nodes)
     listed = storage.list_all("record", parent, filters=filters, sorting=sorting, limit=50)
-    expected = sorted((o for o in objects if o["age"] >= 80), key=lambda o: (-o["age"], o["id"]))[:50]
+    expected = sorted((o for o in objects if o["age"] >= 80), key=lambda o: (o["age"], o["id"]), reverse=True)[:50]
     assert [o["id"] for o in listed] == [o["id"] for o in expected]
 
 
@@ -80,3 +81,48 @@ def test_lists_and_counts_need_one_pooled_connection_each():
         assert storage.count_all("record", parent, filters=[Filter("age", 3, COMPARISON.MIN)]) == 2
     finally:
         factory.close()
+
+
+def test_a_declaration_made_while_the_same_index_builds_waits_and_builds_nothing(postgresql_factory):
+    """Two workers declaring the same field at once: the second waits for the first build, then finds
+    the index valid; it neither fails nor drops the index to build it a second time."""
+    import threading
+
+    import psycopg
+
+    from kinto.core.storage.indexes import index_name
+
+    storage = postgresql_factory()
+    parent = "/buckets/b/collections/people"
+    storage.import_objects("record", parent, [{"id": f"r{i}", "last_modified": 10 + i, "age": i} for i in range(100)])
+    name = index_name("record", parent, "age")
+    catalog = "SELECT c.oid, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = %s"
+    failures = []
+
+    def declare():
+        try:
+            storage.index_fields("record", parent, ["age"])
+        except Exception as error:  # reported by the assertion below
+            failures.append(error)
+
+    with psycopg.connect(postgresql_test_database("kinto_storage_tests"), autocommit=True) as observer:
+        with psycopg.connect(postgresql_test_database("kinto_storage_tests")) as writer:
+            # A write lock on the table: the concurrent build waits for it, its index left invalid meanwhile.
+            writer.execute("LOCK TABLE objects IN ROW EXCLUSIVE MODE")
+            first = threading.Thread(target=declare)
+            first.start()
+            for _ in range(100):
+                building = observer.execute(catalog, (name,)).fetchall()
+                if building:
+                    break
+                threading.Event().wait(0.05)
+            assert building and building[0][1] is False
+            second = threading.Thread(target=declare)
+            second.start()
+            threading.Event().wait(0.5)
+            writer.rollback()
+        first.join(30)
+        second.join(30)
+        assert not failures
+        assert observer.execute(catalog, (name,)).fetchall() == [(building[0][0], True)]
+    assert storage.indexed_fields("record", parent) == ["age"]

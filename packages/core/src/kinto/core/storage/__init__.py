@@ -71,7 +71,7 @@ import enum
 import logging
 import warnings
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -569,14 +569,25 @@ class StorageBase(abc.ABC):
         characters, or that holds NUL, raises ``InvalidValueError``; ``ReadonlyError`` in
         read-only mode. Building an index may take as long as reading the collection; backends
         that build without blocking writers (PostgreSQL: concurrently) need to be called outside
-        any :meth:`transaction` (``RuntimeError`` otherwise). ``parent_id`` is literal. The
-        default does nothing (``supports_indexes`` false).
+        any :meth:`transaction` (``RuntimeError`` otherwise). Calls at once, from any threads or
+        processes, take turns: the later one finds the index the earlier one built, never builds it
+        a second time. ``parent_id`` is literal. The default does nothing (``supports_indexes`` false).
         """
 
     def indexed_fields(self, resource_name: str, parent_id: str) -> list[str]:
         """The fields (as declared, sorted) whose index :meth:`index_fields` built for the collection.
 
         A flushed store declares nothing. The default returns ``[]``.
+        """
+        return []
+
+    def drop_indexes_except(self, collections: Iterable[tuple[str, str]]) -> list[str]:
+        """Drop the indexes :meth:`index_fields` built for any collection but ``collections``
+        (``(resource_name, parent_id)`` pairs); return their names.
+
+        What ``kinto migrate`` calls with every live collection, for the indexes a deletion left
+        behind (a process stopped before dropping them). The same transaction rules as
+        :meth:`index_fields`. The default drops nothing and returns ``[]``.
         """
         return []
 

@@ -197,6 +197,16 @@ class DeclaredIndexes:
                 self._build_indexes(connection, resource_name, parent_id, missing)
         self.declared_fields.forget(resource_name, parent_id)
 
+    def drop_indexes_except(self, collections: Iterable[tuple[str, str]]) -> list[str]:
+        kept = {collection_prefix(resource_name, parent_id) for resource_name, parent_id in collections}
+        prefix_length = len(collection_prefix("", ""))
+        with self._building() as connection:
+            orphans = [name for name in self._indexes(connection, NAME_PREFIX) if name[:prefix_length] not in kept]
+            for name in orphans:
+                self._drop_index(connection, name, in_transaction=False)
+        self.declared_fields.forget()
+        return orphans
+
     def _drop_all_indexes(self, connection: Any) -> None:
         """Inside ``flush()``: every declared index goes (a flushed store declares nothing)."""
         for name in self._indexes(connection, NAME_PREFIX):

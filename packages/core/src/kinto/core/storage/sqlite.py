@@ -11,7 +11,9 @@ needs nothing more; readers are never blocked (WAL).
 
 Declared fields (:meth:`~kinto.core.storage.StorageBase.index_fields`) get a partial index per
 collection on ``(resource_name, kinto_sort_key(json_type(data, path), json_extract(data, path)),
-id)``, built in one write transaction (writers wait for it; readers do not). ``kinto_sort_key``
+id)`` (``-field``: the key and the id descending, as the API's ``_sort=-field`` orders its pages),
+built in one write transaction: the other writers wait for it, for its whole duration (seconds at
+a million records); readers do not. ``kinto_sort_key``
 is a deterministic function this module registers on every connection: the bytes of
 :func:`sort_key`, whose order is the contract's. One expression, not the rank and the value side
 by side: SQLite 3.40 neither seeks a row value ``(rank, value) >= (?, ?)`` on expression columns
@@ -267,7 +269,7 @@ class FieldIndexes(DeclaredIndexes):
             # per collection and would rather sort them than read the key in order, unless this
             # index too has an equality to seek.
             connection.execute(
-                f'CREATE INDEX IF NOT EXISTS "{name}" ON objects (resource_name, {key}{order}, id) WHERE {where}'
+                f'CREATE INDEX IF NOT EXISTS "{name}" ON objects (resource_name, {key}{order}, id{order}) WHERE {where}'
             )
 
 

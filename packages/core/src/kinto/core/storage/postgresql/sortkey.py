@@ -15,12 +15,14 @@ clamped number, sorts after the exact ones) but may tie; :func:`is_lossy` tells 
 those are, so that a page holding one is sorted again exactly (see ``RelationalStorage``).
 
 Declared fields get a partial index per collection on ``(kinto_sort_key(data #> path), id)``
-(``-field``: the key descending, for descending sorts read straight from it), built with
-``CREATE INDEX CONCURRENTLY``, which cannot run in a transaction.
+(``-field``: both descending, for descending sorts read straight from it: the API's id tie-breaker
+follows the last sort's direction), built with ``CREATE INDEX CONCURRENTLY``, which cannot run in a
+transaction.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -108,16 +110,37 @@ _DECLARED = (
 )
 
 
+#: The session lock one build at a time holds, in every process sharing the database.
+_BUILD_LOCK = "SELECT pg_try_advisory_lock(hashtext('kinto.core.storage.indexes'))"
+_BUILD_UNLOCK = "SELECT pg_advisory_unlock(hashtext('kinto.core.storage.indexes'))"
+#: Seconds between two tries of the build lock.
+LOCK_POLL_SECONDS = 0.2
+
+
 @contextmanager
 def _autocommit(client: Any) -> Iterator[Any]:
-    """A connection outside any transaction: ``CREATE INDEX CONCURRENTLY`` refuses to run in one."""
+    """A connection outside any transaction (``CREATE INDEX CONCURRENTLY`` refuses to run in one), holding
+    the build lock, without statement timeout (a build takes as long as reading the table).
+
+    The lock makes a second declaration of the same fields, from another thread or process, wait and
+    then find the index built, rather than see it invalid (being built) and drop and build it again.
+    It is tried, not waited for: a statement waiting for it would hold a snapshot, which the
+    concurrent build in progress waits for in turn (a deadlock).
+    """
     if client.in_transaction():
         raise RuntimeError("Indexes are built concurrently, outside any transaction: call index_fields after commit")
     with client.connect() as connection:
         connection.autocommit = True
         try:
-            yield connection
+            connection.execute("SET statement_timeout = 0")
+            while not connection.execute(_BUILD_LOCK).fetchone()[0]:
+                time.sleep(LOCK_POLL_SECONDS)
+            try:
+                yield connection
+            finally:
+                connection.execute(_BUILD_UNLOCK)
         finally:
+            connection.execute("RESET statement_timeout")
             connection.autocommit = False
 
 
@@ -165,7 +188,7 @@ def _index_statement(name: str, resource_name: str, parent_id: str, field: str) 
         + "}"
     )
     return sql.SQL(
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON objects (kinto_sort_key(data #> {path}::text[]){order}, id) "
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON objects (kinto_sort_key(data #> {path}::text[]){order}, id{order}) "
         "WHERE parent_id = {parent} AND resource_name = {resource} AND deleted = FALSE"
     ).format(
         name=sql.Identifier(name),

@@ -369,6 +369,17 @@ class QueryingContract(StorageSuite):
         assert storage.indexed_fields(RESOURCE, PARENT) == []
         assert storage.count_indexed_fields() == 0
 
+    def test_indexes_of_other_collections_than_those_kept_are_dropped(self, storage):
+        self.require(storage, "supports_indexes")
+        storage.index_fields(RESOURCE, PARENT, ["v", "-w"])
+        storage.index_fields(RESOURCE, OTHER_PARENT, ["v"])
+        storage.index_fields("other", PARENT, ["w"])
+        dropped = storage.drop_indexes_except([(RESOURCE, PARENT), ("other", "/gone")])
+        assert len(dropped) == 2
+        assert storage.indexed_fields(RESOURCE, PARENT) == ["-w", "v"]
+        assert storage.indexed_fields(RESOURCE, OTHER_PARENT) == storage.indexed_fields("other", PARENT) == []
+        assert storage.drop_indexes_except([]) and storage.count_indexed_fields() == 0
+
     def test_declared_indexes_are_counted_across_collections(self, storage):
         self.require(storage, "supports_indexes")
         assert storage.count_indexed_fields() == 0

@@ -29,6 +29,7 @@ from kinto.core.events import AfterResourceChanged, ResourceChanged
 from kinto.core.testing import basic_auth_header
 
 from kinto.server import main
+from kinto.server.indexes import wait_for_index_builds
 
 DATABASE = "kinto_server_test"
 #: A live server to test instead of in-process applications (see the module docstring).
@@ -207,6 +208,7 @@ def flush(app: webtest.TestApp) -> None:
         app.post("/v1/__flush__", status=202)
         return
     registry = app.app.registry
+    wait_for_index_builds(registry)  # a build of the previous test's would go on in the emptied store
     for kind in ("storage", "permission", "cache"):
         backend = getattr(registry, kind, None)
         if backend is not None:

@@ -1,7 +1,10 @@
 """The server-wide cap on declared indexes (``kinto.indexed_fields_max``) and who may declare them
-(``kinto.indexed_fields_principals``): checked before anything is written, batches included."""
+(``kinto.indexed_fields_principals``): checked before anything is written, batches included. Declarations
+count, built or not: indexes are built in the background."""
 
 import pytest
+
+from kinto.server.indexes import wait_for_index_builds
 
 from .conftest import (
     ALICE,
@@ -50,6 +53,7 @@ def test_a_declaration_beyond_the_cap_is_refused_and_changes_nothing(buckets, re
     assert detail["location"] == "body" and detail["name"] == "data.indexed_fields"
     assert f"at most {MAXIMUM}" in detail["description"]
     assert buckets.get("/v1/buckets/b2/collections/c2", headers=ALICE).json["data"] == before
+    wait_for_index_builds(registry)
     assert registry.storage.indexed_fields("record", "/buckets/b2/collections/c2") == ["x"]
     declare(buckets, "/buckets/b2/collections/new", ["z"], status=400)
     buckets.get("/v1/buckets/b2/collections/new", headers=ALICE, status=404)
@@ -63,6 +67,7 @@ def test_at_the_cap_collections_can_be_updated_redeclared_and_trimmed(buckets, r
     declare(buckets, "/buckets/b1/collections/c1", ["b", "a", "id"])
     declare(buckets, "/buckets/b1/collections/c1", ["a", "c"])  # one out, one in
     declare(buckets, "/buckets/b2/collections/c2", ["x"])
+    wait_for_index_builds(registry)
     assert registry.storage.count_indexed_fields() == 3
 
 
@@ -73,6 +78,7 @@ def test_deleting_a_collection_or_a_bucket_frees_its_share(buckets, registry):
     buckets.delete("/v1/buckets/b1/collections/c1", headers=ALICE)
     declare(buckets, "/buckets/b2/collections/c3", ["z"])
     buckets.delete("/v1/buckets/b2", headers=ALICE)
+    wait_for_index_builds(registry)
     assert registry.storage.count_indexed_fields() == 0
     declare(buckets, "/buckets/b1/collections/c4", ["a", "b", "c", "d"])
 
@@ -85,6 +91,7 @@ def test_batch_sub_requests_count_what_the_earlier_ones_declared(buckets, regist
     responses = buckets.post_json("/v1/batch", {"requests": requests}, headers=ALICE).json["responses"]
     assert [response["status"] for response in responses] == [201, 201, 400]
     assert responses[2]["body"]["details"][0]["name"] == "data.indexed_fields"
+    wait_for_index_builds(registry)
     assert registry.storage.count_indexed_fields() == MAXIMUM
     buckets.get("/v1/buckets/b1/collections/c2", headers=ALICE, status=404)
 
@@ -96,6 +103,7 @@ def test_only_the_allowed_principals_add_fields(buckets, registry):
     assert "indexed_fields" in response.json["message"]
     declare(buckets, "/buckets/b1/collections/c1", ["a"], headers=CAROL)  # nothing added
     declare(buckets, "/buckets/b1/collections/c1", [], headers=CAROL)
+    wait_for_index_builds(registry)
     assert registry.storage.indexed_fields("record", "/buckets/b1/collections/c1") == []
 
 

@@ -7,33 +7,50 @@ first, are then read from the index instead of the whole collection. ``-field`` 
 descending order (for ``_sort=-field``); either serves filters. Answers are the same with or
 without: undeclared fields only cost more to filter and sort on big collections.
 
-The indexes are built once the request's transaction is committed (PostgreSQL builds them
-concurrently, without blocking writers), so the answer to the request comes when they exist.
-Changing the list drops the indexes no longer named, deleting the collection drops them all, and
-``kinto migrate`` builds those of every collection (after a copy, or a failed build).
+The indexes are built in the background, by a thread of the process that served the declaration
+(:class:`IndexBuilds`), once the request's transaction is committed: the answer comes as soon as
+the declaration is stored, and reads answer the same meanwhile, only slower. PostgreSQL builds
+concurrently, without blocking readers or writers; SQLite builds in one write transaction, which
+holds the other writers for its duration (seconds at a million records). A log line tells when
+each build starts and ends, and how long it took. Changing the list drops the indexes no longer
+named; deleting the collection (or its bucket) drops them all. A build that fails (or a process
+stopped during one) is logged, and done again by the collection's next declaration or by
+``kinto migrate``, which builds every collection's declared indexes and drops those of collections
+that no longer exist.
 
 Each index costs every write of its collection, and disk: a declaration that adds fields is
 checked inside the request's transaction, before anything is written. The caller must hold one
 of ``kinto.indexed_fields_principals`` (403 otherwise), and the store may hold at most
 ``kinto.indexed_fields_max`` declared indexes, every collection's (400 beyond; 0 refuses every
-new declaration). The count is the storage's (``StorageBase.count_indexed_fields``, one query on
-the catalogue) plus what the request's earlier batch sub-requests declared: two requests at once
-may overshoot the cap by their own fields, never more. Re-declaring or removing fields always passes.
+new declaration). What counts is the collections' declarations, built yet or not (one query on the
+collections that declare fields), the request's earlier batch sub-requests included: two requests
+at once may overshoot the cap by their own fields, never more. Re-declaring or removing fields
+always passes.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from kinto.core.errors import ERRORS, http_error, raise_invalid
 from kinto.core.events import ACTIONS, AfterResourceChanged
 from kinto.core.settings import principals_of
-from kinto.core.storage import InvalidValueError
+from kinto.core.storage import COMPARISON, Filter, InvalidValueError, ObjectNotFoundError
 from kinto.core.storage.indexes import MAX_FIELD_LENGTH, check_fields
 from pyramid import httpexceptions
 
-__all__ = ["FIELD", "MAX_INDEXED_FIELDS", "check_indexed_fields", "includeme"]
+__all__ = [
+    "FIELD",
+    "MAX_INDEXED_FIELDS",
+    "IndexBuilds",
+    "check_indexed_fields",
+    "includeme",
+    "index_builds",
+    "wait_for_index_builds",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +64,8 @@ SCHEMA = {
     "items": {"type": "string", "minLength": 1, "maxLength": MAX_FIELD_LENGTH},
     "maxItems": MAX_INDEXED_FIELDS,
 }
+#: The registry key of the process's :class:`IndexBuilds`.
+BUILDS_KEY = "kinto.server.index_builds"
 
 
 def includeme(config: Any) -> None:
@@ -75,33 +94,33 @@ def check_indexed_fields(request: Any, collection: dict[str, Any], old: dict[str
             errno=ERRORS.FORBIDDEN,
             message=f"Not allowed to declare data.{FIELD} on this server",
         )
-    _check_cap(request, collection, wanted, settings["indexed_fields_max"])
+    _check_cap(request, old, wanted, settings["indexed_fields_max"])
 
 
-def _check_cap(request: Any, collection: dict[str, Any], wanted: set[str], maximum: int) -> None:
-    """400 when the store would hold more than ``maximum`` declared indexes with this declaration.
+def _check_cap(request: Any, old: dict[str, Any] | None, wanted: set[str], maximum: int) -> None:
+    """400 when the store would declare more than ``maximum`` indexes with this declaration.
 
-    ``pending`` (shared by the sub-requests of a batch) holds the declarations this request made
-    already, not built yet: ``{collection: (wanted, built)}``.
+    Declarations are counted, not built indexes (builds come later, in the background): every
+    collection's as this request's transaction sees them (a batch's earlier sub-requests included),
+    the declaring collection's ``old`` one replaced by ``wanted``.
     """
-    storage = request.registry.storage
-    collection_id = collection.get("id")
-    key = f"/buckets/{request.matchdict['bucket_id']}/collections/{collection_id}" if collection_id else id(collection)
-    built = set(storage.indexed_fields("record", key)) if collection_id else set()
-    pending = request.bound_data.setdefault("declared_indexes", {})
-    pending[key] = (wanted, built)
-    total = storage.count_indexed_fields() + sum(len(w - b) - len(b - w) for w, b in pending.values())
-    if total > maximum:
-        del pending[key]
-        limit = (
-            "Declared indexes are disabled on this server"
-            if maximum == 0
-            else (
-                f"The server holds at most {maximum} declared indexes, every collection's: this declaration would "
-                f"make {total}"
-            )
-        )
-        raise_invalid(request, location="body", name=f"data.{FIELD}", description=limit)
+    declaring = request.registry.storage.list_all(
+        "collection", "/buckets/*", filters=[Filter(FIELD, True, COMPARISON.HAS)]
+    )
+    total = sum(len(_indexes(collection)) for collection in declaring) - len(_indexes(old)) + len(wanted)
+    if total <= maximum:
+        return
+    limit = (
+        "Declared indexes are disabled on this server"
+        if maximum == 0
+        else f"The server holds at most {maximum} declared indexes, every collection's: this declaration would make {total}"
+    )
+    raise_invalid(request, location="body", name=f"data.{FIELD}", description=limit)
+
+
+def _indexes(collection: dict[str, Any] | None) -> list[str]:
+    """The indexes a stored collection declares (its fields were checked when it was written)."""
+    return check_fields(_declared(collection), "id", "last_modified")
 
 
 def _declared(collection: dict[str, Any] | None) -> list[str]:
@@ -112,22 +131,106 @@ def _declared(collection: dict[str, Any] | None) -> list[str]:
 
 
 def _collections_changed(event: Any) -> None:
-    storage = event.request.registry.storage
-    if not storage.supports_indexes:
+    registry = event.request.registry
+    if not registry.storage.supports_indexes:
         return
     bucket_id = event.payload["bucket_id"]
     for change in event.impacted_objects:
         new = None if event.payload["action"] == ACTIONS.DELETE.value else change.get("new")
         old = change.get("old")
-        wanted, before = _declared(new), _declared(old)
-        if event.payload["action"] != ACTIONS.CREATE.value and sorted(wanted) == sorted(before):
+        if event.payload["action"] != ACTIONS.CREATE.value and sorted(_declared(new)) == sorted(_declared(old)):
             continue
-        collection_id = (new or old or {})["id"]
-        storage.index_fields("record", f"/buckets/{bucket_id}/collections/{collection_id}", wanted)
+        index_builds(registry).schedule(bucket_id, (new or old or {})["id"])
+
+
+class IndexBuilds:
+    """The collections whose indexes this process builds next, and the thread building them.
+
+    The thread starts with the first collection scheduled and ends when none is left. For each
+    collection it reads the declaration as stored now (nothing for a deleted collection) and makes
+    the indexes match it, until the declaration it read is still the stored one once done: a
+    declaration another process served meanwhile, and built before, is then not undone by an older
+    one built after.
+    """
+
+    def __init__(self, storage: Any) -> None:
+        self._storage = storage
+        self._pending: dict[tuple[str, str], None] = {}  # ordered: first scheduled, first built
+        self._thread: threading.Thread | None = None
+        self._condition = threading.Condition()
+
+    def schedule(self, bucket_id: str, collection_id: str) -> None:
+        """Build the collection's declared indexes (and drop the others) in the background."""
+        with self._condition:
+            self._pending[(bucket_id, collection_id)] = None
+            # Not alive though set: the process forked while building, the thread stayed in the parent.
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="kinto-index-builds", daemon=True)
+                self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every scheduled build is done (``False``: still building after ``timeout`` seconds)."""
+        with self._condition:
+            return self._condition.wait_for(lambda: self._thread is None, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                if not self._pending:
+                    self._thread = None
+                    self._condition.notify_all()
+                    return
+                bucket_id, collection_id = next(iter(self._pending))
+                del self._pending[(bucket_id, collection_id)]
+            try:
+                self._build(bucket_id, collection_id)
+            except Exception:
+                logger.exception(
+                    "Building the indexes of /buckets/%s/collections/%s failed: the next declaration or "
+                    "`kinto migrate` builds them",
+                    bucket_id,
+                    collection_id,
+                )
+
+    def _build(self, bucket_id: str, collection_id: str) -> None:
+        uri = f"/buckets/{bucket_id}/collections/{collection_id}"
+        fields = self._declaration(bucket_id, collection_id)
+        while True:
+            logger.info("Building the indexes of %s: %s", uri, fields)
+            started = time.perf_counter()
+            self._storage.index_fields("record", uri, fields)
+            logger.info("Built the indexes of %s in %.1f s: %s", uri, time.perf_counter() - started, fields)
+            stored = self._declaration(bucket_id, collection_id)
+            if stored == fields:
+                return
+            fields = stored
+
+    def _declaration(self, bucket_id: str, collection_id: str) -> list[str]:
+        try:
+            return _declared(self._storage.get("collection", f"/buckets/{bucket_id}", collection_id))
+        except ObjectNotFoundError:
+            return []
+
+
+def index_builds(registry: Any) -> IndexBuilds:
+    """The application's :class:`IndexBuilds` (one per process and application)."""
+    builds = registry.get(BUILDS_KEY)
+    if builds is None:
+        builds = registry.setdefault(BUILDS_KEY, IndexBuilds(registry.storage))
+    return builds
+
+
+def wait_for_index_builds(registry: Any, timeout: float | None = None) -> bool:
+    """Wait until the indexes this process was asked to build are built (``False``: not after ``timeout`` s).
+
+    For tests and scripts: requests never wait for builds.
+    """
+    return index_builds(registry).wait(timeout)
 
 
 def build_declared_indexes(registry: Any, dry_run: bool = False) -> None:
-    """Make every collection's indexes those its ``indexed_fields`` declares (``kinto migrate``)."""
+    """Make every collection's indexes those its ``indexed_fields`` declares, and drop the indexes of
+    collections that no longer exist (``kinto migrate``)."""
     storage = registry.storage
     if storage is None or not storage.supports_indexes:
         return
@@ -135,8 +238,13 @@ def build_declared_indexes(registry: Any, dry_run: bool = False) -> None:
         # The collections cannot be read yet: a dry run leaves the tables as they were (Kinto's, maybe).
         logger.info("Would build the indexes every collection's %s declares", FIELD)
         return
+    collections = []
     for bucket in storage.list_all("bucket", ""):
         bucket_uri = f"/buckets/{bucket['id']}"
         for collection in storage.list_all("collection", bucket_uri):
             uri = f"{bucket_uri}/collections/{collection['id']}"
             storage.index_fields("record", uri, _declared(collection))
+            collections.append(("record", uri))
+    orphans = storage.drop_indexes_except(collections)
+    if orphans:
+        logger.info("Dropped %d indexes of collections that no longer exist: %s", len(orphans), ", ".join(orphans))

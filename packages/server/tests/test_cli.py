@@ -319,6 +319,32 @@ def test_purge_deleted_keeps_the_newest_tombstones(tmp_path):
     assert result.stdout.startswith("2 tombstone(s) deleted")
 
 
+def test_purge_deleted_drops_the_indexes_of_collections_gone(tmp_path):
+    """A collection deleted while its indexes stayed (a process stopped before dropping them)."""
+    import sqlite3
+    import time
+
+    run_kinto("init", "--auth", "basicauth", cwd=tmp_path)
+    database = tmp_path / "data" / "kinto.sqlite"  # as kinto init writes it
+    catalogue = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'kinto^_field^_%' ESCAPE '^'"
+    with LiveServer(ini="config/kinto.ini", cwd=tmp_path) as server:
+        request("PUT", server.url + "/buckets/b1", {"data": {}})
+        request("PUT", server.url + "/buckets/b1/collections/c1", {"data": {"indexed_fields": ["age", "-age"]}})
+        request("PUT", server.url + "/buckets/b1/collections/c2", {"data": {"indexed_fields": ["age"]}})
+        deadline = time.monotonic() + 30
+        while sqlite3.connect(database).execute(catalogue).fetchone()[0] < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    from kinto.core.database.sqlite import SQLiteClient
+    from kinto.core.storage.sqlite import Storage
+
+    client = SQLiteClient(str(database))
+    Storage(client).delete("collection", "/buckets/b1", "c1")  # no request: nothing drops its indexes
+    client.close()
+    assert sqlite3.connect(database).execute(catalogue).fetchone()[0] == 3
+    assert run_kinto("purge-deleted", "collection", "0", cwd=tmp_path).returncode == 0
+    assert sqlite3.connect(database).execute(catalogue).fetchone()[0] == 1
+
+
 def test_purge_deleted_needs_a_count(tmp_path):
     assert run_kinto("purge-deleted", "record", cwd=tmp_path).returncode == 2
 

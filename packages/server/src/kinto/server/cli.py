@@ -41,6 +41,7 @@ from importlib import metadata
 from typing import Any
 
 from kinto.server import __version__, configuration, serving, wsgi
+from kinto.server.indexes import drop_orphaned_indexes
 
 __all__ = ["CommandError", "main"]
 
@@ -428,6 +429,8 @@ def command_purge_deleted(args: argparse.Namespace) -> int:
     try:
         for resource_name in args.resources:
             total += storage.purge_deleted(resource_name=resource_name, parent_id="*", max_retained=args.max_retained)
+        if storage.supports_indexes:
+            drop_orphaned_indexes(storage)
     except Exception as error:
         raise CommandError(f"purge failed: {_one_line(str(error))}") from error
     finally:

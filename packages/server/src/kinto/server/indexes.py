@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from kinto.core.errors import ERRORS, http_error, raise_invalid
@@ -47,6 +48,7 @@ __all__ = [
     "MAX_INDEXED_FIELDS",
     "IndexBuilds",
     "check_indexed_fields",
+    "drop_orphaned_indexes",
     "includeme",
     "index_builds",
     "wait_for_index_builds",
@@ -238,13 +240,23 @@ def build_declared_indexes(registry: Any, dry_run: bool = False) -> None:
         # The collections cannot be read yet: a dry run leaves the tables as they were (Kinto's, maybe).
         logger.info("Would build the indexes every collection's %s declares", FIELD)
         return
-    collections = []
+    for uri, collection in _collections(storage):
+        storage.index_fields("record", uri, _declared(collection))
+    drop_orphaned_indexes(storage)
+
+
+def drop_orphaned_indexes(storage: Any) -> list[str]:
+    """Drop the indexes of collections that no longer exist (a process stopped before it dropped
+    them); return their names. ``kinto migrate`` and ``kinto purge-deleted`` call it."""
+    orphans = storage.drop_indexes_except([("record", uri) for uri, _ in _collections(storage)])
+    if orphans:
+        logger.info("Dropped %d indexes of collections that no longer exist: %s", len(orphans), ", ".join(orphans))
+    return orphans
+
+
+def _collections(storage: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(uri, collection)`` of every live collection."""
     for bucket in storage.list_all("bucket", ""):
         bucket_uri = f"/buckets/{bucket['id']}"
         for collection in storage.list_all("collection", bucket_uri):
-            uri = f"{bucket_uri}/collections/{collection['id']}"
-            storage.index_fields("record", uri, _declared(collection))
-            collections.append(("record", uri))
-    orphans = storage.drop_indexes_except(collections)
-    if orphans:
-        logger.info("Dropped %d indexes of collections that no longer exist: %s", len(orphans), ", ".join(orphans))
+            yield f"{bucket_uri}/collections/{collection['id']}", collection

@@ -183,6 +183,19 @@ def test_kinto_migrate_builds_the_declared_indexes(people, put, registry, storag
     assert storage.indexed_fields("record", uri) == ["age"]
 
 
+def test_a_collection_change_keeping_its_fields_builds_what_is_missing(people, put, registry, storage):
+    """What a failed build left missing (here: dropped behind the server's back) is built by the next
+    change to the collection (a write changing nothing is no change: no event, nothing built)."""
+    uri = "/buckets/b/collections/people"
+    put(uri, {"indexed_fields": ["age", "-age"]})
+    wait_for_index_builds(registry)
+    storage.index_fields("record", uri, ["age"])
+    people.patch_json(f"/v1{uri}", {"data": {"indexed_fields": ["age", "-age"], "title": "People"}}, headers=ALICE)
+    wait_for_index_builds(registry)
+    assert storage.indexed_fields("record", uri) == ["-age", "age"]
+    assert list(catalogue(storage).values()) == [True, True]
+
+
 def test_kinto_migrate_drops_the_indexes_of_collections_gone(people, put, registry, storage):
     """A collection deleted by a process stopped before its indexes were dropped (here: deleted
     through the storage, as no request would): ``kinto migrate`` drops them."""

@@ -14,9 +14,9 @@ concurrently, without blocking readers or writers; SQLite builds in one write tr
 holds the other writers for its duration (seconds at a million records). A log line tells when
 each build starts and ends, and how long it took. Changing the list drops the indexes no longer
 named; deleting the collection (or its bucket) drops them all. A build that fails (or a process
-stopped during one) is logged, and done again by the collection's next declaration or by
-``kinto migrate``, which builds every collection's declared indexes and drops those of collections
-that no longer exist.
+stopped during one) is logged, and done again by the collection's next change (its fields kept or
+not) or by ``kinto migrate``, which builds every collection's declared indexes
+and drops those of collections that no longer exist (``kinto purge-deleted`` drops those too).
 
 Each index costs every write of its collection, and disk: a declaration that adds fields is
 checked inside the request's transaction, before anything is written. The caller must hold one
@@ -139,10 +139,10 @@ def _collections_changed(event: Any) -> None:
     bucket_id = event.payload["bucket_id"]
     for change in event.impacted_objects:
         new = None if event.payload["action"] == ACTIONS.DELETE.value else change.get("new")
-        old = change.get("old")
-        if event.payload["action"] != ACTIONS.CREATE.value and sorted(_declared(new)) == sorted(_declared(old)):
+        # A change that keeps the declaration builds too: what a failed build left missing.
+        if event.payload["action"] != ACTIONS.CREATE.value and not _declared(new) and not _declared(change.get("old")):
             continue
-        index_builds(registry).schedule(bucket_id, (new or old or {})["id"])
+        index_builds(registry).schedule(bucket_id, (new or change.get("old") or {})["id"])
 
 
 class IndexBuilds:

@@ -126,7 +126,8 @@ class DeclaredFields:
 
 
 class DeclaredIndexes:
-    """``index_fields``, ``indexed_fields`` and ``count_indexed_fields`` of a SQL storage (a part of its class).
+    """``index_fields``, ``indexed_fields``, ``drop_indexes_except`` and ``count_indexed_fields`` of a SQL
+    storage (a part of its class).
 
     Every declared index is named with :data:`NAME_PREFIX` then the collection's
     :func:`collection_prefix`, and the backend can tell the field it was declared for from the

@@ -222,3 +222,57 @@ def test_a_failed_read_still_rolls_back_and_raises(client):
                 connection.execute("SELECT * FROM no_such_table")
     with client.transaction(write=False):
         assert names(client) == []
+
+
+def test_statements_read_in_a_combined_block_come_back_as_rows_of_each(client):
+    with client.connect() as connection:
+        for name in ("a", "b", "c"):
+            insert(connection, name)
+    with client.combined():
+        first = client.fetch_later(
+            [
+                (
+                    "SELECT name, 1180591620717411303424::numeric AS big, name = 'b' AS flag FROM database_client_items ORDER BY name",
+                    (),
+                ),
+                ("SELECT name FROM database_client_items WHERE name = %(wanted)s", {"wanted": "zz"}),
+            ]
+        )
+        second = client.fetch_later(
+            [("SELECT %s::jsonb AS data, NULL AS nothing, '100%%' AS text", ('{"n": [1, {"x": 1.5}]}',))]
+        )
+        with pytest.raises(RuntimeError):
+            first()  # nothing is read before the block ends
+    assert first() == [[("a", 2**70, False), ("b", 2**70, True), ("c", 2**70, False)], []]
+    assert second() == [[({"n": [1, {"x": 1.5}]}, None, "100%")]]
+
+
+def test_a_combined_block_reads_in_one_statement(client):
+    sent = []
+    original = PostgreSQLClient.connect
+
+    def counting(self, **kwargs):
+        sent.append(kwargs)
+        return original(self, **kwargs)
+
+    PostgreSQLClient.connect = counting
+    try:
+        with client.combined():
+            reads = [client.fetch_later([("SELECT 1 AS one", ())]) for _ in range(3)]
+    finally:
+        PostgreSQLClient.connect = original
+    assert [read() for read in reads] == [[[(1,)]]] * 3
+    assert len(sent) == 1
+
+
+def test_an_error_in_a_combined_statement_is_a_backend_error(client):
+    with pytest.raises(BackendError), client.combined():
+        client.fetch_later([("SELECT * FROM no_such_table", ())])
+
+
+def test_a_combined_block_that_raises_reads_nothing(client):
+    with pytest.raises(ValueError), client.combined():
+        read = client.fetch_later([("SELECT * FROM no_such_table", ())])
+        raise ValueError("the block's own error")
+    with pytest.raises(RuntimeError):
+        read()

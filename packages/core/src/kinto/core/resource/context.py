@@ -225,12 +225,14 @@ class ResourceContext:
 
 
 def _one_round_trip(storage: Any, permission: Any) -> AbstractContextManager[Any]:
-    """One pipeline for the reads of both backends when they share a client that offers one
-    (PostgreSQL's, for one database); otherwise each backend reads on its own."""
+    """One statement (``combined()``), or else one pipeline, for the reads of both backends when
+    they share a client that offers it (PostgreSQL's, for one database); otherwise each backend
+    reads on its own."""
     client = getattr(storage, "client", None)
-    if client is None or client is not getattr(permission, "client", None) or not hasattr(client, "pipeline"):
+    if client is None or client is not getattr(permission, "client", None):
         return nullcontext()
-    return client.pipeline()
+    together = getattr(client, "combined", None) or getattr(client, "pipeline", None)
+    return together() if together is not None else nullcontext()
 
 
 def _page_reader(storage: Any, page: PageKey | None) -> Callable[[], tuple[int | None, list[KintoObject]]] | None:

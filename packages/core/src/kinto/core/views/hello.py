@@ -63,8 +63,7 @@ def _cache_headers(request: Any, settings: dict[str, Any], identified: bool) -> 
     caches it too in read-only mode: not here).
     """
     if identified:
-        request.response.cache_control.no_cache = True
-        request.response.cache_control.no_store = True
+        request.response.headers["Cache-Control"] = "no-cache, no-store"
         return
     seconds = settings["root_cache_expires_seconds"]
     if settings["readonly"] and seconds >= 0:

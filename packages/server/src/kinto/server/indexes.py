@@ -22,10 +22,11 @@ Each index costs every write of its collection, and disk: a declaration that add
 checked inside the request's transaction, before anything is written. The caller must hold one
 of ``kinto.indexed_fields_principals`` (403 otherwise), and the store may hold at most
 ``kinto.indexed_fields_max`` declared indexes, every collection's (400 beyond; 0 refuses every
-new declaration). What counts is the collections' declarations, built yet or not (one query on the
-collections that declare fields), the request's earlier batch sub-requests included: two requests
-at once may overshoot the cap by their own fields, never more. Re-declaring or removing fields
-always passes.
+new declaration). What counts is the collections' declarations, built yet or not, the request's
+earlier batch sub-requests included: two requests at once may overshoot the cap by their own
+fields, never more. Counting them is one query on every bucket's collections, which reads the
+store's index of parents whole (0.1 s at a million records), a fraction of the build it leads to;
+re-declaring or removing fields always passes, without it.
 """
 
 from __future__ import annotations

@@ -169,11 +169,12 @@ class PostgreSQLClient(SQLClient):
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:
-        """Inside a read ``transaction()``: the statements of the block travel together, sent in one
-        round trip when it ends; rows read after the block cost nothing more. Elsewhere (no
-        transaction, a write one, an outer pipeline) the block simply runs."""
+        """Inside a ``transaction()``: the statements of the block travel together (in a write
+        transaction, after what its ``DeferringConnection`` holds back), sent in one round trip when
+        it ends; rows read after the block cost nothing more. Elsewhere (no transaction, an outer
+        pipeline) the block simply runs."""
         state = self._current.get()
-        if state is None or isinstance(state.connection, DeferringConnection) or pipelined(state.connection):
+        if state is None or pipelined(state.connection):
             yield
             return
         try:
@@ -211,16 +212,13 @@ class PostgreSQLClient(SQLClient):
 
         Inside ``combined()`` they are read with the block's others, in one statement, when it ends.
         Inside ``pipeline()`` the rows are read when the callable is called, after the block;
-        elsewhere the statements travel together in one round trip of their own (or one by one in
-        a write transaction, whose ``DeferringConnection`` orders them after its BEGIN).
+        elsewhere the statements travel together in one round trip of their own (in a write
+        transaction, with what its ``DeferringConnection`` holds back, BEGIN first).
         """
         batch = self._combining.get()
         if batch is not None:
             return batch.add(statements)
         with self.connect(readonly=True) as connection:
-            if isinstance(connection, DeferringConnection):
-                rows = [connection.execute(sql, params).fetchall() for sql, params in statements]
-                return lambda: rows
             if not pipelined(connection):
                 with connection.pipeline():
                     cursors = [connection.execute(sql, params) for sql, params in statements]
@@ -274,8 +272,8 @@ class DeferringConnection:
     or with COMMIT: one round trip instead of one each. A savepoint released before any
     statement ran inside it is never sent. An error of a deferred statement is raised by
     the statement it travels with (or by COMMIT), which condemns the transaction as its
-    own error would. Any other use of the connection (``cursor()``, ``pipeline()``...)
-    sends what is pending first.
+    own error would. ``pipeline()`` sends what is pending with the block's statements, any
+    other use of the connection (``cursor()``...) sends it first.
     """
 
     def __init__(self, connection: Any) -> None:
@@ -296,6 +294,11 @@ class DeferringConnection:
             raise psycopg.ProgrammingError("can't change autocommit now: connection in a transaction")
         self._flush()
         self._begin_pending = not value
+
+    @property
+    def pgconn(self) -> Any:
+        """The libpq connection, for its status (``pipelined``): reading it sends nothing."""
+        return self.raw.pgconn
 
     def defer(self, statement: str, params: Any = None) -> None:
         self.pending.append((statement, params))
@@ -321,13 +324,33 @@ class DeferringConnection:
             pending.insert(0, ("BEGIN", None))
         return pending
 
+    @contextmanager
+    def _together(self, pending: list[tuple[str, Any]]) -> Iterator[None]:
+        """Send ``pending``, then the block's statements, in one pipeline: the block's own
+        (``pipeline()``) or the one already open, which must not nest (psycopg syncs a nested
+        pipeline on entry and exit, a round trip each)."""
+        if pipelined(self.raw):
+            for deferred, deferred_params in pending:
+                self.raw.execute(deferred, deferred_params)
+            yield
+            return
+        with self.raw.pipeline():
+            for deferred, deferred_params in pending:
+                self.raw.execute(deferred, deferred_params)
+            yield
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """What is pending, then the block's statements, sent together when the block ends (their
+        rows are read after it)."""
+        with self._together(self._take_pending()):
+            yield
+
     def execute(self, statement: Any, params: Any = None, **options: Any) -> Any:
         pending = self._take_pending()
         if not pending:
             return self.raw.execute(statement, params, **options)
-        with self.raw.pipeline():
-            for deferred, deferred_params in pending:
-                self.raw.execute(deferred, deferred_params)
+        with self._together(pending):
             return self.raw.execute(statement, params, **options)
 
     def _flush(self, *, commit: bool = False) -> None:
@@ -336,9 +359,8 @@ class DeferringConnection:
         pending = self._take_pending()
         if commit:
             pending.append(("COMMIT", None))
-        with self.raw.pipeline():
-            for deferred, deferred_params in pending:
-                self.raw.execute(deferred, deferred_params)
+        with self._together(pending):
+            pass
 
     def commit(self) -> None:
         if self._in_transaction or self.pending:

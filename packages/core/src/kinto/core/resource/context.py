@@ -150,12 +150,13 @@ class ResourceContext:
         principals, the ACLs of the object and its parents, and the objects the resource will read
         (``objects_to_prefetch``). When storage and permission share one client, all of it travels
         in one round trip (see ``StorageBase.prefetch_objects`` and ``PermissionBase.prefetch``).
-        Nothing is read ahead of a write, whose reads must follow its locks; nor when the route's
-        ids are invalid (they never reach a backend)."""
+        A write reads ahead the same way, in its transaction (with its BEGIN): what its check and
+        its parents need, never the object it changes, read after its lock. Nothing is read
+        ahead when the route's ids are invalid (they never reach a backend)."""
         # kinto.core.authorization builds these contexts: imported here, once it is loaded.
         from kinto.core.authorization import keep_user_principals, knows_user_principals, principals_to_read
 
-        if self._prefetched or self.request.method not in ("GET", "HEAD"):
+        if self._prefetched:
             return
         self._prefetched = True
         registry = self.request.registry
@@ -167,7 +168,11 @@ class ResourceContext:
         keys = self.resource_class.objects_to_prefetch(self.request, self.endpoint)
         if keys is None:
             return
-        page = self.resource_class.page_to_prefetch(self.request) if self.endpoint == "plural" else None
+        reading = self.request.method in ("GET", "HEAD")
+        if not reading:
+            # What a write changes is read after its lock: a precondition checks the version overwritten.
+            keys = [key for key in keys if key[0] != self.resource_name]
+        page = self.resource_class.page_to_prefetch(self.request) if reading and self.endpoint == "plural" else None
         userid = self.request.prefixed_userid
         if userid is not None and knows_user_principals(self.request, userid):
             userid = None

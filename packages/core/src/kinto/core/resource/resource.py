@@ -14,7 +14,7 @@ changes (``patching.py`` for a PATCH), checks the preconditions
 (``preconditions.py``), stores, then shapes the response. Writes run inside the
 request's transaction: the collection is locked (``storage.lock_for_write``)
 before the current object is read, so a precondition checked is the version
-overwritten.
+overwritten (a POST without an id reads nothing first: its create locks).
 
 This module is over 500 lines on purpose: it is the one class a resource author
 subclasses, and keeps its hooks and its eight handlers together, each readable
@@ -163,10 +163,12 @@ class Resource:
 
     @classmethod
     def objects_to_prefetch(cls, request: Any, endpoint: str) -> list[ObjectKey] | None:
-        """Hook: the storage keys a read of this route will ``get`` (its object, its parent...),
-        read with the ACLs ahead of the permission check (see ``ResourceContext.prefetch``). None
-        reads nothing ahead: the answer for an object whose id is invalid (such ids never reach a
-        backend); otherwise no object by default."""
+        """Hook: the storage keys a request of this route will ``get`` (its object, its parent...),
+        read with the ACLs ahead of the permission check (see ``ResourceContext.prefetch``). A
+        write (any method but GET and HEAD) reads ahead only what may be read before its lock: its
+        parents, never an object of this resource (such keys are left out). None reads nothing
+        ahead: the answer for an object whose id is invalid (such ids never reach a backend);
+        otherwise no object by default."""
         object_id = (request.matchdict or {}).get("id")
         if endpoint == "object" and (object_id is None or not cls.valid_id(request.registry.settings, object_id)):
             return None
@@ -463,12 +465,13 @@ class Resource:
         check_accept(self.request)
         body = self._body()
         data = dict(body.get("data") or {})
-        self._lock()
         object_id = data.get(self.id_field)
         existing = None
         if object_id is not None:
             self._check_posted_id(object_id)
+            self._lock()
             existing = self._get_or_none(object_id)
+        # Without an id nothing is read before the write: the create takes the collection's lock itself.
         # As Kinto: preconditions apply to the posted object (``If-None-Match: *`` = create only),
         # checked once the caller is known to may read it (a 412 shows the existing object).
         answer = self._existing_on_post(existing) if existing is not None else None
@@ -513,7 +516,6 @@ class Resource:
         check_accept(self.request)
         if self.route_context is not None and self.route_context.allowed_to_read_only:
             return [None] * len(bodies)
-        self._lock()
         candidates: dict[int, dict[str, Any]] = {}
         for index, body in enumerate(bodies):
             try:
@@ -538,7 +540,8 @@ class Resource:
         return answers
 
     def _leave_taken_ids(self, candidates: dict[int, dict[str, Any]]) -> None:
-        """Drop the objects naming an id that is alive, or that an earlier candidate takes."""
+        """Drop the objects naming an id that is alive (read under the collection's lock, taken
+        then: ids drawn by the server need neither), or that an earlier candidate takes."""
         named: dict[str, int] = {}
         for index, obj in list(candidates.items()):
             object_id = obj.get(self.id_field)
@@ -550,6 +553,7 @@ class Resource:
                 named[object_id] = index
         if not named:
             return
+        self._lock()
         taken = call_model(self.model, "list", filters=[Filter(self.id_field, sorted(named), COMPARISON.IN)])
         for obj in taken:
             candidates.pop(named[obj[self.id_field]], None)

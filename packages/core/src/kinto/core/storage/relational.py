@@ -119,14 +119,20 @@ class RelationalStorage(StorageBase):
         obj[modified_field] = last_modified
         return obj
 
-    def _bump_statement(self, b: QueryBuilder, resource_name: str, parent_id: str, requested: int | None) -> str:
-        """The upsert taking the collection's next timestamp (``RETURNING last_modified``)."""
+    def _bump_statement(
+        self, b: QueryBuilder, resource_name: str, parent_id: str, requested: int | None, only_if: str | None = None
+    ) -> str:
+        """The upsert taking the collection's next timestamp (``RETURNING last_modified``); with
+        ``only_if`` (SQL), nothing is taken unless it holds."""
         now = now_ms()
         parent, resource = b.add(parent_id), b.add(resource_name)
         initial = self._integer(b.add(requested if requested is not None else now))
         wanted, current = self._integer(b.add(requested)), self._integer(b.add(now))
+        rows = f"VALUES ({parent}, {resource}, {initial})"
+        if only_if is not None:
+            rows = f"SELECT {parent}, {resource}, {initial} WHERE {only_if}"
         return (
-            f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {initial}) "
+            f"INSERT INTO timestamps (parent_id, resource_name, last_modified) {rows} "
             "ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = CASE "
             f"WHEN {wanted} IS NOT NULL AND {wanted} > timestamps.last_modified THEN {wanted} "
             f"ELSE {self.dialect_greatest(current, 'timestamps.last_modified + 1')} END "
@@ -160,6 +166,52 @@ class RelationalStorage(StorageBase):
         stamp = self._bump(connection, resource_name, parent_id, requested)
         self._store(connection, resource_name, parent_id, object_id, stamp, text, deleted)
         return stamp
+
+    def _store_if(
+        self,
+        connection: Any,
+        resource_name: str,
+        parent_id: str,
+        object_id: str,
+        requested: int | None,
+        text: str,
+        *,
+        deleted: bool,
+        alive: bool,
+    ) -> tuple[int | None, Any]:
+        """``_stamp_and_store`` if a live object holds the id (``alive``) or none does (not
+        ``alive``): the timestamp (None when nothing was written) and the live object's row found.
+
+        With chained writes, one statement: the check, the timestamp and the object, so that a
+        create or a delete needs no read of its own first. The check reads the statement's
+        snapshot and the object's upsert the latest row: a writer that raced past the check
+        without the collection's lock writes nothing, and answers None without a row.
+        """
+        if not self.chained_writes:
+            row = self._fetch_row(connection, resource_name, parent_id, object_id)
+            live = row if row is not None and not row[2] else None
+            if (live is not None) != alive:
+                return None, live
+            return self._stamp_and_store(
+                connection, resource_name, parent_id, object_id, requested, text, deleted=deleted
+            ), live
+        b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+        key = f"parent_id = {b.add(parent_id)} AND resource_name = {b.add(resource_name)} AND id = {b.add(object_id)}"
+        found = "EXISTS (SELECT 1 FROM live)"
+        stamp_sql = self._bump_statement(b, resource_name, parent_id, requested, found if alive else f"NOT {found}")
+        row = self._object_row(b, resource_name, parent_id, object_id, "stamp.last_modified", text, deleted)
+        upsert = OBJECT_UPSERT.format(rows=f"SELECT {row} FROM stamp")
+        replaced = "NOT objects.deleted" if alive else "objects.deleted"
+        sql = (
+            f"WITH live AS (SELECT id, last_modified, deleted, data FROM objects WHERE {key} AND deleted = FALSE), "
+            f"stamp AS ({stamp_sql}), "
+            f"written AS ({upsert} WHERE {replaced} RETURNING id, last_modified, deleted, data) "
+            "SELECT TRUE, id, last_modified, deleted, data FROM written "
+            "UNION ALL SELECT FALSE, id, last_modified, deleted, data FROM live"
+        )
+        rows = connection.execute(sql, b.params).fetchall()
+        written = next((int(row[2]) for row in rows if row[0]), None)
+        return written, next((row[1:] for row in rows if not row[0]), None)
 
     def dialect_greatest(self, left: str, right: str) -> str:
         return f"MAX({left}, {right})"
@@ -360,14 +412,14 @@ class RelationalStorage(StorageBase):
         object_id = obj[id_field] if id_field in obj else (id_generator or self.id_generator)()
         object_id = q.check_id(object_id, id_field)
         data, text = self._serialize(obj, id_field, modified_field)
+        requested = q.requested_timestamp(obj, modified_field)
         with self._connect() as connection:
-            row = self._fetch_row(connection, resource_name, parent_id, object_id)
-            if row is not None and not row[2]:
-                existing = self._to_object(row, id_field, modified_field, DEFAULT_DELETED_FIELD)
-                raise UnicityError(id_field, existing)
-            stamp = self._stamp_and_store(
-                connection, resource_name, parent_id, object_id, q.requested_timestamp(obj, modified_field), text
+            stamp, live = self._store_if(
+                connection, resource_name, parent_id, object_id, requested, text, deleted=False, alive=False
             )
+        if stamp is None:
+            existing = None if live is None else self._to_object(live, id_field, modified_field, DEFAULT_DELETED_FIELD)
+            raise UnicityError(id_field, existing)
         return {**data, id_field: object_id, modified_field: stamp}
 
     def create_many(
@@ -525,12 +577,20 @@ class RelationalStorage(StorageBase):
         if not isinstance(object_id, str) or "\x00" in object_id:
             raise ObjectNotFoundError(object_id)
         with self._connect() as connection:
-            row = self._fetch_row(connection, resource_name, parent_id, object_id)
-            if row is None or row[2]:
-                raise ObjectNotFoundError(object_id)
-            stamp = self._delete_row(
-                connection, resource_name, parent_id, object_id, with_deleted, last_modified, deleted_field
-            )
+            if with_deleted:
+                tombstone = q.canonical_json({deleted_field: True})
+                stamp, _ = self._store_if(
+                    connection, resource_name, parent_id, object_id, last_modified, tombstone, deleted=True, alive=True
+                )
+            else:
+                row = self._fetch_row(connection, resource_name, parent_id, object_id)
+                stamp = None
+                if row is not None and not row[2]:
+                    stamp = self._delete_row(
+                        connection, resource_name, parent_id, object_id, False, last_modified, deleted_field
+                    )
+        if stamp is None:
+            raise ObjectNotFoundError(object_id)
         return {id_field: object_id, modified_field: stamp, deleted_field: True}
 
     # --- queries ---------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from kinto.core.storage import ObjectKey, ObjectNotFoundError
 from pyramid import httpexceptions
 
 from kinto.server.ids import NAME_PATTERN
+from kinto.server.views.validation import schema_validation_enabled
 
 __all__ = ["HierarchicalResource", "bucket_uri", "collection_uri", "missing_object"]
 
@@ -97,15 +98,19 @@ class HierarchicalResource(ShareableResource):
 
     @classmethod
     def objects_to_prefetch(cls, request: Any, endpoint: str) -> list[ObjectKey] | None:
-        """The parent, and the object itself on object endpoints."""
+        """The parent; the object itself on object reads; the bucket on writes below a collection
+        that schema validation may check against it (``bucket_object``)."""
         keys = super().objects_to_prefetch(request, endpoint)
         matchdict = dict(request.matchdict or {})
         if keys is None or cls._invalid_parent_ids(request.registry.settings, matchdict):
             return None
         parent = cls.parent_key(matchdict)
         keys = [parent] if parent is not None else []
-        if endpoint == "object":
-            keys.append((cls.name, cls.storage_parent_id(matchdict), matchdict["id"]))
+        if request.method in ("GET", "HEAD"):
+            if endpoint == "object":
+                keys.append((cls.name, cls.storage_parent_id(matchdict), matchdict["id"]))
+        elif cls.parent_resource == "collection" and schema_validation_enabled(request.registry.settings):
+            keys.append(("bucket", "", matchdict["bucket_id"]))
         return keys
 
     def get_parent_id(self, request: Any) -> str:
@@ -118,16 +123,21 @@ class HierarchicalResource(ShareableResource):
         key = self.parent_key(matchdict)
         if key is None:
             return None
+        found = self._stored(key)
+        if found is None:
+            raise missing_object(self.parent_resource, key[2])
+        return found
+
+    def _stored(self, key: ObjectKey) -> dict[str, Any] | None:
+        """The object stored at ``key`` (None when missing): as read ahead, else read now."""
         prefetched = self.route_context.objects if self.route_context is not None else {}
+        if key in prefetched:
+            found = prefetched[key]
+            return None if found is None else dict(found)
         try:
-            if key in prefetched:
-                found = prefetched[key]
-                if found is None:
-                    raise ObjectNotFoundError(key[2])
-                return dict(found)
             return self.request.registry.storage.get(*key)
         except ObjectNotFoundError:
-            raise missing_object(self.parent_resource, key[2]) from None
+            return None
 
     @functools.cached_property
     def bucket_object(self) -> dict[str, Any] | None:
@@ -136,10 +146,7 @@ class HierarchicalResource(ShareableResource):
             return self.parent_object
         if self.parent_resource is None:
             return None
-        try:
-            return self.request.registry.storage.get("bucket", "", self.request.matchdict["bucket_id"])
-        except ObjectNotFoundError:
-            return None
+        return self._stored(("bucket", "", self.request.matchdict["bucket_id"]))
 
     # --- permissions -------------------------------------------------------------------------
 

@@ -112,6 +112,18 @@ class ObjectsContract(StorageSuite):
         assert raised.value.existing == first
         assert storage.get(RESOURCE, PARENT, "dup")["v"] == 1
 
+    def test_a_refused_create_or_delete_leaves_the_collection_timestamp(self, storage):
+        storage.create(RESOURCE, PARENT, {"id": "taken"})
+        storage.create(RESOURCE, PARENT, {"id": "gone"})
+        storage.delete(RESOURCE, PARENT, "gone")
+        stamp = storage.resource_timestamp(RESOURCE, PARENT)
+        with pytest.raises(UnicityError):
+            storage.create(RESOURCE, PARENT, {"id": "taken"})
+        for object_id in ("gone", "never"):
+            with pytest.raises(ObjectNotFoundError):
+                storage.delete(RESOURCE, PARENT, object_id)
+        assert storage.resource_timestamp(RESOURCE, PARENT) == stamp
+
     def test_same_id_may_live_in_other_parents_and_resources(self, storage):
         storage.create(RESOURCE, PARENT, {"id": "same", "where": 1})
         storage.create(RESOURCE, OTHER_PARENT, {"id": "same", "where": 2})

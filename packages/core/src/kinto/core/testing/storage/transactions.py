@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from kinto.core.storage import Sort, StorageBase
+from kinto.core.storage.exceptions import UnicityError
 from kinto.core.testing.plugin import run_in_threads
 from kinto.core.testing.storage.base import (
     OTHER_PARENT,
@@ -124,6 +126,26 @@ class TransactionsContract(StorageSuite):
 
         run_in_threads(incrementer, count=4)
         assert storage.get(RESOURCE, PARENT, "counter")["value"] == 40
+
+    def test_concurrent_creates_of_one_id_store_one_and_refuse_the_others(self, storage):
+        # Without lock_for_write: the create itself must see the object a racer stored meanwhile.
+        self.require(storage, "supports_transactions")
+        barrier = threading.Barrier(4)
+        winners: list[int] = []
+
+        def creator(thread: int) -> None:
+            barrier.wait()
+            try:
+                with storage.transaction():
+                    storage.create(RESOURCE, PARENT, {"id": "raced", "by": thread})
+                    time.sleep(0.05)  # the others check the id meanwhile
+            except UnicityError:
+                return
+            winners.append(thread)
+
+        run_in_threads(creator, count=4)
+        assert len(winners) == 1
+        assert storage.get(RESOURCE, PARENT, "raced")["by"] == winners[0]
 
     # --- savepoints ---------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +26,44 @@ class Storage:
     kind: str
     url: str | None = None  # storage and permission
     cache_url: str | None = None  # when it differs from ``url``
+
+
+#: How long a server may take to build the indexes a collection declares, and how often to look.
+BUILD_TIMEOUT = 3600.0
+BUILD_POLL_SECONDS = 0.1
+
+
+def sqlite_path(storage: Storage) -> str:
+    return str(storage.url).removeprefix("sqlite:///")
+
+
+def built_indexes(storage: Storage) -> int:
+    """How many declared indexes the database's catalogue holds, built and valid (0 in memory)."""
+    from kinto.core.storage.indexes import NAME_PREFIX
+
+    if storage.kind == "memory":
+        return 0
+    if storage.kind == "sqlite":
+        with sqlite3.connect(sqlite_path(storage)) as connection:
+            query = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND substr(name, 1, ?) = ?"
+            return int(connection.execute(query, (len(NAME_PREFIX), NAME_PREFIX)).fetchone()[0])
+    import psycopg
+
+    query = (
+        "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indisvalid AND starts_with(c.relname, %s)"
+    )
+    with psycopg.connect(storage.url) as connection:
+        return int(connection.execute(query, (NAME_PREFIX,)).fetchone()[0])
+
+
+def wait_for_indexes(storage: Storage, count: int) -> None:
+    """Until the catalogue holds ``count`` declared indexes: our server builds them after answering."""
+    deadline = time.monotonic() + BUILD_TIMEOUT
+    while built_indexes(storage) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the {count} declared index(es) were not built in {BUILD_TIMEOUT:g} s")
+        time.sleep(BUILD_POLL_SECONDS)
 
 
 def database_url(admin_url: str, name: str) -> str:

@@ -43,7 +43,14 @@ from pathlib import Path
 from typing import Any
 
 from .client import Client, ProbeFailed
-from .databases import Databases, Storage, add_postgresql_argument, require_postgresql
+from .databases import (
+    Databases,
+    Storage,
+    add_postgresql_argument,
+    require_postgresql,
+    sqlite_path,
+    wait_for_indexes,
+)
 from .load import Deployment, start_ours
 from .servers import BENCH
 from .workloads import BUCKET_PATH, ID_TEMPLATE, ITEMS, RANGE_SORT_QUERY, collection_path, document
@@ -54,8 +61,6 @@ WARMUP_REQUESTS = 5
 #: A query slower than ``budget / MIN_REQUESTS`` (an undeclared sort at a million records) stops early, after this many.
 MIN_REQUESTS = 10
 #: How long the bench waits for the declared indexes to be built, and how often it looks.
-BUILD_TIMEOUT = 3600.0
-BUILD_POLL_SECONDS = 0.1
 #: The issue's targets, in milliseconds (p50 here: a single client, nothing queued).
 TARGETS = {"filtered + sorted first page": 20.0, "_since page": 10.0, "GET one record": 2.0}
 
@@ -134,31 +139,8 @@ def declare_indexes(port: int, storage: Storage, fields: list[str]) -> tuple[flo
     answered = time.perf_counter() - started
     if answer["data"].get("indexed_fields") != fields:
         raise ProbeFailed(f"the collection did not keep its indexed fields: {answer['data']}")
-    deadline = time.monotonic() + BUILD_TIMEOUT
-    while built_indexes(storage) < len(fields):
-        if time.monotonic() > deadline:
-            raise ProbeFailed(f"the indexes of {fields} were not built in {BUILD_TIMEOUT:g} s")
-        time.sleep(BUILD_POLL_SECONDS)
+    wait_for_indexes(storage, len(fields))
     return answered, time.perf_counter() - started
-
-
-def built_indexes(storage: Storage) -> int:
-    """How many declared indexes the database's catalogue holds, built and valid."""
-    import psycopg
-
-    from kinto.core.storage.indexes import NAME_PREFIX
-
-    if storage.kind == "sqlite":
-        with sqlite3.connect(sqlite_path(storage)) as connection:
-            query = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND substr(name, 1, ?) = ?"
-            return int(connection.execute(query, (len(NAME_PREFIX), NAME_PREFIX)).fetchone()[0])
-
-    query = (
-        "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indisvalid AND starts_with(c.relname, %s)"
-    )
-    with psycopg.connect(storage.url) as connection:
-        return int(connection.execute(query, (NAME_PREFIX,)).fetchone()[0])
 
 
 def bulk_seed(ini: Path, count: int, batch_size: int) -> float:
@@ -195,10 +177,6 @@ def analyze(databases: Databases, storage: Storage) -> float:
         with sqlite3.connect(sqlite_path(storage)) as connection:
             connection.execute("ANALYZE")
     return time.perf_counter() - started
-
-
-def sqlite_path(storage: Storage) -> str:
-    return str(storage.url).removeprefix("sqlite:///")
 
 
 def database_bytes(storage: Storage) -> int:

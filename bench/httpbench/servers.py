@@ -106,6 +106,7 @@ class ServerUnderTest(ABC):
     label: str
     distribution: str  # the paste egg of its ``[app:main]``
     gunicorn_worker: str = GTHREAD  # the worker class it is deployed with under gunicorn
+    builds_declared_indexes: bool = False  # builds indexes for a collection's ``indexed_fields`` (ours)
 
     @abstractmethod
     def unavailable(self) -> str | None:
@@ -215,6 +216,7 @@ class OurServer(ServerUnderTest):
     distribution = "kinto-server"
     # What ``kinto start --server gunicorn`` runs: gthread's process model, requests read whole on the poller.
     gunicorn_worker = "kinto.server.gunicorn_serving.KintoWorker"
+    builds_declared_indexes = True
 
     def unavailable(self) -> str | None:
         if not (ROOT / "packages" / "server" / "src" / "kinto" / "server" / "__init__.py").exists():

@@ -219,3 +219,16 @@ def test_invalid_declarations_are_400s(people, fields):
     )
     assert response.json["errno"] == 107
     assert "indexed_fields" in response.json["message"]
+
+
+def test_collections_that_declare_nothing_start_no_build(app, put, registry, caplog):
+    """A build holds SQLite's write lock: one per created or changed collection made writers time out."""
+    if LIVE_URL:
+        pytest.skip("reads the logs of the application in process")
+    caplog.set_level(logging.INFO, logger="kinto.server.indexes")
+    put("/buckets/b")
+    put("/buckets/b/collections/plain")
+    put("/buckets/b/collections/plain", {"title": "changed"})
+    app.delete("/v1/buckets/b/collections/plain", headers=ALICE)
+    assert wait_for_index_builds(registry, timeout=60)
+    assert [r.getMessage() for r in caplog.records if "indexes of" in r.getMessage()] == []

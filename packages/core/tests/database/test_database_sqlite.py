@@ -243,3 +243,50 @@ def test_a_writer_waiting_past_the_timeout_gets_a_backend_error(tmp_path):
     with client.transaction():  # the lock was released
         pass
     client.close()
+
+
+# In a process of its own: closing a connection under a running statement could crash the interpreter.
+CLOSE_WHILE_READING = """
+import sqlite3, sys, threading, time
+from kinto.core.database.sqlite import SQLiteClient
+
+client = SQLiteClient(sys.argv[1])
+reading, closed = threading.Event(), threading.Event()
+
+def slow(value):
+    reading.set()
+    closed.wait(5)
+    time.sleep(0.1)  # the statement is still running after close()
+    return value
+
+def read(results):
+    with client.connect(readonly=True) as connection:
+        connection.create_function("slow", 1, slow)
+        results.append(connection.execute("SELECT slow(x) FROM (SELECT 1 AS x UNION ALL SELECT 2)").fetchall())
+
+results = []
+thread = threading.Thread(target=read, args=(results,))
+thread.start()
+reading.wait(5)
+client.close()
+closed.set()
+thread.join(10)
+with client.connect() as connection:  # a new connection serves the next use
+    connection.execute("CREATE TABLE IF NOT EXISTS t (x)")
+print(results)
+"""
+
+
+def test_closing_the_client_while_another_thread_reads_lets_that_read_finish(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CLOSE_WHILE_READING, str(tmp_path / "db.sqlite")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[[(1,), (2,)]]"

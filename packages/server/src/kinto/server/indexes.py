@@ -140,8 +140,10 @@ def _collections_changed(event: Any) -> None:
     bucket_id = event.payload["bucket_id"]
     for change in event.impacted_objects:
         new = None if event.payload["action"] == ACTIONS.DELETE.value else change.get("new")
-        # A change that keeps the declaration builds too: what a failed build left missing.
-        if event.payload["action"] != ACTIONS.CREATE.value and not _declared(new) and not _declared(change.get("old")):
+        # A change that keeps the declaration builds too: what a failed build left missing. A
+        # collection that declares nothing, before or after, has nothing to build or drop (a build
+        # holds SQLite's write lock: scheduling one per created collection made writers time out).
+        if not _declared(new) and not _declared(change.get("old")):
             continue
         index_builds(registry).schedule(bucket_id, (new or change.get("old") or {})["id"])
 

@@ -56,6 +56,9 @@ class SQLiteClient(SQLClient):
         self._local = threading.local()
         self._hooks: list[ConnectionHook] = []
         self._all_connections: list[sqlite3.Connection] = []
+        #: Connections in a session now, and those of them ``close()`` left to close at its end.
+        self._busy: set[sqlite3.Connection] = set()
+        self._retiring: set[sqlite3.Connection] = set()
         self._lock = threading.Lock()
         self._writer = threading.Lock()
         self._writer_pid = os.getpid()
@@ -119,12 +122,22 @@ class SQLiteClient(SQLClient):
     @contextmanager
     def _session(self, write: bool) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
-        with self._writing(write):
-            try:
-                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.Error as error:
-                raise BackendError(error) from error
-            yield connection
+        with self._lock:
+            self._busy.add(connection)
+        try:
+            with self._writing(write):
+                try:
+                    connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                except sqlite3.Error as error:
+                    raise BackendError(error) from error
+                yield connection
+        finally:
+            with self._lock:
+                self._busy.discard(connection)
+                retiring = connection in self._retiring
+                self._retiring.discard(connection)
+            if retiring:
+                connection.close()
 
     @staticmethod
     def _end(connection: sqlite3.Connection, commit: bool) -> None:
@@ -159,9 +172,16 @@ class SQLiteClient(SQLClient):
         """Nothing to do: a write transaction holds the file's write lock from its start."""
 
     def close(self) -> None:
-        """Close every connection opened by this client (in this process)."""
+        """Close every connection opened by this client (in this process).
+
+        A connection another thread is using (a request, a background index build) is closed
+        by that thread when its session ends: closing it under a running statement crashed
+        the process. Threads open new connections afterwards.
+        """
         with self._lock:
             connections, self._all_connections = self._all_connections, []
+            self._retiring.update(connection for connection in connections if connection in self._busy)
+            connections = [connection for connection in connections if connection not in self._busy]
         for connection in connections:
             try:
                 connection.close()

@@ -210,7 +210,7 @@ def start_and_seed(
         dataset = seed(client, args.records)
     finally:
         client.close()
-    if server.builds_declared_indexes:
+    if server.builds_declared_indexes and storage.kind != "memory":
         # Built after the PATCH was answered: measured with them, and ANALYZE then would deadlock
         # with a build (both take the table's ShareUpdateExclusiveLock; the build waits for its snapshot).
         wait_for_indexes(storage, len(INDEXED_FIELDS))

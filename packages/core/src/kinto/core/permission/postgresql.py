@@ -19,6 +19,7 @@ from kinto.core.database.postgresql import (
     execute_later,
     metadata_values,
     table_columns,
+    text_array,
 )
 from kinto.core.database.schema import Schema
 from kinto.core.permission import AUTHENTICATED_USER, BoundPermission
@@ -116,12 +117,14 @@ def inspect(connection: Any) -> Installed:
 _WANTED = "unnest(%s::text[], %s::text[])"
 
 
-def _columns(bound_permissions: Sequence[BoundPermission]) -> tuple[list[str], list[str]]:
-    return [object_id for object_id, _ in bound_permissions], [permission for _, permission in bound_permissions]
+def _columns(bound_permissions: Sequence[BoundPermission]) -> tuple[str, str]:
+    return text_array(object_id for object_id, _ in bound_permissions), text_array(p for _, p in bound_permissions)
 
 
 _BOUNDED_USER_PRINCIPALS = BOUNDED_USER_PRINCIPALS.format(p="%s")
-_OBJECTS_PERMISSIONS = "SELECT object_id, permission, principal FROM access_control_entries WHERE object_id = ANY(%s)"
+_OBJECTS_PERMISSIONS = (
+    "SELECT object_id, permission, principal FROM access_control_entries WHERE object_id = ANY(%s::text[])"
+)
 
 
 class Permission(RelationalPermission):
@@ -181,7 +184,8 @@ class Permission(RelationalPermission):
 
     def get_user_principals(self, user_id: str) -> set[str]:
         rows = self._rows(
-            "SELECT principal FROM user_principals WHERE user_id = ANY(%s)", ([user_id, AUTHENTICATED_USER],)
+            "SELECT principal FROM user_principals WHERE user_id = ANY(%s::text[])",
+            (text_array([user_id, AUTHENTICATED_USER]),),
         )
         return {principal for (principal,) in rows}
 
@@ -217,16 +221,17 @@ class Permission(RelationalPermission):
     ) -> list[tuple[str, str]]:
         if bound_permissions is None:
             return self._rows(
-                "SELECT DISTINCT object_id, permission FROM access_control_entries WHERE principal = ANY(%s)",
-                (principals,),
+                "SELECT DISTINCT object_id, permission FROM access_control_entries WHERE principal = ANY(%s::text[])",
+                (text_array(principals),),
             )
-        patterns, permissions = _columns(bound_permissions)
+        patterns = text_array(like_pattern(pattern) for pattern, _ in bound_permissions)
+        permissions = text_array(permission for _, permission in bound_permissions)
         return self._rows(
             "SELECT DISTINCT ace.object_id, ace.permission FROM access_control_entries AS ace"
             f" JOIN {_WANTED} AS wanted (pattern, permission)"
             " ON ace.permission = wanted.permission AND ace.object_id LIKE wanted.pattern"
-            " WHERE ace.principal = ANY(%s)",
-            ([like_pattern(pattern) for pattern in patterns], permissions, principals),
+            " WHERE ace.principal = ANY(%s::text[])",
+            (patterns, permissions, text_array(principals)),
         )
 
     def get_authorized_principals(self, bound_permissions: Sequence[BoundPermission]) -> set[str]:
@@ -243,8 +248,8 @@ class Permission(RelationalPermission):
         rows = self._rows(
             "SELECT EXISTS (SELECT 1 FROM access_control_entries"
             f" JOIN {_WANTED} AS wanted (object_id, permission) USING (object_id, permission)"
-            " WHERE principal = ANY(%s))",
-            (*_columns(bound_permissions), principals),
+            " WHERE principal = ANY(%s::text[]))",
+            (*_columns(bound_permissions), text_array(principals)),
         )
         return bool(rows[0][0])
 
@@ -254,10 +259,10 @@ class Permission(RelationalPermission):
         if not objects_ids:
             return []
         query = _OBJECTS_PERMISSIONS
-        params: list[Any] = [list(dict.fromkeys(objects_ids))]
+        params: list[Any] = [text_array(dict.fromkeys(objects_ids))]
         if permissions is not None:
-            query += " AND permission = ANY(%s)"
-            params.append(list(set(permissions)))
+            query += " AND permission = ANY(%s::text[])"
+            params.append(text_array(set(permissions)))
         return permissions_by_object(self._rows(query, params), objects_ids)
 
     def prefetch(
@@ -269,7 +274,7 @@ class Permission(RelationalPermission):
             own_limit = 0 if user_id == AUTHENTICATED_USER else principals_limit
             statements.append((_BOUNDED_USER_PRINCIPALS, (user_id, own_limit, AUTHENTICATED_USER, principals_limit)))
         if object_ids:
-            statements.append((_OBJECTS_PERMISSIONS, (list(dict.fromkeys(object_ids)),)))
+            statements.append((_OBJECTS_PERMISSIONS, (text_array(dict.fromkeys(object_ids)),)))
         read_rows = self.client.fetch_later(statements) if statements else list
 
         def read() -> tuple[list[str], list[dict[str, set[str]]]]:
@@ -287,8 +292,8 @@ class Permission(RelationalPermission):
             execute_later(connection, "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"kinto.permission:{object_id}",))
             execute_later(
                 connection,
-                "DELETE FROM access_control_entries WHERE object_id = %s AND permission = ANY(%s)",
-                (object_id, names),
+                "DELETE FROM access_control_entries WHERE object_id = %s AND permission = ANY(%s::text[])",
+                (object_id, text_array(names)),
             )
             if pairs:
                 execute_later(
@@ -296,7 +301,7 @@ class Permission(RelationalPermission):
                     "INSERT INTO access_control_entries (object_id, permission, principal)"
                     " SELECT %s, wanted.permission, wanted.principal"
                     f" FROM {_WANTED} AS wanted (permission, principal) ON CONFLICT DO NOTHING",
-                    (object_id, [name for name, _ in pairs], [principal for _, principal in pairs]),
+                    (object_id, text_array(name for name, _ in pairs), text_array(principal for _, principal in pairs)),
                 )
 
     def delete_object_permissions(self, *object_id_list: str) -> None:
@@ -307,8 +312,8 @@ class Permission(RelationalPermission):
         with self.client.connect() as connection:
             execute_later(
                 connection,
-                "DELETE FROM access_control_entries WHERE object_id = ANY(%s) OR object_id LIKE ANY(%s)",
-                (literals, patterns),
+                "DELETE FROM access_control_entries WHERE object_id = ANY(%s::text[]) OR object_id LIKE ANY(%s::text[])",
+                (text_array(literals), text_array(patterns)),
             )
 
     def export_user_principals(self) -> list[tuple[str, str]]:

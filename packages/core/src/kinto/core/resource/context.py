@@ -66,6 +66,8 @@ class ResourceContext:
         self.objects: dict[ObjectKey, KintoObject | None] = {}
         #: Pages read ahead of a plural read's permission check, with their collection's timestamp.
         self.pages: list[tuple[PageKey, int | None, list[KintoObject]]] = []
+        #: Collection timestamps read ahead of a plural read's permission check, by ``(resource_name, parent_id)``.
+        self.timestamps: dict[tuple[str, str], int] = {}
         self._object_uri: str | None = None
         self._parent_uris: dict[str, str] | None = None
         self._prefetched = False
@@ -172,7 +174,9 @@ class ResourceContext:
         if not reading:
             # What a write changes is read after its lock: a precondition checks the version overwritten.
             keys = [key for key in keys if key[0] != self.resource_name]
-        page = self.resource_class.page_to_prefetch(self.request) if reading and self.endpoint == "plural" else None
+        plural_read = reading and self.endpoint == "plural"
+        page = self.resource_class.page_to_prefetch(self.request) if plural_read else None
+        locations = self.resource_class.timestamps_to_prefetch(self.request) if plural_read and page is None else []
         userid = self.request.prefixed_userid
         if userid is not None and knows_user_principals(self.request, userid):
             userid = None
@@ -181,11 +185,15 @@ class ResourceContext:
             read_permissions = permission.prefetch(userid, principals_to_read(self.request), uris)
             read_objects = storage.prefetch_objects(keys) if keys else list
             read_page = _page_reader(storage, page)
+            read_timestamps = storage.prefetch_timestamps(locations) if locations else list
         principals, acls = read_permissions()
         if userid is not None:
             keep_user_principals(self.request, userid, principals)
         self.acls.update(zip(uris, acls, strict=True))
         self.objects.update(zip(keys, read_objects(), strict=True))
+        for location, timestamp in zip(locations, read_timestamps(), strict=True):
+            if timestamp is not None:
+                self.timestamps[location] = timestamp
         if page is not None and read_page is not None:
             with suppress(InvalidValueError):  # the view answers it, when the caller may read
                 self.pages.append((page, *read_page()))

@@ -81,6 +81,7 @@ class Model:
         permissions_cache: dict[str, dict[str, set[str]]] | None = None,
         prefetched_objects: dict[ObjectKey, KintoObject | None] | None = None,
         prefetched_pages: list[tuple[PageKey, int | None, list[KintoObject]]] | None = None,
+        prefetched_timestamps: dict[tuple[str, str], int] | None = None,
         **kwargs: Any,
     ) -> None:
         """``permission_object_id`` maps an object id to its permission URI (Kinto's attribute
@@ -88,7 +89,9 @@ class Model:
         object permissions already read in this request, by URI (None: none kept);
         ``prefetched_objects`` the objects read ahead of a read's permission check, by storage key
         (None: missing), which ``get_record`` answers from; ``prefetched_pages`` the pages read
-        ahead, with their collection's timestamp, which ``get_records`` and ``timestamp`` answer from."""
+        ahead, with their collection's timestamp, which ``get_records`` and ``timestamp`` answer from;
+        ``prefetched_timestamps`` collection timestamps read ahead, by ``(resource_name, parent_id)``,
+        which ``timestamp`` answers from."""
         self.storage = storage
         self.permission = permission
         self.id_generator = id_generator
@@ -102,6 +105,7 @@ class Model:
         self.permissions_cache = permissions_cache
         self.prefetched_objects = prefetched_objects or {}
         self.prefetched_pages = prefetched_pages or []
+        self.prefetched_timestamps = prefetched_timestamps or {}
 
     def _where(self, parent_id: str | None) -> tuple[str, str]:
         """The ``(resource_name, parent_id)`` every storage call starts with (this model's parent by default)."""
@@ -118,6 +122,8 @@ class Model:
 
     def timestamp(self, parent_id: str | None = None) -> int:
         location = (self.resource_name, parent_id or self.parent_id)
+        if location in self.prefetched_timestamps:
+            return self.prefetched_timestamps[location]
         for page, timestamp, _ in self.prefetched_pages:
             if page[:2] == location and timestamp is not None:
                 return timestamp

@@ -115,6 +115,7 @@ class Resource:
             permissions_cache=self.route_context.acls if self.route_context is not None else None,
             prefetched_objects=self.route_context.objects if self.route_context is not None else None,
             prefetched_pages=self.route_context.pages if self.route_context is not None else None,
+            prefetched_timestamps=self.route_context.timestamps if self.route_context is not None else None,
         )
 
     # --- class-level hooks ---------------------------------------------------------------------
@@ -184,6 +185,14 @@ class Resource:
         requests/s, with a p99 three times higher (``nox -s bench -- list``, 4 clients), than
         reading the page once the check has passed."""
         return None
+
+    @classmethod
+    def timestamps_to_prefetch(cls, request: Any) -> list[tuple[str, str]]:
+        """Hook: the ``(resource_name, parent_id)`` of the collections whose timestamp a plural
+        read of this route will ask (its ETag), read ahead with the ACLs (see
+        ``ResourceContext.prefetch``); none by default. Only asked when the ids of the route are
+        valid (``objects_to_prefetch`` did not answer None) and no page is read ahead."""
+        return []
 
     @classmethod
     def check_permission(cls, context: Any, principals: list[str], permission: str) -> bool:

@@ -458,6 +458,21 @@ class StorageBase(abc.ABC):
         ``resource_name`` ``None`` means every resource.
         """
 
+    def prefetch_timestamps(self, locations: Sequence[tuple[str, str]]) -> Callable[[], list[int | None]]:
+        """Start reading the timestamps of the collections ``locations`` (``(resource_name,
+        parent_id)`` pairs); return a callable giving them, in order.
+
+        Each is what ``resource_timestamp`` would answer, or None where it would have to create the
+        collection's timestamp (nothing is written ahead). The terms of ``prefetch_objects`` apply:
+        called at most once in the same transaction, it may answer what the store held when
+        ``prefetch_timestamps`` was called. The default reads with ``resource_timestamp`` when called.
+        """
+
+        def read() -> list[int | None]:
+            return [self.resource_timestamp(resource_name, parent_id) for resource_name, parent_id in locations]
+
+        return read
+
     def prefetch_page(self, page: PageKey) -> Callable[[], tuple[int | None, list[KintoObject]]]:
         """Start reading a collection's timestamp and a page of it; return a callable giving both.
 

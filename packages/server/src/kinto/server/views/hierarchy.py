@@ -113,6 +113,14 @@ class HierarchicalResource(ShareableResource):
             keys.append(("bucket", "", matchdict["bucket_id"]))
         return keys
 
+    @classmethod
+    def timestamps_to_prefetch(cls, request: Any) -> list[tuple[str, str]]:
+        """The listed collection's: on PostgreSQL the ETag of a list then costs no statement of its own."""
+        matchdict = dict(request.matchdict or {})
+        if cls._invalid_parent_ids(request.registry.settings, matchdict):
+            return []
+        return [(cls.name, cls.storage_parent_id(matchdict))]
+
     def get_parent_id(self, request: Any) -> str:
         matchdict = dict(request.matchdict or {})
         self.parent_object = self.load_parent(matchdict)

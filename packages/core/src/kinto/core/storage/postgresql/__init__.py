@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from psycopg.types.json import Jsonb
 
-from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, execute_later
+from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, execute_later, text_array
 from kinto.core.database.schema import Schema
 from kinto.core.migrations import PostgreSQLPluginMigration  # Kinto's import path, for plugins
 from kinto.core.settings import typed_setting
@@ -50,6 +50,12 @@ _OBJECTS_BY_KEY = (
     " (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
 )
 
+#: The timestamps of ``(parent_id, resource_name)`` collections given as two arrays.
+_TIMESTAMPS_BY_LOCATION = (
+    "SELECT parent_id, resource_name, last_modified FROM timestamps WHERE (parent_id, resource_name) IN"
+    " (SELECT * FROM unnest(%s::text[], %s::text[]))"
+)
+
 __all__ = ["PostgreSQLDialect", "PostgreSQLPluginMigration", "Storage", "load_from_config"]
 
 _RANK = (
@@ -73,16 +79,6 @@ def _nest(field: str, value: Any) -> dict[str, Any]:
 
 def _is_scalar(value: Any) -> bool:
     return q.type_rank(value) not in (q.RANK_ARRAY, q.RANK_OBJECT)
-
-
-def _array_literal(values: list[Any]) -> str:
-    """PostgreSQL's text form of an array of strings or integers (``{"a","b\\"c"}``).
-
-    Ten times faster than the driver's adaptation of a list, which counts with
-    100,000 ids shared one by one.
-    """
-    quoted = ('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
-    return "{" + ",".join(quoted) + "}"
 
 
 class PostgreSQLDialect(SortKeyDialect, Dialect):
@@ -149,7 +145,7 @@ class PostgreSQLDialect(SortKeyDialect, Dialect):
         # with a hash table (PostgreSQL 14+); ``IN (SELECT unnest(...))`` was planned as a nested
         # loop rescanning the whole list for each row.
         sql_type = "text" if kind == "string" else "bigint"
-        return f"({column} = ANY({builder.add(_array_literal(values))}::{sql_type}[]))"
+        return f"({column} = ANY({builder.add(text_array(values))}::{sql_type}[]))"
 
 
 class Storage(FieldIndexes, RelationalStorage):
@@ -186,7 +182,11 @@ class Storage(FieldIndexes, RelationalStorage):
         if not wanted:
             return lambda: [None] * len(keys)
         self._check_schema()
-        columns = ([parent_id for _, parent_id, _ in wanted], [name for name, _, _ in wanted], [i for *_, i in wanted])
+        columns = (
+            text_array(parent_id for _, parent_id, _ in wanted),
+            text_array(name for name, _, _ in wanted),
+            text_array(object_id for *_, object_id in wanted),
+        )
         read_rows = self.client.fetch_later([(_OBJECTS_BY_KEY, columns)])
 
         def read() -> list[KintoObject | None]:
@@ -194,6 +194,24 @@ class Storage(FieldIndexes, RelationalStorage):
             rows = [found.get(key) for key in keys]
             defaults = (DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, DEFAULT_DELETED_FIELD)
             return [None if row is None else self._to_object(row, *defaults) for row in rows]
+
+        return read
+
+    def prefetch_timestamps(self, locations: Sequence[tuple[str, str]]) -> Callable[[], list[int | None]]:
+        # A location holding NUL is left to ``resource_timestamp``, which refuses it.
+        wanted = [location for location in locations if "\x00" not in "".join(location)]
+        if not wanted:
+            return lambda: [None] * len(locations)
+        self._check_schema()
+        columns = (
+            text_array(parent_id for _, parent_id in wanted),
+            text_array(resource_name for resource_name, _ in wanted),
+        )
+        read_rows = self.client.fetch_later([(_TIMESTAMPS_BY_LOCATION, columns)])
+
+        def read() -> list[int | None]:
+            found = {(row[1], row[0]): int(row[2]) for row in read_rows()[0]}
+            return [found.get(location) for location in locations]
 
         return read
 

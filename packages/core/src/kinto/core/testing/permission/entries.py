@@ -72,6 +72,29 @@ class EntriesContract(PermissionSuite):
         assert permission.get_object_permission_principals(object_id, "read") == {"account:\u00e9mile"}
         assert permission.get_object_permissions(object_id) == {"read": {"account:\u00e9mile"}}
 
+    def test_ids_and_principals_with_array_syntax_are_taken_literally(self, permission):
+        # Characters an SQL array literal gives meaning to, and the word NULL: a backend passing
+        # lists as arrays must quote them, in every method taking several at once.
+        awkward = ["a,b", 'q"uote', "back\\slash", "{brace}", "NULL", " spaced ", ""]
+        objects = [f"/buckets/{name}" for name in awkward]
+        for object_id, principal in zip(objects, awkward, strict=True):
+            permission.replace_object_permissions(object_id, {"read": [principal], "write": [principal]})
+        assert permission.get_objects_permissions(objects) == [{"read": {p}, "write": {p}} for p in awkward]
+        assert permission.get_objects_permissions(objects, ["read"]) == [{"read": {p}} for p in awkward]
+        assert permission.prefetch(None, 10, objects)()[1] == permission.get_objects_permissions(objects)
+        for object_id, principal in zip(objects, awkward, strict=True):
+            assert permission.check_permission({principal}, [(object_id, "read")]) is True
+            assert permission.check_permission({principal + "x"}, [(object_id, "read")]) is False
+            assert permission.get_accessible_objects([principal], [(object_id, "write")]) == {object_id: {"write"}}
+        assert permission.get_authorized_principals([(uri, "read") for uri in objects]) == set(awkward)
+        permission.delete_object_permissions(*objects[:3])
+        assert permission.get_objects_permissions(objects[:4]) == [
+            {},
+            {},
+            {},
+            {"read": {"{brace}"}, "write": {"{brace}"}},
+        ]
+
     # -- check_permission and get_authorized_principals -------------------------
 
     def test_check_permission_is_true_for_a_granted_principal(self, permission):

@@ -1,4 +1,4 @@
-"""The storage contract: reading ahead (``prefetch_objects``, ``prefetch_page``) answers what the reads would."""
+"""The storage contract: reading ahead (``prefetch_objects``, ``prefetch_page``, ``prefetch_timestamps``) answers what the reads would."""
 
 from __future__ import annotations
 
@@ -78,3 +78,22 @@ class PrefetchContract(StorageSuite):
         )()
         assert objects == []
         assert timestamp is None or timestamp == storage.resource_timestamp(RESOURCE, "/buckets/new/collections/new")
+
+    def test_prefetched_timestamps_are_what_resource_timestamp_answers(self, storage):
+        storage.create(RESOURCE, PARENT, {"id": "a"})
+        storage.create(RESOURCE, OTHER_PARENT, {"id": "b"})
+        storage.create(RESOURCE, OTHER_PARENT, {"id": "c"})
+        locations = [(RESOURCE, OTHER_PARENT), (RESOURCE, PARENT), (RESOURCE, OTHER_PARENT)]
+        timestamps = storage.prefetch_timestamps(locations)()
+        assert timestamps == [storage.resource_timestamp(*location) for location in locations]
+        assert timestamps[0] > timestamps[1]
+        assert storage.prefetch_timestamps([])() == []
+
+    def test_a_collection_never_written_has_no_prefetched_timestamp_yet_or_its_own(self, storage):
+        never = (RESOURCE, "/buckets/new/collections/new")
+        odd = (RESOURCE, '/buckets/"{a,b}"\\')
+        timestamps = storage.prefetch_timestamps([never, odd])()
+        assert timestamps[0] is None or timestamps[0] == storage.resource_timestamp(*never)
+        assert timestamps[1] is None or timestamps[1] == storage.resource_timestamp(*odd)
+        storage.create(*odd, {"id": "x"})
+        assert storage.prefetch_timestamps([odd])() == [storage.resource_timestamp(*odd)]

@@ -23,7 +23,8 @@ psycopg = pytest.importorskip("psycopg")
 
 RECORDS = "/v1/buckets/b/collections/c/records"
 _WAIT = re.compile(r"(?:^F\t.*\n)+", re.MULTILINE)
-_STATEMENT = re.compile(r'^F\t\d+\tParse\t "[^"]*" "(.*)"', re.MULTILINE)
+#: A statement sent with the extended protocol (``Parse``), or a script sent as one simple ``Query``.
+_STATEMENT = re.compile(r'^F\t\d+\t(?:Parse\t "[^"]*"|Query\t) "(.*)"', re.MULTILINE)
 
 
 class RoundTrips:

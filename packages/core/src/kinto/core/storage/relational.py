@@ -102,6 +102,9 @@ class RelationalStorage(StorageBase):
 
     @staticmethod
     def _load(data: Any) -> dict[str, Any]:
+        # A dict is the driver's, read for this row alone (PostgreSQL's jsonb): it becomes the object.
+        if isinstance(data, dict):
+            return data
         return jsontext.loads(data) if isinstance(data, (str, bytes)) else dict(data)
 
     @staticmethod

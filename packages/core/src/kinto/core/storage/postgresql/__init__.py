@@ -273,17 +273,14 @@ class Storage(FieldIndexes, RelationalStorage):
         parent, resource = b.add(parent_id), b.add(resource_name)
         now = self._integer(b.add(now_ms()))
         with self._connect() as connection:
-            # Nothing is read back: both statements travel with the next one (see DeferringConnection).
+            # One statement locks the row whether it exists or not: the insert, or ON CONFLICT's
+            # update to the same value, which waits for a concurrent writer's lock as SELECT FOR
+            # UPDATE would (one statement fewer than an insert then a SELECT FOR UPDATE). Nothing
+            # is read back: it travels with the next statement (see DeferringConnection).
             execute_later(
                 connection,
                 f"INSERT INTO timestamps (parent_id, resource_name, last_modified) VALUES ({parent}, {resource}, {now}) "
-                "ON CONFLICT (parent_id, resource_name) DO NOTHING",
-                b.params,
-            )
-            execute_later(
-                connection,
-                f"SELECT last_modified FROM timestamps WHERE parent_id = {parent} AND resource_name = {resource} "
-                "FOR UPDATE",
+                "ON CONFLICT (parent_id, resource_name) DO UPDATE SET last_modified = timestamps.last_modified",
                 b.params,
             )
 

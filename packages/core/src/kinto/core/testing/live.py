@@ -126,6 +126,9 @@ class LiveServer:
                 process.wait(timeout=timeout)
         with contextlib.suppress(ProcessLookupError):  # anything of the server left behind
             os.killpg(process.pid, signal.SIGKILL)
+        for pid in _session_members(process.pid):  # workers that made a process group of their own
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process = None
         return process.returncode
 
@@ -134,3 +137,20 @@ class LiveServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _session_members(session_id: int) -> list[int]:
+    """The processes of session ``session_id`` (from ``/proc``; none where there is no ``/proc``).
+
+    A server's workers may leave its process group (gunicorn's and granian's do): killing the
+    group after the server itself was killed left them serving, on their own.
+    """
+    members = []
+    for entry in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if len(fields) > 3 and int(fields[3]) == session_id:
+            members.append(int(entry.parent.name))
+    return members

@@ -40,6 +40,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE, without importing psycopg where it is missing
+
 _DRIVER_SUFFIX = re.compile(r"^(postgres(?:ql)?)\+[a-z0-9_]+://")
 
 
@@ -97,7 +99,7 @@ class PostgreSQLClient(SQLClient):
         self.pool_size = pool_size
         self.pool_timeout = pool_timeout
         options = f"-c statement_timeout={int(statement_timeout_ms)}" if statement_timeout_ms else None
-        connection_kwargs: dict[str, Any] = {"connect_timeout": max(1, int(connect_timeout)), "autocommit": False}
+        connection_kwargs: dict[str, Any] = {"connect_timeout": max(1, int(connect_timeout)), "autocommit": True}
         if options:
             connection_kwargs["options"] = options
         self._connection_kwargs = connection_kwargs
@@ -144,18 +146,19 @@ class PostgreSQLClient(SQLClient):
 
     @contextmanager
     def _session(self, write: bool) -> Iterator[Any]:
+        # Pooled connections stay in autocommit (psycopg's setter is a wait of its own, twice per
+        # checkout when toggled): a write's DeferringConnection sends BEGIN and COMMIT itself, a
+        # read runs statement by statement (see ``_reading``).
         connection = self._checkout()
         try:
-            if write:
-                connection.autocommit = True  # the DeferringConnection sends BEGIN and COMMIT itself
-                yield DeferringConnection(connection)
-            else:
-                yield connection
+            yield DeferringConnection(connection) if write else connection
         finally:
             self._release(connection)
 
     @staticmethod
     def _end(connection: Any, commit: bool) -> None:
+        if connection.autocommit and connection.pgconn.transaction_status == _IDLE:
+            return  # a read, statement by statement: nothing to end
         try:
             if commit:
                 connection.commit()
@@ -169,11 +172,12 @@ class PostgreSQLClient(SQLClient):
 
     @staticmethod
     def _reading(connection: Any) -> None:
-        # A read runs each statement on its own: under READ COMMITTED (PostgreSQL's default)
-        # every statement takes a fresh snapshot anyway, and BEGIN and COMMIT would cost two
-        # more round trips per request. A write slipped into a read (an empty collection's
-        # first timestamp) is one statement, atomic by itself.
-        connection.autocommit = True
+        """Nothing to prepare: a read runs each statement on its own (the connection is in autocommit).
+
+        Under READ COMMITTED (PostgreSQL's default) every statement takes a fresh snapshot anyway,
+        and BEGIN and COMMIT would cost two more round trips per request. A write slipped into a
+        read (an empty collection's first timestamp) is one statement, atomic by itself.
+        """
 
     def _savepoint_statement(self, state: Any, statement: str) -> None:
         if isinstance(state.connection, DeferringConnection):
@@ -249,12 +253,12 @@ class PostgreSQLClient(SQLClient):
         return read
 
     def _release(self, connection: Any) -> None:
-        """Back to the pool in the mode every checkout expects (transactions, not autocommit)."""
-        if connection.autocommit:
+        """Back to the pool in the mode every checkout expects (autocommit)."""
+        if not connection.autocommit:
             try:
-                connection.autocommit = False
-            except psycopg.Error:  # broken: the pool discards it
-                logger.debug("Could not leave autocommit", exc_info=True)
+                connection.autocommit = True
+            except psycopg.Error:  # broken, or in a transaction: the pool discards or rolls it back
+                logger.debug("Could not return to autocommit", exc_info=True)
         self._checkin(connection)
 
     # --- the schema's version (see kinto.core.database.schema) ------------------------------------

@@ -80,6 +80,7 @@ from kinto.core.storage import generators
 from kinto.core.storage.exceptions import (
     BackendError,
     InvalidValueError,
+    ObjectChangedError,
     ObjectNotFoundError,
     ReadonlyError,
     RecordNotFoundError,
@@ -97,6 +98,7 @@ __all__ = [
     "InvalidValueError",
     "KintoObject",
     "Missing",
+    "ObjectChangedError",
     "ObjectKey",
     "ObjectNotFoundError",
     "PageKey",
@@ -191,6 +193,11 @@ class StorageBase(abc.ABC):
     #: answers (so reading ahead saves round trips): the resources read ahead only when the storage
     #: or the permission backend says so; otherwise reading ahead would only repeat the reads.
     reads_ahead: ClassVar[bool] = False
+    #: :meth:`update` and :meth:`delete` take ``if_last_modified``: the write happens only if the
+    #: live object is still at that timestamp (else ``ObjectChangedError``, the object untouched).
+    #: The resources then write without taking the collection's lock first (see
+    #: :mod:`kinto.core.resource.resource`); otherwise they lock, read, then write.
+    writes_conditionally: ClassVar[bool] = False
     #: What is stored survives a restart of the application (False for a store in memory,
     #: which ``kinto copy`` refuses as a source or a target).
     persistent: ClassVar[bool] = True
@@ -370,6 +377,12 @@ class StorageBase(abc.ABC):
 
         ``obj[id_field]`` is set to ``object_id``; the timestamp follows the
         rule of :meth:`create`. A tombstone with that id is replaced.
+
+        A backend declaring :attr:`writes_conditionally` also takes ``if_last_modified`` (an
+        int, by keyword): then it writes only over a live object whose timestamp is exactly
+        that one, and otherwise raises ``ObjectChangedError`` having written no object (the
+        collection's timestamp may have advanced). The check and the write are one step for
+        every concurrent writer: of two updates expecting one version, one at most succeeds.
         """
 
     @abc.abstractmethod
@@ -390,7 +403,9 @@ class StorageBase(abc.ABC):
         The tombstone gets a new timestamp (``last_modified`` is honoured only
         if greater than the collection timestamp) and is kept for
         synchronisation unless ``with_deleted`` is false. A missing object (or
-        a tombstone) raises ``ObjectNotFoundError``.
+        a tombstone) raises ``ObjectNotFoundError``. With ``if_last_modified`` (backends declaring
+        :attr:`writes_conditionally`), as :meth:`update`: a live object at another timestamp, or
+        none, raises ``ObjectChangedError`` and nothing is deleted.
         """
 
     def prefetch_objects(self, keys: Sequence[ObjectKey]) -> Callable[[], list[KintoObject | None]]:

@@ -42,6 +42,18 @@ class UnicityError(Exception):
         super().__init__(f"Unicity constraint violated on {field!r}")
 
 
+class ObjectChangedError(Exception):
+    """A conditional write (``if_last_modified``) found the object missing or at another version.
+
+    Nothing of the object was written. Raised only by backends that declare
+    ``StorageBase.writes_conditionally``.
+    """
+
+    def __init__(self, object_id: str) -> None:
+        self.object_id = object_id
+        super().__init__(f"Object {object_id!r} changed meanwhile")
+
+
 class IntegrityError(BackendError):
     """The backend refused a write breaking one of its constraints (Kinto's name)."""
 

@@ -34,7 +34,7 @@ from kinto.core.storage import (
     generators,
 )
 from kinto.core.storage import query as q
-from kinto.core.storage.exceptions import InvalidValueError, ObjectNotFoundError, UnicityError
+from kinto.core.storage.exceptions import InvalidValueError, ObjectChangedError, ObjectNotFoundError, UnicityError
 from kinto.core.storage.timestamps import next_timestamp
 
 __all__ = ["Storage", "load_from_config"]
@@ -78,6 +78,7 @@ class Storage(StorageBase):
     supports_concurrent_processes: ClassVar[bool] = False
     supports_savepoints: ClassVar[bool] = True
     supports_copy: ClassVar[bool] = True
+    writes_conditionally: ClassVar[bool] = True
     persistent: ClassVar[bool] = False
     embedded: ClassVar[bool] = True
 
@@ -299,12 +300,15 @@ class Storage(StorageBase):
         id_field: str = DEFAULT_ID_FIELD,
         modified_field: str = DEFAULT_MODIFIED_FIELD,
         auth: Any = None,
+        if_last_modified: int | None = None,
     ) -> KintoObject:
         q.check_writable(self.readonly)
         q.check_location(resource_name, parent_id)
         obj = self._prepare({**obj, id_field: object_id}, id_field)
         collection = (parent_id, resource_name)
         with self._lock:
+            if if_last_modified is not None:
+                self._check_version(collection, object_id, modified_field, if_last_modified)
             obj[modified_field] = self._bump(collection, q.requested_timestamp(obj, modified_field))
             self._pop(self._tombstones.get(collection, {}), object_id)
             self._set(self._bucket(self._live, collection), object_id, obj)
@@ -321,10 +325,13 @@ class Storage(StorageBase):
         deleted_field: str = DEFAULT_DELETED_FIELD,
         auth: Any = None,
         last_modified: int | None = None,
+        if_last_modified: int | None = None,
     ) -> KintoObject:
         q.check_writable(self.readonly)
         collection = (parent_id, resource_name)
         with self._lock:
+            if if_last_modified is not None:
+                self._check_version(collection, object_id, modified_field, if_last_modified)
             live = self._live.get(collection, {})
             if object_id not in live:
                 raise ObjectNotFoundError(object_id)
@@ -337,6 +344,12 @@ class Storage(StorageBase):
             if with_deleted:
                 self._set(self._bucket(self._tombstones, collection), object_id, tombstone)
             return dict(tombstone)
+
+    def _check_version(self, collection: Collection, object_id: str, modified_field: str, expected: int) -> None:
+        expected = q.expected_version(expected)
+        live = self._live.get(collection, {}).get(object_id)
+        if live is None or live.get(modified_field) != expected:
+            raise ObjectChangedError(object_id)
 
     # --- queries ----------------------------------------------------------------------------------
 

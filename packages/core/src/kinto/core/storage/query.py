@@ -145,6 +145,13 @@ def requested_timestamp(obj: dict[str, Any], modified_field: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def expected_version(value: Any) -> int:
+    """The ``if_last_modified`` of a conditional write: an integer, as the timestamps it meets."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidValueError(f"if_last_modified must be an integer, not {value!r}")
+    return value
+
+
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "0", "false", "no", "off")

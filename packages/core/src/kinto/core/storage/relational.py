@@ -30,7 +30,13 @@ from kinto.core.storage import (
     generators,
 )
 from kinto.core.storage import query as q
-from kinto.core.storage.exceptions import BackendError, InvalidValueError, ObjectNotFoundError, UnicityError
+from kinto.core.storage.exceptions import (
+    BackendError,
+    InvalidValueError,
+    ObjectChangedError,
+    ObjectNotFoundError,
+    UnicityError,
+)
 from kinto.core.storage.sql import Dialect, QueryBuilder
 from kinto.core.storage.timestamps import now_ms
 
@@ -43,6 +49,7 @@ COLUMNS = "id, last_modified, deleted, data, parent_id, resource_name"
 #: Rows written (or ids looked up) per statement by ``create_many``: far below every dialect's
 #: limit on parameters (SQLite's is 32,766; six per row).
 _ROWS_PER_STATEMENT = 500
+
 #: Writes an object's row (``rows``: VALUES or a SELECT of ``_object_row``), replacing the one stored.
 OBJECT_UPSERT = (
     "INSERT INTO objects (parent_id, resource_name, id, last_modified, deleted, data) {rows} "
@@ -58,6 +65,7 @@ class RelationalStorage(StorageBase):
     supports_concurrent_processes: ClassVar[bool] = True
     supports_savepoints: ClassVar[bool] = True
     supports_copy: ClassVar[bool] = True
+    writes_conditionally: ClassVar[bool] = True
     #: Whether the timestamp's upsert can feed the object's in one statement (PostgreSQL's
     #: data-modifying CTEs): one round trip per write instead of two.
     chained_writes: ClassVar[bool] = False
@@ -181,9 +189,11 @@ class RelationalStorage(StorageBase):
         *,
         deleted: bool,
         alive: bool,
+        version: int | None = None,
     ) -> tuple[int | None, Any]:
-        """``_stamp_and_store`` if a live object holds the id (``alive``) or none does (not
-        ``alive``): the timestamp (None when nothing was written) and the live object's row found.
+        """``_stamp_and_store`` if a live object holds the id (``alive``; at timestamp ``version``
+        when given) or none does (not ``alive``): the timestamp (None when nothing was written)
+        and the live object's row found.
 
         With chained writes, one statement: the check, the timestamp and the object, so that a
         create or a delete needs no read of its own first. The check reads the statement's
@@ -193,22 +203,34 @@ class RelationalStorage(StorageBase):
         if not self.chained_writes:
             row = self._fetch_row(connection, resource_name, parent_id, object_id)
             live = row if row is not None and not row[2] else None
-            if (live is not None) != alive:
+            if (live is not None) != alive or (live is not None and version is not None and live[1] != version):
                 return None, live
             return self._stamp_and_store(
                 connection, resource_name, parent_id, object_id, requested, text, deleted=deleted
             ), live
         b = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
-        key = f"parent_id = {b.add(parent_id)} AND resource_name = {b.add(resource_name)} AND id = {b.add(object_id)}"
+        parent, resource, identifier = b.add(parent_id), b.add(resource_name), b.add(object_id)
+        key = f"objects.parent_id = {parent} AND objects.resource_name = {resource} AND objects.id = {identifier}"
+        if version is not None:
+            key = f"{key} AND objects.last_modified = {self._integer(b.add(version))}"
         found = "EXISTS (SELECT 1 FROM live)"
         stamp_sql = self._bump_statement(b, resource_name, parent_id, requested, found if alive else f"NOT {found}")
-        row = self._object_row(b, resource_name, parent_id, object_id, "stamp.last_modified", text, deleted)
-        upsert = OBJECT_UPSERT.format(rows=f"SELECT {row} FROM stamp")
-        replaced = "NOT objects.deleted" if alive else "objects.deleted"
+        if version is None:
+            row = self._object_row(b, resource_name, parent_id, object_id, "stamp.last_modified", text, deleted)
+            replaced = "NOT objects.deleted" if alive else "objects.deleted"
+            write = f"{OBJECT_UPSERT.format(rows=f'SELECT {row} FROM stamp')} WHERE {replaced}"
+        else:
+            # An UPDATE, not an upsert: it re-checks its condition on the latest row once a
+            # concurrent writer has committed, and writes nothing if that writer removed the row.
+            flag = "TRUE" if deleted else "FALSE"
+            write = (
+                f"UPDATE objects SET last_modified = stamp.last_modified, deleted = {flag}, "
+                f"data = {self._json_input(b.add(text))} FROM stamp WHERE {key} AND NOT objects.deleted"
+            )
         sql = (
-            f"WITH live AS (SELECT id, last_modified, deleted, data FROM objects WHERE {key} AND deleted = FALSE), "
+            f"WITH live AS (SELECT id, last_modified, deleted, data FROM objects WHERE {key} AND NOT objects.deleted), "
             f"stamp AS ({stamp_sql}), "
-            f"written AS ({upsert} WHERE {replaced} RETURNING id, last_modified, deleted, data) "
+            f"written AS ({write} RETURNING objects.id, objects.last_modified, objects.deleted, objects.data) "
             "SELECT TRUE, id, last_modified, deleted, data FROM written "
             "UNION ALL SELECT FALSE, id, last_modified, deleted, data FROM live"
         )
@@ -529,15 +551,31 @@ class RelationalStorage(StorageBase):
         id_field: str = DEFAULT_ID_FIELD,
         modified_field: str = DEFAULT_MODIFIED_FIELD,
         auth: Any = None,
+        if_last_modified: int | None = None,
     ) -> KintoObject:
         q.check_writable(self.readonly)
         q.check_location(resource_name, parent_id)
         object_id = q.check_id(object_id, id_field)
         data, text = self._serialize(obj, id_field, modified_field)
+        requested = q.requested_timestamp(obj, modified_field)
         with self._connect() as connection:
-            stamp = self._stamp_and_store(
-                connection, resource_name, parent_id, object_id, q.requested_timestamp(obj, modified_field), text
-            )
+            if if_last_modified is None:
+                stamp = self._stamp_and_store(connection, resource_name, parent_id, object_id, requested, text)
+            else:
+                written, _ = self._store_if(
+                    connection,
+                    resource_name,
+                    parent_id,
+                    object_id,
+                    requested,
+                    text,
+                    deleted=False,
+                    alive=True,
+                    version=q.expected_version(if_last_modified),
+                )
+                if written is None:
+                    raise ObjectChangedError(object_id)
+                stamp = written
         return {**data, id_field: object_id, modified_field: stamp}
 
     def _delete_row(
@@ -575,25 +613,35 @@ class RelationalStorage(StorageBase):
         deleted_field: str = DEFAULT_DELETED_FIELD,
         auth: Any = None,
         last_modified: int | None = None,
+        if_last_modified: int | None = None,
     ) -> KintoObject:
         q.check_writable(self.readonly)
+        version = None if if_last_modified is None else q.expected_version(if_last_modified)
         if not isinstance(object_id, str) or "\x00" in object_id:
-            raise ObjectNotFoundError(object_id)
+            raise ObjectNotFoundError(object_id) if version is None else ObjectChangedError(object_id)
         with self._connect() as connection:
             if with_deleted:
                 tombstone = q.canonical_json({deleted_field: True})
                 stamp, _ = self._store_if(
-                    connection, resource_name, parent_id, object_id, last_modified, tombstone, deleted=True, alive=True
+                    connection,
+                    resource_name,
+                    parent_id,
+                    object_id,
+                    last_modified,
+                    tombstone,
+                    deleted=True,
+                    alive=True,
+                    version=version,
                 )
             else:
                 row = self._fetch_row(connection, resource_name, parent_id, object_id)
                 stamp = None
-                if row is not None and not row[2]:
+                if row is not None and not row[2] and version in (None, row[1]):
                     stamp = self._delete_row(
                         connection, resource_name, parent_id, object_id, False, last_modified, deleted_field
                     )
         if stamp is None:
-            raise ObjectNotFoundError(object_id)
+            raise ObjectNotFoundError(object_id) if version is None else ObjectChangedError(object_id)
         return {id_field: object_id, modified_field: stamp, deleted_field: True}
 
     # --- queries ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ each process builds its own backend.
 
 The suite is one class made of one part per topic, each a module of this package:
 ``objects``, ``timestamps``, ``transactions``, ``querying`` (with declared indexes), ``bulk``,
-``copying`` and ``prefetch``; ``base`` holds the data sets, the shared steps and the fixtures.
+``copying``, ``prefetch`` and ``conditional``; ``base`` holds the data sets, the shared steps and the fixtures.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from kinto.core.testing.storage.base import (
     backend_selected,
 )
 from kinto.core.testing.storage.bulk import BulkContract
+from kinto.core.testing.storage.conditional import ConditionalWritesContract
 from kinto.core.testing.storage.copying import CopyContract
 from kinto.core.testing.storage.objects import ObjectsContract
 from kinto.core.testing.storage.prefetch import PrefetchContract
@@ -73,6 +74,7 @@ class StorageContract(
     BulkContract,
     CopyContract,
     PrefetchContract,
+    ConditionalWritesContract,
 ):
     """Tests every storage backend passes. Provide a ``backend_factory`` fixture."""
 

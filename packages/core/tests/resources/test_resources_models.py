@@ -108,3 +108,48 @@ def test_the_overridden_model_names_are_the_ones_called(app, registry, path, nam
     app.delete(path, headers=ALICE)
     assert names["delete_many"] in journal
     assert app.get(path, headers=ALICE).json["data"] == []
+
+
+def test_a_model_overriding_a_write_writes_conditionally_only_when_it_says_so():
+    from kinto.core.resource import Model, ShareableModel
+    from kinto.core.resource.model import writes_conditionally
+    from kinto.core.storage.memory import Storage
+
+    class Conditional(Storage):
+        writes_conditionally = True
+
+    class Unconditional(Storage):
+        writes_conditionally = False
+
+    class OwnUpdate(ShareableModel):
+        def update_record(self, record, parent_id=None):
+            return self.storage.update(self.resource_name, self.parent_id, record["id"], record)
+
+    class PassingDelete(Model):
+        passes_expected_versions = True
+
+        def delete_object(self, obj, parent_id=None, last_modified=None):
+            return super().delete_object(obj, parent_id=parent_id, last_modified=last_modified)
+
+    class BelowPassing(PassingDelete):
+        def create_record(self, record, parent_id=None):
+            return super().create_record(record, parent_id=parent_id)
+
+    class ReadsOnly(ShareableModel):
+        def get_record(self, record_id, parent_id=None):
+            return super().get_record(record_id, parent_id=parent_id)
+
+    found = {
+        model.__name__: writes_conditionally(model(Conditional()))
+        for model in (Model, ShareableModel, OwnUpdate, PassingDelete, BelowPassing, ReadsOnly)
+    }
+    assert found == {
+        "Model": True,
+        "ShareableModel": True,
+        "OwnUpdate": False,  # its own write would drop the condition: locked instead
+        "PassingDelete": True,
+        "BelowPassing": False,  # each overriding class says so for itself
+        "ReadsOnly": True,
+    }
+    assert not writes_conditionally(Model(Unconditional()))
+    assert not writes_conditionally(Model(None))

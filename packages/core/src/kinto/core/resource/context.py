@@ -152,9 +152,9 @@ class ResourceContext:
         principals, the ACLs of the object and its parents, and the objects the resource will read
         (``objects_to_prefetch``). When storage and permission share one client, all of it travels
         in one round trip (see ``StorageBase.prefetch_objects`` and ``PermissionBase.prefetch``).
-        A write reads ahead the same way, in its transaction (with its BEGIN): what its check and
-        its parents need, never the object it changes, read after its lock. Nothing is read
-        ahead when the route's ids are invalid (they never reach a backend)."""
+        A write reads ahead the same way: what its check and its parents need, and the object it
+        changes only when storage writes conditionally (otherwise it is read after the lock).
+        Nothing is read ahead when the route's ids are invalid (they never reach a backend)."""
         # kinto.core.authorization builds these contexts: imported here, once it is loaded.
         from kinto.core.authorization import keep_user_principals, knows_user_principals, principals_to_read
 
@@ -171,8 +171,10 @@ class ResourceContext:
         if keys is None:
             return
         reading = self.request.method in ("GET", "HEAD")
-        if not reading:
-            # What a write changes is read after its lock: a precondition checks the version overwritten.
+        if not reading and not getattr(storage, "writes_conditionally", False):
+            # What a write changes is read after its lock: a precondition checks the version
+            # overwritten. A storage writing conditionally checks it itself (see
+            # ``Resource._write_object``): the object may be read ahead.
             keys = [key for key in keys if key[0] != self.resource_name]
         plural_read = reading and self.endpoint == "plural"
         page = self.resource_class.page_to_prefetch(self.request) if plural_read else None

@@ -24,7 +24,7 @@ from kinto.core.storage import (
     Sort,
 )
 
-__all__ = ["Model", "ShareableModel", "call_model"]
+__all__ = ["Model", "ShareableModel", "call_model", "writes_conditionally"]
 
 # framework operation -> (seed name, newer name)
 _OPERATIONS = {
@@ -56,6 +56,28 @@ def _overrides_create(model_class: type) -> bool:
     return False
 
 
+#: The names through which a model writes one object or several.
+_WRITES = tuple(name for operation in ("create", "update", "delete", "delete_many") for name in _OPERATIONS[operation])
+
+
+def writes_conditionally(model: Model) -> bool:
+    """Whether ``model`` writes over an object only at the version in ``expected_versions``.
+
+    True when its storage declares ``writes_conditionally`` and each class of the model below the
+    core's that overrides a write either calls ``super()`` for it and says so
+    (``passes_expected_versions = True``), or does not exist: an override writing to storage on its
+    own would drop the condition, and the resource then locks the collection instead.
+    """
+    if not getattr(model.storage, "writes_conditionally", False):
+        return False
+    for cls in type(model).__mro__:
+        if cls in (Model, ShareableModel):
+            return True
+        if any(name in cls.__dict__ for name in _WRITES) and not cls.__dict__.get("passes_expected_versions", False):
+            return False
+    return True
+
+
 def _same_id(object_id: str) -> str:
     return object_id
 
@@ -66,6 +88,9 @@ class Model:
     id_field = DEFAULT_ID_FIELD
     modified_field = DEFAULT_MODIFIED_FIELD
     deleted_field = DEFAULT_DELETED_FIELD
+    #: A subclass overriding a write, and calling ``super()`` for it, sets this to True so that its
+    #: writes may stay conditional (see :func:`writes_conditionally`).
+    passes_expected_versions = False
 
     def __init__(
         self,
@@ -106,6 +131,11 @@ class Model:
         self.prefetched_objects = prefetched_objects or {}
         self.prefetched_pages = prefetched_pages or []
         self.prefetched_timestamps = prefetched_timestamps or {}
+        #: The version (``last_modified``) an update or a delete of an object must find, by object
+        #: id: the resources set it when they write without the collection's lock; the next write
+        #: of that object takes it (``if_last_modified``) and storage refuses it with
+        #: ``ObjectChangedError`` if the object changed meanwhile.
+        self.expected_versions: dict[str, int] = {}
 
     def _where(self, parent_id: str | None) -> tuple[str, str]:
         """The ``(resource_name, parent_id)`` every storage call starts with (this model's parent by default)."""
@@ -222,12 +252,18 @@ class Model:
             **self._field_names(),
         )
 
+    def _condition(self, object_id: str) -> dict[str, int]:
+        """The ``if_last_modified`` of the next write of ``object_id``, if one is expected."""
+        version = self.expected_versions.pop(object_id, None)
+        return {} if version is None else {"if_last_modified": version}
+
     def update_record(self, record: KintoObject, parent_id: str | None = None) -> KintoObject:
         return self.storage.update(
             *self._where(parent_id),
             record[self.id_field],
             record,
             **self._field_names(),
+            **self._condition(record[self.id_field]),
         )
 
     def update_object(self, obj: KintoObject, parent_id: str | None = None) -> KintoObject:
@@ -241,6 +277,7 @@ class Model:
             record[self.id_field],
             **self._field_names(deleted=True),
             last_modified=last_modified,
+            **self._condition(record[self.id_field]),
         )
 
     def delete_object(

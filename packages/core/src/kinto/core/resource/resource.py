@@ -12,9 +12,12 @@ permissions (``ShareableResource``).
 A handler reads the request (``body.py``, ``querystring.py``), computes what
 changes (``patching.py`` for a PATCH), checks the preconditions
 (``preconditions.py``), stores, then shapes the response. Writes run inside the
-request's transaction: the collection is locked (``storage.lock_for_write``)
-before the current object is read, so a precondition checked is the version
-overwritten (a POST without an id reads nothing first: its create locks).
+request's transaction, and a precondition checked is always the version
+overwritten: either storage writes conditionally (``writes_conditionally``) and
+the write of an object is made to expect the version read, without a lock (if
+it changed meanwhile, the handler runs again as below); or the collection is
+locked (``storage.lock_for_write``) before the current object is read (see
+``_write_object``). A POST without an id reads nothing first: its create locks.
 
 This module is over 500 lines on purpose: it is the one class a resource author
 subclasses, and keeps its hooks and its eight handlers together, each readable
@@ -24,6 +27,7 @@ named above.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -44,7 +48,7 @@ from kinto.core.resource.body import (
     read_body,
 )
 from kinto.core.resource.context import ResourceContext
-from kinto.core.resource.model import Model, call_model
+from kinto.core.resource.model import Model, call_model, writes_conditionally
 from kinto.core.resource.preconditions import Outcome, client_timestamp, set_etag
 from kinto.core.resource.schema import ValidationFailure, validate_data
 from kinto.core.secrets import PAGINATION_TOKENS, derived_key
@@ -53,6 +57,7 @@ from kinto.core.storage import (
     COMPARISON,
     Filter,
     InvalidValueError,
+    ObjectChangedError,
     ObjectKey,
     ObjectNotFoundError,
     PageKey,
@@ -166,8 +171,8 @@ class Resource:
     def objects_to_prefetch(cls, request: Any, endpoint: str) -> list[ObjectKey] | None:
         """Hook: the storage keys a request of this route will ``get`` (its object, its parent...),
         read with the ACLs ahead of the permission check (see ``ResourceContext.prefetch``). A
-        write (any method but GET and HEAD) reads ahead only what may be read before its lock: its
-        parents, never an object of this resource (such keys are left out). None reads nothing
+        write (any method but GET and HEAD) reads ahead an object of this resource only when
+        storage writes conditionally (otherwise such keys are left out). None reads nothing
         ahead: the answer for an object whose id is invalid (such ids never reach a backend);
         otherwise no object by default."""
         object_id = (request.matchdict or {}).get("id")
@@ -355,6 +360,31 @@ class Resource:
     def _lock(self) -> None:
         self.model.storage.lock_for_write(self.name, self.model.parent_id)
 
+    def _write_object(self, object_id: str, write: Callable[[dict[str, Any] | None, bool], Any]) -> Any:
+        """Run ``write(existing, locked)`` over the object's current version ``existing`` (None:
+        missing) and return what it returns; the write must be over that version, never a later one.
+
+        When the model writes conditionally (:func:`~kinto.core.resource.model.writes_conditionally`),
+        first without the collection's lock: ``existing`` is the object as read ahead (or read now),
+        and its update or delete is made to expect that version (``Model.expected_versions``), a
+        create to find no object. If the object changed meanwhile storage wrote nothing: ``write``
+        runs again, as it always does otherwise, with the lock taken and the object read after it.
+        An answer that writes nothing (a failed precondition, a 404) is the object's state when read.
+        """
+        if writes_conditionally(self.model):
+            existing = self._get_or_none(object_id)
+            if existing is not None:
+                self.model.expected_versions[object_id] = existing[self.modified_field]
+            try:
+                return write(existing, False)
+            except (ObjectChangedError, UnicityError):
+                pass  # written meanwhile: again, under the lock
+            finally:
+                self.model.expected_versions.pop(object_id, None)
+        self._lock()
+        self.model.prefetched_objects.pop((self.name, self.model.parent_id, object_id), None)
+        return write(self._get_or_none(object_id), True)
+
     def _get_or_none(self, object_id: str) -> dict[str, Any] | None:
         try:
             return call_model(self.model, "get", object_id)
@@ -478,9 +508,12 @@ class Resource:
         existing = None
         if object_id is not None:
             self._check_posted_id(object_id)
-            self._lock()
+            if not writes_conditionally(self.model):
+                self._lock()
             existing = self._get_or_none(object_id)
         # Without an id nothing is read before the write: the create takes the collection's lock itself.
+        # A POST never overwrites: its create refuses an object created since the read (UnicityError,
+        # answered below as if it had been read), so a model writing as the core's needs no lock.
         # As Kinto: preconditions apply to the posted object (``If-None-Match: *`` = create only),
         # checked once the caller is known to may read it (a 412 shows the existing object).
         answer = self._existing_on_post(existing) if existing is not None else None
@@ -495,7 +528,10 @@ class Resource:
             created = self._store("create", new)
         except UnicityError as conflict:
             if conflict.existing is not None:
-                return self._existing_on_post(self._get_or_none(conflict.existing[self.id_field]) or conflict.existing)
+                found = self._get_or_none(conflict.existing[self.id_field]) or conflict.existing
+                answer = self._existing_on_post(found)
+                self._object_precondition(found)  # ``If-None-Match: *``: the racer won, a 412
+                return answer
             raise http_error(httpexceptions.HTTPConflict(), message="Object exists already") from None
         self.request.response.status_code = 201
         set_etag(self.request.response, created[self.modified_field])
@@ -630,8 +666,9 @@ class Resource:
         data = dict(body.get("data") or {})
         if self.id_field in data and data[self.id_field] != object_id:
             raise errors.invalid("Does not match the id in the URL", location="body", name="data.id")
-        self._lock()
-        existing = self._get_or_none(object_id)
+        return self._write_object(object_id, lambda existing, locked: self._put(object_id, body, existing, locked))
+
+    def _put(self, object_id: str, body: dict[str, Any], existing: dict[str, Any] | None, locked: bool) -> Any:
         if existing is not None and self.route_context is not None and self.route_context.allowed_by_create:
             self._refuse_replacing(existing)
         self._object_precondition(existing)
@@ -639,6 +676,8 @@ class Resource:
         try:
             stored = self._store("create" if existing is None else "update", new)
         except UnicityError:
+            if not locked:
+                raise  # created meanwhile: see _write_object
             raise http_error(httpexceptions.HTTPConflict(), message="Object was created meanwhile") from None
         response = self.request.response
         response.status_code = 200 if existing is not None else 201
@@ -691,8 +730,11 @@ class Resource:
             raise errors.invalid("Should be one of full, light, diff", location="header", name="Response-Behavior")
         object_id = self._object_id()
         body = self._body(content_types=(*MERGE_TYPES, JSON_PATCH), nullable_permissions=True)
-        self._lock()
-        existing = self._get_or_404(object_id)  # before the preconditions, as Kinto: If-Match on a missing object
+        return self._write_object(object_id, lambda existing, _: self._patch(object_id, body, behavior, existing))
+
+    def _patch(self, object_id: str, body: dict[str, Any], behavior: str, existing: dict[str, Any] | None) -> Any:
+        if existing is None:  # before the preconditions, as Kinto: If-Match on a missing object
+            raise self._not_found()
         self._object_precondition(existing)
         if not body.keys() & {"patch", "data", "permissions"}:
             # As Kinto: a PATCH that names nothing to change is a mistake, not a no-op.
@@ -756,8 +798,11 @@ class Resource:
     def delete(self) -> Any:
         check_accept(self.request)
         object_id = self._object_id()
-        self._lock()
-        existing = self._get_or_404(object_id)  # before the preconditions, as Kinto: If-Match on a missing object
+        return self._write_object(object_id, lambda existing, _: self._delete(object_id, existing))
+
+    def _delete(self, object_id: str, existing: dict[str, Any] | None) -> Any:
+        if existing is None:  # before the preconditions, as Kinto: If-Match on a missing object
+            raise self._not_found()
         self._object_precondition(existing)
         tombstone = call_model(self.model, "delete", existing)
         set_etag(self.request.response, tombstone[self.modified_field])

@@ -23,6 +23,8 @@ KintoObject = dict[str, Any]
 class GroupModel(ShareableModel):
     """Keeps the members' user principals in step with the stored groups."""
 
+    passes_expected_versions = True  # its writes go through the core's (super())
+
     def _members(self, obj: KintoObject | None) -> set[str]:
         return set((obj or {}).get("members") or [])
 

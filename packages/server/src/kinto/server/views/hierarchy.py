@@ -98,19 +98,20 @@ class HierarchicalResource(ShareableResource):
 
     @classmethod
     def objects_to_prefetch(cls, request: Any, endpoint: str) -> list[ObjectKey] | None:
-        """The parent; the object itself on object reads; the bucket on writes below a collection
-        that schema validation may check against it (``bucket_object``)."""
+        """The parent; the object itself on object endpoints (a write leaves it out unless storage
+        writes conditionally); the bucket on writes below a collection that schema validation may
+        check against it (``bucket_object``)."""
         keys = super().objects_to_prefetch(request, endpoint)
         matchdict = dict(request.matchdict or {})
         if keys is None or cls._invalid_parent_ids(request.registry.settings, matchdict):
             return None
         parent = cls.parent_key(matchdict)
         keys = [parent] if parent is not None else []
-        if request.method in ("GET", "HEAD"):
-            if endpoint == "object":
-                keys.append((cls.name, cls.storage_parent_id(matchdict), matchdict["id"]))
-        elif cls.parent_resource == "collection" and schema_validation_enabled(request.registry.settings):
-            keys.append(("bucket", "", matchdict["bucket_id"]))
+        if endpoint == "object":
+            keys.append((cls.name, cls.storage_parent_id(matchdict), matchdict["id"]))
+        if request.method not in ("GET", "HEAD") and cls.parent_resource == "collection":
+            if schema_validation_enabled(request.registry.settings):
+                keys.append(("bucket", "", matchdict["bucket_id"]))
         return keys
 
     @classmethod

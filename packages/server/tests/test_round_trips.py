@@ -11,6 +11,7 @@ over the fewest round trips that follow (``lock_held``).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from .conftest import ALICE, BOB, CAROL, backend_settings, build_app, userid
 psycopg = pytest.importorskip("psycopg")
 
 RECORDS = "/v1/buckets/b/collections/c/records"
+_TRACES_LEFT_OPEN: list[Any] = []
 _WAIT = re.compile(r"(?:^F\t.*\n)+", re.MULTILINE)
 #: A statement sent with the extended protocol (``Parse``), or a script sent as one simple ``Query``.
 _STATEMENT = re.compile(r'^F\t\d+\t(?:Parse\t "[^"]*"|Query\t) "(.*)"', re.MULTILINE)
@@ -68,9 +70,19 @@ class RoundTrips:
 def round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
     counter = RoundTrips(tmp_path / "libpq.trace")
     checkout = PostgreSQLClient._checkout
-    monkeypatch.setattr(PostgreSQLClient, "_checkout", lambda client: counter.trace(checkout(client)))
+    test_thread = threading.get_ident()
+
+    def traced(client: PostgreSQLClient) -> Any:
+        # Only the requests' connections: WebTest serves in the test's thread, while a background
+        # thread left by an earlier test (an index build) may check connections out meanwhile.
+        connection = checkout(client)
+        return counter.trace(connection) if threading.get_ident() == test_thread else connection
+
+    monkeypatch.setattr(PostgreSQLClient, "_checkout", traced)
     yield counter
-    counter.file.close()
+    # Left open: a pooled connection traced here keeps writing to this descriptor, which a later
+    # test's trace file would otherwise reuse (its count would then hold this test's waits).
+    _TRACES_LEFT_OPEN.append(counter.file)
 
 
 @pytest.fixture

@@ -109,9 +109,9 @@ class HierarchicalResource(ShareableResource):
         keys = [parent] if parent is not None else []
         if endpoint == "object":
             keys.append((cls.name, cls.storage_parent_id(matchdict), matchdict["id"]))
-        if request.method not in ("GET", "HEAD") and cls.parent_resource == "collection":
-            if schema_validation_enabled(request.registry.settings):
-                keys.append(("bucket", "", matchdict["bucket_id"]))
+        writing = request.method not in ("GET", "HEAD")
+        if writing and cls.parent_resource == "collection" and schema_validation_enabled(request.registry.settings):
+            keys.append(("bucket", "", matchdict["bucket_id"]))
         return keys
 
     @classmethod

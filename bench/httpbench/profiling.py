@@ -25,7 +25,10 @@ def py_spy() -> str:
 
 
 def record(pid: int, seconds: float, output: Path, rate: int = 250) -> subprocess.Popen:
-    """Start sampling ``pid`` and its subprocesses (granian's workers) for ``seconds``; returns the py-spy process."""
+    """Start sampling ``pid`` and its subprocesses (granian's workers) for ``seconds``; returns the py-spy process.
+
+    Only the thread holding the GIL is sampled: a thread waiting for PostgreSQL, the socket or the
+    GIL itself costs no CPU, and would otherwise show as time in the call it waits in."""
     command = [
         py_spy(),
         "record",
@@ -41,6 +44,7 @@ def record(pid: int, seconds: float, output: Path, rate: int = 250) -> subproces
         "--output",
         str(output),
         "--nonblocking",
+        "--gil",
     ]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -102,7 +106,12 @@ def summarize(text: str, title: str, top: int = 25) -> str:
     def rows(counter: Counter[str]) -> list[str]:
         return [f"| {count * 100 / total:.1f}% | `{name}` |" for name, count in counter.most_common(top)]
 
-    lines = [f"# {title}", "", f"{total:,} samples of active threads (idle threads are not sampled).", ""]
+    lines = [
+        f"# {title}",
+        "",
+        f"{total:,} samples of the thread holding the GIL (py-spy --gil: Python's own CPU time, not the waits).",
+        "",
+    ]
     lines += ["## By package (self time)", "", "| share | package |", "|--:|---|", *rows(packages), ""]
     lines += ["## By function, self time", "", "| share | function |", "|--:|---|", *rows(own), ""]
     lines += ["## By function, inclusive time", "", "| share | function |", "|--:|---|", *rows(inclusive), ""]

@@ -45,7 +45,16 @@ def test_what_orjson_reads_otherwise_is_read_by_the_standard_library(text):
         with pytest.raises(RecursionError):
             jsontext.loads(text)
         return
-    assert repr(jsontext.loads(text)) == repr(expected)
+    for form in (text, text.encode(), bytearray(text.encode()), memoryview(text.encode())):
+        assert repr(jsontext.loads(form)) == repr(expected)
+
+
+@pytest.mark.parametrize("digits", [18, 19, 20, 40])
+def test_a_digit_run_of_any_length_keeps_its_value(digits):
+    for sign in ("", "-"):
+        text = f'{{"a": "x", "n": [{sign}{"9" * digits}, 1.5]}}'
+        for form in (text, text.encode(), bytearray(text.encode()), memoryview(text.encode())):
+            assert jsontext.loads(form) == {"a": "x", "n": [int(sign + "9" * digits), 1.5]}
 
 
 def test_invalid_text_is_a_value_error():

@@ -8,10 +8,12 @@ processes, which is how a run shows that the generator was not the bottleneck.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,9 @@ class LoadSettings:
     max_other_cpu: float = 1.0  # a run during which other jobs used more of the server CPU is measured again...
     retries: int = 0  # ...up to this many times
     database_marker: str | None = None  # PostgreSQL backends whose title holds this serve the run
+    min_cpu_speed: float = (
+        0.0  # a run whose server CPU ran slower than this share of its fastest probe is measured again
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class RunResult:
     other_cpu: float  # time of the server's CPUs used by other jobs (neither the server nor PostgreSQL) / wall
     statuses: dict[int, int]  # answers by status, when the workload counts them
     retried: int = 0  # times this measurement was repeated because other jobs took the server CPU
+    probe_ms: float = 0.0  # the slower of the CPU speed probes just before and after the run (``cpu_probe``)
 
     @property
     def rate(self) -> float:
@@ -173,6 +179,29 @@ def busy_cpu_seconds(cpus: set[int]) -> float:
     return total / TICKS
 
 
+#: A fixed piece of pure-Python work: its duration on the server CPU, idle, measures how fast that CPU
+#: runs now. This shared VM's CPU slows down for minutes at a time (both servers at half their rate)
+#: while neither the server's nor other jobs' CPU time shows it: a probe does.
+PROBE = """
+import time
+best = None
+for _ in range(3):
+    started = time.perf_counter()
+    total = 0
+    for number in range(300_000):
+        total += number * number
+    elapsed = time.perf_counter() - started
+    best = elapsed if best is None else min(best, elapsed)
+print(best * 1000)
+"""
+
+
+def cpu_probe(cpu: str) -> float:
+    """Milliseconds the :data:`PROBE` loop takes on ``cpu`` (the best of 3), in a process pinned there."""
+    command = ["taskset", "-c", cpu, sys.executable, "-c", PROBE]
+    return float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
 def run_wrk(
     wrk: str,
     url: str,
@@ -204,6 +233,7 @@ def run_wrk(
     if script_args:
         command += ["--", *script_args]
     server_cpus = cpu_list(server_cpu_list)
+    probe_before = cpu_probe(server_cpu_list)
     before = cpu_snapshot(server_pid, server_cpus, settings.database_marker)
     # Only waited-for children count in RUSAGE_CHILDREN: the running servers do not, wrk does once reaped.
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -212,6 +242,7 @@ def run_wrk(
     wall = time.perf_counter() - started
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     after = cpu_snapshot(server_pid, server_cpus, settings.database_marker)
+    probe_ms = max(probe_before, cpu_probe(server_cpu_list))
     generator_seconds = (children_after.ru_utime + children_after.ru_stime) - (
         children_before.ru_utime + children_before.ru_stime
     )
@@ -220,13 +251,14 @@ def run_wrk(
     # What the server CPUs did besides the server and PostgreSQL: other jobs of this shared machine.
     # A lower bound: PostgreSQL's time is subtracted whichever CPU it ran on.
     other_seconds = (after.busy - before.busy) - server_seconds - database_seconds
-    return parse_report(
+    result = parse_report(
         completed.stdout,
         completed.stderr,
         CpuShares(
             generator_seconds / wall, server_seconds / wall, database_seconds / wall, max(0.0, other_seconds) / wall
         ),
     )
+    return dataclasses.replace(result, probe_ms=probe_ms)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class Summary:
     other_cpu: float
     failed_statuses: dict[int, int]  # non-2xx answers by status, summed over runs (counted workloads only)
     runs: int
+    probe_ms: float = 0.0  # the slowest CPU speed probe of the runs (``loadgen.cpu_probe``)
 
 
 def failed_statuses(runs: list[RunResult]) -> dict[int, int]:
@@ -57,6 +58,7 @@ def summarize(runs: list[RunResult]) -> Summary:
         other_cpu=median([run.other_cpu for run in runs]),
         failed_statuses=failed_statuses(runs),
         runs=len(runs),
+        probe_ms=max(run.probe_ms for run in runs),
     )
 
 
@@ -200,14 +202,26 @@ def describe_statuses(statuses: dict[int, int]) -> str:
     return " (" + ", ".join(f"{count}x {status}" for status, count in statuses.items()) + ")"
 
 
+def all_runs(report: BackendReport) -> list[RunResult]:
+    return [run for runs in report.runs.values() for run in runs] + [
+        run for _, runs in report.ceilings.values() for run in runs
+    ]
+
+
+def fastest_probe(report: BackendReport) -> float:
+    return min((run.probe_ms for run in all_runs(report) if run.probe_ms), default=0.0)
+
+
 def details_table(report: BackendReport) -> list[str]:
     with_database = report.backend == "postgresql"
+    fastest = fastest_probe(report)
     headers = ["workload"]
     for server in report.servers:
         headers.append(f"{server.short} server CPU")
         if with_database:
             headers.append(f"{server.short} PostgreSQL CPU")
         headers += [
+            f"{server.short} CPU speed (slowest run)",
             f"{server.short} others on its CPU",
             f"{server.short} wrk CPU (max)",
             f"{server.short} non-2xx",
@@ -219,13 +233,14 @@ def details_table(report: BackendReport) -> list[str]:
         for server in report.servers:
             summary = report.summary(server.key, workload.name)
             if summary is None:
-                row += ["-"] * (6 if with_database else 5)
+                row += ["-"] * (7 if with_database else 6)
                 continue
             errors = summary.status_errors + summary.socket_errors
             row.append(percent(summary.server_cpu))
             if with_database:
                 row.append(percent(summary.database_cpu))
             row += [
+                percent(fastest / summary.probe_ms) if summary.probe_ms else "-",
                 percent(summary.other_cpu),
                 percent(summary.generator_cpu),
                 str(errors) + describe_statuses(summary.failed_statuses),
@@ -237,12 +252,10 @@ def details_table(report: BackendReport) -> list[str]:
 
 def generator_check(report: BackendReport) -> str:
     """Whether wrk could have been the limit: its CPU use, and how far the empty app goes beyond the servers."""
-    all_runs = [run for runs in report.runs.values() for run in runs] + [
-        run for _, runs in report.ceilings.values() for run in runs
-    ]
-    if not all_runs:
+    kept = all_runs(report)
+    if not kept:
         return "No run."
-    busiest = max(run.generator_cpu for run in all_runs)
+    busiest = max(run.generator_cpu for run in kept)
     fastest_server = max((summarize(runs).rate for runs in report.runs.values()), default=0.0)
     raw = report.ceilings.get("raw")
     text = f"wrk used at most {busiest * 100:.0f}% of its CPU in any run"
@@ -260,14 +273,27 @@ def generator_check(report: BackendReport) -> str:
 
 def contention_check(report: BackendReport) -> str:
     """How many runs had to be measured again because other jobs of the machine took the server CPU."""
-    runs = [run for runs in report.runs.values() for run in runs] + [
-        run for _, runs in report.ceilings.values() for run in runs
-    ]
+    runs = all_runs(report)
     retried = sum(run.retried for run in runs)
     worst = max((run.other_cpu for run in runs), default=0.0)
     return (
         f"{retried} measurement(s) were repeated because other jobs of this shared machine took more of the server "
-        f"CPU than allowed; in the runs kept, they took at most {worst * 100:.0f}% of it."
+        f"CPU than allowed, or because that CPU ran slow (see CPU speed); in the runs kept, other jobs took at most "
+        f"{worst * 100:.0f}% of it."
+    )
+
+
+def speed_check(report: BackendReport) -> str:
+    """How fast the server CPU ran during the runs kept, against the fastest probe of this report."""
+    fastest = fastest_probe(report)
+    probes = [run.probe_ms for run in all_runs(report) if run.probe_ms]
+    if not probes:
+        return "No CPU speed probe."
+    slowest = fastest / max(probes)
+    return (
+        f"a fixed pure-Python loop, timed on the server CPU just before and after each run, took "
+        f"{fastest:.0f} ms at best; the runs kept ran at {slowest * 100:.0f}% of that speed or better (a run "
+        "below the `--min-cpu-speed` share of the invocation's fastest probe is measured again, counted above)."
     )
 
 
@@ -289,13 +315,14 @@ def render(report: BackendReport) -> str:
     lines += ["", "## Checks", "", f"- Generator: {generator_check(report)}"]
     lines += [f"- {note}" for note in report.notes]
     lines.append(f"- Contention: {contention_check(report)}")
+    lines.append(f"- CPU speed: {speed_check(report)}")
     lines += [
         "",
         (
             "Per-run details (CPU time over wall time, medians: server CPU for the server's processes, PostgreSQL "
             "CPU for the PostgreSQL backends serving the run's databases (on any CPU), others for what other jobs "
             "of this shared machine ran on the "
-            "server's CPU meanwhile; "
+            "server's CPU meanwhile; CPU speed for the slowest probe of the runs against the report's fastest; "
             "failures are totals over all runs; non-2xx answers are broken down by status on the write workloads; "
             "412s are the PATCH precondition failures, failed sub-requests those inside 200 batch answers, empty "
             "deletes the plural DELETEs that found no record left to delete):"

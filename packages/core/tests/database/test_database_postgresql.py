@@ -276,3 +276,20 @@ def test_a_combined_block_that_raises_reads_nothing(client):
         raise ValueError("the block's own error")
     with pytest.raises(RuntimeError):
         read()
+
+
+def test_pooled_connections_plan_a_prepared_statement_once(client):
+    """PostgreSQL's default plans some prepared statements again at every execution (the request
+    read ahead, by key, was: planning cost twice its execution); pooled connections plan them once."""
+    with client.connect() as connection:
+        insert(connection, "a")
+    with client.connect(readonly=True) as connection:
+        assert connection.execute("SHOW plan_cache_mode").fetchone()[0] == "force_generic_plan"
+        for _ in range(8):
+            statement = "SELECT name FROM database_client_items WHERE name = ANY(%s::text[]) ORDER BY name"
+            assert connection.execute(statement, ("{a,b}",), prepare=True).fetchall() == [("a",)]
+        plans = connection.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ("%FROM database_client_items WHERE name = ANY%",),
+        ).fetchall()
+    assert plans and all(generic > 0 and custom == 0 for generic, custom in plans)

@@ -83,6 +83,36 @@ def test_lists_and_counts_need_one_pooled_connection_each():
         factory.close()
 
 
+def test_a_listing_is_planned_for_its_values():
+    """Pooled connections plan prepared statements once, for any value; a listing's plan depends on
+    its values (a filter keeping 1 record or all of them), so it carries them as literals: with a
+    pool of one connection, no statement over the objects it prepared takes parameters."""
+    from kinto.core.storage import COMPARISON, Filter
+
+    settings = {"storage_url": postgresql_test_database("kinto_storage_planned"), "storage_pool_size": "1"}
+    factory = BackendFactory("kinto.core.storage.postgresql", settings, kind="storage")
+    try:
+        storage = factory()
+        parent = "/buckets/b/collections/people"
+        objects = [{"id": f"r{i}", "last_modified": 10 + i, "name": f"O'Hara %_\\ {i}"} for i in range(30)]
+        storage.import_objects("record", parent, objects)
+        for _ in range(7):  # psycopg prepares a statement run 5 times
+            for wanted in ("O'Hara %_\\ 7", "nobody"):
+                filters = [Filter("name", wanted, COMPARISON.EQ)]
+                listed = storage.list_all("record", parent, filters=filters)
+                assert [obj["id"] for obj in listed] == (["r7"] if wanted != "nobody" else [])
+                assert storage.count_all("record", parent, filters=filters) == len(listed)
+        with storage.client.connect(readonly=True) as connection:
+            prepared = connection.execute(
+                "SELECT statement, parameter_types::text FROM pg_prepared_statements WHERE statement LIKE %s",
+                ("%FROM objects WHERE%",),
+            ).fetchall()
+        listings = [(sql, types) for sql, types in prepared if "O''Hara" in sql or "nobody" in sql]
+        assert listings and all(types == "{}" for _, types in listings)
+    finally:
+        factory.close()
+
+
 def test_a_declaration_made_while_the_same_index_builds_waits_and_builds_nothing(postgresql_factory):
     """Two workers declaring the same field at once: the second waits for the first build, then finds
     the index valid; it neither fails nor drops the index to build it a second time."""

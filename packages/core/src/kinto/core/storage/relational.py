@@ -105,6 +105,11 @@ class RelationalStorage(StorageBase):
         """The collection's declared fields, as far as this process knows (none by default), read on ``connection``."""
         return frozenset()
 
+    def _execute_planned(self, connection: Any, sql: str, params: Any) -> Any:
+        """Run a statement whose best plan depends on its values (filters, pagination, sorting):
+        the driver's ``execute`` here; PostgreSQL's storage plans it with its values every time."""
+        return connection.execute(sql, params)
+
     def _json_input(self, placeholder: str) -> str:
         return placeholder
 
@@ -694,14 +699,14 @@ class RelationalStorage(StorageBase):
         """
         resource_name, parent_id, _, sorting = query[:4]
         b = self._builder(id_field, modified_field, self._declared(connection, resource_name, parent_id))
-        rows = connection.execute(self._select_sql(b, *query), b.params).fetchall()
+        rows = self._execute_planned(connection, self._select_sql(b, *query), b.params).fetchall()
         if not b.indexed or not any(field in b.indexed for field, _ in sorting or []):
             return rows
         listed = [self._to_object(row, id_field, modified_field, DEFAULT_DELETED_FIELD) for row in rows]
         if not b.sorted_by_lossy_keys(listed, sorting):
             return rows
         b = self._builder(id_field, modified_field)
-        return connection.execute(self._select_sql(b, *query), b.params).fetchall()
+        return self._execute_planned(connection, self._select_sql(b, *query), b.params).fetchall()
 
     def count_all(
         self,
@@ -719,7 +724,8 @@ class RelationalStorage(StorageBase):
             where = [self._collection(b, resource_name, parent_id), b.filters(filters)]
             if not include_deleted:
                 where.append("deleted = FALSE")
-            row = connection.execute(f"SELECT COUNT(*) FROM objects WHERE {' AND '.join(where)}", b.params).fetchone()
+            sql = f"SELECT COUNT(*) FROM objects WHERE {' AND '.join(where)}"
+            row = self._execute_planned(connection, sql, b.params).fetchone()
         return int(row[0])
 
     def delete_all(

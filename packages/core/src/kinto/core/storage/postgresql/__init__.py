@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from kinto.core.database.postgresql import PostgreSQLClient, client_from_config, execute_later, text_array
@@ -172,6 +173,17 @@ class Storage(FieldIndexes, RelationalStorage):
 
     def dialect_greatest(self, left: str, right: str) -> str:
         return f"GREATEST({left}, {right})"
+
+    def _execute_planned(self, connection: Any, sql: str, params: Any) -> Any:
+        """The statement with its values written in, as literals (psycopg's client-side binding).
+
+        Pooled connections plan prepared statements once (``plan_cache_mode``, see
+        ``kinto.core.database.postgresql``): right for lookups by key, not for a listing, whose
+        best plan depends on its filter's values (a ``LIKE`` prefix, how many rows a range keeps).
+        With its values in its text, PostgreSQL plans each listing for them, as it did for every
+        statement before."""
+        raw = getattr(connection, "raw", connection)  # a write's DeferringConnection: the psycopg connection
+        return connection.execute(psycopg.ClientCursor(raw).mogrify(sql, params))
 
     def _parent_matches(self, b: QueryBuilder, pattern: str) -> str:
         like = "%".join(escape_like(part) for part in pattern.split("*"))

@@ -113,6 +113,49 @@ def test_a_listing_is_planned_for_its_values():
         factory.close()
 
 
+def test_a_page_read_ahead_is_planned_for_its_values():
+    """``prefetch_page`` (for a resource that reads its page ahead) sends its listing with the
+    request's other reads, in one statement inside ``combined()``: with its values as literals too,
+    ``%`` and quotes included, whether it travels alone or with statements that take parameters."""
+    from kinto.core.storage import COMPARISON, Filter, Sort
+
+    settings = {"storage_url": postgresql_test_database("kinto_storage_planned"), "storage_pool_size": "1"}
+    factory = BackendFactory("kinto.core.storage.postgresql", settings, kind="storage")
+    try:
+        storage = factory()
+        storage.flush()
+        parent = "/buckets/b/collections/people"
+        objects = [{"id": f"r{i}", "last_modified": 10 + i, "name": f"O'Hara %_\\ {i}"} for i in range(30)]
+        storage.import_objects("record", parent, objects)
+        sorting = [Sort("last_modified", -1)]
+        stamp = storage.resource_timestamp("record", parent)
+        for _ in range(7):  # psycopg prepares a statement run 5 times
+            for wanted, expected in (("O'Hara %_\\ 7", ["r7"]), ("nobody", [])):
+                page = ("record", parent, [Filter("name", wanted, COMPARISON.EQ)], sorting, None, 10, False)
+                # Alone, then with reads that take parameters, in one combined statement.
+                timestamp, listed = storage.prefetch_page(page)()
+                assert timestamp == stamp and [obj["id"] for obj in listed] == expected
+                with storage.client.combined():
+                    read_page = storage.prefetch_page(page)
+                    read_objects = storage.prefetch_objects([("record", parent, "r3")])
+                timestamp, listed = read_page()
+                assert timestamp == stamp and [obj["id"] for obj in listed] == expected
+                assert [obj["name"] for obj in read_objects()] == ["O'Hara %_\\ 3"]
+        with storage.client.connect(readonly=True) as connection:
+            prepared = connection.execute(
+                "SELECT statement, parameter_types::text FROM pg_prepared_statements WHERE statement LIKE %s",
+                ("%FROM objects WHERE%",),
+            ).fetchall()
+        listings = [(sql, types) for sql, types in prepared if "O''Hara" in sql or "nobody" in sql]
+        # Alone, the listing takes no parameter; combined, the statement takes those of the
+        # timestamp's and the objects' reads (2 + 3), none of the listing's.
+        parameters = sorted({0 if types == "{}" else types.count(",") + 1 for _, types in listings})
+        assert parameters == [0, 5]
+        assert all("%%" not in sql for sql, _ in listings) and any("O''Hara %_" in sql for sql, _ in listings)
+    finally:
+        factory.close()
+
+
 def test_a_declaration_made_while_the_same_index_builds_waits_and_builds_nothing(postgresql_factory):
     """Two workers declaring the same field at once: the second waits for the first build, then finds
     the index valid; it neither fails nor drops the index to build it a second time."""

@@ -235,8 +235,9 @@ class PostgreSQLClient(SQLClient):
         if batch.statements:
             batch.read(self)
 
-    def fetch_later(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> Callable[[], list[list[Any]]]:
-        """Send ``statements`` and return a callable giving each one's rows.
+    def fetch_later(self, statements: Sequence[tuple[str, Sequence[Any] | None]]) -> Callable[[], list[list[Any]]]:
+        """Send ``statements`` and return a callable giving each one's rows (``None``: a statement
+        without parameters, sent as written).
 
         Inside ``combined()`` they are read with the block's others, in one statement, when it ends.
         Inside ``pipeline()`` the rows are read when the callable is called, after the block;
@@ -448,9 +449,14 @@ _PLACEHOLDER = re.compile(r"%\((?P<name>[^)]+)\)s|%%|%s")
 
 
 def _positional(sql: str, params: Any) -> tuple[str, list[Any]]:
-    """``sql`` with ``%s`` placeholders only, and its parameters in their order."""
+    """``sql`` with ``%s`` placeholders only, and its parameters in their order.
+
+    A statement without parameters (``None``) is text to send as is: its ``%`` (a literal's, a
+    ``LIKE`` pattern's) are doubled, since it joins statements that take parameters."""
+    if params is None:
+        return sql.replace("%", "%%"), []
     if not isinstance(params, dict):
-        return sql, list(params or ())
+        return sql, list(params)
     values: list[Any] = []
 
     def positional(match: re.Match[str]) -> str:

@@ -182,8 +182,14 @@ class Storage(FieldIndexes, RelationalStorage):
         best plan depends on its filter's values (a ``LIKE`` prefix, how many rows a range keeps).
         With its values in its text, PostgreSQL plans each listing for them, as it did for every
         statement before."""
+        return connection.execute(self._with_literals(connection, sql, params))
+
+    @staticmethod
+    def _with_literals(connection: Any, sql: str, params: Any) -> str:
+        """``sql`` with ``params`` written in by psycopg's client-side binding (the connection's
+        encoding and quoting rules): a statement without parameters, planned for its values."""
         raw = getattr(connection, "raw", connection)  # a write's DeferringConnection: the psycopg connection
-        return connection.execute(psycopg.ClientCursor(raw).mogrify(sql, params))
+        return psycopg.ClientCursor(raw).mogrify(sql, params)
 
     def _parent_matches(self, b: QueryBuilder, pattern: str) -> str:
         like = "%".join(escape_like(part) for part in pattern.split("*"))
@@ -233,14 +239,16 @@ class Storage(FieldIndexes, RelationalStorage):
         self._check_schema()
         with self.client.connect(readonly=True) as connection:
             declared = self._declared(connection, resource_name, parent_id)
-        if any(field in declared for field, _ in sorting or []):
-            return super().prefetch_page(page)  # sort keys may be lossy: list_all reads again then
-        stamp = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
-        stamp_sql = f"SELECT last_modified FROM timestamps WHERE {self._collection(stamp, resource_name, parent_id)}"
-        listed = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, declared)
-        read_rows = self.client.fetch_later(
-            [(stamp_sql, stamp.params), (self._select_sql(listed, *page), listed.params)]
-        )
+            if any(field in declared for field, _ in sorting or []):
+                return super().prefetch_page(page)  # sort keys may be lossy: list_all reads again then
+            stamp = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD)
+            stamp_sql = (
+                f"SELECT last_modified FROM timestamps WHERE {self._collection(stamp, resource_name, parent_id)}"
+            )
+            listed = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, declared)
+            # As every listing (``_execute_planned``): its values as literals, planned for them.
+            listing = self._with_literals(connection, self._select_sql(listed, *page), listed.params)
+        read_rows = self.client.fetch_later([(stamp_sql, stamp.params), (listing, None)])
 
         def read() -> tuple[int | None, list[KintoObject]]:
             stamps, rows = read_rows()

@@ -237,6 +237,15 @@ class Resource:
             return {key: value for key, value in obj.items() if key != field}
         return obj
 
+    def _present_all(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``present`` of each object: a page's worth at once when ``present`` is this class's."""
+        if type(self).present is not Resource.present:
+            return [self.present(obj) for obj in objects]
+        field = getattr(self.model, "permissions_field", None)
+        if not field:
+            return objects
+        return [obj if field not in obj else self.present(obj) for obj in objects]
+
     @property
     def id_field(self) -> str:
         return self.model.id_field
@@ -496,7 +505,7 @@ class Resource:
         objects, has_more = self._fetch(query)
         if has_more:
             response.headers["Next-Page"] = self._next_page(query, objects[-1])
-        objects = [self.present(obj) for obj in objects]
+        objects = self._present_all(objects)
         self._read_event(objects)
         return {"data": self._kept_fields(objects, query)}
 

@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: The columns of an object's row, in the order ``_to_object`` reads them.
 COLUMNS = "id, last_modified, deleted, data, parent_id, resource_name"
+#: Those ``_to_object`` reads: a page's rows, of one collection, need no more (a third fewer values to convert).
+OBJECT_COLUMNS = "id, last_modified, deleted, data"
 #: Rows written (or ids looked up) per statement by ``create_many``: far below every dialect's
 #: limit on parameters (SQLite's is 32,766; six per row).
 _ROWS_PER_STATEMENT = 500
@@ -661,13 +663,14 @@ class RelationalStorage(StorageBase):
         pagination_rules: list[list[Filter]] | None,
         limit: int | None,
         include_deleted: bool,
+        columns: str = COLUMNS,
     ) -> str:
         where = [self._collection(b, resource_name, parent_id)]
         if not include_deleted:
             where.append("deleted = FALSE")
         where.append(b.filters(filters))
         where.append(b.pagination(pagination_rules))
-        sql = f"SELECT {COLUMNS} FROM objects WHERE {' AND '.join(where)} ORDER BY {b.order_by(sorting)}"
+        sql = f"SELECT {columns} FROM objects WHERE {' AND '.join(where)} ORDER BY {b.order_by(sorting)}"
         if limit is not None:
             sql += f" LIMIT {max(0, int(limit))}"
         return sql
@@ -688,25 +691,27 @@ class RelationalStorage(StorageBase):
     ) -> list[KintoObject]:
         query = (resource_name, parent_id, filters, sorting, pagination_rules, limit, include_deleted)
         with self._connect(readonly=True) as connection:
-            rows = self._select_rows(connection, query, id_field, modified_field)
+            rows = self._select_rows(connection, query, id_field, modified_field, OBJECT_COLUMNS)
         return [self._to_object(row, id_field, modified_field, deleted_field) for row in rows]
 
-    def _select_rows(self, connection: Any, query: tuple[Any, ...], id_field: str, modified_field: str) -> list[Any]:
-        """The rows of ``_select_sql(*query)``, declared fields written through their sort keys.
+    def _select_rows(
+        self, connection: Any, query: tuple[Any, ...], id_field: str, modified_field: str, columns: str = COLUMNS
+    ) -> list[Any]:
+        """The rows (``columns``) of ``_select_sql(*query)``, declared fields written through their sort keys.
 
         A page ordered by lossy keys (see ``Dialect.key_is_lossy``) is read again ordered by the
         exact values: rare (strings of hundreds of characters), and never wrong.
         """
         resource_name, parent_id, _, sorting = query[:4]
         b = self._builder(id_field, modified_field, self._declared(connection, resource_name, parent_id))
-        rows = self._execute_planned(connection, self._select_sql(b, *query), b.params).fetchall()
+        rows = self._execute_planned(connection, self._select_sql(b, *query, columns), b.params).fetchall()
         if not b.indexed or not any(field in b.indexed for field, _ in sorting or []):
             return rows
         listed = [self._to_object(row, id_field, modified_field, DEFAULT_DELETED_FIELD) for row in rows]
         if not b.sorted_by_lossy_keys(listed, sorting):
             return rows
         b = self._builder(id_field, modified_field)
-        return self._execute_planned(connection, self._select_sql(b, *query), b.params).fetchall()
+        return self._execute_planned(connection, self._select_sql(b, *query, columns), b.params).fetchall()
 
     def count_all(
         self,

@@ -41,7 +41,7 @@ from kinto.core.storage.indexes import DeclaredFields
 from kinto.core.storage.postgresql import migration
 from kinto.core.storage.postgresql.schema import SCHEMA
 from kinto.core.storage.postgresql.sortkey import FieldIndexes, SortKeyDialect
-from kinto.core.storage.relational import COLUMNS, OBJECT_UPSERT, RelationalStorage
+from kinto.core.storage.relational import COLUMNS, OBJECT_COLUMNS, OBJECT_UPSERT, RelationalStorage
 from kinto.core.storage.sql import Dialect, QueryBuilder, escape_like
 from kinto.core.storage.timestamps import now_ms
 
@@ -247,7 +247,8 @@ class Storage(FieldIndexes, RelationalStorage):
             )
             listed = self._builder(DEFAULT_ID_FIELD, DEFAULT_MODIFIED_FIELD, declared)
             # As every listing (``_execute_planned``): its values as literals, planned for them.
-            listing = self._with_literals(connection, self._select_sql(listed, *page), listed.params)
+            listed_sql = self._select_sql(listed, *page, OBJECT_COLUMNS)
+            listing = self._with_literals(connection, listed_sql, listed.params)
         read_rows = self.client.fetch_later([(stamp_sql, stamp.params), (listing, None)])
 
         def read() -> tuple[int | None, list[KintoObject]]:

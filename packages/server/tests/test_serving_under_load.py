@@ -427,6 +427,60 @@ def test_heads_gunicorn_refuses_are_answered_in_kinto_format(live, server_name, 
     assert json.loads(body)["code"] == status
 
 
+def _responses(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
+    """The next ``count`` answers on ``sock``, in order: (status, body)."""
+    reader = sock.makefile("rb")
+    answers = []
+    for _ in range(count):
+        status = int(reader.readline().split()[1])
+        length = 0
+        while (line := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        answers.append((status, reader.read(length)))
+    return answers
+
+
+def test_pipelined_requests_are_answered_in_order(live):
+    # Three requests in one write, a body in the middle: each framed where the last one ended.
+    record = json.dumps({"data": {"n": 1}}).encode()
+    path = "/v1/buckets/b1/collections/c1/records/piped"
+    sock = _raw(
+        live.port,
+        _heartbeat_request()
+        + (
+            f"PUT {path} HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(record)}\r\n\r\n"
+        ).encode()
+        + record
+        + f"GET {path} HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n\r\n".encode(),
+    )
+    try:
+        (first, _), (second, created), (third, read) = _responses(sock, 3)
+    finally:
+        sock.close()
+    assert (first, second, third) == (200, 201, 200)
+    assert json.loads(created)["data"]["n"] == json.loads(read)["data"]["n"] == 1
+
+
+def test_a_request_sent_a_byte_at_a_time_is_answered(live):
+    record = json.dumps({"data": {"slow": True}}).encode()
+    request = (
+        f"PUT /v1/buckets/b1/collections/c1/records/bytewise HTTP/1.1\r\nHost: test\r\nAuthorization: {AUTH}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(record)}\r\n\r\n"
+    ).encode() + record
+    sock = socket.create_connection(("127.0.0.1", live.port), timeout=30)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        for index in range(len(request)):
+            sock.sendall(request[index : index + 1])
+        [(status, body)] = _responses(sock, 1)
+    finally:
+        sock.close()
+    assert status in (200, 201) and json.loads(body)["data"]["slow"] is True
+
+
 def test_http10_bytes_after_headers_without_length_are_never_a_body(live):
     # A request has no close-delimited body (RFC 9112, 6.3): without Content-Length or chunked framing the
     # request is body-less, and what follows is not read as its body, however long.

@@ -6,8 +6,8 @@ blocking calls: a client trickling its request holds that thread until it is
 done, so as many slow clients as threads stop a worker. ``KintoWorker`` keeps
 gthread's process model (one poller, a pool of threads, gunicorn's parser and
 WSGI layer, its graceful stop) but reads every request on the poller, with
-non-blocking reads framed by h11, under deadlines counted from the request's
-first byte:
+non-blocking reads framed by gunicorn's parser (h11 follows chunked bodies),
+under deadlines counted from the request's first byte:
 
 * the headers must be complete within ``keep_alive_timeout`` (as idle
   keep-alive connections), or the connection is closed;
@@ -19,7 +19,7 @@ first byte:
 * refusals use Kinto's JSON error format and end the connection with a
   lingering close, so the client reads the answer instead of a reset.
 
-Only then is a thread given the request, fed to gunicorn's parser from the
+Only then is a thread given the request, parsed once, with its body from the
 bytes already read: the thread never waits for the client. Bytes pipelined
 behind the request go back to the poller with the connection.
 
@@ -51,7 +51,11 @@ from typing import Any
 import h11
 from gunicorn import util
 from gunicorn.errors import ConfigError
+from gunicorn.http import errors as http_errors
+from gunicorn.http.body import ChunkedReader
+from gunicorn.http.message import Request
 from gunicorn.http.parser import RequestParser
+from gunicorn.http.unreader import Unreader
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 from kinto.core.errors import DEFAULT_ERRNOS, ERRORS, json_error_body
 
@@ -92,12 +96,68 @@ class _Refusal(Exception):
         self.message = message
 
 
+class _Received(Unreader):  # type: ignore[misc]
+    """gunicorn's unreader over the bytes read on the poller: it never reads the socket."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self.chunks: list[bytes] = [data] if data else []
+
+    def chunk(self, size_hint: int | None = None) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+    def buffered_size(self) -> int:
+        return len(self.buf.getbuffer()) + sum(len(chunk) for chunk in self.chunks)
+
+    def take_buffered(self) -> bytes:
+        # What was read past the request: the start of the next one.
+        rest, self.chunks = b"".join(self.chunks), []
+        return bytes(super().take_buffered()) + rest
+
+
+class _ReadRequest(RequestParser):  # type: ignore[misc]
+    """gunicorn's parser giving the thread the request parsed on the poller, then stopping."""
+
+    def __init__(self, cfg: Any, request: Request, client: Any) -> None:
+        super().__init__(cfg, [], client)
+        self.unreader = request.unreader
+        self.ready: Request | None = request
+
+    def __next__(self) -> Request:
+        if self.ready is None:
+            raise StopIteration()
+        self.mesg, self.ready = self.ready, None
+        self.req_count += 1
+        return self.mesg
+
+
+def _parse_refusal(error: Exception) -> _Refusal:
+    """Kinto's refusal of what gunicorn's parser refused (its reason shortened: it may quote the client)."""
+    if isinstance(error, http_errors.LimitRequestLine):
+        return _Refusal(414, "The request line is too long")
+    if isinstance(error, http_errors.LimitRequestHeaders):
+        return _Refusal(431, "Too many header fields, or one too long")
+    if isinstance(error, http_errors.UnsupportedTransferCoding):
+        return _Refusal(501, "Unsupported transfer coding")
+    if isinstance(error, http_errors.InvalidHTTPVersion):
+        return _Refusal(505, "Unsupported HTTP version")
+    if isinstance(error, http_errors.ExpectationFailed):
+        return _Refusal(417, "Unsupported expectation")
+    return _Refusal(400, f"Invalid request: {str(error)[:100]}")
+
+
 class _Connection(TConn):  # type: ignore[misc]
-    """A client connection and the request being read on it."""
+    """A client connection and the request being read on it.
+
+    The request is framed once, by gunicorn's own parser: its head as soon as it is complete (its
+    end, a blank line, searched for in what arrived since the last search), then its body counted
+    against ``Content-Length``. Only a chunked body, whose end its chunks tell, is also followed
+    by h11 as it arrives; the thread's gunicorn parser reads it from the same bytes.
+    """
 
     def __init__(self, cfg: Any, sock: socket.socket, client: Any, server: Any, now: float) -> None:
         super().__init__(cfg, sock, client, server)
-        # Neither TLS nor HTTP/2 is set up: gunicorn's parser is built from the bytes read (``request_parser``).
+        # Neither TLS nor HTTP/2 is set up: the thread is given the request parsed here (``request_parser``).
         self.initialized = True
         self.served = 0
         self.lingering_until: float | None = None
@@ -106,69 +166,99 @@ class _Connection(TConn):  # type: ignore[misc]
 
     def begin_request(self, leftover: bytes, now: float) -> None:
         """Start reading the next request; ``leftover`` holds bytes the client already sent for it."""
-        self.framing = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
-        self.received = bytearray()
+        self.head = bytearray()  # what arrived until the head is parsed
+        self.searched = 0  # where the search for the head's end starts again
+        self.request: Request | None = None
+        self.body_size = 0  # bytes of the body (and beyond) received
+        self.body_length = 0  # of a body with a known length
+        self.chunked: h11.Connection | None = None
         self.waiting_since = now
         self.started: float | None = None
         self.last_byte = now
-        self.head_read = False
-        self.body_size = 0
         self.continue_sent = False
         if leftover:
             self.feed(leftover, now)
+
+    @property
+    def head_read(self) -> bool:
+        return self.request is not None
 
     def feed(self, data: bytes, now: float) -> None:
         if self.started is None:
             self.started = now
         self.last_byte = now
-        self.received += data
-        self.framing.receive_data(data)
+        if self.request is None:
+            self.head += data
+            return
+        self.request.unreader.chunks.append(data)
+        self.body_size += len(data)
+        if self.chunked is not None:
+            self.chunked.receive_data(data)
 
     def advance(self, max_body_bytes: int) -> bool:
         """Frame what was received: whether a whole request is there (raises ``_Refusal``)."""
+        if self.request is None and not self._parse_head(max_body_bytes):
+            return False
+        if self.chunked is not None:
+            return self._chunked_body_ends(max_body_bytes)
+        return self.body_size >= self.body_length
+
+    def _parse_head(self, max_body_bytes: int) -> bool:
+        while self.head.startswith(b"\r\n"):  # empty lines before a request line are ignored (RFC 9112, 2.2)
+            del self.head[:2]
+            self.searched = 0
+        end = self.head.find(b"\r\n\r\n", self.searched)
+        if end < 0 or end + 4 > MAX_HEAD_BYTES:
+            if len(self.head) > MAX_HEAD_BYTES:
+                raise _Refusal(431, f"The request head is longer than {MAX_HEAD_BYTES} bytes")
+            self.searched = max(0, len(self.head) - 3)
+            return False
+        received = bytes(self.head)
+        try:
+            request = Request(self.cfg, _Received(received), self.client, self.served + 1)
+        except (http_errors.ParseException, http_errors.NoMoreData, ValueError) as error:
+            raise _parse_refusal(error) from None
+        if request.version >= (1, 1) and sum(name == "HOST" for name, _ in request.headers) != 1:
+            raise _Refusal(400, "Invalid request: an HTTP/1.1 request has one Host header field")
+        self.request, self.head = request, bytearray()
+        self.body_size = request.unreader.buffered_size()
+        reader = request.body.reader
+        if isinstance(reader, ChunkedReader):
+            self.chunked = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+            self.chunked.receive_data(received)
+            return True
+        self.body_length = reader.length
+        if max_body_bytes and self.body_length > max_body_bytes:
+            raise _Refusal(413, f"Request body larger than {max_body_bytes} bytes")
+        return True
+
+    def _chunked_body_ends(self, max_body_bytes: int) -> bool:
+        assert self.chunked is not None
         while True:
             try:
-                event = self.framing.next_event()
+                event = self.chunked.next_event()
             except h11.RemoteProtocolError as error:
-                # h11's reason, shortened: it may quote what the client sent.
                 raise _Refusal(error.error_status_hint, f"Invalid request: {str(error)[:100]}") from None
             if event is h11.NEED_DATA:
                 return False
-            if isinstance(event, h11.Request):
-                self.head_read = True
-                self._check_head(event, max_body_bytes)
-            elif isinstance(event, h11.Data):
-                self.body_size += len(event.data)
-                if max_body_bytes and self.body_size > max_body_bytes:
+            if isinstance(event, h11.Data):
+                self.body_length += len(event.data)
+                if max_body_bytes and self.body_length > max_body_bytes:
                     raise _Refusal(413, f"Request body larger than {max_body_bytes} bytes")
             elif isinstance(event, h11.EndOfMessage):
                 return True
 
-    def _check_head(self, request: h11.Request, max_body_bytes: int) -> None:
-        """Refuse here, in Kinto's format, what gunicorn's parser would refuse for its limits, and large bodies."""
-        line_limit = self.cfg.limit_request_line
-        if line_limit and len(request.method) + len(request.target) + 10 > line_limit:
-            raise _Refusal(414, f"The request line is longer than {line_limit} bytes")
-        if len(request.headers) > self.cfg.limit_request_fields:
-            raise _Refusal(431, f"More than {self.cfg.limit_request_fields} header fields")
-        field_limit = self.cfg.limit_request_field_size
-        for name, value in request.headers:
-            if field_limit and len(name) + len(value) + 2 > field_limit:
-                raise _Refusal(431, f"A header field is longer than {field_limit} bytes")
-            if name == b"content-length" and max_body_bytes and int(value) > max_body_bytes:
-                raise _Refusal(413, f"Request body larger than {max_body_bytes} bytes")
-
     @property
     def awaits_continue(self) -> bool:
         """Whether the client waits for ``100 Continue`` before sending its body."""
-        return self.head_read and not self.continue_sent and self.framing.they_are_waiting_for_100_continue
+        request = self.request
+        return request is not None and not self.continue_sent and bool(request._expected_100_continue)
 
     def request_parser(self) -> RequestParser:
-        """gunicorn's parser over the bytes read: a list has no ``recv``, so the socket is never read."""
-        parser = RequestParser(self.cfg, [bytes(self.received)], self.client)
-        parser.req_count = self.served
+        """A parser giving the thread the request read here: the socket is never read on the thread."""
+        assert self.request is not None
         self.served += 1
-        return parser
+        return _ReadRequest(self.cfg, self.request, self.client)
 
     def overdue(self, now: float, limits: ReadLimits, stopping_since: float | None) -> _Refusal | bool:
         """``True`` when the connection should be closed silently, a refusal when it gets one, else False."""
@@ -260,7 +350,7 @@ class KintoWorker(ThreadWorker):  # type: ignore[misc]
         conn.sock.setblocking(False)
         self._reading[conn] = None
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
-        if conn.received:
+        if conn.started is not None:  # bytes of the next request came with the last one
             self._advance(conn)
 
     def _on_readable(self, conn: _Connection, _sock: Any) -> None:

@@ -1,3 +1,7 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
 
 from kinto.core.testing.plugin import BackendFactory
@@ -83,34 +87,49 @@ def test_lists_and_counts_need_one_pooled_connection_each():
         factory.close()
 
 
+PEOPLE = "/buckets/b/collections/people"
+
+
+@contextmanager
+def _one_connection_storage() -> Iterator[Any]:
+    """A PostgreSQL storage with a pool of one connection, holding 30 records whose names need quoting."""
+    settings = {"storage_url": postgresql_test_database("kinto_storage_planned"), "storage_pool_size": "1"}
+    factory = BackendFactory("kinto.core.storage.postgresql", settings, kind="storage")
+    try:
+        storage = factory()
+        storage.flush()
+        objects = [{"id": f"r{i}", "last_modified": 10 + i, "name": f"O'Hara %_\\ {i}"} for i in range(30)]
+        storage.import_objects("record", PEOPLE, objects)
+        yield storage
+    finally:
+        factory.close()
+
+
+def _prepared_listings(storage: Any) -> list[tuple[str, str]]:
+    """The statements over the objects the connection prepared for the listings (text, parameter types)."""
+    with storage.client.connect(readonly=True) as connection:
+        prepared = connection.execute(
+            "SELECT statement, parameter_types::text FROM pg_prepared_statements WHERE statement LIKE %s",
+            ("%FROM objects WHERE%",),
+        ).fetchall()
+    return [(sql, types) for sql, types in prepared if "O''Hara" in sql or "nobody" in sql]
+
+
 def test_a_listing_is_planned_for_its_values():
     """Pooled connections plan prepared statements once, for any value; a listing's plan depends on
     its values (a filter keeping 1 record or all of them), so it carries them as literals: with a
     pool of one connection, no statement over the objects it prepared takes parameters."""
     from kinto.core.storage import COMPARISON, Filter
 
-    settings = {"storage_url": postgresql_test_database("kinto_storage_planned"), "storage_pool_size": "1"}
-    factory = BackendFactory("kinto.core.storage.postgresql", settings, kind="storage")
-    try:
-        storage = factory()
-        parent = "/buckets/b/collections/people"
-        objects = [{"id": f"r{i}", "last_modified": 10 + i, "name": f"O'Hara %_\\ {i}"} for i in range(30)]
-        storage.import_objects("record", parent, objects)
+    with _one_connection_storage() as storage:
         for _ in range(7):  # psycopg prepares a statement run 5 times
             for wanted in ("O'Hara %_\\ 7", "nobody"):
                 filters = [Filter("name", wanted, COMPARISON.EQ)]
-                listed = storage.list_all("record", parent, filters=filters)
+                listed = storage.list_all("record", PEOPLE, filters=filters)
                 assert [obj["id"] for obj in listed] == (["r7"] if wanted != "nobody" else [])
-                assert storage.count_all("record", parent, filters=filters) == len(listed)
-        with storage.client.connect(readonly=True) as connection:
-            prepared = connection.execute(
-                "SELECT statement, parameter_types::text FROM pg_prepared_statements WHERE statement LIKE %s",
-                ("%FROM objects WHERE%",),
-            ).fetchall()
-        listings = [(sql, types) for sql, types in prepared if "O''Hara" in sql or "nobody" in sql]
+                assert storage.count_all("record", PEOPLE, filters=filters) == len(listed)
+        listings = _prepared_listings(storage)
         assert listings and all(types == "{}" for _, types in listings)
-    finally:
-        factory.close()
 
 
 def test_a_page_read_ahead_is_planned_for_its_values():
@@ -119,41 +138,27 @@ def test_a_page_read_ahead_is_planned_for_its_values():
     ``%`` and quotes included, whether it travels alone or with statements that take parameters."""
     from kinto.core.storage import COMPARISON, Filter, Sort
 
-    settings = {"storage_url": postgresql_test_database("kinto_storage_planned"), "storage_pool_size": "1"}
-    factory = BackendFactory("kinto.core.storage.postgresql", settings, kind="storage")
-    try:
-        storage = factory()
-        storage.flush()
-        parent = "/buckets/b/collections/people"
-        objects = [{"id": f"r{i}", "last_modified": 10 + i, "name": f"O'Hara %_\\ {i}"} for i in range(30)]
-        storage.import_objects("record", parent, objects)
+    with _one_connection_storage() as storage:
         sorting = [Sort("last_modified", -1)]
-        stamp = storage.resource_timestamp("record", parent)
+        stamp = storage.resource_timestamp("record", PEOPLE)
         for _ in range(7):  # psycopg prepares a statement run 5 times
             for wanted, expected in (("O'Hara %_\\ 7", ["r7"]), ("nobody", [])):
-                page = ("record", parent, [Filter("name", wanted, COMPARISON.EQ)], sorting, None, 10, False)
+                page = ("record", PEOPLE, [Filter("name", wanted, COMPARISON.EQ)], sorting, None, 10, False)
                 # Alone, then with reads that take parameters, in one combined statement.
                 timestamp, listed = storage.prefetch_page(page)()
                 assert timestamp == stamp and [obj["id"] for obj in listed] == expected
                 with storage.client.combined():
                     read_page = storage.prefetch_page(page)
-                    read_objects = storage.prefetch_objects([("record", parent, "r3")])
+                    read_objects = storage.prefetch_objects([("record", PEOPLE, "r3")])
                 timestamp, listed = read_page()
                 assert timestamp == stamp and [obj["id"] for obj in listed] == expected
                 assert [obj["name"] for obj in read_objects()] == ["O'Hara %_\\ 3"]
-        with storage.client.connect(readonly=True) as connection:
-            prepared = connection.execute(
-                "SELECT statement, parameter_types::text FROM pg_prepared_statements WHERE statement LIKE %s",
-                ("%FROM objects WHERE%",),
-            ).fetchall()
-        listings = [(sql, types) for sql, types in prepared if "O''Hara" in sql or "nobody" in sql]
+        listings = _prepared_listings(storage)
         # Alone, the listing takes no parameter; combined, the statement takes those of the
         # timestamp's and the objects' reads (2 + 3), none of the listing's.
         parameters = sorted({0 if types == "{}" else types.count(",") + 1 for _, types in listings})
         assert parameters == [0, 5]
         assert all("%%" not in sql for sql, _ in listings) and any("O''Hara %_" in sql for sql, _ in listings)
-    finally:
-        factory.close()
 
 
 def test_a_declaration_made_while_the_same_index_builds_waits_and_builds_nothing(postgresql_factory):

@@ -131,6 +131,10 @@ class _ReadRequest(RequestParser):  # type: ignore[misc]
         return self.mesg
 
 
+def _body_too_large(limit: int) -> _Refusal:
+    return _Refusal(413, f"Request body larger than {limit} bytes")
+
+
 def _parse_refusal(error: Exception) -> _Refusal:
     """Kinto's refusal of what gunicorn's parser refused (its reason shortened: it may quote the client)."""
     if isinstance(error, http_errors.LimitRequestLine):
@@ -229,7 +233,7 @@ class _Connection(TConn):  # type: ignore[misc]
             return True
         self.body_length = reader.length
         if max_body_bytes and self.body_length > max_body_bytes:
-            raise _Refusal(413, f"Request body larger than {max_body_bytes} bytes")
+            raise _body_too_large(max_body_bytes)
         return True
 
     def _chunked_body_ends(self, max_body_bytes: int) -> bool:
@@ -244,7 +248,7 @@ class _Connection(TConn):  # type: ignore[misc]
             if isinstance(event, h11.Data):
                 self.body_length += len(event.data)
                 if max_body_bytes and self.body_length > max_body_bytes:
-                    raise _Refusal(413, f"Request body larger than {max_body_bytes} bytes")
+                    raise _body_too_large(max_body_bytes)
             elif isinstance(event, h11.EndOfMessage):
                 return True
 
